@@ -1,0 +1,94 @@
+#pragma once
+
+// The messages the core actors exchange (connection, session, router,
+// vhost, listener). Hook requests to plugins are in hooks/catalogue.hpp.
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "common/jid.hpp"
+#include "common/xml.hpp"
+
+namespace dja {
+
+/// The server is stopping: connections send <system-shutdown/>.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+/// A session was replaced by a newer bind of the same full JID.
+using conflict_atom = caf::atom_constant<caf::atom("conflict")>;
+/// A connection's idle/negotiation timer fired.
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+/// The connection of a session is gone: the session cleans up and quits.
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+/// A listener reports how many connections it holds.
+using count_atom = caf::atom_constant<caf::atom("count")>;
+
+namespace msg {
+
+/// connection -> session: a stanza the client sent (after binding).
+struct from_client {
+  xml::element_ptr stanza;
+};
+
+/// session -> connection: write this stanza to the client.
+struct to_client {
+  xml::element_ptr stanza;
+};
+
+/// session -> connection: end the stream with this stream error.
+struct close_stream {
+  std::string condition;
+  std::string text;
+};
+
+/// connection -> router shard: bind `full` to `session`. Reply: bool
+/// (true when an older session with the same full JID was replaced; that
+/// one gets a conflict_atom).
+struct bind {
+  jid full;
+  caf::actor session;
+};
+
+/// session -> router shard: `full` is gone (ignored if the entry already
+/// points to a newer session).
+struct unbind {
+  jid full;
+  caf::actor session;
+};
+
+/// session -> router shard: presence availability and priority of a
+/// bound resource (RFC 6121 §8.5 delivery rules use them).
+struct presence_state {
+  jid full;
+  caf::actor session;
+  bool available = false;
+  int priority = 0;
+};
+
+/// anyone -> router shard: deliver `stanza` (from already stamped) to `to`.
+struct route {
+  xml::element_ptr stanza;
+  jid from;
+  jid to;
+};
+
+/// router shard -> session: a stanza addressed to this session.
+struct deliver_local {
+  xml::element_ptr stanza;
+};
+
+} // namespace msg
+} // namespace dja
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::xml::element_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::jid)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::from_client)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::to_client)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::close_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::bind)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unbind)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::route)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::deliver_local)

@@ -1,0 +1,20 @@
+#pragma once
+
+// XML namespaces used by the core.
+
+namespace dja::ns {
+
+constexpr const char* client = "jabber:client";
+constexpr const char* stream = "http://etherx.jabber.org/streams";
+constexpr const char* streams_err = "urn:ietf:params:xml:ns:xmpp-streams";
+constexpr const char* stanzas_err = "urn:ietf:params:xml:ns:xmpp-stanzas";
+constexpr const char* sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+constexpr const char* tls = "urn:ietf:params:xml:ns:xmpp-tls";
+constexpr const char* bind = "urn:ietf:params:xml:ns:xmpp-bind";
+constexpr const char* session = "urn:ietf:params:xml:ns:xmpp-session";
+constexpr const char* disco_info = "http://jabber.org/protocol/disco#info";
+constexpr const char* disco_items = "http://jabber.org/protocol/disco#items";
+constexpr const char* ping = "urn:xmpp:ping";
+constexpr const char* version = "jabber:iq:version";
+
+} // namespace dja::ns

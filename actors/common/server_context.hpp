@@ -1,0 +1,57 @@
+#pragma once
+
+// What every connection and session needs to know about the running
+// server. Built once at start-up, immutable afterwards, shared read-only
+// between threads.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "common/jid.hpp"
+
+namespace dja {
+
+/// One served domain, as the core sees it.
+struct vhost_info {
+  std::string domain;
+  caf::actor actor; ///< runs the hook chains (actors/vhost)
+  /// True when some plugin serves `filter.stanza`: only then does a
+  /// session ask the vhost about each stanza.
+  bool has_filters = false;
+  /// True when some plugin serves `connection.accepted`.
+  bool has_accept_hook = false;
+};
+
+/// The router: a fixed set of shards; a bare JID always maps to the same
+/// shard, so one user's sessions live in one place.
+struct router_ref {
+  std::vector<caf::actor> shards;
+
+  const caf::actor& shard_for(const jid& to) const {
+    auto key = to.local() + '@' + to.domain();
+    return shards[std::hash<std::string>{}(key) % shards.size()];
+  }
+};
+
+struct server_context {
+  std::size_t max_stanza_size = 256 * 1024;
+  std::chrono::seconds negotiation_timeout{30};
+  std::unordered_map<std::string, vhost_info> vhosts;
+  router_ref router;
+
+  const vhost_info* find_vhost(const std::string& domain) const {
+    auto i = vhosts.find(domain);
+    return i == vhosts.end() ? nullptr : &i->second;
+  }
+};
+
+using context_ptr = std::shared_ptr<const server_context>;
+
+} // namespace dja

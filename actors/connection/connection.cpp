@@ -1,0 +1,292 @@
+#include "connection/connection.hpp"
+
+#include <random>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.hpp"
+#include "common/messages.hpp"
+#include "common/namespaces.hpp"
+#include "connection/connection_state.hpp"
+#include "hooks/catalogue.hpp"
+
+namespace dja {
+
+namespace {
+
+std::string random_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string id(16, '0');
+  auto n = rng();
+  for (auto& c : id) {
+    c = digits[n & 15];
+    n >>= 4;
+  }
+  return id;
+}
+
+} // namespace
+
+void connection_state::on_data(const char* data, size_t len) {
+  if (ph == phase::closed)
+    return;
+  std::vector<xml::stream_event> events;
+  auto err = parser->feed(data, len, events);
+  for (auto& ev : events)
+    backlog.push_back(std::move(ev));
+  process();
+  if (err != xml::parse_error::none && ph != phase::closed)
+    fail(xml::to_condition(err));
+}
+
+void connection_state::process() {
+  while (!busy && !backlog.empty() && ph != phase::closed) {
+    auto ev = std::move(backlog.front());
+    backlog.pop_front();
+    on_event(ev);
+  }
+}
+
+void connection_state::resume() {
+  busy = false;
+  process();
+}
+
+void connection_state::on_event(xml::stream_event& ev) {
+  switch (ev.kind) {
+    case xml::stream_event::open:
+      on_stream_open(ev.header);
+      break;
+    case xml::stream_event::stanza:
+      on_stanza(ev.elem);
+      break;
+    case xml::stream_event::close:
+      // RFC 6120 §4.4: answer with our own close, then end.
+      write("</stream:stream>");
+      ph = phase::closed;
+      shut("closed by client");
+      break;
+  }
+}
+
+void connection_state::on_stream_open(const xml::stream_header& h) {
+  if (ph != phase::header) {
+    fail("bad-format", "unexpected stream header");
+    return;
+  }
+  // RFC 6120 §4.9.1.2: our header goes out before any error, with the
+  // domain when we know it.
+  auto to = jid::parse(h.ns == ns::stream ? [&] {
+    for (auto& a : h.attrs)
+      if (a.name == "to" && a.ns.empty())
+        return a.value;
+    return std::string{};
+  }() : std::string{});
+  const vhost_info* v = nullptr;
+  if (to && to->local().empty() && to->is_bare())
+    v = ctx->find_vhost(to->domain());
+  send_header(v ? v->domain : std::string{});
+  if (h.name != "stream" || h.ns != ns::stream) {
+    fail("invalid-namespace");
+    return;
+  }
+  if (h.default_ns != ns::client) {
+    fail("invalid-namespace", "only jabber:client streams are served here");
+    return;
+  }
+  std::string version;
+  for (auto& a : h.attrs)
+    if (a.name == "version" && a.ns.empty())
+      version = a.value;
+  // RFC 6120 §4.7.5: we speak 1.x; no version means pre-1.0.
+  if (version.empty() || version.rfind("1.", 0) != 0) {
+    fail("unsupported-version");
+    return;
+  }
+  if (v == nullptr) {
+    fail("host-unknown");
+    return;
+  }
+  if (authenticated && v->domain != user.domain()) {
+    fail("host-unknown", "restart to another domain");
+    return;
+  }
+  vhost = v;
+  if (!accepted && vhost->has_accept_hook) {
+    accepted = true;
+    busy = true;
+    self
+      ->request(vhost->actor, std::chrono::seconds(60),
+                hooks::connection_accepted{remote, remote_port})
+      .then(
+        [this](bool ok) {
+          if (ph == phase::closed)
+            return;
+          if (!ok) {
+            fail("policy-violation", "connection refused");
+            return;
+          }
+          send_features();
+          resume();
+        },
+        [this](caf::error&) {
+          if (ph != phase::closed)
+            fail("policy-violation", "connection refused");
+        });
+    return;
+  }
+  accepted = true;
+  send_features();
+}
+
+void connection_state::send_header(const std::string& from) {
+  if (header_sent)
+    return;
+  header_sent = true;
+  stream_id = random_id();
+  std::string out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client'"
+                    " xmlns:stream='http://etherx.jabber.org/streams' id='";
+  out += stream_id;
+  out += "'";
+  if (!from.empty()) {
+    out += " from='";
+    out += xml::escape(from);
+    out += "'";
+  }
+  out += " version='1.0' xml:lang='en'>";
+  write(out);
+}
+
+void connection_state::send_features() {
+  xml::element features{"features", ns::stream};
+  if (!authenticated) {
+    auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
+    mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text("PLAIN");
+    ph = phase::sasl;
+  } else {
+    features.add_child(xml::element{"bind", ns::bind});
+    // RFC 3921 session establishment, optional since RFC 6121: old
+    // clients still send it (COMPAT: libpurple, old Psi).
+    features.add_child(xml::element{"session", ns::session})
+      .add_child(xml::element{"optional", ns::session});
+    ph = phase::bind;
+  }
+  std::string out = "<stream:features>";
+  for (auto* child : features.elements())
+    xml::serialize(*child, out, ns::client);
+  out += "</stream:features>";
+  write(out);
+}
+
+void connection_state::on_stanza(const xml::element_ptr& e) {
+  switch (ph) {
+    case phase::sasl:
+      if (e->ns == ns::sasl) {
+        on_sasl(*e);
+      } else if (e->ns == ns::client
+                 && (e->name == "message" || e->name == "presence"
+                     || e->name == "iq")) {
+        // RFC 6120 §4.9.3.12: no stanzas before authentication.
+        fail("not-authorized");
+      } else {
+        fail("unsupported-stanza-type");
+      }
+      break;
+    case phase::bind:
+      on_bind_phase(e);
+      break;
+    case phase::bound:
+      if (e->ns != ns::client
+          || (e->name != "message" && e->name != "presence"
+              && e->name != "iq")) {
+        fail("unsupported-stanza-type");
+        return;
+      }
+      self->send(session, msg::from_client{e});
+      break;
+    default:
+      fail("bad-format");
+  }
+}
+
+void connection_state::write(const std::string& text) {
+  auto& buf = self->wr_buf(hdl);
+  buf.insert(buf.end(), text.begin(), text.end());
+  self->flush(hdl);
+}
+
+void connection_state::write(const xml::element& e) {
+  auto& buf = self->wr_buf(hdl);
+  std::string out;
+  xml::serialize(e, out, ns::client);
+  buf.insert(buf.end(), out.begin(), out.end());
+  self->flush(hdl);
+}
+
+void connection_state::fail(const std::string& condition,
+                            const std::string& text) {
+  if (ph == phase::closed)
+    return;
+  send_header(vhost ? vhost->domain : std::string{});
+  write(errors::stream_error(condition, text));
+  spdlog::info("stream error {} to {}:{} {}", condition, remote, remote_port,
+               user.empty() ? std::string{} : user.str());
+  ph = phase::closed;
+  shut(condition.c_str());
+}
+
+void connection_state::shut(const char* reason) {
+  backlog.clear();
+  if (session) {
+    self->send(session, closed_atom::value);
+    session = nullptr;
+  }
+  spdlog::info("connection closed {}:{} {} ({})", remote, remote_port,
+               user.empty() ? "-" : user.str(), reason);
+  self->close(hdl);
+  self->quit();
+}
+
+caf::behavior connection_actor(connection_broker* self,
+                               caf::io::connection_handle hdl,
+                               context_ptr ctx) {
+  auto& st = self->state;
+  st.self = self;
+  st.hdl = hdl;
+  st.ctx = std::move(ctx);
+  st.parser = std::make_unique<xml::stream_parser>(st.ctx->max_stanza_size);
+  st.remote = self->remote_addr(hdl);
+  st.remote_port = self->remote_port(hdl);
+  spdlog::info("connection opened {}:{}", st.remote, st.remote_port);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
+  // RFC 6120 §4.9.3.4 / DESIGN: idle unauthenticated streams are closed.
+  self->delayed_send(self, st.ctx->negotiation_timeout, idle_atom::value);
+  return {
+    [self](const caf::io::new_data_msg& m) {
+      self->state.on_data(m.buf.data(), m.buf.size());
+    },
+    [self](const caf::io::connection_closed_msg&) {
+      auto& st = self->state;
+      if (st.ph != connection_state::phase::closed) {
+        st.ph = connection_state::phase::closed;
+        st.shut("connection lost");
+      }
+    },
+    [self](msg::to_client& m) {
+      if (self->state.ph == connection_state::phase::bound)
+        self->state.write(*m.stanza);
+    },
+    [self](msg::close_stream& m) { self->state.fail(m.condition, m.text); },
+    [self](idle_atom) {
+      auto& st = self->state;
+      if (st.ph != connection_state::phase::bound)
+        st.fail("connection-timeout");
+    },
+    [self](shutdown_atom) { self->state.fail("system-shutdown"); },
+  };
+}
+
+} // namespace dja

@@ -1,0 +1,83 @@
+#pragma once
+
+// The state of one connection actor, split by protocol step:
+// connection.cpp (bytes, stream header, stream errors, lifecycle),
+// sasl.cpp (RFC 6120 §6, PLAIN), bind.cpp (RFC 6120 §7).
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/io/broker.hpp>
+
+#include "common/jid.hpp"
+#include "common/server_context.hpp"
+#include "common/stream_parser.hpp"
+#include "connection/connection.hpp"
+
+namespace dja {
+
+struct connection_state {
+  static inline const char* name = "connection";
+
+  /// Where the stream is in RFC 6120's negotiation.
+  enum class phase : uint8_t {
+    header, ///< waiting for the (next) stream header
+    sasl,   ///< features sent, not authenticated
+    bind,   ///< authenticated, no resource bound yet
+    bound,  ///< a session exists; stanzas flow
+    closed, ///< stream error or close sent
+  };
+
+  connection_broker* self = nullptr;
+  caf::io::connection_handle hdl;
+  context_ptr ctx;
+  std::unique_ptr<xml::stream_parser> parser;
+  std::string remote;
+  uint16_t remote_port = 0;
+  phase ph = phase::header;
+  bool authenticated = false;
+  bool header_sent = false;
+  bool accepted = false; ///< connection.accepted already asked
+  const vhost_info* vhost = nullptr;
+  jid user; ///< bare JID once authenticated; full once bound
+  caf::actor session;
+  std::string stream_id;
+
+  /// Events parsed but not yet processed: processing stops while an
+  /// asynchronous answer (auth, bind) is pending, so order is kept.
+  std::deque<xml::stream_event> backlog;
+  bool busy = false;
+  int sasl_failures = 0;
+  bool plain_needs_response = false; ///< PLAIN sent without initial data
+
+  // --- connection.cpp ---
+  void on_data(const char* data, size_t len);
+  void process();
+  void on_event(xml::stream_event& ev);
+  void on_stream_open(const xml::stream_header& h);
+  void on_stanza(const xml::element_ptr& e);
+  void send_header(const std::string& from);
+  void send_features();
+  void write(const std::string& text);
+  void write(const xml::element& e);
+  /// Sends the stream error (after our header if not yet sent), closes.
+  void fail(const std::string& condition, const std::string& text = {});
+  /// Ends the connection (stream already closed or failed).
+  void shut(const char* reason);
+  void resume(); ///< an asynchronous step finished: go on with the backlog
+
+  // --- sasl.cpp ---
+  void on_sasl(const xml::element& e);
+  void sasl_plain(const std::string& b64);
+  void sasl_failure(const char* condition);
+  void sasl_success(const jid& who);
+
+  // --- bind.cpp ---
+  void on_bind_phase(const xml::element_ptr& e);
+  void bind_resource(const xml::element& iq, const xml::element& bind);
+};
+
+} // namespace dja

@@ -1,0 +1,148 @@
+#pragma once
+
+// The hook catalogue: every hook a plugin can serve, in one place.
+// docs/hooks.md is the same catalogue for plugin authors.
+//
+// Three kinds, never mixed (DESIGN §3):
+//  - first:  the chain ends at the first plugin that does not decline; a
+//            plugin replies `answer<T>` (handled or declined) or an error.
+//            When every plugin declines, the hook's default applies. Errors
+//            and timeouts fail closed.
+//  - fold:   every plugin may pass the value on (possibly altered) or drop
+//            it; declined = pass unchanged.
+//  - notify: a plain send to every plugin; nobody waits.
+//
+// Each request struct names its hook (`name`) and its answer type.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "common/jid.hpp"
+#include "common/xml.hpp"
+
+namespace dja::hooks {
+
+/// A plugin's reply to a `first` or `fold` hook: handled (with a value) or
+/// declined (pass to the next plugin). Errors travel as caf::error.
+template <class T>
+struct answer {
+  bool declined = true;
+  T value{};
+
+  static answer decline() { return {}; }
+  static answer handled(T v) { return {false, std::move(v)}; }
+};
+
+// --- auth -------------------------------------------------------------------
+
+/// `auth.check_password` (first). Is `password` right for `user`?
+/// handled(true): accepted; handled(false): wrong password or no such
+/// user. Default (all decline): rejected (SASL <not-authorized/>).
+/// Error or timeout: SASL <temporary-auth-failure/>; never an accept.
+struct auth_check_password {
+  static constexpr const char* name = "auth.check_password";
+  using answer_type = answer<bool>;
+  jid user; ///< bare JID: local part and vhost domain
+  std::string password;
+  std::string remote_addr; ///< for plugins that throttle; never logged
+};
+
+/// `auth.user_exists` (first). Does this account exist?
+/// handled(bool). Default: false.
+struct auth_user_exists {
+  static constexpr const char* name = "auth.user_exists";
+  using answer_type = answer<bool>;
+  jid user;
+};
+
+// --- stanzas ----------------------------------------------------------------
+
+/// `iq` (first, dispatched by key): an iq get/set addressed to the server
+/// or to a user's bare JID, sent only to the plugins that declared its
+/// "get NS" / "set NS" key. handled(reply): the complete reply stanza
+/// (type result or error; the vhost fixes id/from/to). Default:
+/// <service-unavailable/>. Error or timeout: <internal-server-error/>.
+struct iq_request {
+  static constexpr const char* name = "iq";
+  using answer_type = answer<xml::element_ptr>;
+  xml::element_ptr stanza; ///< from already stamped
+  jid from;
+  jid to; ///< the server domain or a bare JID
+};
+
+/// The verdict of a filter.
+struct filter_verdict {
+  xml::element_ptr stanza; ///< the stanza to go on with; null = dropped
+  std::string reason;      ///< why it was dropped (logged)
+};
+
+/// `filter.stanza` (fold): runs on every stanza a client sends, after
+/// `from` is stamped and before routing. handled(verdict with a stanza):
+/// go on with that (possibly altered) stanza; handled(verdict without
+/// one): drop. Default: pass unchanged. Error or timeout: the stanza is
+/// dropped and, for iq get/set, answered with <internal-server-error/>.
+struct filter_stanza {
+  static constexpr const char* name = "filter.stanza";
+  using answer_type = answer<filter_verdict>;
+  xml::element_ptr stanza;
+  jid from;
+};
+
+/// `deliver` (first): a stanza for a local user that no bound session
+/// took (user offline, resource gone): offline storage, forwarding, ...
+/// handled(true): the plugin took it. Default: the router bounces it
+/// per RFC 6121 §8 (service-unavailable; errors and headlines dropped).
+struct deliver {
+  static constexpr const char* name = "deliver";
+  using answer_type = answer<bool>;
+  xml::element_ptr stanza;
+  jid to;
+};
+
+// --- connections and sessions -----------------------------------------------
+
+/// `connection.accepted` (first): a client opened a stream to this vhost.
+/// handled(false): refuse (stream error <policy-violation/>);
+/// handled(true): accept. Default: accept. Error or timeout: refuse.
+struct connection_accepted {
+  static constexpr const char* name = "connection.accepted";
+  using answer_type = answer<bool>;
+  std::string remote_addr;
+  uint16_t remote_port = 0;
+};
+
+/// `session.bound` (notify): a resource was bound.
+struct session_bound {
+  static constexpr const char* name = "session.bound";
+  jid full;
+  caf::actor session;
+  std::string remote_addr;
+};
+
+/// `session.closed` (notify): a bound session ended.
+struct session_closed {
+  static constexpr const char* name = "session.closed";
+  jid full;
+  std::string reason;
+};
+
+// Disco features, identities and stream features are not hook calls: a
+// plugin declares them in its manifest (plugins/plugin.hpp) and the vhost
+// answers from that.
+
+} // namespace dja::hooks
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<bool>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::xml::element_ptr>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::filter_verdict>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_check_password)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_user_exists)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::iq_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_stanza)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::connection_accepted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_bound)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_closed)

@@ -1,0 +1,24 @@
+#pragma once
+
+// The listener actor: accepts sockets on one configured address and port
+// and forks one connection actor per socket. It keeps track of its
+// connections so that a shutdown reaches every open stream.
+//
+//   (open_atom, address, port) -> uint16_t actual port, or an error
+//   shutdown_atom               -> size_t connections told to close
+//   count_atom                  -> size_t open connections
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+
+#include "common/server_context.hpp"
+
+namespace dja {
+
+using open_atom = caf::atom_constant<caf::atom("open")>;
+
+/// Spawns a c2s listener (not yet bound: send it open_atom).
+caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx);
+
+} // namespace dja

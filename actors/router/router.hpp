@@ -1,0 +1,29 @@
+#pragma once
+
+// The router: maps JIDs to sessions and applies the RFC 6121 §8 delivery
+// rules. Sharded by bare JID (see router_ref in common/server_context.hpp);
+// each shard is one actor owning the sessions of its users.
+//
+// Stages for a stanza to a local user: local session(s) -> the vhost's
+// `deliver` hook (offline storage, later cluster/s2s) -> the RFC default
+// (an error back to the sender, or silence for errors and headlines).
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include "common/messages.hpp"
+
+namespace dja {
+
+/// domain -> vhost actor, for the `deliver` hook.
+using vhost_table = std::unordered_map<std::string, caf::actor>;
+
+/// Spawns `count` shards and returns them as a router.
+std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,
+                                     std::shared_ptr<const vhost_table> vhosts);
+
+} // namespace dja

@@ -1,0 +1,383 @@
+#include "server/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <utility>
+
+#include "common/jid.hpp"
+
+namespace dja::config {
+
+// Defined in config_plugins.cpp (which declares them in the same way).
+namespace detail {
+
+std::string where(const std::string& file, int64_t line);
+std::string join_key(const std::string& prefix, std::string_view key);
+std::string got(const toml::node& v);
+std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
+                      std::string_view unit);
+void check_plugin(const toml::table& t, const std::string& file,
+                  const std::string& key, plugin_cfg& out,
+                  std::vector<config_error>& errors);
+
+} // namespace detail
+
+namespace {
+
+using detail::got;
+using detail::join_key;
+
+template <class T>
+int64_t line_of(const T& x) {
+  return static_cast<int64_t>(x.source().begin.line);
+}
+
+const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
+                                                  "warn", "error"};
+
+/// Listener kinds the server knows (more to come: "c2s_tls", "s2s").
+const std::vector<std::string_view> listen_kinds = {"c2s"};
+
+std::string one_of(const std::vector<std::string_view>& xs) {
+  std::string res = "one of ";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      res += ", ";
+    res += xs[i];
+  }
+  return res;
+}
+
+bool contains(const std::vector<std::string_view>& xs, std::string_view x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+/// The address in canonical text form, or nothing if it is no IP address.
+std::optional<std::string> canonical_ip(const std::string& s) {
+  unsigned char buf[sizeof(in6_addr)];
+  char out[INET6_ADDRSTRLEN];
+  for (auto af : {AF_INET, AF_INET6})
+    if (inet_pton(af, s.c_str(), buf) == 1
+        && inet_ntop(af, buf, out, sizeof(out)) != nullptr)
+      return std::string{out};
+  return std::nullopt;
+}
+
+class checker {
+public:
+  checker(const std::string& file, std::vector<config_error>& errors)
+    : file_(file), errors_(errors) {
+    // nop
+  }
+
+  void fail(int64_t line, std::string key, std::string expected) {
+    errors_.push_back(
+      config_error{file_, line, std::move(key), std::move(expected)});
+  }
+
+  /// The string in `v`, or an error "KEY: a string..." and nothing.
+  const std::string* str(const toml::node& v, const std::string& key,
+                         const char* what = "a string") {
+    if (auto s = v.as_string())
+      return &s->get();
+    fail(line_of(v), key, what + got(v));
+    return nullptr;
+  }
+
+  /// The integer in `v` if it is in lo..hi, else an error and nothing.
+  std::optional<int64_t> int_in(const toml::node& v, const std::string& key,
+                                int64_t lo, int64_t hi,
+                                std::string_view unit = "") {
+    auto err = detail::int_error(v, lo, hi, unit);
+    if (err.empty())
+      return v.as_integer()->get();
+    fail(line_of(v), key, std::move(err));
+    return std::nullopt;
+  }
+
+  void server(const toml::node& n, server_cfg& cfg);
+  void listeners(const toml::node& n, server_cfg& cfg);
+  void listener(const toml::table& t, const std::string& key, listen_cfg& l);
+  void vhosts(const toml::node& n, server_cfg& cfg);
+  void vhost(const toml::table& t, const std::string& key, vhost_cfg& vh);
+  void root(const toml::table& t, server_cfg& cfg);
+
+private:
+  const std::string& file_;
+  std::vector<config_error>& errors_;
+};
+
+void checker::server(const toml::node& n, server_cfg& cfg) {
+  auto t = n.as_table();
+  if (t == nullptr) {
+    fail(line_of(n), "server", "a table ([server])" + got(n));
+    return;
+  }
+  for (auto&& [k, v] : *t) {
+    auto key = join_key("server", k.str());
+    if (k == "log_level") {
+      if (auto s = v.as_string(); s && contains(log_levels, s->get()))
+        cfg.log_level = s->get();
+      else
+        fail(line_of(v), key, one_of(log_levels) + got(v));
+    } else if (k == "data_dir") {
+      if (auto s = str(v, key, "a non-empty string (a directory)")) {
+        if (s->empty())
+          fail(line_of(v), key, "a non-empty string (a directory)");
+        else
+          cfg.data_dir = *s;
+      }
+    } else if (k == "max_stanza_size") {
+      if (auto i = int_in(v, key, 1024, 67108864, " (bytes)"))
+        cfg.max_stanza_size = static_cast<size_t>(*i);
+    } else if (k == "negotiation_timeout") {
+      if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
+        cfg.negotiation_timeout = std::chrono::seconds{*i};
+    } else {
+      fail(line_of(k), key,
+           "one of the keys log_level, data_dir, max_stanza_size, "
+           "negotiation_timeout");
+    }
+  }
+}
+
+void checker::listener(const toml::table& t, const std::string& key,
+                       listen_cfg& l) {
+  for (auto&& [k, v] : t) {
+    auto sub = join_key(key, k.str());
+    if (k == "kind") {
+      if (auto s = v.as_string(); s && contains(listen_kinds, s->get()))
+        l.kind = s->get();
+      else
+        fail(line_of(v), sub, one_of(listen_kinds) + got(v));
+    } else if (k == "address") {
+      if (auto s = str(v, sub, "an IPv4 or IPv6 address")) {
+        if (canonical_ip(*s))
+          l.address = *s;
+        else
+          fail(line_of(v), sub, "an IPv4 or IPv6 address" + got(v));
+      }
+    } else if (k == "port") {
+      if (auto i = int_in(v, sub, 0, 65535, " (0 = ephemeral)"))
+        l.port = static_cast<uint16_t>(*i);
+    } else {
+      fail(line_of(k), sub, "one of the keys kind, address, port");
+    }
+  }
+  if (!t.contains("kind"))
+    fail(line_of(t), key + ".kind", "a listener kind (required), "
+                                      + one_of(listen_kinds));
+  if (!t.contains("address"))
+    fail(line_of(t), key + ".address",
+         "an IPv4 or IPv6 address (required)");
+  if (!t.contains("port"))
+    fail(line_of(t), key + ".port", "a port number 0..65535 (required)");
+}
+
+void checker::listeners(const toml::node& n, server_cfg& cfg) {
+  auto arr = n.as_array();
+  if (arr == nullptr) {
+    fail(line_of(n), "listen", "an array of tables ([[listen]])" + got(n));
+    return;
+  }
+  // (canonical address, port) -> (index, line) of the first user.
+  std::map<std::pair<std::string, int64_t>, std::pair<size_t, int64_t>> seen;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto& elem = *arr->get(i);
+    auto key = "listen[" + std::to_string(i) + "]";
+    auto t = elem.as_table();
+    if (t == nullptr) {
+      fail(line_of(elem), key, "a table ([[listen]])" + got(elem));
+      continue;
+    }
+    listen_cfg l;
+    l.where = detail::where(file_, line_of(*t));
+    listener(*t, key, l);
+    auto addr = canonical_ip(l.address);
+    auto port = t->get("port");
+    if (addr && port && port->is_integer()) {
+      auto id = std::make_pair(*addr, port->as_integer()->get());
+      auto [it, added] = seen.emplace(id, std::make_pair(i, line_of(*t)));
+      if (!added)
+        fail(line_of(*t), key,
+             "an address and port no other listener uses (" + l.address
+               + " port " + std::to_string(l.port) + " is also listen["
+               + std::to_string(it->second.first) + "] at "
+               + detail::where(file_, it->second.second) + ")");
+    }
+    cfg.listeners.push_back(std::move(l));
+  }
+}
+
+void checker::vhost(const toml::table& t, const std::string& key,
+                    vhost_cfg& vh) {
+  for (auto&& [k, v] : t) {
+    auto sub = join_key(key, k.str());
+    if (k == "domain") {
+      if (auto s = str(v, sub, "a domain name")) {
+        if (auto j = jid::make("", *s))
+          vh.domain = j->domain();
+        else
+          fail(line_of(v), sub, "a valid domain name or IP literal" + got(v));
+      }
+    } else if (k == "plugin") {
+      auto arr = v.as_array();
+      if (arr == nullptr) {
+        fail(line_of(v), sub, "an array of tables ([[vhost.plugin]])"
+                                + got(v));
+        continue;
+      }
+      for (size_t i = 0; i < arr->size(); ++i) {
+        auto& elem = *arr->get(i);
+        auto pkey = sub + "[" + std::to_string(i) + "]";
+        if (auto pt = elem.as_table()) {
+          plugin_cfg pc;
+          detail::check_plugin(*pt, file_, pkey, pc, errors_);
+          vh.plugins.push_back(std::move(pc));
+        } else {
+          fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
+        }
+      }
+    } else {
+      fail(line_of(k), sub, "one of the keys domain, plugin");
+    }
+  }
+  if (!t.contains("domain"))
+    fail(line_of(t), key + ".domain", "a domain name (required)");
+}
+
+void checker::vhosts(const toml::node& n, server_cfg& cfg) {
+  auto arr = n.as_array();
+  if (arr == nullptr) {
+    fail(line_of(n), "vhost", "an array of tables ([[vhost]])" + got(n));
+    return;
+  }
+  // prepared domain -> (index, line) of the first vhost using it.
+  std::map<std::string, std::pair<size_t, int64_t>> seen;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto& elem = *arr->get(i);
+    auto key = "vhost[" + std::to_string(i) + "]";
+    auto t = elem.as_table();
+    if (t == nullptr) {
+      fail(line_of(elem), key, "a table ([[vhost]])" + got(elem));
+      continue;
+    }
+    vhost_cfg vh;
+    vh.where = detail::where(file_, line_of(*t));
+    vhost(*t, key, vh);
+    if (!vh.domain.empty()) {
+      auto line = line_of(*t->get("domain"));
+      auto [it, added] = seen.emplace(vh.domain, std::make_pair(i, line));
+      if (!added)
+        fail(line, key + ".domain",
+             "a domain no other vhost uses (\"" + vh.domain
+               + "\" is also vhost[" + std::to_string(it->second.first)
+               + "].domain at " + detail::where(file_, it->second.second)
+               + ")");
+    }
+    cfg.vhosts.push_back(std::move(vh));
+  }
+}
+
+void checker::root(const toml::table& t, server_cfg& cfg) {
+  for (auto&& [k, v] : t) {
+    if (k == "server")
+      server(v, cfg);
+    else if (k == "listen")
+      listeners(v, cfg);
+    else if (k == "vhost")
+      vhosts(v, cfg);
+    else
+      fail(line_of(k), join_key("", k.str()),
+           "one of the top-level keys server, listen, vhost");
+  }
+  auto require = [&](const char* key, const char* what) {
+    auto n = t.get(key);
+    if (n == nullptr)
+      fail(line_of(t), key, what);
+    else if (auto arr = n->as_array(); arr && arr->empty())
+      fail(line_of(*n), key, what);
+  };
+  require("listen", "at least one [[listen]] block");
+  require("vhost", "at least one [[vhost]] block");
+}
+
+config_error syntax_error(const std::string& file,
+                          const toml::parse_error& e) {
+  return config_error{file, line_of(e), "",
+                      "valid TOML (" + std::string{e.description()} + ")"};
+}
+
+std::optional<toml::table> parse(std::string_view text,
+                                 const std::string& file,
+                                 std::vector<config_error>& errors) {
+#if TOML_EXCEPTIONS
+  try {
+    return toml::parse(text, std::string_view{file});
+  } catch (const toml::parse_error& e) {
+    errors.push_back(syntax_error(file, e));
+    return std::nullopt;
+  }
+#else
+  auto res = toml::parse(text, std::string_view{file});
+  if (!res) {
+    errors.push_back(syntax_error(file, res.error()));
+    return std::nullopt;
+  }
+  return std::move(res).table();
+#endif
+}
+
+} // namespace
+
+std::string config_error::to_string() const {
+  auto res = detail::where(file, line) + ": ";
+  if (!key.empty())
+    res += key + ": ";
+  return res + expected;
+}
+
+load_result load_text(std::string_view text, const std::string& path) {
+  load_result res;
+  res.cfg.file = path;
+  auto root = parse(text, path, res.errors);
+  if (!root)
+    return res;
+  checker{path, res.errors}.root(*root, res.cfg);
+  std::stable_sort(res.errors.begin(), res.errors.end(),
+                   [](const config_error& a, const config_error& b) {
+                     return a.line < b.line;
+                   });
+  return res;
+}
+
+load_result load_file(const std::string& path) {
+  auto fail = [&](std::string what) {
+    load_result res;
+    res.cfg.file = path;
+    res.errors.push_back(config_error{path, 0, "", std::move(what)});
+    return res;
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return fail("a configuration file (this is a directory)");
+  std::ifstream in{path, std::ios::in | std::ios::binary};
+  if (!in)
+    return fail("a readable configuration file ("
+                + std::string{std::strerror(errno)} + ")");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad())
+    return fail("a readable configuration file (read error)");
+  return load_text(buf.str(), path);
+}
+
+} // namespace dja::config

@@ -1,0 +1,255 @@
+// The [[vhost.plugin]] check (a plugin block against its type's option
+// schema, plugins/plugin.hpp) and the message helpers config.cpp shares.
+
+#include "server/config.hpp"
+
+#include <algorithm>
+
+#include "plugins/plugin.hpp"
+
+namespace dja::config {
+
+// Shared with config.cpp (which declares them in the same way); all but
+// check_plugin are message helpers.
+namespace detail {
+
+std::string where(const std::string& file, int64_t line);
+std::string join_key(const std::string& prefix, std::string_view key);
+std::string got(const toml::node& v);
+std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
+                      std::string_view unit);
+void check_plugin(const toml::table& t, const std::string& file,
+                  const std::string& key, plugin_cfg& out,
+                  std::vector<config_error>& errors);
+
+std::string where(const std::string& file, int64_t line) {
+  return file + ":" + std::to_string(line);
+}
+
+std::string join_key(const std::string& prefix, std::string_view key) {
+  auto bare = !key.empty()
+              && std::all_of(key.begin(), key.end(), [](char c) {
+                   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                          || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                 });
+  std::string res = prefix;
+  if (!res.empty())
+    res += '.';
+  if (bare) {
+    res += key;
+  } else {
+    res += '"';
+    res += key;
+    res += '"';
+  }
+  return res;
+}
+
+std::string got(const toml::node& v) {
+  switch (v.type()) {
+    case toml::node_type::table:
+      return " (got a table)";
+    case toml::node_type::array:
+      return " (got an array)";
+    case toml::node_type::string:
+      return " (got the string \"" + v.as_string()->get() + "\")";
+    case toml::node_type::integer:
+      return " (got " + std::to_string(v.as_integer()->get()) + ")";
+    case toml::node_type::floating_point:
+      return " (got a float)";
+    case toml::node_type::boolean:
+      return v.as_boolean()->get() ? " (got true)" : " (got false)";
+    case toml::node_type::date:
+      return " (got a date)";
+    case toml::node_type::time:
+      return " (got a time)";
+    case toml::node_type::date_time:
+      return " (got a date-time)";
+    default:
+      return "";
+  }
+}
+
+std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
+                      std::string_view unit) {
+  if (auto i = v.as_integer(); i && i->get() >= lo && i->get() <= hi)
+    return {};
+  std::string res = "an integer";
+  res += unit;
+  res += " in " + std::to_string(lo) + ".." + std::to_string(hi);
+  return res + got(v);
+}
+
+} // namespace detail
+
+namespace {
+
+using plugins::option_spec;
+using plugins::option_type;
+using plugins::plugin_type;
+
+template <class T>
+int64_t line_of(const T& x) {
+  return static_cast<int64_t>(x.source().begin.line);
+}
+
+const char* type_name(option_type t) {
+  switch (t) {
+    case option_type::string:
+      return "a string";
+    case option_type::integer:
+      return "an integer";
+    case option_type::boolean:
+      return "a boolean";
+    case option_type::string_map:
+      return "a table of strings";
+    case option_type::string_list:
+      return "an array of strings";
+  }
+  return "?";
+}
+
+std::string known_types() {
+  std::string res;
+  for (auto& t : plugins::builtin_types()) {
+    if (!res.empty())
+      res += ", ";
+    res += t.name;
+  }
+  return res.empty() ? "(none)" : res;
+}
+
+std::string accepted_keys(const plugin_type& type) {
+  std::string res = "type, timeout_ms";
+  for (auto& o : type.options)
+    res += ", " + o.key;
+  return res;
+}
+
+class plugin_checker {
+public:
+  plugin_checker(const std::string& file, std::vector<config_error>& errors)
+    : file_(file), errors_(errors) {
+    // nop
+  }
+
+  void fail(int64_t line, std::string key, std::string expected) {
+    errors_.push_back(
+      config_error{file_, line, std::move(key), std::move(expected)});
+  }
+
+  /// Checks the value of one option against its spec.
+  void option(const option_spec& spec, const toml::node& v,
+              const std::string& key) {
+    bool ok = false;
+    switch (spec.type) {
+      case option_type::string:
+        ok = v.is_string();
+        break;
+      case option_type::integer:
+        ok = v.is_integer();
+        break;
+      case option_type::boolean:
+        ok = v.is_boolean();
+        break;
+      case option_type::string_map:
+        if (auto t = v.as_table()) {
+          ok = true;
+          for (auto&& [k, x] : *t)
+            if (!x.is_string())
+              fail(line_of(x), detail::join_key(key, k.str()),
+                   "a string (" + spec.key + " is a table of strings)"
+                     + detail::got(x));
+        }
+        break;
+      case option_type::string_list:
+        if (auto a = v.as_array()) {
+          ok = true;
+          for (size_t i = 0; i < a->size(); ++i)
+            if (auto& x = *a->get(i); !x.is_string())
+              fail(line_of(x), key + "[" + std::to_string(i) + "]",
+                   "a string (" + spec.key + " is an array of strings)"
+                     + detail::got(x));
+        }
+        break;
+    }
+    if (!ok)
+      fail(line_of(v), key, type_name(spec.type) + detail::got(v));
+  }
+
+  /// The type named by the block's `type` key, or nullptr (after an error).
+  const plugin_type* type(const toml::table& t, const std::string& key,
+                          plugin_cfg& out) {
+    auto v = t.get("type");
+    if (v == nullptr) {
+      fail(line_of(t), key + ".type",
+           "a plugin type (required), one of " + known_types());
+      return nullptr;
+    }
+    auto s = v->as_string();
+    if (s == nullptr) {
+      fail(line_of(*v), key + ".type",
+           "a plugin type (a string), one of " + known_types()
+             + detail::got(*v));
+      return nullptr;
+    }
+    out.type = s->get();
+    auto res = plugins::find_type(out.type);
+    if (res == nullptr)
+      fail(line_of(*v), key + ".type",
+           "a known plugin type, one of " + known_types() + detail::got(*v));
+    return res;
+  }
+
+  void check(const toml::table& t, const std::string& key, plugin_cfg& out) {
+    out.where = detail::where(file_, line_of(t));
+    out.options = t;
+    out.options.erase("type");
+    out.options.erase("timeout_ms");
+    auto ty = type(t, key, out);
+    if (auto v = t.get("timeout_ms")) {
+      auto err = detail::int_error(*v, 1, 600000, " (milliseconds)");
+      if (err.empty())
+        out.timeout = std::chrono::milliseconds{v->as_integer()->get()};
+      else
+        fail(line_of(*v), key + ".timeout_ms", std::move(err));
+    }
+    if (ty == nullptr)
+      return; // Cannot check the options of an unknown type.
+    auto spec_of = [ty](std::string_view k) -> const option_spec* {
+      auto& os = ty->options;
+      auto i = std::find_if(os.begin(), os.end(),
+                            [k](const option_spec& o) { return o.key == k; });
+      return i != os.end() ? &*i : nullptr;
+    };
+    for (auto&& [k, v] : t) {
+      if (k == "type" || k == "timeout_ms")
+        continue;
+      auto sub = detail::join_key(key, k.str());
+      if (auto spec = spec_of(k.str()))
+        option(*spec, v, sub);
+      else
+        fail(line_of(k), sub, "an option of " + ty->name + " (accepted: "
+                                + accepted_keys(*ty) + ")");
+    }
+    for (auto& spec : ty->options)
+      if (spec.required && !t.contains(spec.key))
+        fail(line_of(t), detail::join_key(key, spec.key),
+             type_name(spec.type) + std::string{" (required by "} + ty->name
+               + ")");
+  }
+
+private:
+  const std::string& file_;
+  std::vector<config_error>& errors_;
+};
+
+} // namespace
+
+void detail::check_plugin(const toml::table& t, const std::string& file,
+                          const std::string& key, plugin_cfg& out,
+                          std::vector<config_error>& errors) {
+  plugin_checker{file, errors}.check(t, key, out);
+}
+
+} // namespace dja::config

@@ -1,0 +1,145 @@
+#include "server/server.hpp"
+
+#include <csignal>
+#include <memory>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/messages.hpp"
+#include "common/server_context.hpp"
+#include "listener/listener.hpp"
+#include "router/router.hpp"
+
+namespace dja {
+
+std::vector<plugin_instance> make_plugins(const config::vhost_cfg& vhost,
+                                          const std::string& data_dir) {
+  std::vector<plugin_instance> out;
+  for (auto& p : vhost.plugins) {
+    auto type = plugins::find_type(p.type);
+    if (type == nullptr)
+      continue; // rejected by the config check already
+    plugin_instance inst;
+    inst.name = type->name;
+    inst.manifest = type->describe(p.options);
+    inst.timeout = p.timeout;
+    out.push_back(std::move(inst));
+  }
+  // The disco plugin answers from what all plugins declared together.
+  auto all = std::make_shared<plugins::manifest>(merge_manifests(out));
+  size_t i = 0;
+  for (auto& p : vhost.plugins) {
+    auto type = plugins::find_type(p.type);
+    if (type == nullptr)
+      continue;
+    auto options = std::make_shared<toml::table>(p.options);
+    out[i++].spawn = [type, options, all, domain = vhost.domain,
+                      data_dir](caf::actor_system& sys) {
+      plugins::spawn_context ctx{sys, domain, data_dir, *options, *all};
+      return type->spawn(ctx);
+    };
+  }
+  return out;
+}
+
+namespace {
+
+bool has_hook(const std::vector<plugin_instance>& ps, const char* hook) {
+  for (auto& p : ps)
+    for (auto& h : p.manifest.hooks)
+      if (h == hook)
+        return true;
+  return false;
+}
+
+/// Blocks until SIGTERM or SIGINT (blocked in every thread by main).
+int wait_for_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+} // namespace
+
+int run_server(const config::server_cfg& cfg) {
+  caf::actor_system_config sys_cfg;
+  sys_cfg.load<caf::io::middleman>();
+  caf::actor_system sys{sys_cfg};
+  sys.await_actors_before_shutdown(false);
+
+  auto ctx = std::make_shared<server_context>();
+  ctx->max_stanza_size = cfg.max_stanza_size;
+  ctx->negotiation_timeout = cfg.negotiation_timeout;
+  auto table = std::make_shared<vhost_table>();
+  std::vector<caf::actor> vhost_actors;
+  for (auto& v : cfg.vhosts) {
+    auto plugins = make_plugins(v, cfg.data_dir);
+    vhost_info info;
+    info.domain = v.domain;
+    info.has_filters = has_hook(plugins, hooks::filter_stanza::name);
+    info.has_accept_hook = has_hook(plugins, hooks::connection_accepted::name);
+    info.actor = spawn_vhost(sys, v.domain, std::move(plugins));
+    (*table)[v.domain] = info.actor;
+    vhost_actors.push_back(info.actor);
+    ctx->vhosts.emplace(v.domain, std::move(info));
+    spdlog::info("serving {}", v.domain);
+  }
+  auto shards = std::max(2u, std::thread::hardware_concurrency());
+  ctx->router.shards = spawn_router(sys, shards, table);
+
+  caf::scoped_actor self{sys};
+  std::vector<caf::actor> listeners;
+  int rc = 0;
+  for (auto& l : cfg.listeners) {
+    auto lst = spawn_c2s_listener(sys, ctx);
+    listeners.push_back(lst);
+    self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
+                  l.port)
+      .receive([](uint16_t) {},
+               [&](caf::error& err) {
+                 spdlog::critical("{}: listen: cannot listen on {}:{}: {} "
+                                  "(expected a free port)",
+                                  l.where, l.address, l.port,
+                                  sys.render(err));
+                 rc = 1;
+               });
+    if (rc != 0)
+      break;
+  }
+  if (rc == 0) {
+    spdlog::info("djabberd-actors {} started", DJA_VERSION);
+    auto sig = wait_for_signal();
+    spdlog::info("signal {}: shutting down", sig);
+  }
+  // Graceful shutdown: every open stream gets <system-shutdown/>.
+  for (auto& lst : listeners)
+    self->request(lst, std::chrono::seconds(5), shutdown_atom::value)
+      .receive([](size_t) {}, [](caf::error&) {});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (auto& lst : listeners) {
+    for (;;) {
+      size_t open = 0;
+      self->request(lst, std::chrono::seconds(1), count_atom::value)
+        .receive([&](size_t n) { open = n; }, [](caf::error&) {});
+      if (open == 0 || std::chrono::steady_clock::now() > deadline)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    self->send_exit(lst, caf::exit_reason::user_shutdown);
+  }
+  for (auto& v : vhost_actors)
+    self->send(v, shutdown_atom::value);
+  for (auto& s : ctx->router.shards)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+  spdlog::info("stopped");
+  return rc;
+}
+
+} // namespace dja

@@ -1,0 +1,220 @@
+#include "session/session.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.hpp"
+#include "common/messages.hpp"
+#include "common/namespaces.hpp"
+#include "hooks/catalogue.hpp"
+
+namespace dja {
+
+namespace {
+
+struct session_state {
+  static inline const char* name = "session";
+
+  caf::stateful_actor<session_state>* self = nullptr;
+  jid full;
+  jid bare;
+  caf::actor conn;
+  context_ptr ctx;
+  const vhost_info* vhost = nullptr;
+  std::string remote;
+  bool available = false;
+  int priority = 0;
+  bool closed = false;
+
+  void to_client(xml::element_ptr e) {
+    self->send(conn, msg::to_client{std::move(e)});
+  }
+
+  void reply_error(const xml::element& e, std::string_view cond) {
+    if (!errors::is_error(e))
+      to_client(errors::stanza_error(e, cond));
+  }
+
+  void route(xml::element_ptr e, const jid& to) {
+    self->send(ctx->router.shard_for(to), msg::route{std::move(e), full, to});
+  }
+
+  /// From the client: check, stamp, filter, dispatch.
+  void from_client(const xml::element_ptr& in) {
+    const auto& e = *in;
+    // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused.
+    if (auto from = e.attr("from")) {
+      auto j = jid::parse(*from);
+      if (!j || (*j != full && *j != bare)) {
+        self->send(conn, msg::close_stream{"invalid-from", {}});
+        return;
+      }
+    }
+    auto stamped = std::make_shared<xml::element>(e);
+    stamped->set_attr("from", full.str());
+    std::optional<jid> to;
+    if (auto t = e.attr("to")) {
+      to = jid::parse(*t);
+      if (!to) {
+        reply_error(*stamped, "jid-malformed");
+        return;
+      }
+      stamped->set_attr("to", to->str());
+    }
+    if (e.name == "iq" && !valid_iq(*stamped))
+      return;
+    xml::element_ptr out = std::move(stamped);
+    if (vhost->has_filters) {
+      self
+        ->request(vhost->actor, caf::infinite,
+                  hooks::filter_stanza{out, full})
+        .then([this, to](hooks::filter_verdict& v) {
+          if (v.stanza)
+            dispatch(v.stanza, to);
+          else
+            spdlog::debug("{}: stanza dropped by a filter: {}", full.str(),
+                          v.reason);
+        });
+      return;
+    }
+    dispatch(out, to);
+  }
+
+  /// RFC 6120 §8.2.3: id required, a known type, get/set with one child.
+  bool valid_iq(const xml::element& e) {
+    auto type = e.attr_or("type");
+    bool request = type == "get" || type == "set";
+    if (!request && type != "result" && type != "error") {
+      reply_error(e, "bad-request");
+      return false;
+    }
+    if (e.attr("id") == nullptr) {
+      if (request)
+        reply_error(e, "bad-request");
+      return false;
+    }
+    if (request && e.elements().size() != 1) {
+      reply_error(e, "bad-request");
+      return false;
+    }
+    return true;
+  }
+
+  void dispatch(const xml::element_ptr& e, const std::optional<jid>& to) {
+    const auto& kind = e->name;
+    if (kind == "presence" && !to) {
+      broadcast_presence(*e);
+      return;
+    }
+    // No `to`: addressed to the own account (RFC 6120 §10.3).
+    jid target = to ? *to : bare;
+    bool local_domain = ctx->find_vhost(target.domain()) != nullptr;
+    bool for_server = local_domain && target.local().empty()
+                      && target.is_bare();
+    // RFC 6120 §10.5.3.1 / §10.3.3: an iq to a bare JID is answered by the
+    // server on the account's behalf.
+    if (kind == "iq" && local_domain && target.is_bare()) {
+      iq_for_server(e, target);
+      return;
+    }
+    if (for_server)
+      return; // messages and presences to the server itself: nothing to do
+    route(e, target);
+  }
+
+  void iq_for_server(const xml::element_ptr& e, const jid& target) {
+    auto type = e->attr_or("type");
+    if (type != "get" && type != "set")
+      return; // results and errors to the server end here
+    auto payload = e->first_element();
+    if (payload->name == "session" && payload->ns == ns::session) {
+      to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
+      return;
+    }
+    auto v = ctx->find_vhost(target.domain());
+    if (v == nullptr) {
+      reply_error(*e, "service-unavailable");
+      return;
+    }
+    self->request(v->actor, caf::infinite, hooks::iq_request{e, full, target})
+      .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
+            [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+  }
+
+  void broadcast_presence(const xml::element& e) {
+    auto type = e.attr_or("type");
+    if (type.empty()) {
+      available = true;
+      priority = 0;
+      if (auto p = e.child("priority", ns::client)) {
+        try {
+          priority = std::stoi(p->text());
+        } catch (...) {
+          priority = 0;
+        }
+        priority = std::max(-128, std::min(127, priority));
+      }
+    } else if (type == "unavailable") {
+      available = false;
+    } else {
+      return; // subscriptions come with the roster issue
+    }
+    self->send(ctx->router.shard_for(full),
+               msg::presence_state{full, self, available, priority});
+  }
+
+  void close(const std::string& reason) {
+    if (closed)
+      return;
+    closed = true;
+    self->send(ctx->router.shard_for(full), msg::unbind{full, self});
+    if (vhost)
+      self->send(vhost->actor, hooks::session_closed{full, reason});
+    self->quit();
+  }
+};
+
+caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
+                            caf::actor conn, context_ptr ctx,
+                            std::string remote) {
+  auto& st = self->state;
+  st.self = self;
+  st.bare = full.bare();
+  st.full = std::move(full);
+  st.conn = conn;
+  st.ctx = std::move(ctx);
+  st.vhost = st.ctx->find_vhost(st.full.domain());
+  st.remote = std::move(remote);
+  // The connection owns us: if it dies without telling us, clean up.
+  self->monitor(conn);
+  self->set_down_handler([self](caf::down_msg&) {
+    self->state.close("connection lost");
+  });
+  return {
+    [self](msg::from_client& m) { self->state.from_client(m.stanza); },
+    [self](msg::deliver_local& m) {
+      self->state.to_client(std::move(m.stanza));
+    },
+    [self](conflict_atom) {
+      // Replaced by a newer bind: the router already points elsewhere.
+      self->state.closed = true;
+      self->send(self->state.conn, msg::close_stream{"conflict", {}});
+      if (self->state.vhost)
+        self->send(self->state.vhost->actor,
+                   hooks::session_closed{self->state.full, "replaced"});
+      self->quit();
+    },
+    [self](closed_atom) { self->state.close("closed"); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, jid full,
+                         caf::actor connection, context_ptr ctx,
+                         std::string remote_addr) {
+  return sys.spawn(session_actor, std::move(full), std::move(connection),
+                   std::move(ctx), std::move(remote_addr));
+}
+
+} // namespace dja

@@ -1,0 +1,74 @@
+#pragma once
+
+// What a plugin type is: a name (= TOML `type` = folder = log tag), its
+// option schema, what it declares (hooks served, IQ namespaces, disco
+// features) and how to spawn it. The list of built-in types is in
+// plugins/registry.cpp.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+#include <toml++/toml.h>
+
+namespace dja::plugins {
+
+enum class option_type {
+  string,
+  integer,
+  boolean,
+  string_map,  ///< an inline table of strings, e.g. users = { a = "pw" }
+  string_list, ///< an array of strings
+};
+
+/// One key a plugin accepts. Unknown keys are rejected by the config check.
+struct option_spec {
+  std::string key;
+  option_type type;
+  bool required = false;
+  std::string doc;
+};
+
+/// What a plugin instance declares when its vhost builds the chains; the
+/// vhost answers disco and stream features from this without a hook call.
+struct manifest {
+  /// Hook names it serves (see actors/hooks/catalogue.hpp), e.g.
+  /// "auth.check_password".
+  std::vector<std::string> hooks;
+  /// IQ payload namespaces it serves, as "get NS" / "set NS".
+  std::vector<std::string> iqs;
+  /// disco#info features it adds to the server domain.
+  std::vector<std::string> features;
+  /// disco#info identities "category/type/name".
+  std::vector<std::string> identities;
+};
+
+/// What spawn() gets.
+struct spawn_context {
+  caf::actor_system& sys;
+  std::string domain;
+  std::string data_dir;
+  const toml::table& options; ///< validated against the schema
+  /// Everything the plugins of this vhost declared together (the disco
+  /// plugin answers from it).
+  const manifest& vhost;
+};
+
+struct plugin_type {
+  std::string name;    ///< "auth.static"
+  std::string summary; ///< one line, for --help and docs
+  std::vector<option_spec> options;
+  std::function<manifest(const toml::table& options)> describe;
+  std::function<caf::actor(const spawn_context&)> spawn;
+};
+
+/// Every built-in plugin type, in one list.
+const std::vector<plugin_type>& builtin_types();
+
+/// The type with this name, or nullptr.
+const plugin_type* find_type(std::string_view name);
+
+} // namespace dja::plugins

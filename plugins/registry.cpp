@@ -1,0 +1,29 @@
+// The one list of built-in plugin types. A plugin type's name is its TOML
+// `type`, its folder under plugins/ and its log tag.
+
+#include "plugins/plugin.hpp"
+
+namespace dja::plugins {
+
+plugin_type auth_static_type();    // plugins/auth/static
+plugin_type disco_type();          // plugins/disco
+plugin_type ping_type();           // plugins/ping
+plugin_type version_type();        // plugins/version
+plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
+
+const std::vector<plugin_type>& builtin_types() {
+  static const std::vector<plugin_type> all{
+    auth_static_type(), disco_type(), ping_type(), version_type(),
+    test_slow_auth_type(),
+  };
+  return all;
+}
+
+const plugin_type* find_type(std::string_view name) {
+  for (auto& t : builtin_types())
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+} // namespace dja::plugins

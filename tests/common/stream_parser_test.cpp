@@ -1,0 +1,376 @@
+#define CAF_SUITE common.stream_parser
+
+#include "common/stream_parser.hpp"
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace dja::xml;
+
+namespace {
+
+constexpr std::size_t big = 1 << 20;
+
+const std::string header
+  = "<stream:stream xmlns='jabber:client' "
+    "xmlns:stream='http://etherx.jabber.org/streams' to='example.com' "
+    "version='1.0'>";
+
+/// A client stream using most of what XMPP streams contain.
+const std::string client_stream
+  = "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<stream:stream to='example.com' xmlns='jabber:client' "
+    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+    "xml:lang='en'>"
+    "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>\n \n"
+    "<message to='juliet@example.com/balcony' type='chat' id='m&amp;1' "
+    "xml:lang='fr' a='x &gt; y &#38; z'>"
+    "<body>Caf&#233; &amp; cr&#xE8;me &lt;b&gt; &quot;q&quot; &apos;a&apos;"
+    " \xC3\xBCn\xC3\xAF\xE2\x80\x94 \xF0\x9F\x98\x80 a > b</body>"
+    "<html xmlns='http://jabber.org/protocol/xhtml-im'>"
+    "<body xmlns='http://www.w3.org/1999/xhtml'><p>Hi <em>there</em>!</p>"
+    "</body></html>"
+    "<ext:data xmlns:ext='urn:example:ext' ext:kind='k' plain='p'>"
+    "<ext:item>1</ext:item><item>2</item></ext:data>"
+    "</message>"
+    " "
+    "<message id='c1' n='\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80'>"
+    "<body><![CDATA[<not> & \xC3\xA9 markup ]] >]]> tail</body>"
+    "<thread>t\xE2\x82\xAC</thread></message>\t"
+    "<presence><show>away</show><status>gone &gt; fishing</status>"
+    "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' "
+    "ver='v=='/></presence>\r\n"
+    "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+    "<resource>r&#x0A;es</resource></bind></iq>"
+    " </stream:stream>";
+
+std::string describe(const stream_event& ev) {
+  switch (ev.kind) {
+    case stream_event::open: {
+      auto res = "open " + ev.header.name + " ns=" + ev.header.ns
+                 + " default=" + ev.header.default_ns;
+      for (auto& a : ev.header.attrs)
+        res += " " + a.name + "=" + a.value;
+      return res;
+    }
+    case stream_event::stanza:
+      return to_string(*ev.elem);
+    default:
+      return "close";
+  }
+}
+
+struct result {
+  std::vector<std::string> events;
+  parse_error err = parse_error::none;
+  std::size_t fed = 0; // bytes fed until the error
+};
+
+/// Feeds `in` in chunks of at most `chunk` bytes.
+result run(const std::string& in, std::size_t chunk = 0,
+           std::size_t max = big) {
+  stream_parser p{max};
+  result res;
+  std::vector<stream_event> evs;
+  if (chunk == 0)
+    chunk = in.size();
+  for (std::size_t i = 0; i < in.size() && res.err == parse_error::none;
+       i += chunk) {
+    auto n = std::min(chunk, in.size() - i);
+    res.err = p.feed(in.data() + i, n, evs);
+    res.fed = i + n;
+  }
+  for (auto& ev : evs)
+    res.events.push_back(describe(ev));
+  return res;
+}
+
+/// Feeds `in` in two chunks split at `at`.
+result run_split(const std::string& in, std::size_t at) {
+  stream_parser p{big};
+  result res;
+  std::vector<stream_event> evs;
+  res.err = p.feed(in.data(), at, evs);
+  if (res.err == parse_error::none)
+    res.err = p.feed(in.data() + at, in.size() - at, evs);
+  for (auto& ev : evs)
+    res.events.push_back(describe(ev));
+  return res;
+}
+
+std::string err_of(const std::string& in, std::size_t max = big) {
+  auto whole = run(in, 0, max);
+  auto bytewise = run(in, 1, max);
+  if (whole.err != bytewise.err)
+    return "whole: " + std::string{to_condition(whole.err)}
+           + " bytewise: " + to_condition(bytewise.err);
+  return to_condition(whole.err);
+}
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string res;
+  for (auto& x : xs)
+    res += x + "\n";
+  return res;
+}
+
+} // namespace
+
+CAF_TEST(conditions) {
+  CAF_CHECK_EQUAL(std::string{to_condition(parse_error::none)}, "");
+  CAF_CHECK_EQUAL(std::string{to_condition(parse_error::not_well_formed)},
+                  "not-well-formed");
+  CAF_CHECK_EQUAL(std::string{to_condition(parse_error::restricted_xml)},
+                  "restricted-xml");
+  CAF_CHECK_EQUAL(std::string{to_condition(parse_error::too_big)},
+                  "policy-violation");
+}
+
+CAF_TEST(client stream) {
+  auto res = run(client_stream);
+  CAF_CHECK_EQUAL(to_condition(res.err), std::string{});
+  std::vector<std::string> expected{
+    "open stream ns=http://etherx.jabber.org/streams default=jabber:client "
+    "to=example.com version=1.0 xml:lang=en",
+    "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>",
+    "<message to='juliet@example.com/balcony' type='chat' id='m&amp;1' "
+    "xml:lang='fr' a='x &gt; y &amp; z'>"
+    "<body>Caf\xC3\xA9 &amp; cr\xC3\xA8me &lt;b&gt; &quot;q&quot; "
+    "&apos;a&apos; \xC3\xBCn\xC3\xAF\xE2\x80\x94 \xF0\x9F\x98\x80 a &gt; b"
+    "</body><html xmlns='http://jabber.org/protocol/xhtml-im'>"
+    "<body xmlns='http://www.w3.org/1999/xhtml'><p>Hi <em>there</em>!</p>"
+    "</body></html>"
+    "<data xmlns='urn:example:ext' xmlns:a0='urn:example:ext' a0:kind='k' "
+    "plain='p'><item>1</item><item xmlns='jabber:client'>2</item></data>"
+    "</message>",
+    "<message id='c1' n='\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80'>"
+    "<body>&lt;not&gt; &amp; \xC3\xA9 markup ]] &gt; tail</body>"
+    "<thread>t\xE2\x82\xAC</thread></message>",
+    "<presence><show>away</show><status>gone &gt; fishing</status>"
+    "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' "
+    "ver='v=='/></presence>",
+    "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+    "<resource>r\nes</resource></bind></iq>",
+    "close"};
+  CAF_CHECK_EQUAL(join(res.events), join(expected));
+}
+
+CAF_TEST(every split gives the same events) {
+  auto reference = join(run(client_stream).events);
+  std::size_t bad = 0;
+  for (std::size_t at = 0; at <= client_stream.size(); ++at) {
+    auto res = run_split(client_stream, at);
+    if (res.err != parse_error::none || join(res.events) != reference) {
+      if (bad++ == 0)
+        CAF_MESSAGE("first mismatch at split " << at << ": "
+                                               << join(res.events));
+    }
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+  for (std::size_t chunk : {1, 2, 3, 7, 64}) {
+    auto res = run(client_stream, chunk);
+    CAF_CHECK_EQUAL(to_condition(res.err), std::string{});
+    CAF_CHECK_EQUAL(join(res.events), reference);
+  }
+  // Long multi-byte text and CDATA, which libxml2 parses before the next
+  // '<' arrives.
+  std::string text;
+  for (int i = 0; i < 200; ++i)
+    text += "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80 ";
+  auto in = header + "<message><body>" + text + "</body><x><![CDATA[" + text
+            + "]]></x></message>";
+  reference = join(run(in).events);
+  CAF_CHECK_EQUAL(reference, join(run(in, 1).events));
+  bad = 0;
+  for (std::size_t at = 0; at <= in.size(); ++at)
+    if (join(run_split(in, at).events) != reference)
+      ++bad;
+  CAF_CHECK_EQUAL(bad, 0u);
+}
+
+CAF_TEST(in stream and reset) {
+  stream_parser p{big};
+  std::vector<stream_event> evs;
+  CAF_CHECK(!p.in_stream());
+  auto in = header + "<presence/>";
+  CAF_REQUIRE(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  CAF_CHECK(p.in_stream());
+  CAF_REQUIRE_EQUAL(evs.size(), 2u);
+  // Stream restart: a new header without XML declaration.
+  p.reset();
+  CAF_CHECK(!p.in_stream());
+  evs.clear();
+  in = header + "<iq type='get' id='1'/></stream:stream>";
+  CAF_REQUIRE(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  CAF_REQUIRE_EQUAL(evs.size(), 3u);
+  CAF_CHECK(evs[0].kind == stream_event::open);
+  CAF_CHECK_EQUAL(describe(evs[1]), "<iq type='get' id='1'/>");
+  CAF_CHECK(evs[2].kind == stream_event::close);
+  CAF_CHECK(!p.in_stream());
+  // After an error the parser stays failed until reset().
+  evs.clear();
+  p.reset();
+  in = header + "<a></b>";
+  CAF_CHECK(p.feed(in.data(), in.size(), evs) == parse_error::not_well_formed);
+  CAF_CHECK(p.feed("<x/>", 4, evs) == parse_error::not_well_formed);
+  p.reset();
+  evs.clear();
+  CAF_CHECK(p.feed(header.data(), header.size(), evs) == parse_error::none);
+  CAF_CHECK_EQUAL(evs.size(), 1u);
+  // A UTF-8 byte order mark before the stream is skipped.
+  p.reset();
+  evs.clear();
+  in = "\xEF\xBB\xBF" + header;
+  CAF_CHECK(p.feed(in.data(), 1, evs) == parse_error::none);
+  CAF_CHECK(p.feed(in.data() + 1, 1, evs) == parse_error::none);
+  CAF_CHECK(p.feed(in.data() + 2, in.size() - 2, evs) == parse_error::none);
+  CAF_CHECK_EQUAL(evs.size(), 1u);
+  CAF_CHECK_EQUAL(err_of("\xEF\xBB" + header), "not-well-formed");
+  CAF_CHECK_EQUAL(err_of("\xEF\xBB\xBF\xEF\xBB\xBF" + header),
+                  "not-well-formed");
+}
+
+CAF_TEST(restricted xml) {
+  const std::string r = "restricted-xml";
+  CAF_CHECK_EQUAL(err_of("<!DOCTYPE stream>" + header), r);
+  CAF_CHECK_EQUAL(err_of("<?xml version='1.0'?><!DOCTYPE s SYSTEM 'x.dtd'>"
+                         + header),
+                  r);
+  CAF_CHECK_EQUAL(err_of("<?xml-stylesheet href='a'?>" + header), r);
+  CAF_CHECK_EQUAL(err_of("<?xml version='1.0'?><?foo bar?>" + header), r);
+  CAF_CHECK_EQUAL(err_of(header + "<?foo bar?>"), r);
+  CAF_CHECK_EQUAL(err_of(header + "<message><?foo?></message>"), r);
+  CAF_CHECK_EQUAL(err_of("<!-- hi -->" + header), r);
+  CAF_CHECK_EQUAL(err_of(header + "<!-- hi -->"), r);
+  CAF_CHECK_EQUAL(err_of(header + "<message><!-- hi --></message>"), r);
+  CAF_CHECK_EQUAL(err_of(header + "<message><body>&foo;</body></message>"),
+                  r);
+  CAF_CHECK_EQUAL(err_of(header + "<message id='&foo;'/>"), r);
+  CAF_CHECK_EQUAL(err_of("<stream:stream a='&foo;'/>"), r);
+  // Billion laughs: rejected at the DOCTYPE, nothing is expanded.
+  std::string lol = "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>";
+  for (int i = 1; i < 10; ++i) {
+    lol += "<!ENTITY lol" + std::to_string(i) + " '";
+    for (int j = 0; j < 10; ++j)
+      lol += i == 1 ? "&lol;" : "&lol" + std::to_string(i - 1) + ";";
+    lol += "'>";
+  }
+  lol += "]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+         "<message><body>&lol9;</body></message>";
+  auto res = run(lol);
+  CAF_CHECK_EQUAL(to_condition(res.err), r);
+  CAF_CHECK(res.events.empty());
+  // Events completed before the error are still delivered.
+  res = run(header + "<presence/><message/> <!-- x --><iq/>");
+  CAF_CHECK_EQUAL(to_condition(res.err), r);
+  CAF_CHECK_EQUAL(res.events.size(), 3u);
+}
+
+CAF_TEST(not well formed) {
+  const std::string n = "not-well-formed";
+  CAF_CHECK_EQUAL(err_of(header + "<message></iq>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<<<>>>"), n);
+  CAF_CHECK_EQUAL(err_of("garbage"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message to='a' to='b'/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message to=a/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message><body>a &amp b</body>"
+                         "</message><iq id=';'/>"),
+                  n);
+  CAF_CHECK_EQUAL(err_of(header + "<message>]]></message>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message>&#0;</message>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message>\x01</message>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "</stream:stream><message/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message/><?xml version='1.0'?>"), n);
+  // Invalid UTF-8: stray continuation, bad lead byte, overlong encoding,
+  // truncated sequence, surrogate, in text, attribute values and names.
+  CAF_CHECK_EQUAL(err_of(header + "<body>\x80</body>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<body>a\xFF" "b</body>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<body>\xC0\xAF</body>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<body>\xE2\x82x</body>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<body>\xED\xA0\x80</body>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<body a='\xFE'/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<b\xC3/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<b><![CDATA[\xFF]]></b>"), n);
+  // Unbound namespace prefixes, on elements and on attributes.
+  CAF_CHECK_EQUAL(err_of(header + "<foo:bar/>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message><x:y/></message>"), n);
+  CAF_CHECK_EQUAL(err_of(header + "<message foo:x='1'/>"), n);
+  CAF_CHECK_EQUAL(err_of("<stream:stream xmlns='jabber:client'>"), n);
+  // Nothing after the error is delivered.
+  auto res = run(header + "<presence/><foo:bar/><message/>");
+  CAF_CHECK_EQUAL(res.events.size(), 2u);
+}
+
+CAF_TEST(size limits) {
+  const std::size_t max = 256 * 1024;
+  const std::string p = "policy-violation";
+  // A 10 MB stanza fed in 4 KiB chunks fails early.
+  auto huge = header + "<message><body>" + std::string(10000000, 'a')
+              + "</body></message>";
+  auto res = run(huge, 4096, max);
+  CAF_CHECK_EQUAL(to_condition(res.err), p);
+  CAF_CHECK_LESS_OR_EQUAL(res.fed, header.size() + max + 4096);
+  CAF_CHECK_EQUAL(res.events.size(), 1u);
+  // The same for a start tag that never ends, and in one big chunk.
+  huge = header + "<message a='" + std::string(10000000, 'a');
+  res = run(huge, 4096, max);
+  CAF_CHECK_EQUAL(to_condition(res.err), p);
+  CAF_CHECK_LESS_OR_EQUAL(res.fed, header.size() + max + 4096);
+  CAF_CHECK_EQUAL(to_condition(run(huge, 0, max).err), p);
+  // A stream header larger than the limit.
+  auto big_header = "<stream:stream xmlns:stream='"
+                    "http://etherx.jabber.org/streams' a='"
+                    + std::string(max, 'a') + "'>";
+  CAF_CHECK_EQUAL(err_of(big_header, max), p);
+  // Nesting depth and attribute count.
+  std::string deep = header;
+  for (int i = 0; i < 300; ++i)
+    deep += "<a>";
+  CAF_CHECK_EQUAL(err_of(deep), p);
+  std::string attrs = header + "<message";
+  for (int i = 0; i < 300; ++i)
+    attrs += " a" + std::to_string(i) + "=''";
+  CAF_CHECK_EQUAL(err_of(attrs + "/>"), p);
+  // Tiny children that each copy a long namespace name.
+  std::string wide = header + "<message xmlns='urn:" + std::string(500, 'x')
+                     + "'>";
+  for (int i = 0; i < 60000; ++i)
+    wide += "<a/>";
+  CAF_CHECK_EQUAL(to_condition(run(wide, 4096, max).err), p);
+}
+
+CAF_TEST(stanza at the size limit) {
+  const std::size_t max = 1024;
+  auto stanza = [](std::size_t size) {
+    std::string s = "<message><body></body></message>";
+    return s.insert(15, size - s.size(), 'x');
+  };
+  CAF_REQUIRE_EQUAL(stanza(max).size(), max);
+  for (std::string ws : {"", " ", "\n\n\t "}) {
+    auto ok = header + ws + stanza(max) + ws + stanza(max) + ws;
+    for (std::size_t chunk : {0, 1, 5, 1000}) {
+      auto res = run(ok, chunk, max);
+      CAF_CHECK_EQUAL(to_condition(res.err), std::string{});
+      CAF_CHECK_EQUAL(res.events.size(), 3u);
+    }
+    auto bad = header + ws + stanza(max) + ws + stanza(max + 1);
+    for (std::size_t chunk : {0, 1, 5, 1000}) {
+      auto res = run(bad, chunk, max);
+      CAF_CHECK_EQUAL(to_condition(res.err), std::string{"policy-violation"});
+      CAF_CHECK_EQUAL(res.events.size(), 2u);
+    }
+  }
+  // The header itself may be as large as the limit.
+  auto h = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
+           "a='x'>";
+  std::string hdr = h;
+  auto at = hdr.find("'>");
+  hdr.insert(at, max - hdr.size(), 'x');
+  CAF_REQUIRE_EQUAL(hdr.size(), max);
+  CAF_CHECK_EQUAL(err_of(hdr, max), std::string{});
+  CAF_CHECK_EQUAL(err_of(hdr.insert(at, "x"), max), "policy-violation");
+}

@@ -1,0 +1,326 @@
+#define CAF_SUITE server.config
+
+#include "server/config.hpp"
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <string>
+
+using namespace dja::config;
+
+namespace {
+
+load_result load(std::string_view text) {
+  return load_text(text, "test.toml");
+}
+
+/// Six lines: one listener (line 1) and one vhost (line 5, domain on 6).
+const std::string minimal = "[[listen]]\n"
+                            "kind = \"c2s\"\n"
+                            "address = \"127.0.0.1\"\n"
+                            "port = 5222\n"
+                            "[[vhost]]\n"
+                            "domain = \"localhost\"\n";
+
+std::string all_errors(const load_result& r) {
+  std::string res;
+  for (auto& e : r.errors)
+    res += e.to_string() + "\n";
+  return res;
+}
+
+/// True if `r` has exactly one error and it is at `line` for `key`, with
+/// `needle` in its text.
+bool only_error(const load_result& r, int64_t line, const std::string& key,
+                std::string_view needle = "") {
+  if (r.errors.size() != 1) {
+    CAF_MESSAGE("expected one error, got:\n" << all_errors(r));
+    return false;
+  }
+  auto& e = r.errors.front();
+  auto ok = e.file == "test.toml" && e.line == line && e.key == key
+            && e.expected.find(needle) != std::string::npos;
+  if (!ok)
+    CAF_MESSAGE("unexpected error: " << e.to_string());
+  return ok;
+}
+
+} // namespace
+
+CAF_TEST(example config loads) {
+  auto r = load(R"([server]
+log_level = "info"        # trace | debug | info | warn | error
+data_dir  = "data"
+
+[[listen]]
+kind    = "c2s"
+address = "127.0.0.1"
+port    = 5222
+
+[[vhost]]
+domain = "localhost"
+  [[vhost.plugin]]
+  type  = "auth.static"
+  users = { alice = "pw", bob = "pw", carol = "pw" }
+)");
+  CAF_REQUIRE_EQUAL(all_errors(r), "");
+  CAF_REQUIRE(r.ok());
+  auto& cfg = r.cfg;
+  CAF_CHECK_EQUAL(cfg.file, "test.toml");
+  CAF_CHECK_EQUAL(cfg.log_level, "info");
+  CAF_CHECK_EQUAL(cfg.data_dir, "data");
+  CAF_CHECK_EQUAL(cfg.max_stanza_size, 256u * 1024u);
+  CAF_CHECK_EQUAL(cfg.negotiation_timeout.count(), 30);
+  CAF_REQUIRE_EQUAL(cfg.listeners.size(), 1u);
+  CAF_CHECK_EQUAL(cfg.listeners[0].kind, "c2s");
+  CAF_CHECK_EQUAL(cfg.listeners[0].address, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.listeners[0].port, 5222u);
+  CAF_CHECK_EQUAL(cfg.listeners[0].where, "test.toml:5");
+  CAF_REQUIRE_EQUAL(cfg.vhosts.size(), 1u);
+  auto& vh = cfg.vhosts[0];
+  CAF_CHECK_EQUAL(vh.domain, "localhost");
+  CAF_CHECK_EQUAL(vh.where, "test.toml:10");
+  CAF_REQUIRE_EQUAL(vh.plugins.size(), 1u);
+  auto& pc = vh.plugins[0];
+  CAF_CHECK_EQUAL(pc.type, "auth.static");
+  CAF_CHECK_EQUAL(pc.timeout.count(), 5000);
+  CAF_CHECK_EQUAL(pc.where, "test.toml:12");
+  CAF_CHECK_EQUAL(pc.options.size(), 1u);
+  CAF_CHECK(!pc.options.contains("type"));
+  auto users = pc.options["users"].as_table();
+  CAF_REQUIRE(users != nullptr);
+  CAF_CHECK_EQUAL(users->size(), 3u);
+  CAF_CHECK_EQUAL((*users)["alice"].value_or(std::string{}), "pw");
+  CAF_CHECK_EQUAL((*users)["carol"].value_or(std::string{}), "pw");
+}
+
+CAF_TEST(all settings) {
+  auto r = load(R"([server]
+log_level = "debug"
+data_dir = "/var/lib/dja"
+max_stanza_size = 65536
+negotiation_timeout = 10
+[[listen]]
+kind = "c2s"
+address = "::1"
+port = 0
+[[listen]]
+kind = "c2s"
+address = "127.0.0.1"
+port = 0
+[[vhost]]
+domain = "LocalHost."
+[[vhost]]
+domain = "example.com"
+  [[vhost.plugin]]
+  type = "auth.static"
+  timeout_ms = 250
+  users = {}
+  [[vhost.plugin]]
+  type = "auth.static"
+  [vhost.plugin.users]
+  "dave" = "x"
+)");
+  CAF_REQUIRE_EQUAL(all_errors(r), "");
+  auto& cfg = r.cfg;
+  CAF_CHECK_EQUAL(cfg.log_level, "debug");
+  CAF_CHECK_EQUAL(cfg.data_dir, "/var/lib/dja");
+  CAF_CHECK_EQUAL(cfg.max_stanza_size, 65536u);
+  CAF_CHECK_EQUAL(cfg.negotiation_timeout.count(), 10);
+  CAF_REQUIRE_EQUAL(cfg.listeners.size(), 2u);
+  CAF_CHECK_EQUAL(cfg.listeners[0].address, "::1");
+  CAF_CHECK_EQUAL(cfg.listeners[0].port, 0u);
+  CAF_REQUIRE_EQUAL(cfg.vhosts.size(), 2u);
+  CAF_CHECK_EQUAL(cfg.vhosts[0].domain, "localhost");
+  CAF_CHECK(cfg.vhosts[0].plugins.empty());
+  auto& ps = cfg.vhosts[1].plugins;
+  CAF_REQUIRE_EQUAL(ps.size(), 2u);
+  CAF_CHECK_EQUAL(ps[0].timeout.count(), 250);
+  CAF_CHECK(!ps[0].options.contains("timeout_ms"));
+  CAF_CHECK_EQUAL(ps[1].options["users"]["dave"].value_or(std::string{}),
+                  "x");
+}
+
+CAF_TEST(unknown top-level key) {
+  auto r = load("foo = 1\n" + minimal);
+  CAF_CHECK(only_error(r, 1, "foo", "server, listen, vhost"));
+  r = load(minimal + "[vhosts]\n");
+  CAF_CHECK(only_error(r, 7, "vhosts"));
+}
+
+CAF_TEST(unknown server key) {
+  auto r = load("[server]\nlog_lvl = \"info\"\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.log_lvl", "log_level"));
+}
+
+CAF_TEST(bad server values) {
+  auto r = load("[server]\nlog_level = \"verbose\"\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.log_level",
+                       "one of trace, debug, info, warn, error"));
+  r = load("[server]\nlog_level = 3\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.log_level", "one of trace"));
+  r = load("[server]\nmax_stanza_size = 100\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.max_stanza_size", "1024..67108864"));
+  r = load("[server]\nnegotiation_timeout = \"30s\"\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.negotiation_timeout", "an integer"));
+  r = load("[server]\ndata_dir = 1\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.data_dir", "string"));
+  r = load("server = 1\n" + minimal);
+  CAF_CHECK(only_error(r, 1, "server", "a table"));
+}
+
+CAF_TEST(wrong type for port) {
+  auto r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+                "port = \"5222\"\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 4, "listen[0].port", "an integer"));
+  r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+           "port = 65536\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 4, "listen[0].port", "0..65535"));
+}
+
+CAF_TEST(bad listener) {
+  auto r = load("[[listen]]\nkind = \"c2s\"\naddress = \"localhost\"\n"
+                "port = 5222\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 3, "listen[0].address", "IPv4 or IPv6"));
+  r = load("[[listen]]\nkind = \"s3s\"\naddress = \"127.0.0.1\"\n"
+           "port = 5222\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 2, "listen[0].kind", "c2s"));
+  r = load("[[listen]]\naddress = \"127.0.0.1\"\n"
+           "port = 5222\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 1, "listen[0].kind", "required"));
+  r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+           "port = 5222\nbacklog = 5\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 5, "listen[0].backlog", "kind, address, port"));
+  r = load("[listen]\nkind = \"c2s\"\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 1, "listen", "array of tables"));
+  // The same address twice (also when spelled differently).
+  r = load(minimal + "[[listen]]\nkind = \"c2s\"\naddress = \"::1\"\n"
+                     "port = 5222\n[[listen]]\nkind = \"c2s\"\n"
+                     "address = \"0::1\"\nport = 5222\n");
+  CAF_CHECK(only_error(r, 11, "listen[2]", "listen[1] at test.toml:7"));
+}
+
+CAF_TEST(missing listen or vhost) {
+  auto r = load("[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 1, "listen", "at least one [[listen]]"));
+  r = load("[server]\nlog_level = \"info\"\n[[vhost]]\n"
+           "domain = \"localhost\"\nlisten = []\n");
+  // A key after [[vhost]] belongs to the vhost.
+  CAF_REQUIRE_EQUAL(r.errors.size(), 2u);
+  CAF_CHECK_EQUAL(r.errors[0].key, "listen");
+  CAF_CHECK_EQUAL(r.errors[1].key, "vhost[0].listen");
+  CAF_CHECK_EQUAL(r.errors[1].line, 5);
+  r = load("listen = []\n[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 1, "listen", "at least one [[listen]]"));
+  r = load(minimal.substr(0, minimal.find("[[vhost]]")));
+  CAF_CHECK(only_error(r, 1, "vhost", "at least one [[vhost]]"));
+  r = load("");
+  CAF_CHECK_EQUAL(r.errors.size(), 2u);
+}
+
+CAF_TEST(bad vhost) {
+  auto r = load(minimal + "[[vhost]]\ndomain = \"exa mple.com\"\n");
+  CAF_CHECK(only_error(r, 8, "vhost[1].domain", "domain"));
+  r = load(minimal + "[[vhost]]\n");
+  CAF_CHECK(only_error(r, 7, "vhost[1].domain", "required"));
+  r = load(minimal + "[[vhost]]\ndomain = \"a.example\"\nname = \"A\"\n");
+  CAF_CHECK(only_error(r, 9, "vhost[1].name", "domain, plugin"));
+}
+
+CAF_TEST(duplicate domain) {
+  // Compared after preparation: case and the trailing dot do not matter.
+  auto r = load(minimal + "[[vhost]]\ndomain = \"LOCALHOST.\"\n");
+  CAF_CHECK(only_error(r, 8, "vhost[1].domain",
+                       "\"localhost\" is also vhost[0].domain at test.toml:6"));
+}
+
+CAF_TEST(unknown plugin type) {
+  auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.nope\"\n");
+  CAF_CHECK(only_error(r, 8, "vhost[0].plugin[0].type", "auth.static"));
+  r = load(minimal + "[[vhost.plugin]]\nusers = {}\n");
+  CAF_CHECK(only_error(r, 7, "vhost[0].plugin[0].type", "required"));
+}
+
+CAF_TEST(unknown plugin option) {
+  auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                          "users = { a = \"b\" }\nuserz = 1\n");
+  CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].userz",
+                       "type, timeout_ms, users"));
+}
+
+CAF_TEST(wrong plugin option type) {
+  auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                          "users = [\"alice\"]\n");
+  CAF_CHECK(only_error(r, 9, "vhost[0].plugin[0].users",
+                       "a table of strings"));
+  r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                     "users = { alice = \"pw\", bob = 1 }\n");
+  CAF_CHECK(only_error(r, 9, "vhost[0].plugin[0].users.bob",
+                       "table of strings"));
+  r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                     "users = {}\ntimeout_ms = 0\n");
+  CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].timeout_ms", "1..600000"));
+}
+
+CAF_TEST(missing plugin option) {
+  auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                          "[[vhost.plugin]]\ntype = \"auth.static\"\n");
+  CAF_REQUIRE_EQUAL(r.errors.size(), 2u);
+  CAF_CHECK_EQUAL(r.errors[0].line, 7);
+  CAF_CHECK_EQUAL(r.errors[0].key, "vhost[0].plugin[0].users");
+  CAF_CHECK_EQUAL(r.errors[1].line, 9);
+  CAF_CHECK_EQUAL(r.errors[1].key, "vhost[0].plugin[1].users");
+  CAF_CHECK_EQUAL(r.errors[1].expected,
+                  "a table of strings (required by auth.static)");
+}
+
+CAF_TEST(toml syntax error) {
+  auto r = load("[server]\nlog_level = \n" + minimal);
+  CAF_CHECK(only_error(r, 2, "", "valid TOML"));
+  r = load(minimal + "[[vhost]]\ndomain = \"a\"\ndomain = \"b\"\n");
+  CAF_CHECK(only_error(r, 9, "", "valid TOML"));
+}
+
+CAF_TEST(all errors are collected in line order) {
+  auto r = load(R"(bogus = true
+[server]
+log_level = "loud"
+[[listen]]
+kind = "c2s"
+address = "1.2.3"
+port = -1
+[[vhost]]
+domain = "localhost"
+  [[vhost.plugin]]
+  type = "auth.static"
+  users = 5
+)");
+  CAF_REQUIRE_EQUAL(r.errors.size(), 5u);
+  CAF_CHECK_EQUAL(r.errors[0].to_string(),
+                  "test.toml:1: bogus: one of the top-level keys server, "
+                  "listen, vhost");
+  CAF_CHECK_EQUAL(r.errors[1].to_string(),
+                  "test.toml:3: server.log_level: one of trace, debug, info, "
+                  "warn, error (got the string \"loud\")");
+  CAF_CHECK_EQUAL(r.errors[2].key, "listen[0].address");
+  CAF_CHECK_EQUAL(r.errors[2].line, 6);
+  CAF_CHECK_EQUAL(r.errors[3].to_string(),
+                  "test.toml:7: listen[0].port: an integer (0 = ephemeral) "
+                  "in 0..65535 (got -1)");
+  CAF_CHECK_EQUAL(r.errors[4].to_string(),
+                  "test.toml:12: vhost[0].plugin[0].users: a table of "
+                  "strings (got 5)");
+}
+
+CAF_TEST(missing file) {
+  auto r = load_file("/nonexistent/dja.toml");
+  CAF_REQUIRE_EQUAL(r.errors.size(), 1u);
+  CAF_CHECK_EQUAL(r.errors[0].line, 0);
+  CAF_CHECK_EQUAL(r.errors[0].file, "/nonexistent/dja.toml");
+  CAF_CHECK_EQUAL(r.errors[0].to_string().rfind("/nonexistent/dja.toml:0: ",
+                                                0),
+                  0u);
+  r = load_file("/");
+  CAF_CHECK_EQUAL(r.errors.size(), 1u);
+}

@@ -1,0 +1,1380 @@
+#!/usr/bin/python3
+"""Scenario runner for djabberd-actors: plays scripted XMPP conversations
+(scenarios/**/*.scenario) against a real server process and checks every
+stanza the server sends.
+
+Usage:
+    scenario_runner.py --server build/djabberd-actors scenarios/
+    scenario_runner.py --attach 127.0.0.1:16222 scenarios/      # e.g. Prosody
+    scenario_runner.py --server BIN -k sasl -v scenarios/
+
+For each scenario the runner picks a free port on 127.0.0.1, writes the
+scenario's config (scenarios/configs/NAME.toml, @PORT@ / @DATA_DIR@ replaced)
+into a temporary directory, starts the server, waits until the port accepts
+connections, plays the scenario and stops the server (SIGTERM, bounded wait,
+SIGKILL fallback). Every wait is bounded. The syntax of the scenario files is
+documented in scenarios/README.md.
+
+Standard library only.
+"""
+
+import argparse
+import base64
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import xml.parsers.expat
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+NS_STREAM = "http://etherx.jabber.org/streams"
+NS_STREAM_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
+NS_CLIENT = "jabber:client"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_SCN = "urn:scenario"
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+
+DEFAULT_TIMEOUT = 5.0          # seconds, any bounded wait
+DEFAULT_NOTHING = 0.5          # seconds, "receives nothing"
+SERVER_START_TIMEOUT = 10.0    # seconds until the port must accept
+SERVER_STOP_TIMEOUT = 5.0      # seconds after SIGTERM before SIGKILL
+CHUNK = 65536                  # bytes per write of a generated payload
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+class ScenarioError(Exception):
+    """A syntax error in a scenario file."""
+
+    def __init__(self, path, line, msg):
+        super().__init__("%s:%d: %s" % (path, line, msg))
+
+
+class Failure(Exception):
+    """A failed expectation; `expected`/`received` are shown side by side."""
+
+    def __init__(self, msg, expected=None, received=None, client=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.expected = expected
+        self.received = received
+        self.client = client
+
+
+class Skip(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# A small element tree (Clark names: "{ns}local")
+
+class El:
+    __slots__ = ("tag", "attrs", "children", "text", "nsdecls", "line")
+
+    def __init__(self, tag, attrs=None, nsdecls=None, line=0):
+        self.tag = tag
+        self.attrs = attrs or {}
+        self.children = []
+        self.text = ""
+        self.nsdecls = nsdecls or {}
+        self.line = line
+
+    def find(self, tag):
+        for c in self.children:
+            if c.tag == tag:
+                return c
+        return None
+
+
+def split_ns(name):
+    if name.startswith("{"):
+        ns, _, local = name[1:].partition("}")
+        return ns, local
+    return "", name
+
+
+def _clark(name):
+    # expat with namespace_separator=' ' gives "uri local" or "local"
+    if " " in name:
+        uri, local = name.split(" ", 1)
+        return "{%s}%s" % (uri, local)
+    return name
+
+
+def _esc(s, quote=False):
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote:
+        s = s.replace("'", "&apos;").replace('"', "&quot;")
+    return s
+
+
+KNOWN_PREFIXES = {NS_STREAM: "stream", NS_XML: "xml", NS_SCN: "scn"}
+
+
+def to_xml(el, parent_ns=NS_CLIENT, indent=0, pretty=True, maxtext=300, header=False):
+    """Serialize for display. Namespaces are written where they change."""
+    ns, local = split_ns(el.tag)
+    attrs = []
+    decl = ""
+    if ns in KNOWN_PREFIXES and ns != NS_XML:
+        name = "%s:%s" % (KNOWN_PREFIXES[ns], local)
+        child_ns = parent_ns
+    else:
+        name = local
+        child_ns = ns
+        if ns != parent_ns:
+            decl = " xmlns='%s'" % _esc(ns, True)
+    if el.nsdecls:
+        if "" in el.nsdecls or header:
+            decl = ""
+        for p, u in sorted(el.nsdecls.items()):
+            if p in ("stream", "scn") and not header:
+                continue
+            decl += " xmlns%s='%s'" % ((":" + p) if p else "", _esc(u or "", True))
+    for k, v in el.attrs.items():
+        kns, kl = split_ns(k)
+        if kns:
+            kn = "%s:%s" % (KNOWN_PREFIXES.get(kns, "ns"), kl)
+        else:
+            kn = kl
+        attrs.append(" %s='%s'" % (kn, _esc(v, True)))
+    pad = "  " * indent if pretty else ""
+    text = el.text.strip() if pretty else el.text
+    if len(text) > maxtext:
+        text = text[:maxtext] + "...[%d chars]" % len(text)
+    head = "%s<%s%s%s" % (pad, name, decl, "".join(attrs))
+    if header:
+        return head + ">"
+    if not el.children and not text:
+        return head + "/>"
+    if not el.children:
+        return "%s>%s</%s>" % (head, _esc(text), name)
+    parts = [head + ">"]
+    if text:
+        parts.append(("  " * (indent + 1) if pretty else "") + _esc(text))
+    for c in el.children:
+        parts.append(to_xml(c, child_ns, indent + 1, pretty, maxtext))
+    parts.append("%s</%s>" % (pad, name))
+    return ("\n" if pretty else "").join(parts)
+
+
+def parse_pattern(text, path, line, what="pattern"):
+    """Parses scenario XML (one or more elements) with the default namespace
+    jabber:client and the prefixes stream: and scn: predeclared."""
+    wrapper = ("<scn:w xmlns='%s' xmlns:stream='%s' xmlns:scn='%s'>" % (NS_CLIENT, NS_STREAM, NS_SCN)
+               + text + "</scn:w>")
+    p = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    stack = []
+    roots = []
+    pending = {}
+
+    def nsdecl(prefix, uri):
+        pending[prefix or ""] = uri or ""
+
+    def start(name, attrs):
+        el = El(_clark(name), {_clark(k): v for k, v in attrs.items()}, dict(pending),
+                line=line + p.CurrentLineNumber - 1)
+        pending.clear()
+        if stack:
+            stack[-1].children.append(el)
+        stack.append(el)
+
+    def end(name):
+        el = stack.pop()
+        if len(stack) == 1:
+            roots.append(el)
+
+    def chars(data):
+        if len(stack) > 1:
+            stack[-1].text += data
+
+    p.StartNamespaceDeclHandler = nsdecl
+    p.StartElementHandler = start
+    p.EndElementHandler = end
+    p.CharacterDataHandler = chars
+    p.buffer_text = True
+    try:
+        p.Parse(wrapper.encode("utf-8"), True)
+    except xml.parsers.expat.ExpatError as e:
+        raise ScenarioError(path, line + max(e.lineno - 1, 0), "invalid XML in %s: %s" % (what, e))
+    for r in roots:
+        r.nsdecls = {k: v for k, v in r.nsdecls.items()}
+    return roots
+
+
+# --------------------------------------------------------------------------
+# Placeholders: {{name}} captures on first use, must match afterwards.
+
+PH = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+def value_regex(expected, vars_):
+    """Regex for an expected string with placeholders; returns (regex, names)
+    where names[i] is the variable captured by group i+1 (None: no capture)."""
+    out = []
+    names = []
+    groups = {}
+    pos = 0
+    for m in PH.finditer(expected):
+        out.append(re.escape(expected[pos:m.start()]))
+        name = m.group(1)
+        if name == "*":
+            out.append("(?:.*?)")
+        elif name in vars_:
+            out.append(re.escape(vars_[name]))
+        elif name in groups:
+            out.append("(?P=%s)" % groups[name])
+        else:
+            g = "g%d" % len(groups)
+            groups[name] = g
+            names.append(name)
+            out.append("(?P<%s>.+?)" % g)
+        pos = m.end()
+    out.append(re.escape(expected[pos:]))
+    return "".join(out), groups
+
+
+def match_value(expected, actual, vars_, captured):
+    scope = dict(vars_)
+    scope.update(captured)
+    rx, groups = value_regex(expected, scope)
+    m = re.fullmatch(rx, actual, re.S)
+    if not m:
+        return False
+    for name, g in groups.items():
+        captured[name] = m.group(g)
+    return True
+
+
+def substitute(text, vars_, path, line, escape=True):
+    def rep(m):
+        name = m.group(1)
+        if name not in vars_:
+            raise Failure("%s:%d: placeholder {{%s}} has no value yet" % (path, line, name))
+        return _esc(vars_[name], True) if escape else vars_[name]
+    return PH.sub(rep, text)
+
+
+def match_el(exp, act, vars_, captured, check_decls=False):
+    """Structural match. Returns None on success (captures added to
+    `captured`), else a string saying what differs. `check_decls`: the
+    namespace declarations written on the pattern's element must be present
+    on the received one (used for the stream header)."""
+    if exp.tag != act.tag:
+        return "element %s expected, got %s" % (exp.tag, act.tag)
+    for k, v in exp.attrs.items():
+        if split_ns(k)[0] == NS_SCN:
+            continue
+        if k not in act.attrs:
+            return "<%s/>: attribute %s=%r missing" % (split_ns(exp.tag)[1], k, v)
+        if not match_value(v, act.attrs[k], vars_, captured):
+            return "<%s/>: attribute %s=%r expected, got %r" % (split_ns(exp.tag)[1], k, v, act.attrs[k])
+    no_attr = exp.attrs.get("{%s}no-attr" % NS_SCN)
+    if no_attr:
+        for k in no_attr.split():
+            if k in act.attrs:
+                return "<%s/>: attribute %s must be absent, got %r" % (split_ns(exp.tag)[1], k, act.attrs[k])
+    if exp.attrs.get("{%s}empty" % NS_SCN) == "true":
+        if act.children or act.text.strip():
+            return "<%s/> must be empty" % split_ns(exp.tag)[1]
+    for p, u in (exp.nsdecls.items() if check_decls else ()):
+        if act.nsdecls.get(p) != u:
+            return "<%s/>: namespace declaration xmlns%s=%r expected, got %r" % (
+                split_ns(exp.tag)[1], (":" + p) if p else "", u, act.nsdecls.get(p))
+    et = exp.text.strip()
+    if et and not match_value(et, act.text.strip(), vars_, captured):
+        return "<%s/>: text %r expected, got %r" % (split_ns(exp.tag)[1], et, act.text.strip())
+    present = [c for c in exp.children if c.attrs.get("{%s}absent" % NS_SCN) != "true"]
+    absent = [c for c in exp.children if c.attrs.get("{%s}absent" % NS_SCN) == "true"]
+    for a in absent:
+        for c in act.children:
+            if match_el(a, c, vars_, dict(captured)) is None:
+                return "<%s/>: child <%s/> must be absent" % (split_ns(exp.tag)[1], split_ns(a.tag)[1])
+    why = _match_children(present, act.children, 0, set(), vars_, captured)
+    return why
+
+
+def _match_children(exps, acts, i, used, vars_, captured):
+    if i == len(exps):
+        return None
+    e = exps[i]
+    first_why = None
+    for j, a in enumerate(acts):
+        if j in used or a.tag != e.tag:
+            continue
+        trial = dict(captured)
+        why = match_el(e, a, vars_, trial)
+        if why is None:
+            rest = _match_children(exps, acts, i + 1, used | {j}, vars_, trial)
+            if rest is None:
+                captured.clear()
+                captured.update(trial)
+                return None
+            why = rest
+        first_why = first_why or why
+    if first_why:
+        return first_why
+    return "child <%s xmlns='%s'/> missing" % (split_ns(e.tag)[1], split_ns(e.tag)[0])
+
+
+# --------------------------------------------------------------------------
+# Connections
+
+class Conn:
+    """One TCP connection with an incremental XML reader (expat). Events:
+    ('stanza', El) for each complete depth-1 element, ('close',) for the
+    server's </stream:stream>, ('eof', reason), ('parse-error', msg)."""
+
+    def __init__(self, name, verbose_out=None):
+        self.name = name
+        self.sock = None
+        self.events = deque()
+        self.header = None
+        self.headers_seen = 0
+        self.features = None
+        self.eof = False
+        self.closed_tag = False
+        self.parse_failed = False
+        self.transcript = []  # (time, dir, text)
+        self.t0 = time.monotonic()
+        self.verbose_out = verbose_out
+        self._new_parser()
+
+    def log(self, direction, data):
+        if isinstance(data, bytes):
+            data = data.decode("utf-8", "replace")
+        self.transcript.append((time.monotonic() - self.t0, direction, data))
+        if self.verbose_out is not None:
+            self.verbose_out("    %s %s %s" % (self.name, direction, data[:2000]))
+
+    def transcript_text(self, limit=6000):
+        lines = []
+        for t, d, s in self.transcript:
+            lines.append("  [%7.3f] %s %s" % (t, d, s))
+        text = "\n".join(lines)
+        if len(text) > limit:
+            text = "  ...\n" + text[-limit:]
+        return text
+
+    # parser ---------------------------------------------------------------
+    def _new_parser(self):
+        p = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+        p.buffer_text = True
+        stack = []
+        pending = {}
+
+        def nsdecl(prefix, uri):
+            pending[prefix or ""] = uri or ""
+
+        def start(name, attrs):
+            el = El(_clark(name), {_clark(k): v for k, v in attrs.items()}, dict(pending))
+            pending.clear()
+            if not stack:
+                self.header = el
+                self.headers_seen += 1
+            elif len(stack) >= 2:
+                stack[-1].children.append(el)
+            stack.append(el)
+
+        def end(name):
+            el = stack.pop()
+            if not stack:
+                self.closed_tag = True
+                self.events.append(("close",))
+            elif len(stack) == 1:
+                self.events.append(("stanza", el))
+
+        def chars(data):
+            if len(stack) >= 2:
+                stack[-1].text += data
+
+        p.StartNamespaceDeclHandler = nsdecl
+        p.StartElementHandler = start
+        p.EndElementHandler = end
+        p.CharacterDataHandler = chars
+        self.parser = p
+        self.parse_failed = False
+        self.closed_tag = False
+
+    def reset_stream(self):
+        """Before sending a new stream header: consume what is pending in the
+        old stream, then parse incoming bytes as a new document."""
+        if self.sock is not None and not self.eof:
+            self.pump(time.monotonic(), block=False)
+        self._new_parser()
+
+    def _feed(self, data):
+        if self.parse_failed:
+            return
+        try:
+            self.parser.Parse(data, False)
+        except xml.parsers.expat.ExpatError as e:
+            self.parse_failed = True
+            self.events.append(("parse-error", "server output is not well-formed XML: %s" % e))
+
+    # socket ---------------------------------------------------------------
+    def connect(self, host, port, deadline):
+        last = None
+        while True:
+            try:
+                s = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()))
+                break
+            except OSError as e:
+                last = e
+                if time.monotonic() >= deadline:
+                    raise Failure("%s: cannot connect to %s:%d: %s" % (self.name, host, port, last))
+                time.sleep(0.05)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        self.sock = s
+        self.log("--", "connected to %s:%d" % (host, port))
+
+    def send(self, data, deadline, logtext=None):
+        """Writes all of `data` (bounded). Returns False when the server
+        closed the connection (not an error in itself)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.log("C:", logtext if logtext is not None else data)
+        if self.sock is None:
+            raise Failure("%s: not connected" % self.name)
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Failure("%s: timed out sending data (server not reading?)" % self.name)
+            _, w, _ = select.select([], [self.sock], [], remaining)
+            if not w:
+                continue
+            try:
+                n = self.sock.send(view)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                self.log("--", "send failed: %s" % e)
+                return False
+            view = view[n:]
+        return True
+
+    def pump(self, deadline, block=True):
+        """Reads what is available (waiting until `deadline` when `block`).
+        Returns True if something was read or EOF was seen."""
+        if self.sock is None or self.eof:
+            return False
+        got = False
+        while True:
+            timeout = max(0.0, deadline - time.monotonic()) if block and not got else 0.0
+            r, _, _ = select.select([self.sock], [], [], timeout)
+            if not r:
+                return got
+            try:
+                data = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                self.eof = True
+                self.log("--", "connection error: %s" % e)
+                self.events.append(("eof", str(e)))
+                return True
+            if not data:
+                self.eof = True
+                self.log("--", "EOF (server closed the connection)")
+                self.events.append(("eof", "closed"))
+                return True
+            self.log("S:", data)
+            self._feed(data)
+            got = True
+
+    def next_event(self, deadline):
+        while not self.events:
+            if self.eof:
+                return None
+            if time.monotonic() >= deadline:
+                return None
+            self.pump(deadline)
+        return self.events.popleft()
+
+    def wait_header(self, count, deadline):
+        """Waits until the `count`-th response header arrived."""
+        while self.headers_seen < count:
+            if self.eof or self.parse_failed or time.monotonic() >= deadline:
+                break
+            self.pump(deadline)
+        if self.headers_seen < count:
+            evs = list(self.events)
+            if self.parse_failed:
+                raise Failure("%s: %s" % (self.name, [e for e in evs if e[0] == "parse-error"][0][1]))
+            raise Failure("%s: no stream header from the server%s" % (
+                self.name, " (connection closed)" if self.eof else " within the time limit"))
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+
+def stream_header(domain, version="1.0"):
+    return ("<?xml version='1.0'?><stream:stream to='%s' version='%s' xml:lang='en' "
+            "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" % (_esc(domain, True), version))
+
+
+def describe_event(ev):
+    if ev is None:
+        return "(nothing)"
+    if ev[0] == "stanza":
+        return to_xml(ev[1])
+    if ev[0] == "close":
+        return "</stream:stream>  (the server closed its stream)"
+    if ev[0] == "eof":
+        return "(connection closed: %s)" % ev[1]
+    return "(%s)" % ev[1]
+
+
+# --------------------------------------------------------------------------
+# Scenario files
+
+DUR = r"(?P<t>\d+(?:\.\d+)?\s*(?:ms|s))"
+NAME = r"(?P<c>[A-Za-z][\w-]*)"
+WITHIN = r"(?:\s+within\s+%s)?" % DUR
+
+STATEMENTS = [
+    ("connect_raw", re.compile(r"^%s connects raw$" % NAME)),
+    ("connect", re.compile(r"^%s connects%s$" % (NAME, WITHIN))),
+    ("open", re.compile(r"^%s opens stream%s$" % (NAME, WITHIN))),
+    ("auth", re.compile(r"^%s authenticates%s$" % (NAME, WITHIN))),
+    ("bind", re.compile(r"^%s binds%s$" % (NAME, WITHIN))),
+    ("send_raw", re.compile(r"^%s sends raw:\s?(?P<inline>.*)$" % NAME)),
+    ("send_big", re.compile(r"^%s sends (?P<n>\d+(?:\.\d+)?)\s*(?P<unit>bytes|B|KiB|KB|MiB|MB) of garbage "
+                            r"inside a message(?: to (?P<to>\S+))?%s$" % (NAME, WITHIN))),
+    ("send", re.compile(r"^%s sends:\s*(?P<inline>.*)$" % NAME)),
+    ("recv_nothing", re.compile(r"^%s receives nothing%s$" % (NAME, WITHIN))),
+    ("recv_header", re.compile(r"^%s receives stream header%s:\s*(?P<inline>.*)$" % (NAME, WITHIN))),
+    ("recv_error", re.compile(r"^%s receives stream error%s:\s*(?P<conds>[\w|-]+)$" % (NAME, WITHIN))),
+    ("recv", re.compile(r"^%s receives%s:\s*(?P<inline>.*)$" % (NAME, WITHIN))),
+    ("features", re.compile(r"^%s has features:\s*(?P<inline>.*)$" % NAME)),
+    ("disconnected", re.compile(r"^%s is disconnected%s$" % (NAME, WITHIN))),
+    ("disconnects", re.compile(r"^%s disconnects%s$" % (NAME, WITHIN))),
+    ("drops", re.compile(r"^%s drops connection$" % NAME)),
+    ("server_stops", re.compile(r"^server stops$")),
+    ("server_exits", re.compile(r"^server exits%s$" % WITHIN)),
+    ("wait", re.compile(r"^wait %s$" % DUR)),
+    ("check", re.compile(r"^check (?P<a>\S+) (?P<op>==|!=) (?P<b>\S+)$")),
+]
+BLOCK_KINDS = {"send", "send_raw", "recv", "recv_header", "features"}
+HEADER_KEYS = {"config", "timeout", "attach", "domain", "title"}
+
+
+def parse_duration(s):
+    s = s.strip()
+    if s.endswith("ms"):
+        return float(s[:-2]) / 1000.0
+    return float(s.rstrip("s").strip())
+
+
+class Statement:
+    def __init__(self, kind, line, m, block, raw_text):
+        self.kind = kind
+        self.line = line
+        self.m = m
+        self.block = block  # str or None
+        self.block_line = line + 1
+        self.text = raw_text
+        self.patterns = None
+
+
+class Scenario:
+    def __init__(self, path, rel):
+        self.path = path
+        self.rel = rel
+        self.title = ""
+        self.config = "default.toml"
+        self.timeout = DEFAULT_TIMEOUT
+        self.attach = ""
+        self.domain = "localhost"
+        self.clients = {}   # name -> dict(jid, password, resource)
+        self.statements = []
+
+    @property
+    def stops_server(self):
+        return any(s.kind in ("server_stops", "server_exits") for s in self.statements)
+
+
+def unescape_raw(text):
+    """Raw blocks: \\n \\r \\t \\\\ \\xNN are interpreted; the rest is UTF-8."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            n = text[i + 1]
+            if n == "n":
+                out += b"\n"; i += 2; continue
+            if n == "r":
+                out += b"\r"; i += 2; continue
+            if n == "t":
+                out += b"\t"; i += 2; continue
+            if n == "\\":
+                out += b"\\"; i += 2; continue
+            if n == "x" and re.match(r"[0-9a-fA-F]{2}", text[i + 2:i + 4]):
+                out.append(int(text[i + 2:i + 4], 16)); i += 4; continue
+        out += ch.encode("utf-8")
+        i += 1
+    return bytes(out)
+
+
+def parse_scenario(path, rel):
+    sc = Scenario(path, rel)
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    i = 0
+    current_client = None
+    seen_statement = False
+    while i < len(lines):
+        raw = lines[i]
+        lineno = i + 1
+        stripped = raw.strip()
+        i += 1
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            if not sc.title and not seen_statement and not sc.clients:
+                sc.title = stripped.lstrip("#").strip()
+            continue
+        if raw[0] in " \t":
+            if current_client is not None:
+                k, sep, v = stripped.partition(":")
+                k = k.strip().lower()
+                if not sep or k not in ("jid", "password", "resource"):
+                    raise ScenarioError(path, lineno, "client property must be jid:, password: or resource:")
+                sc.clients[current_client][k] = v.strip()
+                continue
+            raise ScenarioError(path, lineno, "unexpected indented line")
+        current_client = None
+        if re.fullmatch(r"-{3,}", stripped):
+            continue
+        m = re.match(r"^\[client\]\s+([A-Za-z][\w-]*)$", stripped, re.I)
+        if m:
+            name = m.group(1)
+            if name in sc.clients or name == "server":
+                raise ScenarioError(path, lineno, "client %r declared twice (or reserved)" % name)
+            sc.clients[name] = {"line": lineno}
+            current_client = name
+            continue
+        k, sep, v = stripped.partition(":")
+        if sep and k.strip().lower() in HEADER_KEYS and not seen_statement and " " not in k.strip():
+            key = k.strip().lower()
+            v = v.strip()
+            if key == "config":
+                sc.config = v
+            elif key == "timeout":
+                sc.timeout = parse_duration(v)
+            elif key == "attach":
+                sc.attach = v
+            elif key == "domain":
+                sc.domain = v
+            elif key == "title":
+                sc.title = v
+            continue
+        for kind, rx in STATEMENTS:
+            m = rx.match(stripped)
+            if m:
+                break
+        else:
+            raise ScenarioError(path, lineno, "unknown statement: %r" % stripped)
+        if "c" in rx.groupindex and m.group("c") not in sc.clients:
+            raise ScenarioError(path, lineno, "unknown client %r (declare it with [client] %s)" % (
+                m.group("c"), m.group("c")))
+        seen_statement = True
+        block = None
+        if kind in BLOCK_KINDS:
+            inline = m.group("inline") if "inline" in rx.groupindex else ""
+            blines = []
+            while i < len(lines) and (not lines[i].strip() or lines[i][0] in " \t"):
+                blines.append(lines[i])
+                i += 1
+            while blines and not blines[-1].strip():
+                blines.pop()
+            if inline and blines:
+                raise ScenarioError(path, lineno, "both an inline value and an indented block")
+            if inline:
+                block = inline
+            elif blines:
+                block = textwrap.dedent("\n".join(blines))
+            else:
+                raise ScenarioError(path, lineno, "statement needs an indented block (or inline text)")
+            st = Statement(kind, lineno, m, block, stripped)
+            st.block_line = lineno if inline else lineno + 1
+            if kind in ("recv", "recv_header", "features"):
+                xml_text = "\n".join(l for l in block.split("\n") if not l.strip().startswith("#"))
+                st.patterns = parse_pattern(xml_text, path, st.block_line)
+                if not st.patterns:
+                    raise ScenarioError(path, lineno, "empty pattern")
+            elif kind == "send":
+                xml_text = "\n".join(l for l in block.split("\n") if not l.strip().startswith("#"))
+                st.block = xml_text
+                parse_pattern(PH.sub("x", xml_text), path, st.block_line, "sends")
+            sc.statements.append(st)
+        else:
+            sc.statements.append(Statement(kind, lineno, m, None, stripped))
+    for name, c in sc.clients.items():
+        if "jid" not in c:
+            raise ScenarioError(path, c["line"], "client %s has no jid:" % name)
+    if not sc.statements:
+        raise ScenarioError(path, 1, "no statements")
+    return sc
+
+
+# --------------------------------------------------------------------------
+# The server process
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def find_config(sc, extra_dirs):
+    name = sc.config
+    cands = []
+    d = os.path.dirname(sc.path)
+    for _ in range(5):
+        cands.append(os.path.join(d, "configs", name))
+        nd = os.path.dirname(d)
+        if nd == d:
+            break
+        d = nd
+    for x in extra_dirs:
+        cands.append(os.path.join(x, name))
+    for c in cands:
+        if os.path.isfile(c):
+            return c
+    raise Failure("config %r not found (looked in %s)" % (name, ", ".join(cands[:3])))
+
+
+class Server:
+    def __init__(self, binary, config_template, keep=False):
+        self.binary = binary
+        self.template = config_template
+        self.keep = keep
+        self.proc = None
+        self.tmp = None
+        self.port = None
+        self.log_path = None
+        self.logf = None
+        self.stop_requested = False
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="dja-scenario-")
+        data = os.path.join(self.tmp, "data")
+        os.mkdir(data)
+        with open(self.template, encoding="utf-8") as f:
+            text = f.read()
+        last_err = None
+        for _attempt in range(3):
+            self.port = free_port()
+            cfg = text.replace("@PORT@", str(self.port)).replace("@DATA_DIR@", data)
+            cfg_path = os.path.join(self.tmp, "server.toml")
+            with open(cfg_path, "w", encoding="utf-8") as f:
+                f.write(cfg)
+            self.log_path = os.path.join(self.tmp, "server.log")
+            self.logf = open(self.log_path, "ab")
+            self.proc = subprocess.Popen([self.binary, "--config", cfg_path], cwd=self.tmp,
+                                         stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                    return
+                except OSError:
+                    time.sleep(0.02)
+            rc = self.proc.poll()
+            last_err = ("server exited with status %s during start" % rc if rc is not None
+                        else "server did not accept connections on 127.0.0.1:%d within %.0fs"
+                        % (self.port, SERVER_START_TIMEOUT))
+            self.kill()
+            if rc is None:
+                break
+            if "address" not in self.log_tail(20).lower():  # retry only on a port race
+                break
+        raise Failure(last_err)
+
+    def signal_term(self):
+        self.stop_requested = True
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stop(self):
+        """SIGTERM, bounded wait, SIGKILL. Returns a problem description or None."""
+        problem = None
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if self.wait_exit(SERVER_STOP_TIMEOUT) is None:
+                problem = "server did not exit within %.0fs after SIGTERM (killed)" % SERVER_STOP_TIMEOUT
+                self.kill()
+        rc = self.proc.returncode
+        if rc is not None and rc < 0 and -rc not in (signal.SIGTERM, signal.SIGKILL):
+            problem = problem or "server died with signal %d" % -rc
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        return problem
+
+    def log_tail(self, n=40):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            try:
+                f.seek(-200000, os.SEEK_END)
+            except OSError:
+                pass
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-n:])
+
+    def cleanup(self):
+        if self.tmp and not self.keep:
+            import shutil
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# Playing a scenario
+
+def side_by_side(left, right, lt="expected", rt="received"):
+    l_lines = left.split("\n") if left else ["(nothing)"]
+    r_lines = right.split("\n") if right else ["(nothing)"]
+    width = min(max([len(x) for x in l_lines] + [len(lt)]) + 2, 78)
+    out = ["  %-*s | %s" % (width, lt, rt), "  %s-+-%s" % ("-" * width, "-" * 40)]
+    for i in range(max(len(l_lines), len(r_lines))):
+        a = l_lines[i] if i < len(l_lines) else ""
+        b = r_lines[i] if i < len(r_lines) else ""
+        if len(a) > width:
+            # too long to align: print the rest on its own line
+            out.append("  %-*s | %s" % (width, a[:width], b))
+            rest = a[width:]
+            while rest:
+                out.append("  %-*s |" % (width, rest[:width]))
+                rest = rest[width:]
+        else:
+            out.append("  %-*s | %s" % (width, a, b))
+    return "\n".join(out)
+
+
+class Player:
+    def __init__(self, sc, host, port, server, verbose_out=None):
+        self.sc = sc
+        self.host = host
+        self.port = port
+        self.server = server
+        self.verbose_out = verbose_out
+        self.vars = {"domain": sc.domain}
+        self.conns = {}
+        for name, c in sc.clients.items():
+            jid = c["jid"]
+            user, _, dom = jid.partition("@")
+            if not dom:
+                user, dom = "", user
+            dom = dom.split("/")[0]
+            c["user"], c["domain"] = user, dom
+            self.vars["%s.jid" % name] = "%s@%s" % (user, dom) if user else dom
+            self.vars["%s.user" % name] = user
+            self.vars["%s.domain" % name] = dom
+            self.vars["%s.password" % name] = c.get("password", "")
+            if c.get("resource"):
+                self.vars["%s.resource" % name] = c["resource"]
+
+    def conn(self, name, must_exist=True):
+        c = self.conns.get(name)
+        if c is None and must_exist:
+            raise Failure("%s is not connected (use '%s connects' or '%s connects raw')" % (name, name, name))
+        return c
+
+    def deadline(self, st, default=None):
+        t = st.m.groupdict().get("t")
+        return time.monotonic() + (parse_duration(t) if t else (default if default is not None else self.sc.timeout))
+
+    # stream steps ------------------------------------------------------------
+    def do_connect_raw(self, name, deadline):
+        old = self.conns.get(name)
+        if old:
+            old.close()
+        c = Conn(name, self.verbose_out)
+        self.conns[name] = c
+        c.connect(self.host, self.port, deadline)
+        return c
+
+    def do_open(self, name, deadline):
+        c = self.conn(name)
+        c.reset_stream()
+        want = c.headers_seen + 1
+        c.send(stream_header(self.sc.clients[name]["domain"]), deadline)
+        c.wait_header(want, deadline)
+        self.check_header_is_stream(c)
+        ev = c.next_event(deadline)
+        if ev is None or ev[0] != "stanza" or ev[1].tag != "{%s}features" % NS_STREAM:
+            raise Failure("%s: expected <stream:features/> after the stream header" % name,
+                          "<stream:features/>", describe_event(ev), client=name)
+        c.features = ev[1]
+        return c
+
+    def check_header_is_stream(self, c):
+        if c.header is not None and c.header.tag != "{%s}stream" % NS_STREAM:
+            raise Failure("%s: the server's first element is not <stream:stream/>" % c.name,
+                          "<stream:stream xmlns:stream='%s'>" % NS_STREAM, to_xml(c.header, header=True),
+                          client=c.name)
+
+    def expect_stanza(self, c, pattern, deadline, what):
+        ev = c.next_event(deadline)
+        if ev is None or ev[0] != "stanza":
+            raise Failure("%s: %s" % (c.name, what if ev is None else what + " (got %s instead)" % (
+                "the end of the stream" if ev[0] in ("close", "eof") else "unparsable data")),
+                to_xml(pattern), describe_event(ev), client=c.name)
+        captured = {}
+        why = match_el(pattern, ev[1], self.vars, captured)
+        if why:
+            raise Failure("%s: received stanza does not match: %s" % (c.name, why),
+                          to_xml(pattern), to_xml(ev[1]), client=c.name)
+        self.vars.update(captured)
+        return ev[1]
+
+    def do_auth(self, name, deadline):
+        c = self.conn(name)
+        cl = self.sc.clients[name]
+        if "password" not in cl:
+            raise Failure("client %s has no password:" % name)
+        creds = base64.b64encode(("\0%s\0%s" % (cl["user"], cl["password"])).encode()).decode()
+        c.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, creds), deadline)
+        pat = El("{%s}success" % NS_SASL)
+        self.expect_stanza(c, pat, deadline, "SASL PLAIN: no answer to <auth/>")
+        self.do_open(name, deadline)
+
+    def do_bind(self, name, deadline):
+        c = self.conn(name)
+        res = self.sc.clients[name].get("resource")
+        inner = "<resource>%s</resource>" % _esc(res) if res else ""
+        c.send("<iq type='set' id='scn-bind'><bind xmlns='%s'>%s</bind></iq>" % (NS_BIND, inner), deadline)
+        pat = parse_pattern("<iq type='result' id='scn-bind'><bind xmlns='%s'><jid>{{*}}</jid></bind></iq>"
+                            % NS_BIND, "<builtin>", 1)[0]
+        el = self.expect_stanza(c, pat, deadline, "no answer to the resource bind request")
+        full = el.find("{%s}bind" % NS_BIND).find("{%s}jid" % NS_BIND).text.strip()
+        if "/" not in full or not full.split("/", 1)[1]:
+            raise Failure("%s: bound JID %r has no resourcepart (RFC 6120 §7.6)" % (name, full),
+                          to_xml(pat), to_xml(el), client=name)
+        self.vars["%s.full" % name] = full
+        self.vars["%s.resource" % name] = full.split("/", 1)[1] if "/" in full else ""
+
+    def wait_closed(self, c, deadline, need_close_tag=True):
+        while not c.eof:
+            if time.monotonic() >= deadline:
+                break
+            c.pump(deadline)
+        stanzas = [e for e in c.events if e[0] == "stanza"]
+        c.events.clear()
+        return stanzas
+
+    # statements ---------------------------------------------------------------
+    def run_statement(self, st):
+        k = st.kind
+        name = st.m.groupdict().get("c")
+        if k == "connect_raw":
+            self.do_connect_raw(name, self.deadline(st))
+        elif k == "connect":
+            dl = self.deadline(st)
+            self.do_connect_raw(name, dl)
+            self.do_open(name, dl)
+            self.do_auth(name, dl)
+            self.do_bind(name, dl)
+        elif k == "open":
+            self.do_open(name, self.deadline(st))
+        elif k == "auth":
+            self.do_auth(name, self.deadline(st))
+        elif k == "bind":
+            self.do_bind(name, self.deadline(st))
+        elif k == "send":
+            c = self.conn(name)
+            text = substitute(st.block, self.vars, self.sc.rel, st.line)
+            c.send(text, self.deadline(st))
+        elif k == "send_raw":
+            c = self.conn(name)
+            data = unescape_raw(substitute(st.block, self.vars, self.sc.rel, st.line, escape=False))
+            if b"<stream:stream" in data or data.lstrip().startswith(b"<?xml"):
+                c.reset_stream()
+            c.send(data, self.deadline(st))
+        elif k == "send_big":
+            self.do_send_big(st, name)
+        elif k == "recv":
+            c = self.conn(name)
+            dl = self.deadline(st)
+            for p in st.patterns:
+                el = self.expect_stanza(c, p, dl, "expected stanza not received within the time limit")
+                if el.tag == "{%s}features" % NS_STREAM:
+                    c.features = el
+        elif k == "recv_nothing":
+            c = self.conn(name)
+            dl = self.deadline(st, DEFAULT_NOTHING)
+            ev = c.next_event(dl)
+            if ev is not None:
+                raise Failure("%s: expected nothing, but received something" % name,
+                              "(nothing)", describe_event(ev), client=name)
+            if c.eof:
+                raise Failure("%s: expected nothing, but the connection is closed" % name, client=name)
+        elif k == "recv_header":
+            c = self.conn(name)
+            dl = self.deadline(st)
+            c.wait_header(max(1, c.headers_seen), dl)
+            pat = st.patterns[0]
+            captured = {}
+            why = match_el(pat, c.header, self.vars, captured, check_decls=True)
+            if why:
+                raise Failure("%s: stream header does not match: %s" % (name, why),
+                              to_xml(pat, header=True), to_xml(c.header, header=True), client=name)
+            self.vars.update(captured)
+        elif k == "features":
+            c = self.conn(name)
+            if c.features is None:
+                raise Failure("%s: no <stream:features/> received yet" % name, client=name)
+            captured = {}
+            why = match_el(st.patterns[0], c.features, self.vars, captured)
+            if why:
+                raise Failure("%s: stream features do not match: %s" % (name, why),
+                              to_xml(st.patterns[0]), to_xml(c.features), client=name)
+            self.vars.update(captured)
+        elif k == "recv_error":
+            self.do_recv_error(st, name)
+        elif k == "disconnected":
+            c = self.conn(name)
+            stanzas = self.wait_closed(c, self.deadline(st))
+            if stanzas:
+                raise Failure("%s: stanzas received while waiting for the disconnection" % name,
+                              "(connection closed)", "\n".join(to_xml(s[1]) for s in stanzas), client=name)
+            if not c.eof:
+                raise Failure("%s: the server did not close the connection within the time limit" % name,
+                              client=name)
+            c.close()
+        elif k == "disconnects":
+            c = self.conn(name)
+            dl = self.deadline(st)
+            c.send("</stream:stream>", dl)
+            while not c.eof and not c.closed_tag and time.monotonic() < dl:
+                c.pump(dl)
+            closed_tag = c.closed_tag
+            self.wait_closed(c, dl)
+            if not closed_tag:
+                raise Failure("%s: the server did not answer </stream:stream> with its own closing tag "
+                              "(RFC 6120 §4.4)" % name, client=name)
+            if not c.eof:
+                raise Failure("%s: the server did not close the TCP connection after the streams were closed"
+                              % name, client=name)
+            c.close()
+        elif k == "drops":
+            c = self.conn(name)
+            c.log("--", "client drops the TCP connection")
+            c.close()
+        elif k == "server_stops":
+            if self.server is None:
+                raise Skip("needs its own server")
+            self.server.signal_term()
+        elif k == "server_exits":
+            if self.server is None:
+                raise Skip("needs its own server")
+            rc = self.server.wait_exit(max(0.0, self.deadline(st) - time.monotonic()))
+            if rc is None:
+                raise Failure("the server did not exit within the time limit")
+            if rc != 0:
+                raise Failure("the server exited with status %s (expected 0)" % rc)
+        elif k == "wait":
+            time.sleep(parse_duration(st.m.group("t")))
+        elif k == "check":
+            a = substitute(st.m.group("a"), self.vars, self.sc.rel, st.line, escape=False)
+            b = substitute(st.m.group("b"), self.vars, self.sc.rel, st.line, escape=False)
+            if (a == b) != (st.m.group("op") == "=="):
+                raise Failure("check failed: %r %s %r" % (a, st.m.group("op"), b))
+        else:
+            raise AssertionError(k)
+
+    def do_recv_error(self, st, name):
+        c = self.conn(name)
+        dl = self.deadline(st)
+        conds = st.m.group("conds").split("|")
+        exp = "<stream:error>\n  <%s xmlns='%s'/>\n</stream:error>" % (" | ".join(conds), NS_STREAM_ERR)
+        ev = c.next_event(dl)
+        if c.header is None and ev is not None:
+            raise Failure("%s: stream error without a stream header first (RFC 6120 §4.9.1.2)" % name,
+                          exp, describe_event(ev), client=name)
+        self.check_header_is_stream(c)
+        if ev is None or ev[0] != "stanza" or ev[1].tag != "{%s}error" % NS_STREAM:
+            raise Failure("%s: expected a stream error" % name, exp, describe_event(ev), client=name)
+        got = [split_ns(x.tag)[1] for x in ev[1].children if split_ns(x.tag)[0] == NS_STREAM_ERR
+               and split_ns(x.tag)[1] != "text"]
+        if not got or got[0] not in conds:
+            raise Failure("%s: wrong stream error condition" % name, exp, to_xml(ev[1]), client=name)
+        while not c.eof and not c.closed_tag and time.monotonic() < dl:
+            c.pump(dl)
+        if not c.closed_tag:
+            raise Failure("%s: no </stream:stream> after the stream error" % name,
+                          "</stream:stream>", describe_event(c.events[0] if c.events else None), client=name)
+        extra = self.wait_closed(c, dl)
+        if extra:
+            raise Failure("%s: stanzas after the stream error" % name, "(connection closed)",
+                          "\n".join(to_xml(s[1]) for s in extra), client=name)
+        if not c.eof:
+            raise Failure("%s: the server did not close the TCP connection after the stream error" % name,
+                          client=name)
+        c.close()
+
+    def do_send_big(self, st, name):
+        c = self.conn(name)
+        n = float(st.m.group("n"))
+        unit = st.m.group("unit")
+        total = int(n * {"bytes": 1, "B": 1, "KiB": 1024, "KB": 1000, "MiB": 1 << 20, "MB": 10 ** 6}[unit])
+        to = st.m.group("to")
+        to = substitute(to, self.vars, self.sc.rel, st.line) if to else self.vars["domain"]
+        dl = self.deadline(st, max(self.sc.timeout, 60.0))
+        head = "<message to='%s' id='huge' type='chat'><body>" % _esc(to, True)
+        if not c.send(head, dl):
+            return
+        block = b"A" * CHUNK
+        sent = 0
+        logged = False
+        while sent < total and time.monotonic() < dl:
+            if c.eof or c.closed_tag or any(e[0] == "stanza" and e[1].tag == "{%s}error" % NS_STREAM
+                                            for e in c.events):
+                break
+            part = block if total - sent >= CHUNK else block[:total - sent]
+            # write what the socket takes now, reading in between
+            r, w, _ = select.select([c.sock], [c.sock], [], max(0.0, dl - time.monotonic()))
+            if r:
+                c.pump(time.monotonic(), block=False)
+                continue
+            if not w:
+                continue
+            try:
+                k = c.sock.send(part)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                c.log("--", "send failed after %d bytes: %s" % (sent, e))
+                break
+            if not logged:
+                c.log("C:", "[%d bytes of 'A' follow in chunks]" % total)
+                logged = True
+            sent += k
+        c.log("--", "sent %d of %d filler bytes" % (sent, total))
+        if sent >= total and not c.eof:
+            c.send("</body></message>", dl)
+
+    def close_all(self):
+        for c in self.conns.values():
+            c.close()
+
+
+def run_scenario(sc, args, out):
+    """Plays one scenario; returns 'pass', 'fail' or 'skip:REASON'."""
+    server = None
+    player = None
+    t0 = time.monotonic()
+    verbose_out = out if args.verbose else None
+    current = None
+    try:
+        if args.attach:
+            if sc.config != "default.toml":
+                return "skip:needs config %s" % sc.config
+            if sc.stops_server:
+                return "skip:stops the server"
+            if sc.attach.startswith("skip"):
+                return "skip:%s" % (sc.attach[4:].strip() or "marked attach: skip")
+            host, _, port = args.attach.rpartition(":")
+            player = Player(sc, host, int(port), None, verbose_out)
+        else:
+            server = Server(args.server, find_config(sc, [os.path.join(REPO, "scenarios", "configs")]),
+                            keep=args.keep)
+            server.start()
+            player = Player(sc, "127.0.0.1", server.port, server, verbose_out)
+        for st in sc.statements:
+            current = st
+            if args.verbose:
+                out("  %s:%d: %s" % (sc.rel, st.line, st.text))
+            player.run_statement(st)
+            if server is not None and not server.stop_requested and server.proc.poll() is not None:
+                raise Failure("the server exited unexpectedly (status %s)" % server.proc.returncode)
+        current = None
+        if player:
+            player.close_all()
+        if server is not None:
+            if server.stop_requested:
+                if server.wait_exit(SERVER_STOP_TIMEOUT) is None:
+                    raise Failure("the server did not exit within %.0fs after SIGTERM" % SERVER_STOP_TIMEOUT)
+            problem = server.stop()
+            if problem:
+                raise Failure(problem)
+        return "pass"
+    except Skip as e:
+        return "skip:%s" % e
+    except Failure as f:
+        report_failure(sc, current, f, player, server, out)
+        return "fail"
+    finally:
+        if player:
+            player.close_all()
+        if server is not None:
+            server.stop()
+            if args.verbose or args.keep:
+                out("  server log: %s" % server.log_path)
+            server.cleanup()
+        if args.verbose:
+            out("  (%.2fs)" % (time.monotonic() - t0))
+
+
+def report_failure(sc, st, f, player, server, out):
+    where = "%s:%d" % (sc.path, st.line) if st else sc.path
+    out("FAIL %s" % sc.rel)
+    out("  at %s: %s" % (where, st.text if st else "(teardown)"))
+    out("  %s" % f.msg)
+    if f.expected is not None or f.received is not None:
+        out(side_by_side(f.expected or "", f.received or ""))
+    if player:
+        names = [f.client] if f.client else []
+        names += [n for n in player.conns if n not in names]
+        for n in names:
+            c = player.conns.get(n)
+            if c is None:
+                continue
+            out("  --- transcript of %s ---" % n)
+            out(c.transcript_text())
+    if server is not None:
+        tail = server.log_tail(40)
+        out("  --- last lines of the server log%s ---" % (
+            " (%s)" % server.log_path if server.keep else "; --keep keeps the whole log"))
+        out(textwrap.indent(tail or "(empty)", "  | "))
+
+
+# --------------------------------------------------------------------------
+
+def collect(paths):
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                for n in sorted(names):
+                    if n.endswith(".scenario"):
+                        files.append(os.path.join(root, n))
+        elif os.path.isfile(p):
+            files.append(p)
+        else:
+            print("no such file or directory: %s" % p, file=sys.stderr)
+            sys.exit(2)
+    return files
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Play XMPP scenarios against djabberd-actors.")
+    ap.add_argument("paths", nargs="*", default=[os.path.join(REPO, "scenarios")],
+                    help="scenario files or directories (default: scenarios/)")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--server", help="path of the djabberd-actors binary (a fresh server per scenario)")
+    g.add_argument("--attach", metavar="HOST:PORT",
+                   help="use an already running server (scenarios needing their own config are skipped)")
+    ap.add_argument("-k", dest="filter", action="append", default=[],
+                    help="only scenarios whose path or title contains this substring (repeatable)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print statements and traffic")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="scenarios run in parallel (default 1)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary server directories")
+    args = ap.parse_args()
+
+    if args.server:
+        args.server = os.path.abspath(args.server)
+        if not os.access(args.server, os.X_OK):
+            print("server binary not found or not executable: %s" % args.server, file=sys.stderr)
+            print("scenarios: 0 passed, 1 failed")
+            return 1
+
+    files = collect(args.paths)
+    scenarios = []
+    errors = 0
+    for fpath in files:
+        rel = os.path.relpath(fpath, os.path.join(REPO, "scenarios")) if os.path.abspath(fpath).startswith(
+            os.path.join(REPO, "scenarios")) else fpath
+        try:
+            sc = parse_scenario(fpath, rel)
+        except ScenarioError as e:
+            print("FAIL %s\n  scenario syntax error: %s" % (rel, e))
+            errors += 1
+            continue
+        if args.filter and not any(k in rel or k in sc.title for k in args.filter):
+            continue
+        scenarios.append(sc)
+
+    lock = threading.Lock()
+    results = {}
+    t_start = time.monotonic()
+
+    def one(sc):
+        buf = []
+        t0 = time.monotonic()
+        res = run_scenario(sc, args, buf.append)
+        dt = time.monotonic() - t0
+        with lock:
+            if res == "pass":
+                print("PASS %s (%.1fs)" % (sc.rel, dt))
+            elif res.startswith("skip:"):
+                print("SKIP %s (%s)" % (sc.rel, res[5:]))
+            for line in buf:
+                print(line)
+            if res == "fail":
+                print("     (%.1fs)" % dt)
+            sys.stdout.flush()
+            results[sc.rel] = res
+
+    if args.jobs > 1:
+        with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+            list(ex.map(one, scenarios))
+    else:
+        for sc in scenarios:
+            one(sc)
+
+    passed = sum(1 for r in results.values() if r == "pass")
+    failed = sum(1 for r in results.values() if r == "fail") + errors
+    skipped = sum(1 for r in results.values() if r.startswith("skip"))
+    if failed:
+        print("failed: %s" % " ".join(sorted(k for k, v in results.items() if v == "fail")))
+    if skipped:
+        print("skipped: %d" % skipped)
+    print("total time: %.1fs" % (time.monotonic() - t_start))
+    print("scenarios: %d passed, %d failed" % (passed, failed))
+    return 1 if failed or (passed == 0 and not skipped) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
