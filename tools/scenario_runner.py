@@ -167,6 +167,17 @@ def to_xml(el, parent_ns=NS_CLIENT, indent=0, pretty=True, maxtext=300, header=F
     return ("\n" if pretty else "").join(parts)
 
 
+def resolved(el, vars_):
+    """A copy of a pattern with the placeholders that have values filled in
+    (for display)."""
+    def fill(v):
+        return PH.sub(lambda m: vars_.get(m.group(1), m.group(0)), v)
+    c = El(el.tag, {k: fill(v) for k, v in el.attrs.items()}, dict(el.nsdecls), el.line)
+    c.text = fill(el.text)
+    c.children = [resolved(x, vars_) for x in el.children]
+    return c
+
+
 def parse_pattern(text, path, line, what="pattern"):
     """Parses scenario XML (one or more elements) with the default namespace
     jabber:client and the prefixes stream: and scn: predeclared."""
@@ -334,8 +345,9 @@ class Conn:
     ('stanza', El) for each complete depth-1 element, ('close',) for the
     server's </stream:stream>, ('eof', reason), ('parse-error', msg)."""
 
-    def __init__(self, name, verbose_out=None):
+    def __init__(self, name, verbose_out=None, ignore=()):
         self.name = name
+        self.ignore = {(NS_CLIENT, k) for k in ignore}  # stanza kinds dropped on arrival
         self.sock = None
         self.events = deque()
         self.header = None
@@ -391,7 +403,10 @@ class Conn:
                 self.closed_tag = True
                 self.events.append(("close",))
             elif len(stack) == 1:
-                self.events.append(("stanza", el))
+                if split_ns(el.tag) in self.ignore:
+                    self.log("--", "(ignored <%s/>, see 'ignore:')" % split_ns(el.tag)[1])
+                else:
+                    self.events.append(("stanza", el))
 
         def chars(data):
             if len(stack) >= 2:
@@ -469,12 +484,12 @@ class Conn:
         Returns True if something was read or EOF was seen."""
         if self.sock is None or self.eof:
             return False
-        got = False
-        while True:
+        got = 0
+        while got < (4 << 20):  # bounded even if the server floods us
             timeout = max(0.0, deadline - time.monotonic()) if block and not got else 0.0
             r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
-                return got
+                return got > 0
             try:
                 data = self.sock.recv(1 << 20)
             except BlockingIOError:
@@ -491,7 +506,8 @@ class Conn:
                 return True
             self.log("S:", data)
             self._feed(data)
-            got = True
+            got += len(data)
+        return True
 
     def next_event(self, deadline):
         while not self.events:
@@ -655,8 +671,10 @@ def parse_scenario(path, rel):
             if current_client is not None:
                 k, sep, v = stripped.partition(":")
                 k = k.strip().lower()
-                if not sep or k not in ("jid", "password", "resource"):
-                    raise ScenarioError(path, lineno, "client property must be jid:, password: or resource:")
+                if not sep or k not in ("jid", "password", "resource", "ignore"):
+                    raise ScenarioError(path, lineno, "client property must be jid:, password:, resource: or ignore:")
+                if k == "ignore" and not set(v.split()) <= {"presence", "message", "iq"}:
+                    raise ScenarioError(path, lineno, "ignore: takes stanza kinds (presence, message, iq)")
                 sc.clients[current_client][k] = v.strip()
                 continue
             raise ScenarioError(path, lineno, "unexpected indented line")
@@ -791,6 +809,8 @@ class Server:
             with open(cfg_path, "w", encoding="utf-8") as f:
                 f.write(cfg)
             self.log_path = os.path.join(self.tmp, "server.log")
+            if self.logf:
+                self.logf.close()
             self.logf = open(self.log_path, "ab")
             self.proc = subprocess.Popen([self.binary, "--config", cfg_path], cwd=self.tmp,
                                          stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
@@ -874,7 +894,7 @@ class Server:
 def side_by_side(left, right, lt="expected", rt="received"):
     l_lines = left.split("\n") if left else ["(nothing)"]
     r_lines = right.split("\n") if right else ["(nothing)"]
-    width = min(max([len(x) for x in l_lines] + [len(lt)]) + 2, 78)
+    width = min(max([len(x) for x in l_lines] + [len(lt)]) + 2, 96)
     out = ["  %-*s | %s" % (width, lt, rt), "  %s-+-%s" % ("-" * width, "-" * 40)]
     for i in range(max(len(l_lines), len(r_lines))):
         a = l_lines[i] if i < len(l_lines) else ""
@@ -929,7 +949,7 @@ class Player:
         old = self.conns.get(name)
         if old:
             old.close()
-        c = Conn(name, self.verbose_out)
+        c = Conn(name, self.verbose_out, self.sc.clients[name].get("ignore", "").split())
         self.conns[name] = c
         c.connect(self.host, self.port, deadline)
         return c
@@ -956,15 +976,16 @@ class Player:
 
     def expect_stanza(self, c, pattern, deadline, what):
         ev = c.next_event(deadline)
+        shown = to_xml(resolved(pattern, self.vars))
         if ev is None or ev[0] != "stanza":
             raise Failure("%s: %s" % (c.name, what if ev is None else what + " (got %s instead)" % (
                 "the end of the stream" if ev[0] in ("close", "eof") else "unparsable data")),
-                to_xml(pattern), describe_event(ev), client=c.name)
+                shown, describe_event(ev), client=c.name)
         captured = {}
         why = match_el(pattern, ev[1], self.vars, captured)
         if why:
             raise Failure("%s: received stanza does not match: %s" % (c.name, why),
-                          to_xml(pattern), to_xml(ev[1]), client=c.name)
+                          shown, to_xml(ev[1]), client=c.name)
         self.vars.update(captured)
         return ev[1]
 
@@ -1058,7 +1079,7 @@ class Player:
             why = match_el(pat, c.header, self.vars, captured, check_decls=True)
             if why:
                 raise Failure("%s: stream header does not match: %s" % (name, why),
-                              to_xml(pat, header=True), to_xml(c.header, header=True), client=name)
+                              to_xml(resolved(pat, self.vars), header=True), to_xml(c.header, header=True), client=name)
             self.vars.update(captured)
         elif k == "features":
             c = self.conn(name)
@@ -1068,7 +1089,7 @@ class Player:
             why = match_el(st.patterns[0], c.features, self.vars, captured)
             if why:
                 raise Failure("%s: stream features do not match: %s" % (name, why),
-                              to_xml(st.patterns[0]), to_xml(c.features), client=name)
+                              to_xml(resolved(st.patterns[0], self.vars)), to_xml(c.features), client=name)
             self.vars.update(captured)
         elif k == "recv_error":
             self.do_recv_error(st, name)
@@ -1213,7 +1234,7 @@ def run_scenario(sc, args, out):
             if sc.stops_server:
                 return "skip:stops the server"
             if sc.attach.startswith("skip"):
-                return "skip:%s" % (sc.attach[4:].strip() or "marked attach: skip")
+                return "skip:%s" % (sc.attach[4:].strip().strip("()") or "marked attach: skip")
             host, _, port = args.attach.rpartition(":")
             player = Player(sc, host, int(port), None, verbose_out)
         else:
@@ -1249,8 +1270,8 @@ def run_scenario(sc, args, out):
             player.close_all()
         if server is not None:
             server.stop()
-            if args.verbose or args.keep:
-                out("  server log: %s" % server.log_path)
+            if args.keep:
+                out("  server directory kept: %s" % server.tmp)
             server.cleanup()
         if args.verbose:
             out("  (%.2fs)" % (time.monotonic() - t0))
@@ -1346,13 +1367,15 @@ def main():
         res = run_scenario(sc, args, buf.append)
         dt = time.monotonic() - t0
         with lock:
+            if args.verbose:
+                print("== %s%s" % (sc.rel, (": " + sc.title) if sc.title else ""))
+            for line in buf:
+                print(line)
             if res == "pass":
                 print("PASS %s (%.1fs)" % (sc.rel, dt))
             elif res.startswith("skip:"):
                 print("SKIP %s (%s)" % (sc.rel, res[5:]))
-            for line in buf:
-                print(line)
-            if res == "fail":
+            else:
                 print("     (%.1fs)" % dt)
             sys.stdout.flush()
             results[sc.rel] = res

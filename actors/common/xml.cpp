@@ -61,8 +61,8 @@ std::string_view local_part(std::string_view name) {
 
 // -- element ------------------------------------------------------------------
 
-element::element(std::string name, std::string ns)
-  : name(std::move(name)), ns(std::move(ns)) {
+element::element(std::string n, std::string nspace)
+  : name(std::move(n)), ns(std::move(nspace)) {
   // nop
 }
 
@@ -100,7 +100,8 @@ void element::remove_attr(std::string_view key) {
 const element* element::child(std::string_view key,
                               std::string_view nspace) const {
   for (auto& c : children)
-    if (c.elem && c.elem->name == key && (nspace.empty() || c.elem->ns == nspace))
+    if (c.elem && c.elem->name == key
+        && (nspace.empty() || c.elem->ns == nspace))
       return c.elem.get();
   return nullptr;
 }
@@ -170,6 +171,9 @@ void serialize(const element& e, std::string& out, std::string_view parent_ns) {
   // Prefixes for namespaced attributes, declared on this element.
   std::vector<std::string_view> prefixed;
   for (auto& a : e.attrs) {
+    // Namespace declarations come from `ns` fields, never from attributes.
+    if (a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0)
+      continue;
     out += ' ';
     if (plain_attr(a)) {
       if (a.ns == xml_ns && a.name.rfind("xml:", 0) != 0)

@@ -343,6 +343,21 @@ CAF_TEST(size limits) {
   CAF_CHECK_EQUAL(to_condition(run(wide, 4096, max).err), p);
 }
 
+CAF_TEST(name dictionary is bounded) {
+  // Every new element or attribute name is kept for the whole stream.
+  stream_parser p{1024};
+  std::vector<stream_event> evs;
+  auto err = p.feed(header.data(), header.size(), evs);
+  int i = 0;
+  for (; i < 100000 && err == parse_error::none; ++i) {
+    auto s = "<m a" + std::to_string(i) + "='x'/>";
+    err = p.feed(s.data(), s.size(), evs);
+  }
+  CAF_CHECK_EQUAL(to_condition(err), std::string{"policy-violation"});
+  CAF_CHECK_GREATER(i, 1000);
+  CAF_CHECK_LESS(i, 100000);
+}
+
 CAF_TEST(stanza at the size limit) {
   const std::size_t max = 1024;
   auto stanza = [](std::size_t size) {
