@@ -5,6 +5,7 @@
 
 namespace dja::plugins {
 
+plugin_type access_address_type(); // plugins/access/address
 plugin_type auth_static_type();    // plugins/auth/static
 plugin_type disco_type();          // plugins/disco
 plugin_type ping_type();           // plugins/ping
@@ -13,7 +14,7 @@ plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
-    auth_static_type(), disco_type(), ping_type(), version_type(),
+    access_address_type(), auth_static_type(), disco_type(), ping_type(), version_type(),
     test_slow_auth_type(),
   };
   return all;

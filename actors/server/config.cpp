@@ -135,6 +135,9 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
         else
           cfg.data_dir = *s;
       }
+    } else if (k == "log_file") {
+      if (auto s = str(v, key, "a string (a file path)"))
+        cfg.log_file = *s;
     } else if (k == "max_stanza_size") {
       if (auto i = int_in(v, key, 1024, 67108864, " (bytes)"))
         cfg.max_stanza_size = static_cast<size_t>(*i);
@@ -143,7 +146,7 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
         cfg.negotiation_timeout = std::chrono::seconds{*i};
     } else {
       fail(line_of(k), key,
-           "one of the keys log_level, data_dir, max_stanza_size, "
+           "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout");
     }
   }

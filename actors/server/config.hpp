@@ -41,6 +41,7 @@ struct vhost_cfg {
 struct server_cfg {
   std::string file;
   std::string log_level = "info"; ///< trace | debug | info | warn | error
+  std::string log_file; ///< empty: standard error
   std::string data_dir = "data";
   std::size_t max_stanza_size = 256 * 1024; ///< bytes; policy-violation
   std::chrono::seconds negotiation_timeout{30}; ///< unauthenticated idle

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -108,7 +109,16 @@ int main(int argc, char** argv) {
     }
     out << getpid() << "\n";
   }
-  auto logger = spdlog::stderr_color_mt("djabberd");
+  std::shared_ptr<spdlog::logger> logger;
+  try {
+    logger = cfg.log_file.empty()
+               ? spdlog::stderr_color_mt("djabberd")
+               : spdlog::basic_logger_mt("djabberd", cfg.log_file);
+  } catch (const spdlog::spdlog_ex& ex) {
+    std::cerr << config_path << ": server.log_file: cannot open "
+              << cfg.log_file << ": " << ex.what() << "\n";
+    return 1;
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));

@@ -229,10 +229,18 @@ CAF_TEST(a message to a bare JID goes to the highest non-negative priority) {
   CAF_CHECK_EQUAL(c.got(), 0u);
   CAF_CHECK_EQUAL(d.got(), 0u);
   CAF_CHECK_EQUAL(e.got(), 0u);
+  CAF_MESSAGE("a headline: every non-negative available resource");
+  route(stanza("message", "alice@example.org/home", "bob@example.org",
+               "headline", "h1"));
+  CAF_CHECK_EQUAL(a.got(), 2u);
+  CAF_CHECK_EQUAL(b.got(), 2u);
+  CAF_CHECK_EQUAL(c.got(), 1u);
+  CAF_CHECK_EQUAL(d.got(), 0u);
+  CAF_CHECK_EQUAL(e.got(), 0u);
   CAF_MESSAGE("presence to the bare JID: every available resource");
   route(stanza("presence", "alice@example.org/home", "bob@example.org", ""));
-  CAF_CHECK_EQUAL(a.got(), 2u);
-  CAF_CHECK_EQUAL(c.got(), 1u);
+  CAF_CHECK_EQUAL(a.got(), 3u);
+  CAF_CHECK_EQUAL(c.got(), 2u);
   CAF_CHECK_EQUAL(d.got(), 1u); // negative priority still gets presence
   CAF_CHECK_EQUAL(e.got(), 0u);
   CAF_MESSAGE("a and b go away: c is the best now");
@@ -240,8 +248,8 @@ CAF_TEST(a message to a bare JID goes to the highest non-negative priority) {
   presence(b, false);
   route(stanza("message", "alice@example.org/home", "bob@example.org",
                "normal", "m2"));
-  CAF_CHECK_EQUAL(a.got(), 2u);
-  CAF_CHECK_EQUAL(c.got(), 2u);
+  CAF_CHECK_EQUAL(a.got(), 3u);
+  CAF_CHECK_EQUAL(c.got(), 3u);
   CAF_CHECK_EQUAL(d.got(), 1u);
   CAF_MESSAGE("only a negative priority left: offline");
   presence(c, false);

@@ -1,14 +1,14 @@
 #define CAF_SUITE vhost.hook_chain
 
 // The vhost's hook runner (DESIGN §3), driven by the deterministic test
-// coordinator. Fake plugin actors answer, decline, fail, stay silent, die
-// or answer late; a probe actor plays the caller and records its answer.
+// coordinator. Fake plugin actors (vhost/fake_plugin.hpp) answer, decline,
+// fail, stay silent, die or answer late; a probe actor plays the caller and
+// records its answer.
 
 #include <caf/test/dsl.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
 #include <algorithm>
-#include <map>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -18,167 +18,14 @@
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
 #include "hooks/catalogue.hpp"
+#include "vhost/fake_plugin.hpp"
 #include "vhost/vhost.hpp"
 
 using namespace dja;
+using namespace dja::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-using later_atom = caf::atom_constant<caf::atom("later")>;
-
-/// What a fake plugin does with every request it gets.
-enum class act {
-  accept,  ///< handled(true) / an iq result / a filter that alters
-  reject,  ///< handled(false) / handled(null iq) / a filter that drops
-  decline, ///< declined: the next plugin goes on
-  fail,    ///< answers with an error
-  silent,  ///< never answers
-  quit,    ///< quits on receipt without answering
-  crash,   ///< throws on receipt
-  late,    ///< accepts, but only `delay` later
-};
-
-/// What the fakes saw, in order, e.g. "p1 auth.check_password".
-struct journal {
-  std::vector<std::string> hops;
-  std::map<std::string, int> spawns;
-  std::map<std::string, caf::actor> current; ///< newest actor per plugin
-};
-
-struct fake_state {
-  std::string name;
-  act what = act::decline;
-  caf::timespan delay{};
-  std::shared_ptr<journal> log;
-  std::vector<std::function<void()>> later; ///< answers due on later_atom
-  std::vector<std::function<void()>> kept;  ///< promises never delivered
-};
-
-using fake_actor = caf::stateful_actor<fake_state>;
-
-template <class Req>
-hooks::answer<bool> make_answer(const fake_state&, const Req&, bool ok) {
-  return hooks::answer<bool>::handled(ok);
-}
-
-hooks::answer<xml::element_ptr>
-make_answer(const fake_state& st, const hooks::iq_request&, bool ok) {
-  if (!ok)
-    return hooks::answer<xml::element_ptr>::handled(nullptr);
-  auto reply = std::make_shared<xml::element>("iq", ns::client);
-  reply->set_attr("type", "result");
-  reply->add_child(xml::element{"answered-by", "urn:test"})
-    .set_attr("name", st.name);
-  return hooks::answer<xml::element_ptr>::handled(reply);
-}
-
-hooks::answer<hooks::filter_verdict>
-make_answer(const fake_state& st, const hooks::filter_stanza& req, bool ok) {
-  if (!ok)
-    return hooks::answer<hooks::filter_verdict>::handled(
-      {nullptr, "dropped by " + st.name});
-  auto altered = std::make_shared<xml::element>(*req.stanza);
-  altered->set_attr("seen-" + st.name, "yes");
-  return hooks::answer<hooks::filter_verdict>::handled({altered, {}});
-}
-
-/// What a filter saw from the filters before it, for the journal.
-template <class Req>
-std::string seen(const Req&) {
-  return {};
-}
-
-std::string seen(const hooks::filter_stanza& req) {
-  std::string res;
-  for (auto& a : req.stanza->attrs)
-    if (a.name.rfind("seen-", 0) == 0)
-      res += " " + a.name;
-  return res;
-}
-
-template <class Req>
-caf::result<typename Req::answer_type> serve(fake_actor* self,
-                                             const Req& req) {
-  using answer_t = typename Req::answer_type;
-  auto& st = self->state;
-  st.log->hops.push_back(st.name + " " + Req::name + seen(req));
-  switch (st.what) {
-    case act::accept:
-      return make_answer(st, req, true);
-    case act::reject:
-      return make_answer(st, req, false);
-    case act::decline:
-      return answer_t::decline();
-    case act::fail:
-      return caf::make_error(caf::sec::runtime_error);
-    case act::silent:
-    case act::quit: {
-      auto rp = self->make_response_promise<answer_t>();
-      st.kept.push_back([rp] {});
-      if (st.what == act::quit)
-        self->quit(caf::sec::runtime_error);
-      return rp;
-    }
-    case act::crash:
-      throw std::runtime_error("fake plugin bug");
-    case act::late: {
-      auto rp = self->make_response_promise<answer_t>();
-      auto a = make_answer(st, req, true);
-      st.later.push_back([rp, a]() mutable { rp.deliver(std::move(a)); });
-      self->delayed_send(self, st.delay, later_atom::value);
-      return rp;
-    }
-  }
-  return answer_t::decline();
-}
-
-/// Notices are recorded with how they came: a plain send or a request.
-template <class Notice>
-void note(fake_actor* self, const Notice& n) {
-  auto req = self->current_mailbox_element()->mid.is_request();
-  self->state.log->hops.push_back(self->state.name + " " + Notice::name + " "
-                                  + n.full.str()
-                                  + (req ? " (request)" : " (send)"));
-}
-
-caf::behavior fake_plugin(fake_actor* self, std::string name, act what,
-                          caf::timespan delay, std::shared_ptr<journal> log) {
-  self->state = fake_state{std::move(name), what, delay, std::move(log),
-                           {}, {}};
-  self->set_exception_handler([](std::exception_ptr&) -> caf::error {
-    return caf::sec::runtime_error; // quietly: the vhost logs the death
-  });
-  return {
-    [self](const hooks::auth_check_password& r) { return serve(self, r); },
-    [self](const hooks::auth_user_exists& r) { return serve(self, r); },
-    [self](const hooks::iq_request& r) { return serve(self, r); },
-    [self](const hooks::filter_stanza& r) { return serve(self, r); },
-    [self](const hooks::deliver& r) { return serve(self, r); },
-    [self](const hooks::connection_accepted& r) { return serve(self, r); },
-    [self](const hooks::session_bound& n) { note(self, n); },
-    [self](const hooks::session_closed& n) { note(self, n); },
-    [self](later_atom) {
-      auto& l = self->state.later;
-      if (!l.empty()) {
-        auto f = std::move(l.front());
-        l.erase(l.begin());
-        f();
-      }
-    },
-  };
-}
-
-/// A fake plugin instance: its n-th spawn behaves as acts[n] (the last
-/// entry repeats).
-struct fake {
-  std::string name;
-  std::vector<act> acts;
-  std::vector<std::string> hooks;
-  std::vector<std::string> iqs = {};
-  std::chrono::milliseconds timeout = 5000ms;
-  std::chrono::milliseconds delay = 0ms;
-};
 
 template <class T>
 struct reply {

@@ -1,0 +1,162 @@
+// dja-loadgen: options, the state shared by all threads, one XMPP client
+// connection, and the epoll worker that drives a slice of the clients.
+//
+// Threads: the main thread coordinates (phase changes, deadline, report);
+// each worker owns an epoll set and whole pairs of clients, so a receiver can
+// acknowledge its sender by a plain function call. Workers publish only a
+// few counters through relaxed atomics; everything else is merged after join.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "histogram.hpp"
+#include "xml_splitter.hpp"
+
+namespace lg {
+
+enum class mode { login, idle, pairs };
+
+struct options {
+  std::string host = "127.0.0.1";
+  int port = 5222;
+  std::string domain = "localhost";
+  std::string user_pattern = "user%d";
+  std::string password = "pw";
+  long first = 1;
+  long users = 0;
+  mode run_mode = mode::login;
+  long concurrency = 100;
+  int presence = -1; // -1: default for the mode
+  double hold = 10;
+  double rate = 0;
+  long inflight = 10;
+  double duration = 10;
+  double warmup = 1;
+  double timeout = 120;
+  bool json = false;
+  long threads = 1;
+  std::string resource = "lg";
+
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  std::string user(long i) const; // i-th user name, i from 0
+};
+
+/// Phases, advanced only by the coordinator.
+enum class phase : int { login, hold, traffic, drain, closing, done };
+
+enum err_kind {
+  err_connect,    // connect/read/write failure
+  err_auth,       // SASL failure, PLAIN not offered
+  err_stream,     // <stream:error/>, unparsable XML, stream closed by server
+  err_bind,       // bind/session iq answered with an error
+  err_disconnect, // connection lost while logged in
+  err_timeout,    // login or close did not finish in time
+  err_message,    // message bounced with type='error'
+  err_kinds
+};
+extern const char* const err_names[err_kinds];
+
+struct shared_state {
+  explicit shared_state(const options& o) : opt(o) {}
+  const options& opt;
+  std::atomic<phase> current{phase::login};
+  // Set by the coordinator before it publishes phase::traffic (release).
+  int64_t traffic_start = 0, measure_start = 0, measure_end = 0;
+  std::atomic<uint64_t> logins_finished{0}, logins_ok{0}, open{0};
+  std::atomic<uint64_t> sent{0}, received{0};
+  std::atomic<uint64_t> errors_logged{0};
+};
+
+int64_t now_ns(); // CLOCK_MONOTONIC
+
+enum class cstate {
+  unstarted, connecting, sasl_features, auth, bind_features, bind, session,
+  online, closing, closed
+};
+
+struct client {
+  int fd = -1;
+  long index = 0;      // global, from 0: user name is opt.user(index)
+  cstate state = cstate::unstarted;
+  bool login_done = false;
+  bool want_write = false; // EPOLLOUT registered
+  bool dirty = false;      // in the worker's flush list
+  bool need_session = false;
+  int64_t t_connect = 0, deadline = 0;
+  xml_splitter in;
+  std::string out;
+  size_t out_off = 0;
+  std::string jid; // full JID the server bound
+  client* peer = nullptr;
+  // as a sender
+  uint64_t next_seq = 0;
+  long inflight = 0;
+  // as a receiver
+  uint64_t expect_seq = 0;
+};
+
+struct worker_stats {
+  histogram login_latency, msg_latency;
+  uint64_t errors[err_kinds] = {};
+  uint64_t sent = 0, received = 0, measured = 0, out_of_order = 0;
+  uint64_t other_stanzas = 0;
+  int64_t first_connect = 0, last_bind = 0;
+};
+
+class worker {
+public:
+  worker(shared_state& sh, std::vector<long> indices, long login_quota);
+  void run();
+  worker_stats stats;
+
+private:
+  // client.cpp: connection and login state machine
+  void start_connect(client& c);
+  void on_event(client& c, uint32_t events);
+  void on_connected(client& c);
+  void on_readable(client& c);
+  void on_element(client& c, xml_splitter::event ev);
+  void on_login_stanza(client& c, std::string_view name);
+  void on_online_stanza(client& c, std::string_view name);
+  void send_header(client& c);
+  void send(client& c, std::string_view data);
+  void write_out(client& c);
+  void flush();
+  void set_write_interest(client& c, bool on);
+  void fail(client& c, err_kind k, std::string_view detail);
+  void close_fd(client& c);
+  void begin_close(client& c);
+  void finish_login(client& c, bool ok);
+
+  // workload.cpp: phases and traffic
+  void on_bound(client& c);
+  void on_phase(phase p);
+  void on_message(client& c);
+  void send_message(client& from, int64_t stamp);
+  void pump(client& sender);
+  void pace();
+  void arm_timer(int64_t at);
+  void check_deadlines(int64_t now);
+
+  shared_state& sh_;
+  const options& opt_;
+  std::vector<client> clients_;
+  std::vector<client*> dirty_;
+  std::vector<client*> senders_; // pairs mode, rate > 0
+  int ep_ = -1, timer_ = -1;
+  long login_quota_, logins_in_flight_ = 0;
+  size_t next_start_ = 0;
+  phase phase_ = phase::login;
+  uint64_t paced_ = 0;       // messages scheduled so far (rate > 0)
+  double pace_interval_ = 0; // ns between scheduled sends of this worker
+};
+
+} // namespace lg
