@@ -44,6 +44,9 @@ struct manifest {
   std::vector<std::string> features;
   /// disco#info identities "category/type/name".
   std::vector<std::string> identities;
+  /// Stream features offered before authentication, by namespace (e.g.
+  /// "http://jabber.org/features/iq-register" for XEP-0077).
+  std::vector<std::string> stream_features;
 };
 
 /// What spawn() gets.
@@ -55,6 +58,9 @@ struct spawn_context {
   /// Everything the plugins of this vhost declared together (the disco
   /// plugin answers from it).
   const manifest& vhost;
+  /// The vhost actor: a plugin may send it hook requests of its own
+  /// (e.g. XEP-0077 asks `auth.set_password`).
+  caf::actor vhost_actor;
 };
 
 struct plugin_type {

@@ -7,12 +7,19 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 
+#include "common/stream_parser_impl.hpp"
+
 // Sizes: a stanza's size is counted from libxml2's read position, as the
 // bytes between the end of the previous top-level item (the header, a
-// stanza, or whitespace between stanzas) and the end of its end tag. The
+// stanza, or text between stanzas) and the end of its end tag. The
 // header's size includes the XML declaration before it. While a stanza is
-// incomplete, everything fed since the previous item counts, so input is
-// cut off within one slice (4 KiB) after passing the limit.
+// incomplete, everything fed since the previous item counts except the
+// whitespace right after it, so input is cut off within one slice (4 KiB)
+// after passing the limit.
+//
+// Hibernation (stream_parser_prime.cpp) relies on whitespace between
+// stanzas never counting: a parser primed with the header and fed only
+// what came after that whitespace must count the same.
 
 namespace dja::xml {
 
@@ -21,10 +28,6 @@ namespace {
 /// Deepest element nesting accepted (the stream header is depth 1);
 /// deeper input fails with parse_error::too_big.
 constexpr std::size_t max_depth = 256;
-
-/// Most attributes (namespace declarations included) accepted on one
-/// element; more fail with parse_error::too_big.
-constexpr int max_attrs = 256;
 
 /// The tree built for a stanza may take about this many times the size
 /// limit in memory; more fails with parse_error::too_big. Guards against
@@ -78,68 +81,6 @@ std::vector<attribute> make_attrs(int n, const xmlChar** atts) {
   return res;
 }
 
-/// Finds a start tag with too many attributes before libxml2 parses it
-/// (libxml2 checks attribute uniqueness in quadratic time). Needs to be
-/// exact only for input that is otherwise acceptable.
-class attr_scanner {
-public:
-  /// The offset of the '=' exceeding `max_attrs` in a tag, or `len`.
-  std::size_t scan(const char* p, std::size_t len) {
-    for (std::size_t i = 0; i < len; ++i) {
-      auto c = p[i];
-      switch (st_) {
-        case text:
-          if (c == '<')
-            st_ = lt;
-          break;
-        case lt:
-          st_ = c == '!' ? bang : c == '?' ? pi : c == '/' ? skip : tag;
-          k_ = count_ = 0;
-          break;
-        case bang: // comment, CDATA section or declaration
-          st_ = c == '-' || c == '[' ? skip3 : skip;
-          end_ = c == '-' ? '-' : ']';
-          break;
-        case tag:
-          if (c == '\'' || c == '"')
-            st_ = quoted, end_ = c;
-          else if (c == '>')
-            st_ = text;
-          else if (c == '=' && ++count_ > max_attrs)
-            return i;
-          break;
-        case quoted:
-          if (c == end_)
-            st_ = tag;
-          break;
-        case skip: // until '>'
-          if (c == '>')
-            st_ = text;
-          break;
-        case skip3: // until "-->" or "]]>"
-          if (c == '>' && k_ == 2)
-            st_ = text;
-          k_ = c == end_ ? std::min(k_ + 1, 2) : 0;
-          break;
-        case pi: // until "?>"
-          if (c == '>' && k_ == 1)
-            st_ = text;
-          k_ = c == '?' ? 1 : 0;
-          break;
-      }
-    }
-    return len;
-  }
-
-private:
-  enum { text, lt, bang, tag, quoted, skip, skip3, pi } st_ = text;
-  char end_ = 0;
-  int k_ = 0;
-  int count_ = 0;
-};
-
-const xmlSAXHandler* sax_handler();
-
 } // namespace
 
 const char* to_condition(parse_error e) {
@@ -154,112 +95,6 @@ const char* to_condition(parse_error e) {
       return "";
   }
 }
-
-struct stream_parser::impl {
-  explicit impl(std::size_t max)
-    : max_bytes(max), tree_limit(saturated(max, tree_factor)) {
-    auto sax = const_cast<xmlSAXHandler*>(sax_handler());
-    ctxt = xmlCreatePushParserCtxt(sax, this, nullptr, 0, nullptr);
-    if (ctxt == nullptr)
-      throw std::bad_alloc{};
-    // No DTD loading, no entity substitution (both off by default).
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
-    // XMPP is UTF-8 only: no autodetection, no encoding switch.
-    xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
-    // Names and namespace URIs are interned for the life of the stream.
-    if (ctxt->dict != nullptr)
-      xmlDictSetLimit(ctxt->dict, std::max<std::size_t>(saturated(max, 4),
-                                                        65536));
-  }
-
-  ~impl() {
-    xmlFreeParserCtxt(ctxt);
-  }
-
-  parse_error feed(const char* data, std::size_t len);
-  void parse(const char* data, std::size_t len);
-
-  /// Records the first error; `halt` stops libxml2 (only from SAX content
-  /// callbacks, where libxml2 expects it, or between chunks).
-  void fail(parse_error e, bool halt = true) {
-    if (err == parse_error::none)
-      err = e;
-    if (halt && ctxt->instate != XML_PARSER_EOF)
-      xmlStopParser(ctxt);
-  }
-
-  /// Makes sure libxml2 stops after an error; true if there was one.
-  bool failed() {
-    if (err == parse_error::none)
-      return false;
-    fail(err);
-    return true;
-  }
-
-  /// Stream offset of `p`, a pointer into libxml2's input buffer.
-  std::uint64_t offset(const xmlChar* p) const {
-    return in_buffer - static_cast<std::uint64_t>(ctxt->input->end - p);
-  }
-
-  /// Stream offset of libxml2's read position (valid inside callbacks).
-  std::uint64_t pos() const {
-    return offset(ctxt->input->cur);
-  }
-
-  /// Bytes of the pending top-level item (stanza or header) until `at`.
-  std::uint64_t pending(std::uint64_t at) const {
-    return at > mark + ws ? at - mark - ws : 0;
-  }
-
-  /// A top-level item ended at stream offset `at`.
-  void set_mark(std::uint64_t at) {
-    mark = at;
-    ws = 0;
-    cost = 0;
-  }
-
-  /// Adds `n` bytes to the cost of the tree being built.
-  bool charge(std::size_t n) {
-    cost += n;
-    if (cost <= tree_limit)
-      return true;
-    fail(parse_error::too_big);
-    return false;
-  }
-
-  static void on_start(void* ctx, const xmlChar* name, const xmlChar* prefix,
-                       const xmlChar* uri, int nb_ns, const xmlChar** nss,
-                       int nb_attrs, int nb_defaulted, const xmlChar** atts);
-  static void on_end(void* ctx, const xmlChar*, const xmlChar*,
-                     const xmlChar*);
-  static void on_text(void* ctx, const xmlChar* ch, int len);
-  static void on_error(void* ctx, xmlErrorPtr e);
-
-  /// DOCTYPE, processing instruction or comment.
-  static void on_restricted(void* ctx) {
-    auto self = static_cast<impl*>(ctx);
-    if (!self->failed())
-      self->fail(parse_error::restricted_xml);
-  }
-
-  std::size_t max_bytes;
-  std::size_t tree_limit;
-  xmlParserCtxtPtr ctxt = nullptr;
-  std::vector<stream_event>* out = nullptr;
-  parse_error err = parse_error::none;
-  bool in_stream = false;
-  bool ended = false; // the stream's end tag was seen
-  int bom_seen = 0;   // bytes of a byte order mark skipped
-  std::size_t depth = 0;
-  std::shared_ptr<element> stanza;
-  std::vector<element*> stack; // open elements of `stanza`
-  std::uint64_t fed = 0;       // bytes handed to libxml2 so far
-  std::uint64_t in_buffer = 0; // bytes libxml2 has in its buffer
-  std::uint64_t mark = 0;      // offset where the pending item began
-  std::uint64_t ws = 0;        // stream-level text seen since `mark`
-  std::size_t cost = 0;        // approximate heap of `stanza`
-  attr_scanner scanner;
-};
 
 namespace {
 
@@ -295,7 +130,36 @@ const xmlSAXHandler* sax_handler() {
   return &handler;
 }
 
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 } // namespace
+
+stream_parser::impl::impl(std::size_t max)
+  : max_bytes(max), tree_limit(saturated(max, tree_factor)) {
+  // nop: libxml2 comes with the first byte
+}
+
+stream_parser::impl::~impl() {
+  if (ctxt != nullptr)
+    xmlFreeParserCtxt(ctxt);
+}
+
+void stream_parser::impl::open() {
+  auto sax = const_cast<xmlSAXHandler*>(sax_handler());
+  ctxt = xmlCreatePushParserCtxt(sax, this, nullptr, 0, nullptr);
+  if (ctxt == nullptr)
+    throw std::bad_alloc{};
+  // No DTD loading, no entity substitution (both off by default).
+  xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+  // XMPP is UTF-8 only: no autodetection, no encoding switch.
+  xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+  // Names and namespace URIs are interned for the life of the context.
+  if (ctxt->dict != nullptr)
+    xmlDictSetLimit(ctxt->dict,
+                    std::max<std::size_t>(saturated(max_bytes, 4), 65536));
+}
 
 parse_error stream_parser::impl::feed(const char* data, std::size_t len) {
   // A UTF-8 byte order mark may start the stream. libxml2, switched to
@@ -319,30 +183,57 @@ parse_error stream_parser::impl::feed(const char* data, std::size_t len) {
 }
 
 void stream_parser::impl::parse(const char* data, std::size_t len) {
+  if (ctxt == nullptr) {
+    open();
+    if (in_stream)
+      prime(); // after hibernate()
+    if (failed())
+      return;
+  }
   auto ok = scanner.scan(data, len);
+  auto start = fed;
   if (ok > 0) {
     // xmlParseChunk keeps a trailing CR back until the next chunk.
     in_buffer = fed + ok - (data[ok - 1] == '\r' ? 1 : 0);
     xmlParseChunk(ctxt, data, static_cast<int>(ok), 0);
     in_buffer = fed += ok;
   }
+  if (lead == none) {
+    // Looks for the end of the whitespace after the last item.
+    auto i = static_cast<std::size_t>(std::max(item_end, start) - start);
+    while (i < ok && is_space(data[i]))
+      ++i;
+    if (i < ok)
+      lead = start + i;
+  }
   if (err == parse_error::none
       && (ctxt->wellFormed == 0 || ctxt->nsWellFormed == 0))
     err = parse_error::not_well_formed;
-  if (err == parse_error::none
-      && (ok < len || (!ended && pending(fed) > max_bytes)))
+  if (err == parse_error::none && (ok < len || (!ended && over_limit())))
     err = parse_error::too_big;
   failed();
 }
 
+bool stream_parser::impl::over_limit() const {
+  if (!in_stream)
+    return pending(fed) > max_bytes; // the header, so far
+  if (lead == none)
+    return false; // only whitespace since the last item
+  return fed - std::max(mark, lead) > max_bytes;
+}
+
 void stream_parser::impl::on_start(void* ctx, const xmlChar* name,
-                                   const xmlChar*, const xmlChar* uri,
+                                   const xmlChar* prefix, const xmlChar* uri,
                                    int nb_ns, const xmlChar** nss,
                                    int nb_attrs, int, const xmlChar** atts) {
   auto self = static_cast<impl*>(ctx);
+  if (self->priming) {
+    self->primed = true; // the remembered header: reported already
+    return;
+  }
   if (self->failed())
     return;
-  if (++self->depth > max_depth || nb_attrs + nb_ns > max_attrs) {
+  if (++self->depth > max_depth || nb_attrs + nb_ns > detail::max_attrs) {
     self->fail(parse_error::too_big);
     return;
   }
@@ -362,8 +253,9 @@ void stream_parser::impl::on_start(void* ctx, const xmlChar* name,
         ev.header.default_ns = to_str(nss[2 * i + 1]);
     ev.header.attrs = make_attrs(nb_attrs, atts);
     self->out->push_back(std::move(ev));
+    self->remember_header(name, prefix, nb_ns, nss);
     self->in_stream = true;
-    self->set_mark(end);
+    self->item_ended(end);
     return;
   }
   element e{to_str(name), to_str(uri)};
@@ -403,7 +295,7 @@ void stream_parser::impl::on_end(void* ctx, const xmlChar*, const xmlChar*,
       self->stack.clear();
       self->out->push_back(
         stream_event{stream_event::stanza, {}, std::move(self->stanza)});
-      self->set_mark(end);
+      self->item_ended(end);
       break;
     default:
       self->stack.pop_back();
@@ -417,12 +309,14 @@ void stream_parser::impl::on_text(void* ctx, const xmlChar* ch, int len) {
   auto n = static_cast<std::size_t>(len);
   if (self->depth <= 1) {
     // Whitespace keepalives (or stray text) between stanzas: not part of
-    // the next stanza's size. Exact when `ch` points into the input.
+    // the next stanza's size. libxml2 passes either a pointer into its
+    // input or a copy (of text it had to normalize, e.g. CR LF, or of a
+    // reference); it calls back for a copy after reading what it copied.
     auto in = self->ctxt->input;
     if (ch >= in->base && ch + len <= in->end)
       self->set_mark(self->offset(ch + len));
     else
-      self->ws += n;
+      self->set_mark(self->pos());
     return;
   }
   auto parent = self->stack.back();
@@ -466,6 +360,18 @@ void stream_parser::reset() {
 
 bool stream_parser::in_stream() const {
   return impl_->in_stream;
+}
+
+bool stream_parser::can_hibernate() const {
+  return impl_->can_hibernate();
+}
+
+void stream_parser::hibernate() {
+  impl_->hibernate();
+}
+
+bool stream_parser::hibernated() const {
+  return impl_->in_stream && impl_->ctxt == nullptr;
 }
 
 } // namespace dja::xml

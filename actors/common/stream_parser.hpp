@@ -42,6 +42,7 @@ class stream_parser {
 public:
   /// `max_stanza_bytes`: the largest stanza (and stream header) accepted;
   /// the parser never holds more than about this many bytes of input.
+  /// Allocates libxml2's context only when the first byte arrives.
   explicit stream_parser(std::size_t max_stanza_bytes);
   ~stream_parser();
   stream_parser(const stream_parser&) = delete;
@@ -58,6 +59,22 @@ public:
 
   /// True between stream open and stream close.
   bool in_stream() const;
+
+  /// True when hibernate() would release the parser's state: the stream is
+  /// open, no stanza is partly received, and only whitespace came since
+  /// the last stanza (or the header). Also true while hibernated.
+  bool can_hibernate() const;
+
+  /// For an idle connection: frees libxml2's context (about 12 KiB) and
+  /// keeps only the stream header's name and namespace declarations (a
+  /// few hundred bytes). The next feed() builds a new context, primed
+  /// with that header, and reports the same events and errors as if this
+  /// had not been called (except that the name dictionary's limit starts
+  /// over). Does nothing unless can_hibernate().
+  void hibernate();
+
+  /// True between hibernate() and the next feed() of at least one byte.
+  bool hibernated() const;
 
   struct impl;
 

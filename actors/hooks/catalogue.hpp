@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -56,6 +57,70 @@ struct auth_user_exists {
   static constexpr const char* name = "auth.user_exists";
   using answer_type = answer<bool>;
   jid user;
+};
+
+/// Stored SCRAM credentials (RFC 5802 §3) for one hash function.
+struct scram_credentials {
+  bool found = false;      ///< false: no such user
+  std::string salt;        ///< raw bytes
+  uint32_t iterations = 0; ///< PBKDF2 iteration count
+  std::string stored_key;  ///< raw bytes: H(ClientKey)
+  std::string server_key;  ///< raw bytes: HMAC(SaltedPassword, "Server Key")
+};
+
+/// `auth.get_scram` (first). The SCRAM credentials of `user` for `hash`
+/// ("SHA-1" or "SHA-256"), so no plaintext password is ever needed.
+/// handled(creds): creds.found tells whether the user exists.
+/// Default: no such user (the exchange fails with <not-authorized/>
+/// without telling the client whether the user exists). Error or timeout:
+/// <temporary-auth-failure/>.
+struct auth_get_scram {
+  static constexpr const char* name = "auth.get_scram";
+  using answer_type = answer<scram_credentials>;
+  jid user;
+  std::string hash;
+};
+
+/// The outcome of an account change.
+enum class account_result : uint8_t {
+  done,
+  conflict,    ///< the user exists already (register)
+  not_found,   ///< no such user (set_password, remove)
+  not_allowed, ///< the store refuses (read-only, policy)
+};
+
+/// `auth.register` (first). Create an account (XEP-0077 in-band
+/// registration, the admin command). handled(result). Default:
+/// not_allowed. Error: <internal-server-error/>.
+struct auth_register {
+  static constexpr const char* name = "auth.register";
+  using answer_type = answer<account_result>;
+  jid user;
+  std::string password;
+};
+
+/// `auth.set_password` (first). Change a password (XEP-0077 §3.3, admin
+/// command). handled(result). Default: not_allowed.
+struct auth_set_password {
+  static constexpr const char* name = "auth.set_password";
+  using answer_type = answer<account_result>;
+  jid user;
+  std::string password;
+};
+
+/// `auth.remove_user` (first). Delete an account. handled(result).
+/// Default: not_allowed.
+struct auth_remove_user {
+  static constexpr const char* name = "auth.remove_user";
+  using answer_type = answer<account_result>;
+  jid user;
+};
+
+/// `auth.list_users` (first). The accounts of the vhost (admin command).
+/// handled(names): local parts. Default: empty.
+struct auth_list_users {
+  static constexpr const char* name = "auth.list_users";
+  using answer_type = answer<std::vector<std::string>>;
 };
 
 // --- stanzas ----------------------------------------------------------------
@@ -140,6 +205,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::xml::element_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::filter_verdict>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_check_password)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_user_exists)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::scram_credentials>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::account_result>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::scram_credentials)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::account_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_get_scram)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_register)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_set_password)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_remove_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_list_users)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<std::string>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::iq_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_stanza)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::deliver)

@@ -37,8 +37,9 @@ std::vector<plugin_instance> make_plugins(const config::vhost_cfg& vhost,
       continue;
     auto options = std::make_shared<toml::table>(p.options);
     out[i++].spawn = [type, options, all, domain = vhost.domain,
-                      data_dir](caf::actor_system& sys) {
-      plugins::spawn_context ctx{sys, domain, data_dir, *options, *all};
+                      data_dir](caf::actor_system& sys, caf::actor vhost) {
+      plugins::spawn_context ctx{sys, domain, data_dir, *options, *all,
+                                 std::move(vhost)};
       return type->spawn(ctx);
     };
   }

@@ -20,9 +20,17 @@ using caf::expected;
 /// One live plugin: its spec and the current actor (replaced on restart).
 struct plugin_slot {
   plugin_instance spec;
-  caf::actor handle;
-  unsigned restarts = 0;
+  caf::actor handle; ///< null while waiting to be restarted
+  unsigned restarts = 0; ///< crashes in the current window
+  std::chrono::steady_clock::time_point window_start;
 };
+
+/// A plugin that keeps crashing is restarted after a growing pause
+/// (while it is down, its requests fail at once, closed).
+constexpr unsigned quick_restarts = 5;
+constexpr auto restart_window = std::chrono::seconds(10);
+
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 struct vhost_state {
   static inline const char* name = "vhost";
@@ -39,6 +47,7 @@ struct vhost_state {
   /// once (and exactly once) instead of leaving them to the timeout.
   struct pending {
     size_t plugin;
+    const char* hook;
     std::function<void(error)> fail;
   };
   std::unordered_map<uint64_t, pending> inflight;
@@ -57,7 +66,7 @@ struct vhost_state {
       for (auto& key : spec.manifest.iqs)
         iq_chains[key].push_back(idx);
       plugin_slot slot{std::move(spec), {}, 0};
-      slot.handle = slot.spec.spawn(sys);
+      slot.handle = slot.spec.spawn(sys, caf::actor_cast<caf::actor>(self));
       self->monitor(slot.handle);
       plugins.push_back(std::move(slot));
     }
@@ -79,26 +88,51 @@ struct vhost_state {
   void on_down(const caf::down_msg& dm) {
     for (size_t idx = 0; idx < plugins.size(); ++idx) {
       auto& p = plugins[idx];
-      if (p.handle.address() != dm.source)
+      if (!p.handle || p.handle.address() != dm.source)
         continue;
-      spdlog::error("vhost {}: plugin {} died ({}); restarting it", domain,
-                    p.spec.name, caf::to_string(dm.reason));
-      ++p.restarts;
-      p.handle = p.spec.spawn(self->system());
-      self->monitor(p.handle);
-      std::vector<std::function<void(error)>> failed;
+      auto now = std::chrono::steady_clock::now();
+      if (now - p.window_start > restart_window) {
+        p.window_start = now;
+        p.restarts = 0;
+      }
+      p.handle = nullptr;
+      if (++p.restarts <= quick_restarts) {
+        spdlog::error("vhost {}: plugin {} died ({}); restarting it", domain,
+                      p.spec.name, caf::to_string(dm.reason));
+        restart(idx);
+      } else {
+        auto pause = std::chrono::seconds(
+          1 << std::min(5u, p.restarts - quick_restarts));
+        spdlog::critical("vhost {}: plugin {} keeps dying ({}); restarting "
+                         "it in {} s, its requests fail meanwhile",
+                         domain, p.spec.name, caf::to_string(dm.reason),
+                         pause.count());
+        self->delayed_send(self, pause, restart_atom::value, idx);
+      }
+      std::vector<std::pair<const char*, std::function<void(error)>>> failed;
       for (auto i = inflight.begin(); i != inflight.end();) {
         if (i->second.plugin == idx) {
-          failed.push_back(std::move(i->second.fail));
+          failed.emplace_back(i->second.hook, std::move(i->second.fail));
           i = inflight.erase(i);
         } else {
           ++i;
         }
       }
-      for (auto& f : failed)
-        f(caf::make_error(caf::sec::request_receiver_down));
+      for (auto& [hook, fail] : failed) {
+        spdlog::error("vhost {}: plugin {} died during {}", domain,
+                      p.spec.name, hook);
+        fail(caf::make_error(caf::sec::request_receiver_down));
+      }
       return;
     }
+  }
+
+  void restart(size_t idx) {
+    auto& p = plugins[idx];
+    if (p.handle)
+      return;
+    p.handle = p.spec.spawn(self->system(), caf::actor_cast<caf::actor>(self));
+    self->monitor(p.handle);
   }
 
   /// One request to one plugin; `k` runs exactly once.
@@ -106,9 +140,14 @@ struct vhost_state {
   void call(size_t idx, Req req,
             std::function<void(expected<typename Req::answer_type>)> k) {
     using answer_t = typename Req::answer_type;
-    auto token = ++next_token;
-    inflight.emplace(token, pending{idx, [k](error e) { k(std::move(e)); }});
     auto& p = plugins[idx];
+    if (!p.handle) { // waiting to be restarted: fail closed
+      k(caf::make_error(caf::sec::request_receiver_down));
+      return;
+    }
+    auto token = ++next_token;
+    inflight.emplace(token,
+                     pending{idx, Req::name, [k](error e) { k(std::move(e)); }});
     self->request(p.handle, p.spec.timeout, std::move(req))
       .then(
         [this, token, k](answer_t& a) {
@@ -176,11 +215,28 @@ struct vhost_state {
       });
   }
 
+  /// The account hooks: first chains whose default is not_allowed.
+  template <class Req>
+  caf::response_promise account_change(Req req) {
+    auto rp = self->make_response_promise();
+    first(chain(req.name), 0, std::move(req),
+          [rp](expected<hooks::answer<hooks::account_result>> r) mutable {
+            if (!r)
+              rp.deliver(r.error());
+            else if (r->declined)
+              rp.deliver(hooks::account_result::not_allowed);
+            else
+              rp.deliver(r->value);
+          });
+    return rp;
+  }
+
   template <class Notice>
   void notify(const Notice& n) {
     if (auto c = chain(Notice::name))
       for (auto idx : *c)
-        self->send(plugins[idx].handle, n);
+        if (plugins[idx].handle)
+          self->send(plugins[idx].handle, n);
   }
 };
 
@@ -222,6 +278,45 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
                    rp.deliver(r.error()); // fail closed
                  else
                    rp.deliver(!r->declined && r->value);
+               });
+      return rp;
+    },
+    [self](hooks::auth_get_scram& req)
+      -> caf::result<hooks::scram_credentials> {
+      auto rp = self->make_response_promise<hooks::scram_credentials>();
+      auto& st = self->state;
+      st.first(st.chain(req.name), 0, std::move(req),
+               [rp](expected<hooks::answer<hooks::scram_credentials>> r) mutable {
+                 if (!r)
+                   rp.deliver(r.error());
+                 else if (r->declined)
+                   rp.deliver(hooks::scram_credentials{}); // no such user
+                 else
+                   rp.deliver(std::move(r->value));
+               });
+      return rp;
+    },
+    [self](hooks::auth_register& req) -> caf::result<hooks::account_result> {
+      return self->state.account_change(std::move(req));
+    },
+    [self](hooks::auth_set_password& req)
+      -> caf::result<hooks::account_result> {
+      return self->state.account_change(std::move(req));
+    },
+    [self](hooks::auth_remove_user& req)
+      -> caf::result<hooks::account_result> {
+      return self->state.account_change(std::move(req));
+    },
+    [self](hooks::auth_list_users& req)
+      -> caf::result<std::vector<std::string>> {
+      auto rp = self->make_response_promise<std::vector<std::string>>();
+      auto& st = self->state;
+      st.first(st.chain(req.name), 0, std::move(req),
+               [rp](expected<hooks::answer<std::vector<std::string>>> r) mutable {
+                 if (!r)
+                   rp.deliver(r.error());
+                 else
+                   rp.deliver(std::move(r->value));
                });
       return rp;
     },
@@ -296,8 +391,11 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
     },
     [self](const hooks::session_bound& n) { self->state.notify(n); },
     [self](const hooks::session_closed& n) { self->state.notify(n); },
+    [self](restart_atom, size_t idx) { self->state.restart(idx); },
     [self](shutdown_atom) {
       for (auto& p : self->state.plugins) {
+        if (!p.handle)
+          continue;
         self->demonitor(p.handle);
         self->send_exit(p.handle, caf::exit_reason::user_shutdown);
       }
@@ -326,6 +424,7 @@ plugins::manifest merge_manifests(const std::vector<plugin_instance>& ps) {
     add(all.iqs, p.manifest.iqs);
     add(all.features, p.manifest.features);
     add(all.identities, p.manifest.identities);
+    add(all.stream_features, p.manifest.stream_features);
   }
   return all;
 }

@@ -32,8 +32,9 @@ struct plugin_instance {
   std::string name; ///< the type name, used as log tag
   plugins::manifest manifest;
   std::chrono::milliseconds timeout{5000};
-  /// Spawns (and re-spawns after a crash) the plugin actor.
-  std::function<caf::actor(caf::actor_system&)> spawn;
+  /// Spawns (and re-spawns after a crash) the plugin actor; the second
+  /// argument is the vhost actor (for plugins that call other hooks).
+  std::function<caf::actor(caf::actor_system&, caf::actor)> spawn;
 };
 
 /// Spawns the vhost actor of `domain` with its plugins in chain order.

@@ -68,8 +68,8 @@ struct shared_state {
   explicit shared_state(const options& o) : opt(o) {}
   const options& opt;
   std::atomic<phase> current{phase::login};
-  // Set by the coordinator before it publishes phase::traffic (release).
-  int64_t traffic_start = 0, measure_start = 0, measure_end = 0;
+  // Set by the coordinator before it publishes phase::traffic.
+  std::atomic<int64_t> traffic_start{0}, measure_start{0}, measure_end{0};
   std::atomic<uint64_t> logins_finished{0}, logins_ok{0}, open{0};
   std::atomic<uint64_t> sent{0}, received{0};
   std::atomic<uint64_t> errors_logged{0};
@@ -131,6 +131,7 @@ private:
   void write_out(client& c);
   void flush();
   void set_write_interest(client& c, bool on);
+  void log_error(client& c, err_kind k, std::string_view detail);
   void fail(client& c, err_kind k, std::string_view detail);
   void close_fd(client& c);
   void begin_close(client& c);

@@ -5,7 +5,11 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <malloc.h>
+
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,12 +71,23 @@ std::string describe(const stream_event& ev) {
 struct result {
   std::vector<std::string> events;
   parse_error err = parse_error::none;
-  std::size_t fed = 0; // bytes fed until the error
+  std::size_t fed = 0;          // bytes fed until the error
+  std::size_t hibernations = 0; // times the parser hibernated
 };
+
+/// With `hibernate`, hibernates the parser whenever it can between chunks.
+void maybe_hibernate(stream_parser& p, bool hibernate, result& res) {
+  if (hibernate && p.can_hibernate() && !p.hibernated()) {
+    p.hibernate();
+    CAF_CHECK(p.hibernated());
+    CAF_CHECK(p.in_stream());
+    ++res.hibernations;
+  }
+}
 
 /// Feeds `in` in chunks of at most `chunk` bytes.
 result run(const std::string& in, std::size_t chunk = 0,
-           std::size_t max = big) {
+           std::size_t max = big, bool hibernate = false) {
   stream_parser p{max};
   result res;
   std::vector<stream_event> evs;
@@ -83,6 +98,7 @@ result run(const std::string& in, std::size_t chunk = 0,
     auto n = std::min(chunk, in.size() - i);
     res.err = p.feed(in.data() + i, n, evs);
     res.fed = i + n;
+    maybe_hibernate(p, hibernate, res);
   }
   for (auto& ev : evs)
     res.events.push_back(describe(ev));
@@ -90,13 +106,18 @@ result run(const std::string& in, std::size_t chunk = 0,
 }
 
 /// Feeds `in` in two chunks split at `at`.
-result run_split(const std::string& in, std::size_t at) {
-  stream_parser p{big};
+result run_split(const std::string& in, std::size_t at,
+                 std::size_t max = big, bool hibernate = false) {
+  stream_parser p{max};
   result res;
   std::vector<stream_event> evs;
   res.err = p.feed(in.data(), at, evs);
-  if (res.err == parse_error::none)
+  res.fed = at;
+  if (res.err == parse_error::none) {
+    maybe_hibernate(p, hibernate, res);
     res.err = p.feed(in.data() + at, in.size() - at, evs);
+    res.fed = in.size();
+  }
   for (auto& ev : evs)
     res.events.push_back(describe(ev));
   return res;
@@ -116,6 +137,40 @@ std::string join(const std::vector<std::string>& xs) {
   for (auto& x : xs)
     res += x + "\n";
   return res;
+}
+
+/// Everything a run reports.
+std::string outcome(const result& r) {
+  return "error '" + std::string{to_condition(r.err)}
+         + "' fed=" + std::to_string(r.fed) + "\n" + join(r.events);
+}
+
+/// Empty if hibernating wherever possible changes nothing, for `in` fed
+/// in chunks of several sizes and (with `splits`) split in two anywhere;
+/// otherwise the first difference.
+std::string hibernation_diff(const std::string& in, std::size_t max = big,
+                             bool splits = true) {
+  for (std::size_t chunk : {0, 1, 2, 3, 7, 64, 4096}) {
+    auto a = outcome(run(in, chunk, max));
+    auto b = outcome(run(in, chunk, max, true));
+    if (a != b)
+      return "chunk " + std::to_string(chunk) + ":\n" + a + "hibernating:\n"
+             + b;
+  }
+  for (std::size_t at = 0; splits && at <= in.size(); ++at) {
+    auto a = outcome(run_split(in, at, max));
+    auto b = outcome(run_split(in, at, max, true));
+    if (a != b)
+      return "split " + std::to_string(at) + ":\n" + a
+             + "hibernating:\n" + b;
+  }
+  return {};
+}
+
+/// A stanza of exactly `size` bytes.
+std::string stanza_of(std::size_t size) {
+  std::string s = "<message><body></body></message>";
+  return s.insert(15, size - s.size(), 'x');
 }
 
 } // namespace
@@ -360,12 +415,12 @@ CAF_TEST(name dictionary is bounded) {
 
 CAF_TEST(stanza at the size limit) {
   const std::size_t max = 1024;
-  auto stanza = [](std::size_t size) {
-    std::string s = "<message><body></body></message>";
-    return s.insert(15, size - s.size(), 'x');
-  };
+  auto stanza = stanza_of;
   CAF_REQUIRE_EQUAL(stanza(max).size(), max);
-  for (std::string ws : {"", " ", "\n\n\t "}) {
+  // Whitespace that libxml2 passes on as a copy (after normalizing CR LF)
+  // counts exactly like the rest.
+  for (std::string ws : {"", " ", "\n\n\t ", "\r\n", "\r\n\r\n", "\r\r\n",
+                         "\r", " \r \r\n\t"}) {
     auto ok = header + ws + stanza(max) + ws + stanza(max) + ws;
     for (std::size_t chunk : {0, 1, 5, 1000}) {
       auto res = run(ok, chunk, max);
@@ -388,4 +443,330 @@ CAF_TEST(stanza at the size limit) {
   CAF_REQUIRE_EQUAL(hdr.size(), max);
   CAF_CHECK_EQUAL(err_of(hdr, max), std::string{});
   CAF_CHECK_EQUAL(err_of(hdr.insert(at, "x"), max), "policy-violation");
+}
+
+// -- hibernation --------------------------------------------------------------
+
+CAF_TEST(when a parser can hibernate) {
+  stream_parser p{big};
+  std::vector<stream_event> evs;
+  auto feed = [&](const std::string& s) {
+    return p.feed(s.data(), s.size(), evs);
+  };
+  CAF_CHECK(!p.can_hibernate());
+  p.hibernate(); // does nothing
+  CAF_CHECK(!p.hibernated());
+  CAF_REQUIRE(feed("<?xml version='1.0'?>\n") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate()); // before the header
+  CAF_REQUIRE(feed(header.substr(0, 20)) == parse_error::none);
+  CAF_CHECK(!p.can_hibernate());
+  CAF_REQUIRE(feed(header.substr(20)) == parse_error::none);
+  CAF_CHECK(p.can_hibernate()); // after the header
+  CAF_REQUIRE(feed(" <message") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate()); // in a start tag
+  CAF_REQUIRE(feed("><body>x</body>") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate()); // in a stanza
+  p.hibernate();
+  CAF_CHECK(!p.hibernated());
+  CAF_REQUIRE(feed("</message>") == parse_error::none);
+  CAF_CHECK(p.can_hibernate()); // between stanzas
+  CAF_REQUIRE(feed(" \r\n\t") == parse_error::none);
+  CAF_CHECK(p.can_hibernate()); // after whitespace
+  CAF_REQUIRE(feed("x") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate()); // after text libxml2 still holds
+  CAF_REQUIRE(feed("<presence/>") == parse_error::none);
+  CAF_CHECK(p.can_hibernate());
+  CAF_REQUIRE(feed("<") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate()); // a '<' alone
+  CAF_REQUIRE(feed("iq/>") == parse_error::none);
+  CAF_CHECK_EQUAL(evs.size(), 4u);
+  // Hibernated: no bytes, no wake-up.
+  p.hibernate();
+  CAF_CHECK(p.hibernated());
+  CAF_CHECK(p.can_hibernate());
+  CAF_CHECK(p.in_stream());
+  CAF_CHECK(feed("") == parse_error::none);
+  CAF_CHECK(p.hibernated());
+  CAF_REQUIRE(feed("<iq type='get' id='2'/>") == parse_error::none);
+  CAF_CHECK(!p.hibernated());
+  CAF_REQUIRE_EQUAL(evs.size(), 5u);
+  CAF_CHECK_EQUAL(describe(evs.back()), "<iq type='get' id='2'/>");
+  // Not after an error, nor after the close.
+  CAF_CHECK(feed("<a></b>") == parse_error::not_well_formed);
+  CAF_CHECK(!p.can_hibernate());
+  p.reset();
+  evs.clear();
+  CAF_REQUIRE(feed(header + "</stream:stream>") == parse_error::none);
+  CAF_CHECK(!p.can_hibernate());
+  // reset() while hibernated starts a new stream.
+  p.reset();
+  evs.clear();
+  CAF_REQUIRE(feed(header) == parse_error::none);
+  p.hibernate();
+  CAF_REQUIRE(p.hibernated());
+  p.reset();
+  CAF_CHECK(!p.hibernated());
+  CAF_CHECK(!p.in_stream());
+  evs.clear();
+  CAF_REQUIRE(feed(header + "<presence/>") == parse_error::none);
+  CAF_REQUIRE_EQUAL(evs.size(), 2u);
+  CAF_CHECK(evs[0].kind == stream_event::open);
+}
+
+CAF_TEST(hibernation keeps the events) {
+  // Hibernating at each point where it is possible, one at a time.
+  auto reference = outcome(run(client_stream));
+  std::size_t points = 0;
+  std::size_t bad = 0;
+  for (std::size_t at = 0; at <= client_stream.size(); ++at) {
+    auto res = run_split(client_stream, at, big, true);
+    points += res.hibernations;
+    if (outcome(res) != reference && bad++ == 0)
+      CAF_MESSAGE("first mismatch at " << at << ": " << outcome(res));
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+  // After the header, after each stanza, and within the whitespace.
+  CAF_MESSAGE(points << " hibernation points in the client stream");
+  CAF_CHECK_EQUAL(points, 14u);
+  // At all of them in one run, and in other chunkings.
+  auto res = run(client_stream, 1, big, true);
+  CAF_CHECK_EQUAL(res.hibernations, points);
+  CAF_CHECK_EQUAL(hibernation_diff(client_stream), "");
+  // Whitespace keepalives, each in its own chunk.
+  std::string in = header + "<presence/>";
+  for (auto ws : {" ", " ", "\n", "\r", "\n", "\r\n", "\t", "\r", " "})
+    in += ws;
+  in += "<message><body>hi</body></message>\r\n\r\n </stream:stream>";
+  res = run(in, 1, big, true);
+  CAF_CHECK_EQUAL(outcome(res), outcome(run(in)));
+  CAF_CHECK_GREATER(res.hibernations, 10u);
+  CAF_CHECK_EQUAL(res.events.back(), "close");
+  CAF_CHECK_EQUAL(hibernation_diff(in), "");
+}
+
+CAF_TEST(hibernation keeps the namespaces) {
+  // The header's prefix, default namespace and other declarations.
+  std::vector<std::string> streams{
+    "<s:stream xmlns:s='http://etherx.jabber.org/streams' "
+    "xmlns='jabber:server' xmlns:db='jabber:server:dialback' to='a'>",
+    "<stream xmlns='http://etherx.jabber.org/streams'>",
+    "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+    // libxml2 accepts only namespace names that parse as URIs.
+    "<?xml version='1.0'?><stream:stream xmlns=\"jabber:client\"\n"
+    "  xmlns:stream=\"http://etherx.jabber.org/streams\" "
+    "xmlns:q='urn:a&amp;b&apos;c%20d'>",
+    "<stream:stream xmlns='urn:x&#38;y' xmlns:q='urn:q' "
+    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='urn:db'>",
+  };
+  std::vector<std::string> bodies{
+    "<db:result from='a' to='b'>key</db:result>",
+    "<message><body>x</body></message>",
+    "<q:x q:y='1'><y xmlns='urn:y'/></q:x>",
+    "<iq xmlns='jabber:client' type='get'/>",
+    "<s:features/>",
+    "<stream:features/>",
+    "<a xmlns='' b='c'/>",
+  };
+  std::vector<std::string> ends{
+    "</s:stream>", "</stream>", "</stream:stream>", "</foo>",
+    "</s:foo>",    "</stream",  "</stream:stream >",
+  };
+  std::size_t checked = 0;
+  for (auto& s : streams) {
+    for (auto& b : bodies) {
+      for (auto& e : ends) {
+        auto in = s + " " + b + "\n" + b + " " + e;
+        auto diff = hibernation_diff(in, big, false);
+        if (!diff.empty())
+          CAF_FAIL("for " << in << "\n" << diff);
+        ++checked;
+      }
+    }
+    // Hibernating at every split point.
+    auto in = s + " " + bodies[0] + "\n" + bodies[2] + " " + ends[0];
+    CAF_CHECK_EQUAL(hibernation_diff(in), "");
+  }
+  CAF_CHECK_EQUAL(checked, streams.size() * bodies.size() * ends.size());
+  // Spot checks: a prefixed namespace with every special character, and
+  // the close tag after hibernation.
+  auto in = streams[3] + "<q:x/> ";
+  stream_parser p{big};
+  std::vector<stream_event> evs;
+  CAF_REQUIRE(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  p.hibernate();
+  CAF_REQUIRE(p.hibernated());
+  in = "<q:x/></stream:stream>";
+  CAF_REQUIRE(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  CAF_REQUIRE_EQUAL(evs.size(), 4u);
+  CAF_CHECK_EQUAL(evs[1].elem->ns, evs[2].elem->ns);
+  CAF_CHECK_EQUAL(evs[2].elem->ns, "urn:a&#38;b'c%20d");
+  CAF_CHECK(evs[3].kind == stream_event::close);
+  CAF_CHECK(!p.in_stream());
+  // A mismatched close tag is still an error.
+  p.reset();
+  evs.clear();
+  in = header + "<presence/>";
+  CAF_REQUIRE(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  p.hibernate();
+  CAF_CHECK(p.feed("</foo>", 6, evs) == parse_error::not_well_formed);
+  CAF_CHECK_EQUAL(evs.size(), 2u);
+}
+
+CAF_TEST(errors after hibernation) {
+  // After the header and after a stanza and whitespace.
+  std::vector<std::string> starts{header, header + "<presence/> \n"};
+  std::vector<std::pair<std::string, std::string>> tails{
+    {"garbage", ""},
+    {"garbage<a/>", ""},
+    {"<<<>>>", "not-well-formed"},
+    {"</foo>", "not-well-formed"},
+    {"<message></iq>", "not-well-formed"},
+    {"<foo:bar/>", "not-well-formed"},
+    {"<message foo:x='1'/>", "not-well-formed"},
+    {"<message to='a' to='b'/>", "not-well-formed"},
+    {"<body>\x80</body>", "not-well-formed"},
+    {"\xC3\xA9<a/>", ""},
+    {"\x80", "not-well-formed"},
+    {"]]>", "not-well-formed"},
+    {"<message>&#0;</message>", "not-well-formed"},
+    {"<?xml version='1.0'?>", "not-well-formed"},
+    {"</stream:stream><message/>", "not-well-formed"},
+    {"<!-- hi -->", "restricted-xml"},
+    {"<!-- hi --><presence/>", "restricted-xml"},
+    {"<?foo bar?>", "restricted-xml"},
+    {"<message><!-- hi --></message>", "restricted-xml"},
+    {"<message><body>&foo;</body></message>", "restricted-xml"},
+    {"&foo;", "restricted-xml"},
+    {"&amp; <a/>", ""},
+    {"<!DOCTYPE x>", "not-well-formed"},
+    {"<![CDATA[x]]><a/>", ""},
+  };
+  for (auto& start : starts) {
+    for (auto& [tail, expected] : tails) {
+      auto in = start + tail;
+      CAF_CHECK_EQUAL(err_of(in), expected);
+      auto diff = hibernation_diff(in);
+      if (!diff.empty())
+        CAF_FAIL("for " << in << "\n" << diff);
+    }
+  }
+  // Nothing after the error is delivered.
+  auto in = header + "<presence/> <foo:bar/><message/>";
+  auto res = run_split(in, header.size() + 12, big, true);
+  CAF_CHECK_EQUAL(res.hibernations, 1u);
+  CAF_CHECK_EQUAL(to_condition(res.err), std::string{"not-well-formed"});
+  CAF_CHECK_EQUAL(res.events.size(), 2u);
+}
+
+CAF_TEST(size limits after hibernation) {
+  const std::string p = "policy-violation";
+  // Stanzas at and over the limit, after whitespace of every kind,
+  // including runs libxml2 passes on before it sees a '<', and with
+  // limits below those runs.
+  std::vector<std::string> spaces{
+    "",       " ",      "\n\n\t ", "\r\n",  "\r\n\r\n", "\r\r\n", "\r",
+    " \r \n", "\r\n\r", std::string(299, ' '),
+    std::string(400, ' ') + "\r\n\r\n" + std::string(400, '\n')};
+  for (std::size_t max : {64, 200, 1024}) {
+    for (auto& ws : spaces) {
+      auto ok = header + ws + stanza_of(max) + ws + stanza_of(max) + ws;
+      auto bad = header + ws + stanza_of(max) + ws + stanza_of(max + 1);
+      auto text = header + stanza_of(max) + ws + "abc" + ws + stanza_of(max);
+      CAF_CHECK_EQUAL(err_of(ok, max), "");
+      CAF_CHECK_EQUAL(err_of(bad, max), p);
+      for (auto& in : {ok, bad, text}) {
+        auto diff = hibernation_diff(in, max, ws.size() < 100);
+        if (!diff.empty())
+          CAF_FAIL("max " << max << " for " << in << "\n" << diff);
+      }
+    }
+  }
+  // A large stanza after hibernation is cut off as early.
+  const std::size_t max = 256 * 1024;
+  auto huge = header + " <message><body>" + std::string(10000000, 'a')
+              + "</body></message>";
+  auto a = run(huge, 4096, max);
+  auto b = run(huge, 4096, max, true);
+  CAF_CHECK_EQUAL(to_condition(b.err), p);
+  CAF_CHECK_EQUAL(b.hibernations, 1u);
+  CAF_CHECK_EQUAL(outcome(a), outcome(b));
+  huge = header + "<message a='" + std::string(10000000, 'a');
+  CAF_CHECK_EQUAL(outcome(run(huge, 4096, max)),
+                  outcome(run(huge, 4096, max, true)));
+  // Nesting depth and attribute count.
+  std::string deep = header;
+  for (int i = 0; i < 300; ++i)
+    deep += "<a>";
+  CAF_CHECK_EQUAL(hibernation_diff(deep, big, false), "");
+  std::string attrs = header + "<message";
+  for (int i = 0; i < 300; ++i)
+    attrs += " a" + std::to_string(i) + "=''";
+  CAF_CHECK_EQUAL(hibernation_diff(attrs + "/>", big, false), "");
+}
+
+namespace {
+
+/// Heap bytes in use.
+std::size_t heap_in_use() {
+  auto m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+} // namespace
+
+CAF_TEST(memory of idle parsers) {
+  constexpr std::size_t n = 1000;
+  // A client stream up to its end, with a long stanza.
+  auto in = client_stream.substr(0, client_stream.rfind("</stream:stream>"))
+            + "<message><body>" + std::string(3000, 'z') + "</body></message>";
+  auto feed = [&](stream_parser& p, const std::string& s) {
+    std::vector<stream_event> evs;
+    CAF_REQUIRE(p.feed(s.data(), s.size(), evs) == parse_error::none);
+  };
+  { // libxml2 initializes its globals on first use
+    stream_parser p{65536};
+    feed(p, in);
+  }
+  std::vector<std::unique_ptr<stream_parser>> ps;
+  ps.reserve(n);
+  auto base = heap_in_use();
+  for (std::size_t i = 0; i < n; ++i)
+    ps.push_back(std::make_unique<stream_parser>(65536));
+  auto fresh = heap_in_use();
+  for (auto& p : ps)
+    feed(*p, in);
+  auto live = heap_in_use();
+  for (auto& p : ps) {
+    CAF_REQUIRE(p->can_hibernate());
+    p->hibernate();
+  }
+  auto hibernated = heap_in_use();
+  const std::string stanza = "<message><body>hi</body></message>";
+  for (auto& p : ps)
+    feed(*p, stanza);
+  auto woken = heap_in_use();
+  auto per = [&](std::size_t x) { return (x - base) / n; };
+  CAF_MESSAGE("heap per parser: fresh " << per(fresh) << " B, live "
+                                        << per(live) << " B, hibernated "
+                                        << per(hibernated) << " B, woken "
+                                        << per(woken) << " B");
+  CAF_CHECK_LESS(per(fresh), 512u);
+  CAF_CHECK_LESS(per(hibernated), 1024u);
+  CAF_CHECK_GREATER(per(live), 8 * per(hibernated));
+  CAF_CHECK_GREATER(per(woken), 8 * per(hibernated));
+  // What a wake-up costs: hibernate, then one stanza.
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& p : ps) {
+    p->hibernate();
+    feed(*p, stanza);
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  for (auto& p : ps)
+    feed(*p, stanza);
+  auto t2 = std::chrono::steady_clock::now();
+  auto us = [&](auto d) {
+    return std::chrono::duration<double, std::micro>(d).count() / n;
+  };
+  CAF_MESSAGE("one stanza: " << us(t1 - t0) << " us after hibernation, "
+                             << us(t2 - t1) << " us on a live parser");
 }

@@ -7,8 +7,6 @@
 #include <caf/test/dsl.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
-#include <map>
-
 #include <caf/all.hpp>
 
 #include "common/messages.hpp"

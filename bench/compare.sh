@@ -1,0 +1,474 @@
+#!/usr/bin/env bash
+# Compare djabberd-actors with Prosody and ejabberd (Debian 12 packages) on
+# this machine: same load generator (dja-loadgen), same loads, same users,
+# one server at a time, loopback only, plaintext c2s, SASL PLAIN.
+#
+#   sudo bench/compare.sh [--only djabberd|prosody|ejabberd]... [--quick] [--keep]
+#
+# Measures, per server (a fresh server process for each phase):
+#   1. messages/s delivered, 100 pairs (200 clients), as fast as possible with
+#      10 in flight per sender; server CPU seconds (utime+stime) per 100,000
+#      messages over that run; then p99 one-way latency at 2,000 msgs/s total;
+#   2. logins/s for 2,000 logins, 100 in flight;
+#   3. memory last: VmRSS of the server process at 0, 2,500 and 5,000 idle
+#      authenticated connections (two dja-loadgen processes of 2,500 each);
+#      KiB per connection = (RSS@5000 - RSS@2500) / 2500.
+# Prints the settings used for each server, versions, the machine, one
+# Markdown table and a table of ratios (djabberd-actors vs the best of
+# Prosody/ejabberd). Progress goes to stderr, the report to stdout.
+#
+# Needs root (Prosody runs as user prosody, ejabberdctl as user ejabberd).
+# Installs prosody/ejabberd with apt-get if missing, without letting Debian
+# start the system services (policy-rc.d), and stops/disables them if they
+# run. Builds nothing itself except calling tools/build.sh when
+# build/djabberd-actors or dja-loadgen is missing.
+#
+# Options:
+#   --only NAME   run only this server (djabberd, prosody, ejabberd); repeatable
+#   --quick       smoke run: 500 logins, 1,000 idle, 5 s traffic runs
+#   --keep        keep the temporary directory (configs, logs, raw results)
+# Environment: PROSODY_AUTH=plain|hashed (see bench/servers/prosody.sh),
+#   LOADGEN=/path/to/dja-loadgen, COMPARE_DEADLINE=seconds (whole run).
+set -uo pipefail
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_SERVERS=$BENCH_ROOT/bench/servers
+. "$BENCH_SERVERS/common.sh"
+
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+ONLY=() QUICK=0 KEEP=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only)
+      [ $# -ge 2 ] || die "--only needs a server name"
+      case $2 in
+        djabberd|djabberd-actors|ours) ONLY+=(djabberd) ;;
+        prosody|ejabberd) ONLY+=("$2") ;;
+        *) die "--only: unknown server '$2' (djabberd, prosody, ejabberd)" ;;
+      esac
+      shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option $1" ;;
+  esac
+done
+[ ${#ONLY[@]} -gt 0 ] || ONLY=(prosody ejabberd djabberd)
+want() { local s; for s in "${ONLY[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+[ "$(id -u)" = 0 ] || die "run as root (Prosody and ejabberd are started as their own users)"
+
+# ---- sizes -------------------------------------------------------------------
+DOMAIN=localhost PASSWORD=pw
+if [ "$QUICK" = 1 ]; then
+  LOGIN_N=500 IDLE_HALF=500 TP_DUR=5 LAT_DUR=5 WARMUP=1
+else
+  LOGIN_N=2000 IDLE_HALF=2500 TP_DUR=10 LAT_DUR=10 WARMUP=2
+fi
+LOGIN_C=100 PAIRS_N=200 INFLIGHT=10 LAT_RATE=2000
+NUSERS=$((2 * IDLE_HALF))
+[ "$NUSERS" -ge "$LOGIN_N" ] || NUSERS=$LOGIN_N
+[ "$NUSERS" -ge "$PAIRS_N" ] || NUSERS=$PAIRS_N
+[ "$QUICK" = 1 ] && : "${COMPARE_DEADLINE:=900}"
+: "${COMPARE_DEADLINE:=1800}"
+
+# ---- state and cleanup ---------------------------------------------------------
+TMP='' POLICY_RC_CREATED=0 LOADGEN_PIDS=() EPMD_BEFORE=''
+PROSODY_PID='' EJABBERD_PID='' DJABBERD_PID='' WATCHDOG_PID=''
+declare -A R=()   # results: R[server.key]
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local p
+  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 5; done
+  [ -n "$PROSODY_PID" ] && { log "stopping prosody"; prosody_stop; }
+  [ -n "$EJABBERD_PID" ] && { log "stopping ejabberd"; ejabberd_stop; }
+  [ -n "$DJABBERD_PID" ] && { log "stopping djabberd-actors"; djabberd_stop; }
+  # ejabberd runs with ERL_DIST_PORT, so no epmd is started for it. Should
+  # one have appeared anyway with our node registered, stop that one only.
+  for p in $(pgrep -x epmd 2>/dev/null); do
+    case " $EPMD_BEFORE " in *" $p "*) continue ;; esac
+    if ERL_EPMD_ADDRESS=127.0.0.1 timeout 5 epmd -names 2>/dev/null | grep -q "name ${EJABBERD_NODE%@*} "; then
+      log "stopping epmd $p (our node was registered there)"; kill "$p" 2>/dev/null
+    fi
+  done
+  [ "$POLICY_RC_CREATED" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ -n "$WATCHDOG_PID" ]; then
+    for p in $(pgrep -P "$WATCHDOG_PID" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    kill "$WATCHDOG_PID" 2>/dev/null
+  fi
+  if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+    if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# Whole-run deadline: TERM ourselves; the trap stops everything.
+( sleep "$COMPARE_DEADLINE"; log "deadline of ${COMPARE_DEADLINE}s reached"; kill -TERM $$ ) &
+WATCHDOG_PID=$!
+EPMD_BEFORE=$(pgrep -x epmd 2>/dev/null | tr '\n' ' ')
+
+raise_nofile 20000
+NOFILE=$(ulimit -n)
+[ "$NOFILE" -gt $((IDLE_HALF + 100)) ] || die "ulimit -n is $NOFILE: too low for $IDLE_HALF connections"
+
+. "$BENCH_SERVERS/prosody.sh"
+. "$BENCH_SERVERS/ejabberd.sh"
+. "$BENCH_SERVERS/djabberd.sh"
+
+# ---- binaries --------------------------------------------------------------------
+find_loadgen() {
+  local c
+  for c in "${LOADGEN:-}" "$BENCH_ROOT/build/bench/dja-loadgen" \
+           "$BENCH_ROOT/build/bench/loadgen/dja-loadgen" "$BENCH_ROOT/build/dja-loadgen"; do
+    [ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return 0; }
+  done
+  c=$(find "$BENCH_ROOT/build" -name dja-loadgen -type f -perm -u+x 2>/dev/null | head -1)
+  [ -n "$c" ] && echo "$c"
+}
+LOADGEN_BIN=$(find_loadgen)
+if [ ! -x "$DJABBERD_BIN" ] || [ -z "$LOADGEN_BIN" ]; then
+  log "building (tools/build.sh): djabberd-actors or dja-loadgen is missing"
+  timeout 1200 "$BENCH_ROOT/tools/build.sh" >&2 || die "tools/build.sh failed"
+  LOADGEN_BIN=$(find_loadgen)
+  if [ -z "$LOADGEN_BIN" ] && [ -f "$BENCH_ROOT/bench/CMakeLists.txt" ]; then
+    # the top-level CMakeLists.txt does not add bench/: build it on its own
+    log "dja-loadgen not built by tools/build.sh: building bench/ into build/bench-standalone"
+    { cmake -S "$BENCH_ROOT/bench" -B "$BENCH_ROOT/build/bench-standalone" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        && timeout 600 cmake --build "$BENCH_ROOT/build/bench-standalone" -j"$(nproc)"; } >&2 \
+      || die "building bench/ failed"
+    LOADGEN_BIN=$(find_loadgen)
+  fi
+fi
+[ -x "$DJABBERD_BIN" ] || die "no $DJABBERD_BIN after tools/build.sh"
+DJABBERD_BUILT=$DJABBERD_BIN
+[ -n "$LOADGEN_BIN" ] || die "no dja-loadgen under $BENCH_ROOT/build after tools/build.sh"
+log "load generator: $LOADGEN_BIN"
+LOADGEN_SRC=$LOADGEN_BIN
+
+# ---- Debian packages, without their system services ------------------------------
+stop_system_service() {
+  local svc=$1
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    if systemctl is-active --quiet "$svc" 2>/dev/null; then
+      log "stopping the system $svc service"; timeout 60 systemctl stop "$svc"
+    fi
+    timeout 30 systemctl disable --quiet "$svc" 2>/dev/null || true
+  elif [ -x "/etc/init.d/$svc" ]; then
+    if timeout 30 service "$svc" status >/dev/null 2>&1; then
+      log "stopping the system $svc service"; timeout 60 service "$svc" stop >/dev/null 2>&1
+    fi
+    if command -v update-rc.d >/dev/null; then update-rc.d "$svc" disable >/dev/null 2>&1; fi
+  fi
+  # a system prosody that the init script did not stop (its own pid file)
+  if [ "$svc" = prosody ] && [ -s /run/prosody/prosody.pid ]; then
+    stop_pid "$(cat /run/prosody/prosody.pid)" 20
+  fi
+}
+
+install_packages() {
+  local need=()
+  want prosody && ! command -v prosody >/dev/null && need+=(prosody)
+  want ejabberd && ! command -v ejabberdctl >/dev/null && need+=(ejabberd)
+  if [ ${#need[@]} -gt 0 ]; then
+    if [ ! -e /usr/sbin/policy-rc.d ]; then   # keep Debian from starting the services
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      POLICY_RC_CREATED=1
+    fi
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 300 apt-get update -qq >&2 || log "apt-get update failed (continuing)"
+    timeout 600 apt-get install -y -qq "${need[@]}" >&2 || die "apt-get install ${need[*]} failed"
+    if [ "$POLICY_RC_CREATED" = 1 ]; then rm -f /usr/sbin/policy-rc.d; POLICY_RC_CREATED=0; fi
+  fi
+  want prosody && stop_system_service prosody
+  want ejabberd && stop_system_service ejabberd
+  return 0
+}
+install_packages
+
+# ---- temp dir, ports ----------------------------------------------------------------
+TMP=$(mktemp -d /tmp/dja-compare.XXXXXX)
+chmod 755 "$TMP"        # the prosody and ejabberd users must reach their dirs
+# run a copy of the binaries: a rebuild during the run must not swap them
+cp "$DJABBERD_BUILT" "$TMP/djabberd-actors" && DJABBERD_BIN=$TMP/djabberd-actors
+cp "$LOADGEN_BIN" "$TMP/dja-loadgen" && LOADGEN_BIN=$TMP/dja-loadgen
+PORT_prosody=$(free_port 25222)
+PORT_ejabberd=$(free_port 26222)
+PORT_djabberd=$(free_port 27222)
+EJ_DIST_PORT=$(free_port 26999)
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---- the load generator --------------------------------------------------------------
+# json_num FILE KEY: a number from dja-loadgen's one-line JSON object.
+json_num() {
+  grep -o "\"$2\"[[:space:]]*:[[:space:]]*[-0-9.eE+]*" "$1" 2>/dev/null | head -1 \
+    | sed 's/.*:[[:space:]]*//'
+}
+
+# lg SECONDS OUTFILE ARGS...: run dja-loadgen (bounded), JSON to OUTFILE.
+lg() {
+  local t=$1 out=$2; shift 2
+  timeout -k 5 "$t" "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
+    --user-pattern 'user%d' --password "$PASSWORD" --json "$@" >"$out" 2>"$out.err"
+  local rc=$?
+  [ "$rc" = 0 ] || log "dja-loadgen exited $rc: $(tail -3 "$out.err" | tr '\n' ' ')"
+  return $rc
+}
+
+# 1-minute load average before each phase, to report how quiet the machine was
+LOADS=()
+note_load() { LOADS+=("$(cut -d' ' -f1 /proc/loadavg)"); }
+
+# start_server NAME: a fresh server process; sets SERVER_PID.
+start_server() {
+  SERVER_PID=
+  note_load
+  "${1}_start" || { log "$1 did not start"; "${1}_stop"; return 1; }
+  sleep 1
+}
+
+# ---- phases ---------------------------------------------------------------------------
+phase_traffic() {
+  local s=$1 d=$TMP/$1 c0 c1 msgs
+  start_server "$s" || return 1
+  log "$s: throughput, $PAIRS_N clients in pairs, rate 0, $INFLIGHT in flight, ${TP_DUR}s"
+  local mb0 mt0 mb1 mt1 gen
+  read -r mb0 mt0 < <(machine_ticks)
+  c0=$(cpu_ticks "$SERVER_PID")
+  lg $((TP_DUR + WARMUP + 120)) "$d/throughput.json" --mode pairs --first 1 --users "$PAIRS_N" \
+    --rate 0 --inflight "$INFLIGHT" --duration "$TP_DUR" --warmup "$WARMUP" \
+    --timeout $((TP_DUR + WARMUP + 90))
+  c1=$(cpu_ticks "$SERVER_PID")
+  read -r mb1 mt1 < <(machine_ticks)
+  gen=$(json_num "$d/throughput.json" cpu_s)
+  # share of the machine used by neither the server nor the generator
+  R[$s.other]=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) -v sv=$((${c1:-0} - ${c0:-0})) \
+                  -v g="${gen:-0}" -v hz="$CLK_TCK" \
+                  'BEGIN { o = t > 0 ? 100 * (b - sv - g * hz) / t : 0; printf "%.0f", o < 0 ? 0 : o }')
+  R[$s.msgs]=$(json_num "$d/throughput.json" messages_per_sec)
+  R[$s.tp_p99]=$(json_num "$d/throughput.json" latency_ms_p99)
+  R[$s.tp_errors]=$(json_num "$d/throughput.json" errors)
+  R[$s.tp_lost]=$(json_num "$d/throughput.json" messages_lost)
+  R[$s.lg_cpu]=$(json_num "$d/throughput.json" cpu_pct_measured)
+  # messages behind the CPU figure: everything the run delivered, warm-up
+  # included, if the generator reports it; else the measured rate x window.
+  msgs=$(json_num "$d/throughput.json" messages_received)
+  [ -n "$msgs" ] || msgs=$(awk -v r="${R[$s.msgs]:-0}" -v t="$TP_DUR" -v w="$WARMUP" \
+                              'BEGIN { printf "%.0f", r * (t + w) }')
+  R[$s.tp_msgs]=$msgs
+  if [ -n "$c0" ] && [ -n "$c1" ] && [ "${msgs:-0}" != 0 ]; then
+    R[$s.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v m="$msgs" \
+                  'BEGIN { printf "%.2f", d / hz / m * 100000 }')
+    R[$s.cpu_s]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", d / hz }')
+  fi
+  sleep 1
+  log "$s: latency at $LAT_RATE msgs/s in total, ${LAT_DUR}s"
+  lg $((LAT_DUR + WARMUP + 120)) "$d/latency.json" --mode pairs --first 1 --users "$PAIRS_N" \
+    --rate "$LAT_RATE" --inflight "$INFLIGHT" --duration "$LAT_DUR" --warmup "$WARMUP" \
+    --timeout $((LAT_DUR + WARMUP + 90))
+  R[$s.p99]=$(json_num "$d/latency.json" latency_ms_p99)
+  R[$s.p50]=$(json_num "$d/latency.json" latency_ms_p50)
+  R[$s.lat_rate]=$(json_num "$d/latency.json" messages_per_sec)
+  R[$s.lat_errors]=$(json_num "$d/latency.json" errors)
+  "${s}_stop"
+}
+
+phase_logins() {
+  local s=$1 d=$TMP/$1
+  start_server "$s" || return 1
+  log "$s: $LOGIN_N logins, $LOGIN_C in flight"
+  lg 300 "$d/logins.json" --mode login --first 1 --users "$LOGIN_N" \
+    --concurrency "$LOGIN_C" --timeout 240
+  R[$s.logins]=$(json_num "$d/logins.json" logins_per_sec)
+  R[$s.login_errors]=$(json_num "$d/logins.json" errors)
+  R[$s.login_failed]=$(json_num "$d/logins.json" logins_failed)
+  "${s}_stop"
+}
+
+# idle_batch FIRST N OUT: start an idle dja-loadgen in the background and wait
+# (bounded) for its READY line. Sets IDLE_PID.
+idle_batch() {
+  local first=$1 n=$2 out=$3 end
+  timeout -k 5 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
+    --user-pattern 'user%d' --password "$PASSWORD" --json --mode idle --first "$first" \
+    --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 >"$out" 2>"$out.err" &
+  IDLE_PID=$!
+  LOADGEN_PIDS+=("$IDLE_PID")
+  end=$((SECONDS + 240))
+  until grep -q '^READY' "$out.err" 2>/dev/null; do
+    if ! kill -0 "$IDLE_PID" 2>/dev/null; then
+      log "idle dja-loadgen ended before READY: $(tail -3 "$out.err" | tr '\n' ' ')"; return 1
+    fi
+    [ "$SECONDS" -lt "$end" ] || { log "no READY from idle dja-loadgen in 240s"; return 1; }
+    sleep 0.2
+  done
+  log "$(grep -m1 '^READY' "$out.err")"
+  local ready; ready=$(grep -m1 '^READY' "$out.err" | awk '{print $2}')
+  [ "${ready:-0}" = "$n" ] || log "WARNING: only ${ready:-0} of $n idle clients logged in"
+}
+
+phase_memory() {
+  local s=$1 d=$TMP/$1 p
+  start_server "$s" || return 1
+  sleep 2
+  R[$s.rss0]=$(rss_kib_settled "$SERVER_PID")
+  log "$s: RSS at 0 connections: ${R[$s.rss0]} KiB; logging in $IDLE_HALF idle clients"
+  if idle_batch 1 "$IDLE_HALF" "$d/idle-a.json"; then
+    sleep 3
+    R[$s.rss1]=$(rss_kib_settled "$SERVER_PID")
+    log "$s: RSS at $IDLE_HALF: ${R[$s.rss1]} KiB; $IDLE_HALF more"
+    if idle_batch $((IDLE_HALF + 1)) "$IDLE_HALF" "$d/idle-b.json"; then
+      sleep 3
+      R[$s.rss2]=$(rss_kib_settled "$SERVER_PID")
+      log "$s: RSS at $((2 * IDLE_HALF)): ${R[$s.rss2]} KiB"
+      if [ -n "${R[$s.rss1]}" ] && [ -n "${R[$s.rss2]}" ]; then
+        R[$s.kib]=$(awk -v a="${R[$s.rss1]}" -v b="${R[$s.rss2]}" -v n="$IDLE_HALF" \
+                      'BEGIN { printf "%.1f", (b - a) / n }')
+      fi
+    fi
+  fi
+  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 10; wait "$p" 2>/dev/null; done
+  LOADGEN_PIDS=()
+  "${s}_stop"
+}
+
+prepare_server() {
+  local s=$1 PORT
+  PORT=$(port_of "$s")
+  mkdir -p "$TMP/$s"
+  log "preparing $s (127.0.0.1:$PORT, $NUSERS users)"
+  case $s in
+    prosody) prosody_prepare "$TMP/$s" "$PORT" "$DOMAIN" "$NUSERS" "$PASSWORD" ;;
+    ejabberd) ejabberd_prepare "$TMP/$s" "$PORT" "$DOMAIN" "$NUSERS" "$PASSWORD" "$EJ_DIST_PORT" ;;
+    djabberd) djabberd_prepare "$TMP/$s" "$PORT" "$DOMAIN" "$NUSERS" "$PASSWORD" ;;
+  esac
+  R[$s.settings]=$("${s}_settings")
+  R[$s.version]=$("${s}_version")
+}
+port_of() { local v="PORT_$1"; echo "${!v}"; }
+
+# machine CPU ticks (busy total) from /proc/stat's first line
+machine_ticks() { awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit }' /proc/stat; }
+
+# Wait (at most QUIET_MAX s) until the machine is at most 10% busy over one
+# second, so a phase does not start while something else runs. Records the
+# busy share seen when the phase starts.
+: "${QUIET_MAX:=30}"
+wait_quiet() {
+  local end=$((SECONDS + QUIET_MAX)) b0 t0 b1 t1 busy
+  while :; do
+    read -r b0 t0 < <(machine_ticks); sleep 1; read -r b1 t1 < <(machine_ticks)
+    busy=$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
+    [ "$busy" -le 10 ] && break
+    if [ "$SECONDS" -ge "$end" ]; then
+      log "machine still ${busy}% busy after waiting ${QUIET_MAX}s: measuring anyway"; break
+    fi
+  done
+  BUSY+=("$busy")
+}
+
+# run_phase PHASE SERVER: one phase against a fresh process of one server.
+run_phase() {
+  local ph=$1 s=$2 PORT
+  PORT=$(port_of "$s")
+  wait_quiet
+  "phase_$ph" "$s" || log "$s: $ph phase failed"
+}
+
+log "sizes: $LOGIN_N logins ($LOGIN_C in flight); idle $IDLE_HALF + $IDLE_HALF; $PAIRS_N clients in pairs, ${TP_DUR}s at rate 0 ($INFLIGHT in flight), ${LAT_DUR}s at $LAT_RATE/s; $NUSERS users"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY=()
+SERVERS=()
+for s in prosody ejabberd djabberd; do want "$s" && SERVERS+=("$s"); done
+for s in "${SERVERS[@]}"; do prepare_server "$s"; done
+# Phase by phase, the servers one after the other (a drift in background
+# load then touches every server alike); memory last, because Prosody keeps
+# closed sessions for c2s_timeout (each phase has a fresh process anyway).
+for ph in traffic logins memory; do
+  for s in "${SERVERS[@]}"; do
+    log "=== $ph: $s ==="
+    run_phase "$ph" "$s"
+  done
+done
+
+# ---- report ---------------------------------------------------------------------------
+v() { local x=${R[$1]:-}; [ -n "$x" ] && echo "$x" || echo "—"; }
+fmt() {  # fmt VALUE DECIMALS: thousands not grouped, "—" kept
+  [ "$1" = "—" ] && { echo "—"; return; }
+  awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'
+}
+row() {
+  local s=$1 name=$2
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" \
+    "$(fmt "$(v "$s.logins")" 0)" "$(fmt "$(v "$s.kib")" 1)" "$(fmt "$(v "$s.msgs")" 0)" \
+    "$(fmt "$(v "$s.p99")" 2)" "$(fmt "$(v "$s.cpu")" 2)"
+}
+# ratio KEY better(high|low): ours vs the best of prosody/ejabberd
+ratio() {
+  local k=$1 dir=$2 ours best='' bs='' x s
+  ours=${R[djabberd.$k]:-}
+  for s in prosody ejabberd; do
+    x=${R[$s.$k]:-}; [ -n "$x" ] || continue
+    if [ -z "${best:-}" ]; then best=$x; bs=$s
+    elif awk -v a="$x" -v b="$best" -v d="$dir" 'BEGIN { exit !((d == "high") ? a > b : a < b) }'; then
+      best=$x; bs=$s
+    fi
+  done
+  if [ -z "$ours" ] || [ -z "${best:-}" ] || awk -v b="$best" 'BEGIN { exit !(b == 0) }'; then
+    echo "—"; return
+  fi
+  awk -v a="$ours" -v b="$best" -v s="$bs" 'BEGIN { printf "%.2f (best: %s)", a / b, s }'
+}
+
+{
+  echo
+  echo "## djabberd-actors vs Prosody and ejabberd ($( [ "$QUICK" = 1 ] && echo "quick run" || echo "full run" ), $(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r); load average before the run: $LOAD_BEFORE, machine busy when phases started (after waiting up to ${QUIET_MAX} s for ≤ 10%): $(printf '%s\n' "${BUSY[@]:-?}" | sort -g | tail -1)% at most; highest 1-minute load average at a phase start: $(printf '%s\n' "${LOADS[@]:-?}" | sort -g | tail -1). The load generator and the server share the CPUs."
+  echo "Load generator: $LOADGEN_SRC (same for every server); loopback, plaintext c2s, SASL PLAIN."
+  echo
+  echo "Versions:"
+  want prosody && echo "- Prosody $(v prosody.version)"
+  want ejabberd && echo "- ejabberd $(v ejabberd.version) (Erlang/OTP $(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null))"
+  want djabberd && echo "- $(v djabberd.version) ($DJABBERD_BUILT, $(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo "no git"))"
+  echo
+  echo "Settings:"
+  for s in prosody ejabberd djabberd; do
+    want "$s" && [ -n "${R[$s.settings]:-}" ] && printf '%s\n' "${R[$s.settings]}" | sed '1s/^/- /; 2,$s/^/ /'
+  done
+  echo
+  echo "Loads: $LOGIN_N logins with $LOGIN_C in flight; idle: $IDLE_HALF then $((2 * IDLE_HALF)) authenticated connections (two generator processes), KiB per connection = (RSS@$((2 * IDLE_HALF)) − RSS@$IDLE_HALF) / $IDLE_HALF; $PAIRS_N clients in $((PAIRS_N / 2)) pairs: ${TP_DUR} s as fast as possible ($INFLIGHT in flight per sender; CPU = server utime+stime over that run, warm-up included, per 100,000 messages), then ${LAT_DUR} s at $LAT_RATE msgs/s in total for the p99 one-way latency. A fresh server process for each of the three phases."
+  echo
+  echo "| server | logins/s | KiB per idle connection (marginal) | msgs/s | p99 ms @${LAT_RATE}/s | CPU s per 100k msgs |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  want prosody && row prosody Prosody
+  want ejabberd && row ejabberd ejabberd
+  want djabberd && row djabberd djabberd-actors
+  echo "| DJabberd (reference) | — | 12.5 ¹ | — | — | — |"
+  echo
+  echo "¹ DJabberd's doc/memory-usage.txt: 12,844 bytes per ClientIn connection object with its libxml parser (Perl, objects only, not measured here)."
+  echo
+  if want djabberd && { want prosody || want ejabberd; }; then
+    echo "| djabberd-actors vs best of Prosody/ejabberd | ratio |"
+    echo "|---|---:|"
+    echo "| memory per idle connection: ours / best (lower is better) | $(ratio kib low) |"
+    echo "| logins/s: ours / best (higher is better) | $(ratio logins high) |"
+    echo "| msgs/s: ours / best (higher is better) | $(ratio msgs high) |"
+    echo "| p99 latency @${LAT_RATE}/s: ours / best (lower is better) | $(ratio p99 low) |"
+    echo "| CPU per message: ours / best (lower is better) | $(ratio cpu low) |"
+    echo
+  fi
+  echo "Raw figures:"
+  for s in prosody ejabberd djabberd; do
+    want "$s" || continue
+    echo "- $s: RSS $(v "$s.rss0") / $(v "$s.rss1") / $(v "$s.rss2") KiB at 0 / $IDLE_HALF / $((2 * IDLE_HALF)) idle;" \
+         "throughput run: p99 $(v "$s.tp_p99") ms, $(v "$s.tp_msgs") msgs, $(v "$s.cpu_s") server CPU s, generator $(v "$s.lg_cpu")% of a core, other processes $(v "$s.other")% of the machine, lost $(v "$s.tp_lost"), errors $(v "$s.tp_errors");" \
+         "latency run: $(v "$s.lat_rate") msgs/s, p50 $(v "$s.p50") ms, errors $(v "$s.lat_errors");" \
+         "logins: failed $(v "$s.login_failed"), errors $(v "$s.login_errors")"
+  done
+}

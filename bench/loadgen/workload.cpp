@@ -1,0 +1,217 @@
+// The worker's event loop and the workloads: what a client does once bound
+// (close at once, stay idle, or exchange timestamped messages with its peer),
+// and how the worker follows the coordinator's phases.
+
+#include <charconv>
+#include <cstdio>
+
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker.hpp"
+
+namespace lg {
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string options::user(long i) const {
+  auto p = user_pattern.find("%d");
+  return user_pattern.substr(0, p) + std::to_string(first + i)
+         + user_pattern.substr(p + 2);
+}
+
+worker::worker(shared_state& sh, std::vector<long> indices, long login_quota)
+  : sh_(sh), opt_(sh.opt), clients_(indices.size()), login_quota_(login_quota) {
+  for (size_t k = 0; k < indices.size(); ++k) {
+    clients_[k].index = indices[k];
+    // Indices come in pairs (2p, 2p+1), so a client's peer is its neighbour.
+    if (opt_.run_mode == mode::pairs && (k ^ 1) < indices.size())
+      clients_[k].peer = &clients_[k ^ 1];
+  }
+}
+
+void worker::run() {
+  ::prctl(PR_SET_TIMERSLACK, 1UL); // precise pacing wake-ups
+  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+  timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (ep_ < 0 || timer_ < 0) {
+    std::perror("dja-loadgen: epoll/timerfd");
+    std::exit(1);
+  }
+  epoll_event tev{};
+  tev.events = EPOLLIN;
+  tev.data.ptr = nullptr; // marks the timer
+  ::epoll_ctl(ep_, EPOLL_CTL_ADD, timer_, &tev);
+
+  epoll_event evs[512];
+  int64_t next_check = 0;
+  for (;;) {
+    phase p = sh_.current.load(std::memory_order_acquire);
+    if (p != phase_) {
+      phase_ = p;
+      on_phase(p);
+      if (p == phase::done)
+        break;
+    }
+    while (phase_ == phase::login && logins_in_flight_ < login_quota_
+           && next_start_ < clients_.size())
+      start_connect(clients_[next_start_++]);
+    flush();
+    int n = ::epoll_wait(ep_, evs, 512, 5);
+    for (int i = 0; i < n; ++i) {
+      if (evs[i].data.ptr == nullptr) {
+        uint64_t expirations;
+        if (::read(timer_, &expirations, sizeof expirations) > 0)
+          pace();
+      } else {
+        on_event(*static_cast<client*>(evs[i].data.ptr), evs[i].events);
+      }
+    }
+    flush();
+    int64_t now = now_ns();
+    if (now >= next_check) {
+      check_deadlines(now);
+      next_check = now + 100'000'000;
+    }
+  }
+  ::close(timer_);
+  ::close(ep_);
+}
+
+void worker::on_phase(phase p) {
+  switch (p) {
+  case phase::traffic:
+    if (opt_.rate > 0) {
+      for (auto& c : clients_)
+        if (c.peer)
+          senders_.push_back(&c);
+      if (senders_.empty())
+        return;
+      // Each of the opt.users senders sends rate/users messages per second;
+      // this worker's senders take turns on one evenly spaced schedule.
+      pace_interval_ = 1e9 * double(opt_.users) / (opt_.rate * double(senders_.size()));
+      arm_timer(sh_.traffic_start);
+    } else {
+      for (auto& c : clients_)
+        pump(c);
+    }
+    break;
+  case phase::closing:
+    for (auto& c : clients_)
+      begin_close(c);
+    break;
+  case phase::done: // the coordinator gave up waiting: drop the rest
+    for (auto& c : clients_)
+      close_fd(c);
+    break;
+  default:
+    break;
+  }
+}
+
+void worker::on_bound(client& c) {
+  int64_t now = now_ns();
+  finish_login(c, true);
+  stats.login_latency.add(uint64_t(now - c.t_connect));
+  stats.last_bind = std::max(stats.last_bind, now);
+  c.state = cstate::online;
+  if (opt_.presence)
+    send(c, "<presence/>");
+  if (opt_.run_mode == mode::login)
+    begin_close(c);
+}
+
+void worker::send_message(client& from, int64_t stamp) {
+  char body[48];
+  int n = std::snprintf(body, sizeof body, "%lld %llu", static_cast<long long>(stamp),
+                        static_cast<unsigned long long>(from.next_seq++));
+  send(from, "<message to='");
+  send(from, from.peer->jid);
+  send(from, "' type='chat'><body>");
+  send(from, std::string_view(body, size_t(n)));
+  send(from, "</body></message>");
+  ++from.inflight;
+  ++stats.sent;
+  sh_.sent.fetch_add(1, std::memory_order_relaxed);
+}
+
+static bool can_send(const client& s) {
+  return s.peer && s.state == cstate::online && s.peer->state == cstate::online;
+}
+
+void worker::pump(client& s) {
+  if (phase_ != phase::traffic || !can_send(s))
+    return;
+  int64_t now = now_ns();
+  if (now >= sh_.measure_end)
+    return;
+  while (s.inflight < opt_.inflight)
+    send_message(s, now);
+}
+
+void worker::pace() {
+  if (phase_ != phase::traffic || senders_.empty())
+    return;
+  int64_t now = now_ns();
+  for (;;) {
+    // Stamp = scheduled time, so a late send shows up as latency
+    // (no coordinated omission).
+    int64_t at = sh_.traffic_start + int64_t(double(paced_) * pace_interval_);
+    if (at >= sh_.measure_end)
+      return;
+    if (at > now)
+      return arm_timer(at);
+    client& s = *senders_[paced_ % senders_.size()];
+    ++paced_;
+    if (can_send(s))
+      send_message(s, at);
+  }
+}
+
+void worker::arm_timer(int64_t at) {
+  itimerspec its{};
+  its.it_value.tv_sec = at / 1'000'000'000;
+  its.it_value.tv_nsec = at % 1'000'000'000;
+  ::timerfd_settime(timer_, TFD_TIMER_ABSTIME, &its, nullptr);
+}
+
+void worker::on_message(client& c) {
+  auto head = c.in.head();
+  if (attr(head, "type") == "error")
+    return log_error(c, err_message, c.in.stanza());
+  client* sender = c.peer;
+  auto body = child_text(c.in.stanza(), "body");
+  auto sp = body.find(' ');
+  long long stamp = 0;
+  unsigned long long seq = 0;
+  if (!sender || attr(head, "from") != sender->jid || sp == std::string_view::npos
+      || std::from_chars(body.data(), body.data() + sp, stamp).ec != std::errc()
+      || std::from_chars(body.data() + sp + 1, body.data() + body.size(), seq).ec
+           != std::errc()) {
+    ++stats.other_stanzas; // not one of ours
+    return;
+  }
+  int64_t now = now_ns();
+  if (now >= sh_.measure_start && now < sh_.measure_end) {
+    stats.msg_latency.add(uint64_t(std::max<int64_t>(0, now - stamp)));
+    ++stats.measured;
+  }
+  ++stats.received;
+  sh_.received.fetch_add(1, std::memory_order_relaxed);
+  if (seq != c.expect_seq)
+    ++stats.out_of_order;
+  c.expect_seq = seq + 1;
+  if (sender->inflight > 0)
+    --sender->inflight;
+  if (opt_.rate <= 0)
+    pump(*sender);
+}
+
+} // namespace lg

@@ -1,0 +1,47 @@
+# Private djabberd-actors (build/djabberd-actors) for bench/compare.sh.
+# Sourced after common.sh. Config (from djabberd.toml.in: auth.static with
+# user1..userN, disco, ping, version; log_level warn), data dir and log live
+# in $DJABBERD_DIR.
+
+: "${DJABBERD_BIN:=$BENCH_ROOT/build/djabberd-actors}"
+
+djabberd_version() { "$DJABBERD_BIN" --version 2>/dev/null | head -1 || echo "?"; }
+
+# djabberd_prepare DIR PORT DOMAIN NUSERS PASSWORD
+djabberd_prepare() {
+  DJABBERD_DIR=$1 DJABBERD_PORT=$2
+  local DIR=$1 PORT=$2 DOMAIN=$3 n=$4 pw=$5 i
+  [ -x "$DJABBERD_BIN" ] || die "$DJABBERD_BIN is missing"
+  mkdir -p "$DIR/data"
+  for ((i = 1; i <= n; i++)); do
+    printf '  user%d = "%s"\n' "$i" "$pw"
+  done > "$DIR/users.toml"
+  render "$BENCH_SERVERS/djabberd.toml.in" DIR PORT DOMAIN \
+    | sed -e "/^@USERS@\$/{r $DIR/users.toml" -e 'd}' > "$DIR/server.toml"
+  "$DJABBERD_BIN" --config "$DIR/server.toml" --check-config >"$DIR/check.log" 2>&1 \
+    || { cat "$DIR/check.log" >&2; die "djabberd-actors --check-config failed"; }
+}
+
+djabberd_settings() {
+  cat <<EOF
+djabberd-actors $(djabberd_version | awk '{print $NF}'): $DJABBERD_DIR/server.toml — plugins disco, ping, version, auth.static (user1..userN);
+  log_level = "warn"; plaintext c2s (no TLS configured); no rate limits exist to turn off
+EOF
+}
+
+djabberd_start() {
+  local DIR=$DJABBERD_DIR
+  ( raise_nofile 20000
+    exec "$DJABBERD_BIN" --config "$DIR/server.toml" ) >"$DIR/server.log" 2>&1 &
+  DJABBERD_PID=$!
+  SERVER_PID=$DJABBERD_PID
+  wait_port "$DJABBERD_PORT" 30 "$DJABBERD_PID" || { tail -20 "$DIR/server.log" >&2; return 1; }
+}
+
+djabberd_stop() {
+  [ -n "${DJABBERD_PID:-}" ] || return 0
+  stop_pid "$DJABBERD_PID" 20
+  wait "$DJABBERD_PID" 2>/dev/null
+  DJABBERD_PID=
+  wait_port_closed "$DJABBERD_PORT" 10
+}
