@@ -6,15 +6,18 @@
 namespace dja::plugins {
 
 plugin_type access_address_type(); // plugins/access/address
+plugin_type auth_sqlite_type();    // plugins/auth/sqlite
 plugin_type auth_static_type();    // plugins/auth/static
 plugin_type disco_type();          // plugins/disco
 plugin_type ping_type();           // plugins/ping
+plugin_type register_type();       // plugins/register
 plugin_type version_type();        // plugins/version
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
-    access_address_type(), auth_static_type(), disco_type(), ping_type(), version_type(),
+    access_address_type(), auth_sqlite_type(), auth_static_type(), disco_type(),
+    ping_type(), register_type(), version_type(),
     test_slow_auth_type(),
   };
   return all;

@@ -14,7 +14,12 @@
 
 #include <caf/actor.hpp>
 
+#include "common/auth_throttle.hpp"
 #include "common/jid.hpp"
+
+namespace dja::tls {
+class context_set;
+} // namespace dja::tls
 
 namespace dja {
 
@@ -27,6 +32,10 @@ struct vhost_info {
   bool has_filters = false;
   /// True when some plugin serves `connection.accepted`.
   bool has_accept_hook = false;
+  /// Pre-authentication stream features plugins declared (XEP-0077).
+  bool inband_registration = false;
+  /// This vhost has a certificate (TLS possible).
+  bool has_tls = false;
 };
 
 /// The router: a fixed set of shards; a bare JID always maps to the same
@@ -45,6 +54,8 @@ struct server_context {
   std::chrono::seconds negotiation_timeout{30};
   std::unordered_map<std::string, vhost_info> vhosts;
   router_ref router;
+  std::shared_ptr<tls::context_set> tls; ///< null: no certificates at all
+  std::shared_ptr<auth_throttle> throttle;
 
   const vhost_info* find_vhost(const std::string& domain) const {
     auto i = vhosts.find(domain);
@@ -53,5 +64,13 @@ struct server_context {
 };
 
 using context_ptr = std::shared_ptr<const server_context>;
+
+/// How one listener's streams behave.
+struct listener_options {
+  bool direct_tls = false; ///< XEP-0368: TLS from the first byte
+  enum class starttls_mode { required, optional, off } starttls
+    = starttls_mode::optional;
+  bool allow_plain_without_tls = false;
+};
 
 } // namespace dja

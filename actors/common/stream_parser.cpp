@@ -315,8 +315,6 @@ void stream_parser::impl::on_text(void* ctx, const xmlChar* ch, int len) {
     auto in = self->ctxt->input;
     if (ch >= in->base && ch + len <= in->end)
       self->set_mark(self->offset(ch + len));
-    else
-      self->set_mark(self->pos());
     return;
   }
   auto parent = self->stack.back();

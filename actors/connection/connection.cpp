@@ -33,6 +33,53 @@ std::string random_id() {
 void connection_state::on_data(const char* data, size_t len) {
   if (ph == phase::closed)
     return;
+  if (!tls) {
+    on_plain(data, len);
+    return;
+  }
+  std::string plain;
+  auto ok = tls->feed(data, len, plain);
+  auto& buf = self->wr_buf(hdl);
+  auto before = buf.size();
+  tls->take_output(buf);
+  if (buf.size() != before)
+    self->flush(hdl);
+  if (!ok) {
+    spdlog::info("TLS error from {}:{}: {}", remote, remote_port,
+                 tls->error());
+    ph = phase::closed;
+    shut("TLS error");
+    return;
+  }
+  if (!plain.empty())
+    on_plain(plain.data(), plain.size());
+}
+
+bool connection_state::tls_possible() const {
+  return !tls && opts.starttls != listener_options::starttls_mode::off
+         && vhost != nullptr && vhost->has_tls && ctx->tls != nullptr;
+}
+
+bool connection_state::tls_required() const {
+  return tls_possible()
+         && opts.starttls == listener_options::starttls_mode::required;
+}
+
+bool connection_state::plain_allowed() const {
+  // PLAIN only over TLS, unless allowed explicitly or TLS is impossible
+  // on this stream (then the operator was warned at start).
+  return tls != nullptr || opts.allow_plain_without_tls || !tls_possible();
+}
+
+void connection_state::start_tls(SSL_CTX* ssl_ctx) {
+  tls = std::make_unique<tls::session>(ssl_ctx);
+  parser->reset();
+  backlog.clear();
+  header_sent = false;
+  ph = phase::header;
+}
+
+void connection_state::on_plain(const char* data, size_t len) {
   std::vector<xml::stream_event> events;
   auto err = parser->feed(data, len, events);
   for (auto& ev : events)
@@ -163,8 +210,28 @@ void connection_state::send_header(const std::string& from) {
 void connection_state::send_features() {
   xml::element features{"features", ns::stream};
   if (!authenticated) {
-    auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
-    mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text("PLAIN");
+    if (tls_possible()) {
+      auto& st = features.add_child(xml::element{"starttls", ns::tls});
+      if (tls_required())
+        st.add_child(xml::element{"required", ns::tls});
+    }
+    if (!tls_required()) {
+      auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
+      for (auto& m : offered_mechanisms())
+        mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text(m);
+      if (tls) {
+        // XEP-0440: which channel bindings we can verify.
+        auto& cb = features.add_child(
+          xml::element{"sasl-channel-binding", "urn:xmpp:sasl-cb:0"});
+        for (auto type : {"tls-exporter", "tls-server-end-point"})
+          if (!tls->channel_binding(type).empty())
+            cb.add_child(xml::element{"channel-binding", "urn:xmpp:sasl-cb:0"})
+              .set_attr("type", type);
+      }
+      if (vhost->inband_registration)
+        features.add_child(xml::element{
+          "register", "http://jabber.org/features/iq-register"});
+    }
     ph = phase::sasl;
   } else {
     features.add_child(xml::element{"bind", ns::bind});
@@ -184,8 +251,24 @@ void connection_state::send_features() {
 void connection_state::on_stanza(const xml::element_ptr& e) {
   switch (ph) {
     case phase::sasl:
-      if (e->ns == ns::sasl) {
+      if (e->ns == ns::tls && e->name == "starttls") {
+        if (!tls_possible()) {
+          // RFC 6120 §5.4.2.2: failure, then close.
+          write("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                "</stream:stream>");
+          ph = phase::closed;
+          shut("STARTTLS refused");
+          return;
+        }
+        write("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        start_tls(ctx->tls->find(vhost->domain));
+      } else if (tls_required()) {
+        // RFC 6120 §5.3.1: TLS first.
+        fail("policy-violation", "STARTTLS is required");
+      } else if (e->ns == ns::sasl) {
         on_sasl(*e);
+      } else if (preauth_register(e)) {
+        // answered (or being answered) by the vhost's register plugin
       } else if (e->ns == ns::client
                  && (e->name == "message" || e->name == "presence"
                      || e->name == "iq")) {
@@ -214,16 +297,19 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
 
 void connection_state::write(const std::string& text) {
   auto& buf = self->wr_buf(hdl);
-  buf.insert(buf.end(), text.begin(), text.end());
+  if (tls) {
+    tls->write(text);
+    tls->take_output(buf);
+  } else {
+    buf.insert(buf.end(), text.begin(), text.end());
+  }
   self->flush(hdl);
 }
 
 void connection_state::write(const xml::element& e) {
-  auto& buf = self->wr_buf(hdl);
   std::string out;
   xml::serialize(e, out, ns::client);
-  buf.insert(buf.end(), out.begin(), out.end());
-  self->flush(hdl);
+  write(out);
 }
 
 void connection_state::fail(const std::string& condition,
@@ -252,11 +338,14 @@ void connection_state::shut(const char* reason) {
 
 caf::behavior connection_actor(connection_broker* self,
                                caf::io::connection_handle hdl,
-                               context_ptr ctx) {
+                               context_ptr ctx, listener_options opts) {
   auto& st = self->state;
   st.self = self;
   st.hdl = hdl;
   st.ctx = std::move(ctx);
+  st.opts = opts;
+  if (opts.direct_tls && st.ctx->tls)
+    st.tls = std::make_unique<tls::session>(st.ctx->tls->default_context());
   st.parser = std::make_unique<xml::stream_parser>(st.ctx->max_stanza_size);
   st.remote = self->remote_addr(hdl);
   st.remote_port = self->remote_port(hdl);

@@ -22,6 +22,6 @@ using connection_broker = caf::io::stateful_broker<connection_state>;
 /// The behavior of a forked connection broker.
 caf::behavior connection_actor(connection_broker* self,
                                caf::io::connection_handle hdl,
-                               context_ptr ctx);
+                               context_ptr ctx, listener_options opts);
 
 } // namespace dja

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/io/broker.hpp>
@@ -16,6 +18,8 @@
 #include "common/server_context.hpp"
 #include "common/stream_parser.hpp"
 #include "connection/connection.hpp"
+#include "common/scram.hpp"
+#include "connection/tls.hpp"
 
 namespace dja {
 
@@ -34,6 +38,8 @@ struct connection_state {
   connection_broker* self = nullptr;
   caf::io::connection_handle hdl;
   context_ptr ctx;
+  listener_options opts;
+  std::unique_ptr<tls::session> tls; ///< set once TLS started
   std::unique_ptr<xml::stream_parser> parser;
   std::string remote;
   uint16_t remote_port = 0;
@@ -52,9 +58,22 @@ struct connection_state {
   bool busy = false;
   int sasl_failures = 0;
   bool plain_needs_response = false; ///< PLAIN sent without initial data
+  std::string sasl_mech;                        ///< for the log
+  std::unique_ptr<scram::server_exchange> scram; ///< a SCRAM in progress
+  jid scram_user; ///< empty: unknown user (the exchange will fail)
+  /// The client asked for a channel-binding type we cannot provide.
+  bool cb_type_mismatch = false;
 
   // --- connection.cpp ---
   void on_data(const char* data, size_t len);
+  void on_plain(const char* data, size_t len);
+  /// STARTTLS is on offer: the vhost has a certificate, TLS not started.
+  bool tls_possible() const;
+  /// Nothing but STARTTLS before TLS.
+  bool tls_required() const;
+  /// SASL PLAIN may be offered on this stream now.
+  bool plain_allowed() const;
+  void start_tls(SSL_CTX* ctx);
   void process();
   void on_event(xml::stream_event& ev);
   void on_stream_open(const xml::stream_header& h);
@@ -70,10 +89,20 @@ struct connection_state {
   void resume(); ///< an asynchronous step finished: go on with the backlog
 
   // --- sasl.cpp ---
+  std::vector<std::string> offered_mechanisms() const;
+  bool plus_offered() const;
   void on_sasl(const xml::element& e);
   void sasl_plain(const std::string& b64);
+  void scram_start(const std::string& mech, const std::string& b64);
+  void scram_challenge(const hooks::scram_credentials& creds);
+  void scram_response(const std::string& b64);
+  std::optional<jid> user_for(const std::string& name) const;
+  bool authzid_ok(const std::string& authzid, const jid& who);
+  void auth_failed(const std::string& who);
   void sasl_failure(const char* condition);
-  void sasl_success(const jid& who);
+  void sasl_success(const jid& who, const std::string& additional);
+  /// XEP-0077 before authentication; false: not a registration iq.
+  bool preauth_register(const xml::element_ptr& e);
 
   // --- bind.cpp ---
   void on_bind_phase(const xml::element_ptr& e);

@@ -17,6 +17,7 @@ namespace {
 struct listener_state {
   static inline const char* name = "listener";
   context_ptr ctx;
+  listener_options opts;
   std::unordered_map<caf::actor_addr, caf::actor> connections;
   std::vector<caf::io::accept_handle> doormen;
   bool stopping = false;
@@ -24,8 +25,10 @@ struct listener_state {
 
 using listener_broker = caf::io::stateful_broker<listener_state>;
 
-caf::behavior listener_actor(listener_broker* self, context_ptr ctx) {
+caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
+                             listener_options opts) {
   self->state.ctx = std::move(ctx);
+  self->state.opts = opts;
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.connections.erase(dm.source);
   });
@@ -36,12 +39,13 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx) {
       if (!res)
         return res.error();
       self->state.doormen.push_back(res->first);
-      spdlog::info("listening for c2s on {}:{}", address, res->second);
+      spdlog::info("listening for {} on {}:{}",
+                   self->state.opts.direct_tls ? "c2s_tls" : "c2s", address, res->second);
       return res->second;
     },
     [self](const caf::io::new_connection_msg& m) {
       auto& st = self->state;
-      auto conn = self->fork(connection_actor, m.handle, st.ctx);
+      auto conn = self->fork(connection_actor, m.handle, st.ctx, st.opts);
       self->monitor(conn);
       if (st.stopping)
         self->send(conn, shutdown_atom::value);
@@ -65,8 +69,9 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx) {
 
 } // namespace
 
-caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx) {
-  return sys.middleman().spawn_broker(listener_actor, std::move(ctx));
+caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
+                              listener_options opts) {
+  return sys.middleman().spawn_broker(listener_actor, std::move(ctx), opts);
 }
 
 } // namespace dja

@@ -19,6 +19,7 @@ namespace dja {
 using open_atom = caf::atom_constant<caf::atom("open")>;
 
 /// Spawns a c2s listener (not yet bound: send it open_atom).
-caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx);
+caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
+                              listener_options opts);
 
 } // namespace dja

@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,7 +45,9 @@ const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
                                                   "warn", "error"};
 
 /// Listener kinds the server knows (more to come: "c2s_tls", "s2s").
-const std::vector<std::string_view> listen_kinds = {"c2s"};
+const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls"};
+const std::vector<std::string_view> starttls_modes = {"required", "optional",
+                                                      "off"};
 
 std::string one_of(const std::vector<std::string_view>& xs) {
   std::string res = "one of ";
@@ -135,6 +138,18 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
         else
           cfg.data_dir = *s;
       }
+    } else if (k == "tls_ciphers") {
+      if (auto s = str(v, key, "an OpenSSL cipher list string"))
+        cfg.tls_ciphers = *s;
+    } else if (k == "tls_ciphersuites") {
+      if (auto s = str(v, key, "an OpenSSL TLS 1.3 ciphersuites string"))
+        cfg.tls_ciphersuites = *s;
+    } else if (k == "auth_fail_limit") {
+      if (auto i = int_in(v, key, 1, 1000000, " (failures per address)"))
+        cfg.auth_fail_limit = static_cast<int>(*i);
+    } else if (k == "auth_fail_window") {
+      if (auto i = int_in(v, key, 1, 86400, " (seconds)"))
+        cfg.auth_fail_window = std::chrono::seconds{*i};
     } else if (k == "log_file") {
       if (auto s = str(v, key, "a string (a file path)"))
         cfg.log_file = *s;
@@ -147,7 +162,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
     } else {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
-           "negotiation_timeout");
+           "negotiation_timeout, tls_ciphers, tls_ciphersuites, "
+           "auth_fail_limit, auth_fail_window");
     }
   }
 }
@@ -171,8 +187,19 @@ void checker::listener(const toml::table& t, const std::string& key,
     } else if (k == "port") {
       if (auto i = int_in(v, sub, 0, 65535, " (0 = ephemeral)"))
         l.port = static_cast<uint16_t>(*i);
+    } else if (k == "starttls") {
+      if (auto s = v.as_string(); s && contains(starttls_modes, s->get()))
+        l.starttls = s->get();
+      else
+        fail(line_of(v), sub, one_of(starttls_modes) + got(v));
+    } else if (k == "allow_plain_without_tls") {
+      if (auto b = v.as_boolean())
+        l.allow_plain_without_tls = b->get();
+      else
+        fail(line_of(v), sub, "a boolean" + got(v));
     } else {
-      fail(line_of(k), sub, "one of the keys kind, address, port");
+      fail(line_of(k), sub, "one of the keys kind, address, port, starttls, "
+                            "allow_plain_without_tls");
     }
   }
   if (!t.contains("kind"))
@@ -249,12 +276,24 @@ void checker::vhost(const toml::table& t, const std::string& key,
           fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
         }
       }
+    } else if (k == "tls_cert" || k == "tls_key") {
+      if (auto s = str(v, sub, "a file path (PEM)")) {
+        if (::access(s->c_str(), R_OK) != 0)
+          fail(line_of(v), sub, "a readable PEM file (cannot read \"" + *s
+                                  + "\")");
+        else
+          (k == "tls_cert" ? vh.tls_cert : vh.tls_key) = *s;
+      }
     } else {
-      fail(line_of(k), sub, "one of the keys domain, plugin");
+      fail(line_of(k), sub, "one of the keys domain, plugin, tls_cert, "
+                            "tls_key");
     }
   }
   if (!t.contains("domain"))
     fail(line_of(t), key + ".domain", "a domain name (required)");
+  if (t.contains("tls_cert") != t.contains("tls_key"))
+    fail(line_of(t), key + (t.contains("tls_cert") ? ".tls_key" : ".tls_cert"),
+         "tls_cert and tls_key together (one of them is missing)");
 }
 
 void checker::vhosts(const toml::node& n, server_cfg& cfg) {
@@ -310,6 +349,18 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
       fail(line_of(*n), key, what);
   };
   require("listen", "at least one [[listen]] block");
+  bool any_cert = false;
+  for (auto& v : cfg.vhosts)
+    any_cert = any_cert || !v.tls_cert.empty();
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    auto& l = cfg.listeners[i];
+    bool needs_tls = l.kind == "c2s_tls" || l.starttls == "required";
+    if (needs_tls && !any_cert)
+      errors_.push_back(config_error{
+        file_, 0, "listen[" + std::to_string(i) + "]",
+        "a [[vhost]] with tls_cert and tls_key (this listener requires TLS; "
+        "listener at " + l.where + ")"});
+  }
   require("vhost", "at least one [[vhost]] block");
 }
 

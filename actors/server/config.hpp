@@ -19,6 +19,12 @@ struct listen_cfg {
   std::string kind;    ///< "c2s" (later: "c2s_tls", "s2s")
   std::string address; ///< IP address to bind
   uint16_t port = 0;   ///< 0 = an ephemeral port (tests)
+  /// c2s: "required" (nothing but STARTTLS before TLS), "optional", "off".
+  std::string starttls = "optional";
+  /// Offer SASL PLAIN on streams without TLS even when TLS is possible
+  /// there. (Streams that cannot do TLS at all — no certificate for the
+  /// vhost, or starttls = "off" — offer PLAIN; the server warns at start.)
+  bool allow_plain_without_tls = false;
   std::string where;   ///< "file:line" of the block, for later errors
 };
 
@@ -34,6 +40,8 @@ struct plugin_cfg {
 /// A `[[vhost]]` block.
 struct vhost_cfg {
   std::string domain; ///< already prepared (lower case)
+  std::string tls_cert; ///< PEM certificate (chain) file, "" = no TLS
+  std::string tls_key;  ///< PEM private key file
   std::vector<plugin_cfg> plugins; ///< in config order = chain order
   std::string where;
 };
@@ -45,6 +53,13 @@ struct server_cfg {
   std::string data_dir = "data";
   std::size_t max_stanza_size = 256 * 1024; ///< bytes; policy-violation
   std::chrono::seconds negotiation_timeout{30}; ///< unauthenticated idle
+  std::string tls_ciphers;      ///< TLS 1.2 cipher list ("" = OpenSSL's)
+  std::string tls_ciphersuites; ///< TLS 1.3 suites ("" = OpenSSL's)
+  /// Brute-force defence: failed authentications allowed per remote
+  /// address within `auth_fail_window` before further attempts from it
+  /// are refused until the window has passed.
+  int auth_fail_limit = 5;
+  std::chrono::seconds auth_fail_window{60};
   std::vector<listen_cfg> listeners;
   std::vector<vhost_cfg> vhosts;
 };

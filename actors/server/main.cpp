@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "plugins/plugin.hpp"
+#include "server/admin.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
 
 namespace {
 
 constexpr const char* usage = R"(usage: djabberd-actors [options]
+       djabberd-actors user add|passwd|del|list [--config FILE] ARG
 
   --config FILE     configuration file (default: config/server.toml)
   --check-config    validate the configuration, print what is wrong,
@@ -29,18 +31,26 @@ constexpr const char* usage = R"(usage: djabberd-actors [options]
   --version         print the version and exit
   --help            print this help and exit
 
+Account administration (through the vhost's auth plugins, e.g. auth.sqlite;
+exit 1 on failure):
+)";
+
+constexpr const char* usage_tail = R"(
 Signals: SIGTERM or SIGINT stop the server gracefully (every open stream
 gets a <system-shutdown/> stream error).
 )";
 
 int fail_usage(const std::string& what) {
-  std::cerr << "djabberd-actors: " << what << "\n\n" << usage;
+  std::cerr << "djabberd-actors: " << what << "\n\n"
+            << usage << dja::admin::usage << usage_tail;
   return 1;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "user") == 0)
+    return dja::admin::run_user_command(argc - 2, argv + 2);
   std::string config_path = "config/server.toml";
   std::string pidfile;
   bool check_only = false;
@@ -54,7 +64,8 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage << "\nplugin types:\n";
+      std::cout << usage << dja::admin::usage << usage_tail
+                << "\nplugin types:\n";
       for (auto& t : dja::plugins::builtin_types())
         std::cout << "  " << t.name << " - " << t.summary << "\n";
       return 0;

@@ -10,6 +10,7 @@
 
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
+#include "connection/tls.hpp"
 #include "listener/listener.hpp"
 #include "router/router.hpp"
 
@@ -78,6 +79,21 @@ int run_server(const config::server_cfg& cfg) {
   auto ctx = std::make_shared<server_context>();
   ctx->max_stanza_size = cfg.max_stanza_size;
   ctx->negotiation_timeout = cfg.negotiation_timeout;
+  ctx->throttle = std::make_shared<auth_throttle>(cfg.auth_fail_limit,
+                                                  cfg.auth_fail_window);
+  std::vector<tls::identity> ids;
+  for (auto& v : cfg.vhosts)
+    if (!v.tls_cert.empty())
+      ids.push_back(tls::identity{v.domain, v.tls_cert, v.tls_key});
+  if (!ids.empty()) {
+    std::string err;
+    ctx->tls = tls::context_set::make(ids, cfg.tls_ciphers,
+                                      cfg.tls_ciphersuites, err);
+    if (!ctx->tls) {
+      spdlog::critical("{}: TLS: {}", cfg.file, err);
+      return 1;
+    }
+  }
   auto table = std::make_shared<vhost_table>();
   std::vector<caf::actor> vhost_actors;
   for (auto& v : cfg.vhosts) {
@@ -86,6 +102,15 @@ int run_server(const config::server_cfg& cfg) {
     info.domain = v.domain;
     info.has_filters = has_hook(plugins, hooks::filter_stanza::name);
     info.has_accept_hook = has_hook(plugins, hooks::connection_accepted::name);
+    info.has_tls = !v.tls_cert.empty();
+    for (auto& p : plugins)
+      for (auto& f : p.manifest.stream_features)
+        if (f == "http://jabber.org/features/iq-register")
+          info.inband_registration = true;
+    if (!info.has_tls)
+      spdlog::warn("vhost {} has no certificate: its streams cannot use TLS "
+                   "and SASL PLAIN goes over unencrypted connections",
+                   v.domain);
     info.actor = spawn_vhost(sys, v.domain, std::move(plugins));
     (*table)[v.domain] = info.actor;
     vhost_actors.push_back(info.actor);
@@ -99,7 +124,14 @@ int run_server(const config::server_cfg& cfg) {
   std::vector<caf::actor> listeners;
   int rc = 0;
   for (auto& l : cfg.listeners) {
-    auto lst = spawn_c2s_listener(sys, ctx);
+    listener_options opts;
+    opts.direct_tls = l.kind == "c2s_tls";
+    opts.starttls = l.starttls == "required"
+                      ? listener_options::starttls_mode::required
+                    : l.starttls == "off" ? listener_options::starttls_mode::off
+                                          : listener_options::starttls_mode::optional;
+    opts.allow_plain_without_tls = l.allow_plain_without_tls;
+    auto lst = spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
                   l.port)

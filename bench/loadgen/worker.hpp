@@ -144,7 +144,6 @@ private:
   void send_message(client& from, int64_t stamp);
   void pump(client& sender);
   void pace();
-  void arm_timer(int64_t at);
   void check_deadlines(int64_t now);
 
   shared_state& sh_;
@@ -152,11 +151,12 @@ private:
   std::vector<client> clients_;
   std::vector<client*> dirty_;
   std::vector<client*> senders_; // pairs mode, rate > 0
-  int ep_ = -1, timer_ = -1;
+  int ep_ = -1;
   long login_quota_, logins_in_flight_ = 0;
   size_t next_start_ = 0;
   phase phase_ = phase::login;
   uint64_t paced_ = 0;       // messages scheduled so far (rate > 0)
+  int64_t next_pace_ = 0;    // when the next one is due (0: none)
   double pace_interval_ = 0; // ns between scheduled sends of this worker
 };
 

@@ -2,12 +2,13 @@
 // (close at once, stay idle, or exchange timestamped messages with its peer),
 // and how the worker follows the coordinator's phases.
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,19 +38,27 @@ worker::worker(shared_state& sh, std::vector<long> indices, long login_quota)
   }
 }
 
+/// epoll_wait with a nanosecond timeout (epoll_pwait2, Linux 5.11), so the
+/// paced schedule costs no timer syscalls; falls back to milliseconds.
+static int wait_events(int ep, epoll_event* evs, int max, int64_t timeout_ns) {
+  static thread_local bool have_pwait2 = true;
+  if (have_pwait2) {
+    timespec ts{time_t(timeout_ns / 1'000'000'000), long(timeout_ns % 1'000'000'000)};
+    int n = ::epoll_pwait2(ep, evs, max, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS)
+      return n;
+    have_pwait2 = false;
+  }
+  return ::epoll_wait(ep, evs, max, int((timeout_ns + 999'999) / 1'000'000));
+}
+
 void worker::run() {
   ::prctl(PR_SET_TIMERSLACK, 1UL); // precise pacing wake-ups
   ep_ = ::epoll_create1(EPOLL_CLOEXEC);
-  timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (ep_ < 0 || timer_ < 0) {
-    std::perror("dja-loadgen: epoll/timerfd");
+  if (ep_ < 0) {
+    std::perror("dja-loadgen: epoll_create1");
     std::exit(1);
   }
-  epoll_event tev{};
-  tev.events = EPOLLIN;
-  tev.data.ptr = nullptr; // marks the timer
-  ::epoll_ctl(ep_, EPOLL_CTL_ADD, timer_, &tev);
-
   epoll_event evs[512];
   int64_t next_check = 0;
   for (;;) {
@@ -64,24 +73,21 @@ void worker::run() {
            && next_start_ < clients_.size())
       start_connect(clients_[next_start_++]);
     flush();
-    int n = ::epoll_wait(ep_, evs, 512, 5);
-    for (int i = 0; i < n; ++i) {
-      if (evs[i].data.ptr == nullptr) {
-        uint64_t expirations;
-        if (::read(timer_, &expirations, sizeof expirations) > 0)
-          pace();
-      } else {
-        on_event(*static_cast<client*>(evs[i].data.ptr), evs[i].events);
-      }
-    }
-    flush();
+    int64_t timeout = 5'000'000; // ns; phases are polled at this period
+    if (next_pace_ > 0)
+      timeout = std::clamp<int64_t>(next_pace_ - now_ns(), 0, timeout);
+    int n = wait_events(ep_, evs, 512, timeout);
+    for (int i = 0; i < n; ++i)
+      on_event(*static_cast<client*>(evs[i].data.ptr), evs[i].events);
     int64_t now = now_ns();
+    if (next_pace_ > 0 && now >= next_pace_)
+      pace();
+    flush();
     if (now >= next_check) {
       check_deadlines(now);
       next_check = now + 100'000'000;
     }
   }
-  ::close(timer_);
   ::close(ep_);
 }
 
@@ -97,7 +103,7 @@ void worker::on_phase(phase p) {
       // Each of the opt.users senders sends rate/users messages per second;
       // this worker's senders take turns on one evenly spaced schedule.
       pace_interval_ = 1e9 * double(opt_.users) / (opt_.rate * double(senders_.size()));
-      arm_timer(sh_.traffic_start);
+      next_pace_ = sh_.traffic_start;
     } else {
       for (auto& c : clients_)
         pump(c);
@@ -157,6 +163,7 @@ void worker::pump(client& s) {
 }
 
 void worker::pace() {
+  next_pace_ = 0;
   if (phase_ != phase::traffic || senders_.empty())
     return;
   int64_t now = now_ns();
@@ -166,20 +173,15 @@ void worker::pace() {
     int64_t at = sh_.traffic_start + int64_t(double(paced_) * pace_interval_);
     if (at >= sh_.measure_end)
       return;
-    if (at > now)
-      return arm_timer(at);
+    if (at > now) {
+      next_pace_ = at;
+      return;
+    }
     client& s = *senders_[paced_ % senders_.size()];
     ++paced_;
     if (can_send(s))
       send_message(s, at);
   }
-}
-
-void worker::arm_timer(int64_t at) {
-  itimerspec its{};
-  its.it_value.tv_sec = at / 1'000'000'000;
-  its.it_value.tv_nsec = at % 1'000'000'000;
-  ::timerfd_settime(timer_, TFD_TIMER_ABSTIME, &its, nullptr);
 }
 
 void worker::on_message(client& c) {

@@ -578,7 +578,7 @@ CAF_TEST(hibernation keeps the namespaces) {
         auto in = s + " " + b + "\n" + b + " " + e;
         auto diff = hibernation_diff(in, big, false);
         if (!diff.empty())
-          CAF_FAIL("for " << in << "\n" << diff);
+          CAF_ERROR("for " << in << "\n" << diff);
         ++checked;
       }
     }
@@ -626,8 +626,9 @@ CAF_TEST(errors after hibernation) {
     {"<message to='a' to='b'/>", "not-well-formed"},
     {"<body>\x80</body>", "not-well-formed"},
     {"\xC3\xA9<a/>", ""},
-    {"\x80", "not-well-formed"},
-    {"]]>", "not-well-formed"},
+    {"\x80<a/>", "not-well-formed"},
+    {"\x80", ""}, // libxml2 waits for more
+    {"]]><a/>", "not-well-formed"},
     {"<message>&#0;</message>", "not-well-formed"},
     {"<?xml version='1.0'?>", "not-well-formed"},
     {"</stream:stream><message/>", "not-well-formed"},
@@ -636,7 +637,8 @@ CAF_TEST(errors after hibernation) {
     {"<?foo bar?>", "restricted-xml"},
     {"<message><!-- hi --></message>", "restricted-xml"},
     {"<message><body>&foo;</body></message>", "restricted-xml"},
-    {"&foo;", "restricted-xml"},
+    {"&foo;<a/>", "restricted-xml"},
+    {"&foo;", "*"}, // fails only without whitespace before (see prime())
     {"&amp; <a/>", ""},
     {"<!DOCTYPE x>", "not-well-formed"},
     {"<![CDATA[x]]><a/>", ""},
@@ -644,10 +646,11 @@ CAF_TEST(errors after hibernation) {
   for (auto& start : starts) {
     for (auto& [tail, expected] : tails) {
       auto in = start + tail;
-      CAF_CHECK_EQUAL(err_of(in), expected);
+      if (expected != "*")
+        CAF_CHECK_EQUAL(err_of(in), expected);
       auto diff = hibernation_diff(in);
       if (!diff.empty())
-        CAF_FAIL("for " << in << "\n" << diff);
+        CAF_ERROR("for " << in << "\n" << diff);
     }
   }
   // Nothing after the error is delivered.
@@ -667,7 +670,8 @@ CAF_TEST(size limits after hibernation) {
     "",       " ",      "\n\n\t ", "\r\n",  "\r\n\r\n", "\r\r\n", "\r",
     " \r \n", "\r\n\r", std::string(299, ' '),
     std::string(400, ' ') + "\r\n\r\n" + std::string(400, '\n')};
-  for (std::size_t max : {64, 200, 1024}) {
+  CAF_REQUIRE_LESS(header.size(), 128u);
+  for (std::size_t max : {128, 200, 1024}) {
     for (auto& ws : spaces) {
       auto ok = header + ws + stanza_of(max) + ws + stanza_of(max) + ws;
       auto bad = header + ws + stanza_of(max) + ws + stanza_of(max + 1);
@@ -677,7 +681,7 @@ CAF_TEST(size limits after hibernation) {
       for (auto& in : {ok, bad, text}) {
         auto diff = hibernation_diff(in, max, ws.size() < 100);
         if (!diff.empty())
-          CAF_FAIL("max " << max << " for " << in << "\n" << diff);
+          CAF_ERROR("max " << max << " for " << in << "\n" << diff);
       }
     }
   }
@@ -685,8 +689,8 @@ CAF_TEST(size limits after hibernation) {
   const std::size_t max = 256 * 1024;
   auto huge = header + " <message><body>" + std::string(10000000, 'a')
               + "</body></message>";
-  auto a = run(huge, 4096, max);
-  auto b = run(huge, 4096, max, true);
+  auto a = run_split(huge, header.size() + 1, max);
+  auto b = run_split(huge, header.size() + 1, max, true);
   CAF_CHECK_EQUAL(to_condition(b.err), p);
   CAF_CHECK_EQUAL(b.hibernations, 1u);
   CAF_CHECK_EQUAL(outcome(a), outcome(b));

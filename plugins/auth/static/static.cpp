@@ -1,10 +1,21 @@
 // auth.static: accounts and passwords listed in the configuration.
-// Serves auth.check_password and auth.user_exists; declines for users it
-// does not list, so another auth plugin further down the chain may know
-// them.
+// Serves auth.check_password, auth.user_exists and auth.get_scram;
+// declines for users it does not list, so another auth plugin further
+// down the chain may know them.
+//
+// SCRAM credentials are derived from the plain password on first use (per
+// user and hash) with a deterministic salt, so they stay the same across
+// restarts: the first 16 bytes of SHA-256("djabberd-actors static salt"
+// NUL domain NUL user), 4096 iterations.
+
+#include <map>
+#include <memory>
+#include <utility>
 
 #include <caf/all.hpp>
 
+#include "common/crypto.hpp"
+#include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/users.hpp"
@@ -13,9 +24,18 @@ namespace dja::plugins {
 
 namespace {
 
+constexpr uint32_t scram_iterations = 4096;
+constexpr size_t scram_salt_size = 16;
+
+/// (user, hash name) -> derived credentials.
+using scram_cache
+  = std::map<std::pair<std::string, std::string>, hooks::scram_credentials>;
+
 caf::behavior auth_static(caf::event_based_actor*,
-                          std::shared_ptr<const user_table> users) {
+                          std::shared_ptr<const user_table> users,
+                          std::string domain) {
   using hooks::answer;
+  auto cache = std::make_shared<scram_cache>();
   return {
     [users](const hooks::auth_check_password& r) -> answer<bool> {
       auto i = users->find(r.user.local());
@@ -27,6 +47,28 @@ caf::behavior auth_static(caf::event_based_actor*,
       if (users->count(r.user.local()) == 0)
         return answer<bool>::decline();
       return answer<bool>::handled(true);
+    },
+    [users, domain, cache](const hooks::auth_get_scram& r)
+      -> answer<hooks::scram_credentials> {
+      using result = answer<hooks::scram_credentials>;
+      auto i = users->find(r.user.local());
+      auto h = crypto::hash_from_name(r.hash);
+      if (i == users->end() || !h)
+        return result::decline();
+      auto key = std::make_pair(i->first, r.hash);
+      if (auto c = cache->find(key); c != cache->end())
+        return result::handled(c->second);
+      std::string label = "djabberd-actors static salt";
+      label += '\0';
+      label += domain;
+      label += '\0';
+      label += i->first;
+      auto salt = crypto::digest(crypto::hash_fn::sha256, label)
+                    .substr(0, scram_salt_size);
+      auto creds = scram::derive(*h, i->second, std::move(salt),
+                                 scram_iterations);
+      cache->emplace(std::move(key), creds);
+      return result::handled(std::move(creds));
     },
   };
 }
@@ -40,10 +82,14 @@ plugin_type auth_static_type() {
     {{"users", option_type::string_map, true,
       "user name -> password, e.g. { alice = \"secret\" }"}},
     [](const toml::table&) {
-      return manifest{{"auth.check_password", "auth.user_exists"}, {}, {}, {}};
+      return manifest{
+        {"auth.check_password", "auth.user_exists", "auth.get_scram"},
+        {},
+        {},
+        {}};
     },
     [](const spawn_context& ctx) {
-      return ctx.sys.spawn(auth_static, read_users(ctx.options));
+      return ctx.sys.spawn(auth_static, read_users(ctx.options), ctx.domain);
     },
   };
 }

@@ -1,0 +1,240 @@
+// register: XEP-0077 In-Band Registration.
+//
+//  - An authenticated user (iq_request.from set) asks for their own
+//    registration (get), changes their password (set username+password,
+//    if allow_password_change) or removes their account (set <remove/>).
+//  - An unauthenticated stream (iq_request.from empty, `to` the domain;
+//    forwarded by the connection when the vhost offers the
+//    iq-register stream feature) creates an account (set
+//    username+password), if allow_registration.
+//
+// The accounts themselves live in an auth plugin: this plugin asks the
+// vhost's auth.user_exists / auth.register / auth.set_password /
+// auth.remove_user chains and answers from their results.
+
+#include <chrono>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.hpp"
+#include "hooks/catalogue.hpp"
+#include "plugins/plugin.hpp"
+
+namespace dja::plugins {
+
+namespace {
+
+constexpr const char* ns_register = "jabber:iq:register";
+constexpr const char* feature_register =
+  "http://jabber.org/features/iq-register";
+constexpr const char* instructions =
+  "Choose a user name and password to register with this server.";
+/// Bound of our own hook calls (the vhost's timeout for this plugin ends
+/// the iq earlier if it is shorter).
+constexpr auto hook_timeout = std::chrono::seconds(30);
+/// Longer passwords are refused (bad-request).
+constexpr size_t max_password = 1024;
+
+using hooks::account_result;
+using reply_t = hooks::answer<xml::element_ptr>;
+using promise_t = caf::typed_response_promise<reply_t>;
+
+struct options {
+  bool allow_registration = false;
+  bool allow_password_change = true;
+};
+
+reply_t error_reply(const xml::element& orig, std::string_view condition,
+                    std::string_view text = {}) {
+  return reply_t::handled(errors::stanza_error(orig, condition, text));
+}
+
+/// A result with an optional <query/> payload.
+reply_t result(const xml::element& orig, xml::element* query = nullptr) {
+  auto reply = std::make_shared<xml::element>(errors::iq_result(orig));
+  if (query != nullptr)
+    reply->add_child(std::move(*query));
+  return reply_t::handled(reply);
+}
+
+/// The reply for the outcome of an account change.
+reply_t outcome(const xml::element& orig, account_result r) {
+  switch (r) {
+    case account_result::done:
+      return result(orig);
+    case account_result::conflict:
+      return error_reply(orig, "conflict");
+    case account_result::not_found:
+      return error_reply(orig, "item-not-found");
+    case account_result::not_allowed:
+      break;
+  }
+  return error_reply(orig, "not-allowed");
+}
+
+/// Sends an account hook to the vhost and delivers the reply it maps to.
+template <class Req>
+promise_t change(caf::event_based_actor* self, const caf::actor& vhost,
+                 xml::element_ptr orig, Req req) {
+  auto rp = self->make_response_promise<reply_t>();
+  self->request(vhost, hook_timeout, std::move(req))
+    .then(
+      [rp, orig](account_result r) mutable { rp.deliver(outcome(*orig, r)); },
+      [rp, orig](caf::error& err) mutable {
+        spdlog::error("register: {} failed: {}", Req::name,
+                      caf::to_string(err));
+        rp.deliver(error_reply(*orig, "internal-server-error"));
+      });
+  return rp;
+}
+
+/// A pre-auth registration: auth.user_exists (any auth plugin of the
+/// vhost may know the name), then auth.register.
+promise_t create(caf::event_based_actor* self, const caf::actor& vhost,
+                 xml::element_ptr orig, jid user, std::string password) {
+  auto rp = self->make_response_promise<reply_t>();
+  self->request(vhost, hook_timeout, hooks::auth_user_exists{user})
+    .then(
+      [self, vhost, rp, orig, user,
+       password = std::move(password)](bool exists) mutable {
+        if (exists) {
+          rp.deliver(error_reply(*orig, "conflict"));
+          return;
+        }
+        self->request(vhost, hook_timeout,
+                      hooks::auth_register{user, std::move(password)})
+          .then(
+            [rp, orig, user](account_result r) mutable {
+              if (r == account_result::done)
+                spdlog::info("register: {} registered in-band",
+                             user.bare_str());
+              rp.deliver(outcome(*orig, r));
+            },
+            [rp, orig](caf::error& err) mutable {
+              spdlog::error("register: auth.register failed: {}",
+                            caf::to_string(err));
+              rp.deliver(error_reply(*orig, "internal-server-error"));
+            });
+      },
+      [rp, orig](caf::error& err) mutable {
+        spdlog::error("register: auth.user_exists failed: {}",
+                      caf::to_string(err));
+        rp.deliver(error_reply(*orig, "internal-server-error"));
+      });
+  return rp;
+}
+
+/// The fields of a set: username and password, both required.
+struct fields {
+  const xml::element* username = nullptr;
+  const xml::element* password = nullptr;
+  bool remove = false;
+};
+
+fields read_fields(const xml::element& query) {
+  return {query.child("username", ns_register),
+          query.child("password", ns_register),
+          query.child("remove", ns_register) != nullptr};
+}
+
+caf::behavior registration(caf::event_based_actor* self, caf::actor vhost,
+                           options opts) {
+  return {
+    [self, vhost, opts](const hooks::iq_request& r) -> caf::result<reply_t> {
+      auto& orig = *r.stanza;
+      auto query = orig.first_element();
+      if (query == nullptr || query->name != "query"
+          || query->ns != ns_register || !r.to.local().empty())
+        return reply_t::decline();
+      auto type = orig.attr_or("type");
+      auto f = read_fields(*query);
+      if (!r.from.empty()) {
+        // An authenticated user: their own account only.
+        if (type == "get") {
+          xml::element q{"query", ns_register};
+          q.add_child(xml::element{"registered", ns_register});
+          q.add_child(xml::element{"username", ns_register})
+            .add_text(r.from.local());
+          q.add_child(xml::element{"password", ns_register});
+          return result(orig, &q);
+        }
+        if (f.remove)
+          return change(self, vhost, r.stanza,
+                        hooks::auth_remove_user{r.from.bare()});
+        if (!opts.allow_password_change)
+          return error_reply(orig, "not-allowed");
+        if (f.username == nullptr || f.password == nullptr
+            || f.password->text().empty())
+          return error_reply(orig, "bad-request",
+                             "username and password are required");
+        if (f.password->text().size() > max_password)
+          return error_reply(orig, "bad-request", "password too long");
+        auto name = jid::prep_local(f.username->text());
+        if (!name || *name != r.from.local())
+          return error_reply(orig, "not-authorized");
+        return change(self, vhost, r.stanza,
+                      hooks::auth_set_password{r.from.bare(),
+                                               f.password->text()});
+      }
+      // An unauthenticated stream.
+      if (!opts.allow_registration)
+        return error_reply(orig, "not-allowed");
+      if (type == "get") {
+        xml::element q{"query", ns_register};
+        q.add_child(xml::element{"instructions", ns_register})
+          .add_text(instructions);
+        q.add_child(xml::element{"username", ns_register});
+        q.add_child(xml::element{"password", ns_register});
+        return result(orig, &q);
+      }
+      if (f.remove)
+        return error_reply(orig, "not-authorized");
+      if (f.username == nullptr || f.password == nullptr
+          || f.password->text().empty())
+        return error_reply(orig, "bad-request",
+                           "username and password are required");
+      if (f.password->text().size() > max_password)
+        return error_reply(orig, "bad-request", "password too long");
+      auto name = jid::prep_local(f.username->text());
+      if (!name || name->empty())
+        return error_reply(orig, "jid-malformed", "invalid user name");
+      auto user = jid::make(*name, r.to.domain());
+      if (!user)
+        return error_reply(orig, "jid-malformed", "invalid user name");
+      return create(self, vhost, r.stanza, *user, f.password->text());
+    },
+  };
+}
+
+} // namespace
+
+plugin_type register_type() {
+  return {
+    "register",
+    "XEP-0077 In-Band Registration (accounts kept by an auth plugin)",
+    {{"allow_registration", option_type::boolean, false,
+      "let unauthenticated clients create accounts (default false)"},
+     {"allow_password_change", option_type::boolean, false,
+      "let users change their password in-band (default true)"}},
+    [](const toml::table& o) {
+      manifest m;
+      m.iqs = {std::string{"get "} + ns_register,
+               std::string{"set "} + ns_register};
+      m.features = {ns_register};
+      if (o["allow_registration"].value_or(false))
+        m.stream_features = {feature_register};
+      return m;
+    },
+    [](const spawn_context& ctx) {
+      options opts;
+      opts.allow_registration =
+        ctx.options["allow_registration"].value_or(false);
+      opts.allow_password_change =
+        ctx.options["allow_password_change"].value_or(true);
+      return ctx.sys.spawn(registration, ctx.vhost_actor, opts);
+    },
+  };
+}
+
+} // namespace dja::plugins
