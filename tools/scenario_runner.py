@@ -15,22 +15,34 @@ connections, plays the scenario and stops the server (SIGTERM, bounded wait,
 SIGKILL fallback). Every wait is bounded. The syntax of the scenario files is
 documented in scenarios/README.md.
 
+TLS (STARTTLS and direct TLS, XEP-0368) uses the ssl module; the SASL
+SCRAM client (RFC 5802 / 7677, -PLUS with RFC 9266 / RFC 5929 channel
+binding) uses hashlib and hmac; a run-wide self-signed certificate is made
+with the openssl command line tool when a config asks for one (@CERT@).
+
 Standard library only.
 """
 
 import argparse
+import atexit
 import base64
+import ctypes
+import hashlib
+import hmac
 import os
 import re
 import select
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
+import weakref
 import xml.parsers.expat
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +52,8 @@ NS_STREAM_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
 NS_CLIENT = "jabber:client"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+NS_SASL_CB = "urn:xmpp:sasl-cb:0"
 NS_SCN = "urn:scenario"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
 
@@ -356,6 +370,7 @@ class Conn:
         self.eof = False
         self.closed_tag = False
         self.parse_failed = False
+        self.tls = None         # dict (version, cipher, sni, cert_der, cert_sha256) once TLS is up
         self.transcript = []  # (time, dir, text)
         self.t0 = time.monotonic()
         self.verbose_out = verbose_out
@@ -437,11 +452,12 @@ class Conn:
             self.events.append(("parse-error", "server output is not well-formed XML: %s" % e))
 
     # socket ---------------------------------------------------------------
-    def connect(self, host, port, deadline):
+    def connect(self, host, port, deadline, source=None):
         last = None
         while True:
             try:
-                s = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()))
+                s = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()),
+                                             source_address=(source, 0) if source else None)
                 break
             except OSError as e:
                 last = e
@@ -451,7 +467,52 @@ class Conn:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.setblocking(False)
         self.sock = s
-        self.log("--", "connected to %s:%d" % (host, port))
+        self.log("--", "connected to %s:%d%s" % (host, port, " from %s" % source if source else ""))
+
+    def start_tls(self, sni, deadline, version=None):
+        """TLS handshake on the connected socket (after <proceed/>, or right
+        away for direct TLS). No certificate verification; `sni` is the
+        server name sent (None: no SNI); `version` '1.2' / '1.3' pins it."""
+        if self.sock is None:
+            raise Failure("%s: not connected" % self.name)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        # CPython sets OP_IGNORE_UNEXPECTED_EOF: clear it so that a TCP close
+        # without TLS close_notify can be told apart (logged, not a failure)
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        if version:
+            v = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[version]
+            ctx.minimum_version = v
+            ctx.maximum_version = v
+        try:
+            # suppress_ragged_eofs=False: a TCP close without TLS close_notify is told apart
+            s = ctx.wrap_socket(self.sock, server_hostname=sni, do_handshake_on_connect=False,
+                                suppress_ragged_eofs=False)
+        except (ssl.SSLError, OSError, ValueError) as e:
+            raise Failure("%s: cannot start TLS: %s" % (self.name, e), client=self.name)
+        self.sock = s
+        self.log("--", "TLS handshake (SNI %s%s)" % (sni or "none", ", TLS %s only" % version if version else ""))
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Failure("%s: TLS handshake not finished within the time limit" % self.name, client=self.name)
+            try:
+                s.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                select.select([s], [], [], remaining)
+            except ssl.SSLWantWriteError:
+                select.select([], [s], [], remaining)
+            except (ssl.SSLError, OSError) as e:
+                self.log("--", "TLS handshake failed: %s" % e)
+                self.eof = True
+                raise Failure("%s: TLS handshake failed: %s" % (self.name, e), client=self.name)
+        der = s.getpeercert(binary_form=True) or b""
+        self.tls = {"version": s.version(), "cipher": (s.cipher() or ("?",))[0], "sni": sni,
+                    "cert_der": der, "cert_sha256": hashlib.sha256(der).hexdigest()}
+        self.log("--", "TLS established: %s, %s, server certificate sha256 %s" % (
+            self.tls["version"], self.tls["cipher"], self.tls["cert_sha256"]))
 
     def send(self, data, deadline, logtext=None):
         """Writes all of `data` (bounded). Returns False when the server
@@ -471,7 +532,10 @@ class Conn:
                 continue
             try:
                 n = self.sock.send(view)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                continue
+            except ssl.SSLWantReadError:
+                time.sleep(0.005)
                 continue
             except OSError as e:
                 self.log("--", "send failed: %s" % e)
@@ -487,21 +551,32 @@ class Conn:
         got = 0
         while got < (4 << 20):  # bounded even if the server floods us
             timeout = max(0.0, deadline - time.monotonic()) if block and not got else 0.0
-            r, _, _ = select.select([self.sock], [], [], timeout)
+            if self.tls and self.sock.pending():
+                r = True  # decrypted bytes already buffered in the TLS layer
+            else:
+                r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
                 return got > 0
             try:
                 data = self.sock.recv(1 << 20)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                if not block or got or time.monotonic() >= deadline:
+                    return got > 0
                 continue
             except OSError as e:
                 self.eof = True
-                self.log("--", "connection error: %s" % e)
-                self.events.append(("eof", str(e)))
+                if isinstance(e, ssl.SSLEOFError) or getattr(e, "reason", "") == "UNEXPECTED_EOF_WHILE_READING":
+                    # not an error for the scenario (it sees EOF), but worth seeing (RFC 8446 §6.1)
+                    self.log("--", "EOF (server closed the connection without TLS close_notify)")
+                    self.events.append(("eof", "closed"))
+                else:
+                    self.log("--", "connection error: %s" % e)
+                    self.events.append(("eof", str(e)))
                 return True
             if not data:
                 self.eof = True
-                self.log("--", "EOF (server closed the connection)")
+                self.log("--", "EOF (server closed the connection%s)" % (
+                    " after TLS close_notify" if self.tls else ""))
                 self.events.append(("eof", "closed"))
                 return True
             self.log("S:", data)
@@ -540,6 +615,139 @@ class Conn:
             self.sock = None
 
 
+# --------------------------------------------------------------------------
+# Channel binding (RFC 5929 tls-server-end-point, RFC 9266 tls-exporter)
+
+_libssl_handle = None
+
+
+def _libssl():
+    """The libssl this process's ssl module runs on (ctypes), or None."""
+    global _libssl_handle
+    if _libssl_handle is None:
+        _libssl_handle = False
+        path = None
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 6 and os.path.basename(parts[-1]).startswith("libssl.so"):
+                        path = parts[-1]
+                        break
+        except OSError:
+            pass
+        if path:
+            try:
+                lib = ctypes.CDLL(path)
+                lib.SSL_get_fd.argtypes = [ctypes.c_void_p]
+                lib.SSL_get_fd.restype = ctypes.c_int
+                lib.SSL_export_keying_material.argtypes = [
+                    ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+                    ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+                lib.SSL_export_keying_material.restype = ctypes.c_int
+                _libssl_handle = lib
+            except (OSError, AttributeError):
+                pass
+    return _libssl_handle or None
+
+
+def tls_exporter(sock):
+    """RFC 9266 tls-exporter channel binding of an ssl.SSLSocket (TLS 1.3
+    only), or None when this Python cannot compute it. The ssl module
+    offers only tls-unique, so this finds the OpenSSL SSL* of CPython's
+    _ssl._SSLSocket (struct layout: PyObject_HEAD, weak reference to the
+    socket, SSL *) and calls SSL_export_keying_material through ctypes. The
+    layout is checked before use: the first field must be the socket's
+    weak reference and SSL_get_fd() of the pointer the socket's descriptor."""
+    if sys.implementation.name != "cpython" or sock.version() != "TLSv1.3":
+        return None
+    lib = _libssl()
+    obj = getattr(sock, "_sslobj", None)
+    if lib is None or obj is None:
+        return None
+    try:
+        ref = weakref.ref(sock)
+    except TypeError:
+        return None
+    base = id(obj) + object.__basicsize__
+    if ctypes.c_void_p.from_address(base).value != id(ref):
+        return None
+    ptr = ctypes.c_void_p.from_address(base + ctypes.sizeof(ctypes.c_void_p)).value
+    if not ptr or lib.SSL_get_fd(ptr) != sock.fileno():
+        return None
+    out = ctypes.create_string_buffer(32)
+    label = b"EXPORTER-Channel-Binding"
+    if lib.SSL_export_keying_material(ptr, out, 32, label, len(label), b"", 0, 1) != 1:
+        return None
+    return out.raw
+
+
+# signatureAlgorithm OID (DER content bytes) -> hash for tls-server-end-point
+# (RFC 5929 §4.1: MD5 and SHA-1 become SHA-256; unknown ones: SHA-256)
+_SIG_HASH = {
+    bytes.fromhex("2a864886f70d01010c"): "sha384",   # sha384WithRSAEncryption
+    bytes.fromhex("2a864886f70d01010d"): "sha512",   # sha512WithRSAEncryption
+    bytes.fromhex("2a864886f70d01010e"): "sha224",   # sha224WithRSAEncryption
+    bytes.fromhex("2a8648ce3d040303"): "sha384",     # ecdsa-with-SHA384
+    bytes.fromhex("2a8648ce3d040304"): "sha512",     # ecdsa-with-SHA512
+    bytes.fromhex("2a8648ce3d040301"): "sha224",     # ecdsa-with-SHA224
+}
+
+
+def _der_item(buf, pos):
+    """(tag, content start, content end) of the DER item at pos."""
+    tag = buf[pos]
+    n = buf[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(buf[pos:pos + k], "big")
+        pos += k
+    return tag, pos, pos + n
+
+
+def tls_server_end_point(der):
+    """RFC 5929 tls-server-end-point: the hash of the server's certificate
+    with the hash of its signature algorithm (SHA-256 for MD5/SHA-1)."""
+    algo = "sha256"
+    try:
+        _, start, _ = _der_item(der, 0)          # Certificate
+        _, _, tbs_end = _der_item(der, start)    # tbsCertificate
+        _, alg_start, _ = _der_item(der, tbs_end)  # signatureAlgorithm
+        tag, oid_start, oid_end = _der_item(der, alg_start)
+        if tag == 0x06:
+            algo = _SIG_HASH.get(bytes(der[oid_start:oid_end]), "sha256")
+    except IndexError:
+        pass
+    return hashlib.new(algo, der).digest()
+
+
+def channel_binding(conn, cb_type):
+    """Channel-binding data of a TLS connection, or None if unavailable."""
+    if not conn.tls:
+        return None
+    if cb_type == "tls-exporter":
+        return tls_exporter(conn.sock)
+    if cb_type == "tls-server-end-point":
+        return tls_server_end_point(conn.tls["cert_der"]) if conn.tls["cert_der"] else None
+    if cb_type == "tls-unique":
+        try:
+            return conn.sock.get_channel_binding("tls-unique")
+        except (ValueError, ssl.SSLError):
+            return None
+    return None
+
+
+def scram_saslname(name):
+    return name.replace("=", "=3D").replace(",", "=2C")
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.b64encode(data).decode("ascii")
+
+
 def stream_header(domain, version="1.0"):
     return ("<?xml version='1.0'?><stream:stream to='%s' version='%s' xml:lang='en' "
             "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" % (_esc(domain, True), version))
@@ -564,10 +772,21 @@ DUR = r"(?P<t>\d+(?:\.\d+)?\s*(?:ms|s))"
 NAME = r"(?P<c>[A-Za-z][\w-]*)"
 WITHIN = r"(?:\s+within\s+%s)?" % DUR
 
+# options of "X authenticates with MECH ..." (see Player.do_sasl)
+AUTH_OPT = (r"(?:using password \S+|as \S+|with authzid \S+|with corrupted proof|with wrong channel binding"
+            r"|with channel binding [\w.-]+|with flag [ny])")
+MECH_RX = r"(?:PLAIN|SCRAM-SHA-(?:1|256|512)(?:-PLUS)?)"
+
 STATEMENTS = [
     ("connect_raw", re.compile(r"^%s connects raw$" % NAME)),
+    ("connect_tls_raw", re.compile(r"^%s connects tls raw%s$" % (NAME, WITHIN))),
+    ("connect_tls", re.compile(r"^%s connects tls%s$" % (NAME, WITHIN))),
     ("connect", re.compile(r"^%s connects%s$" % (NAME, WITHIN))),
+    ("starttls", re.compile(r"^%s starts tls%s$" % (NAME, WITHIN))),
     ("open", re.compile(r"^%s opens stream%s$" % (NAME, WITHIN))),
+    ("auth_with", re.compile(r"^%s authenticates with (?P<mech>[A-Za-z0-9_-]+)(?P<opts>(?:\s+%s)*)"
+                             r"(?:\s+expecting failure (?P<conds>[\w|-]+)"
+                             r"(?:\s+(?P<when>after challenge|without challenge))?)?%s$" % (NAME, AUTH_OPT, WITHIN))),
     ("auth", re.compile(r"^%s authenticates%s$" % (NAME, WITHIN))),
     ("bind", re.compile(r"^%s binds%s$" % (NAME, WITHIN))),
     ("send_raw", re.compile(r"^%s sends raw:\s?(?P<inline>.*)$" % NAME)),
@@ -588,6 +807,17 @@ STATEMENTS = [
     ("check", re.compile(r"^check (?P<a>\S+) (?P<op>==|!=) (?P<b>\S+)$")),
 ]
 BLOCK_KINDS = {"send", "send_raw", "recv", "recv_header", "features"}
+CLIENT_KEYS = ("jid", "password", "resource", "ignore", "tls", "mechanism", "channel-binding",
+               "tls-version", "sni", "source")
+CLIENT_CHOICES = {  # value regex, what it means (for the error message)
+    "tls": (r"none|starttls|direct", "none, starttls or direct"),
+    "mechanism": (MECH_RX, "PLAIN or SCRAM-SHA-1/256/512, optionally -PLUS"),
+    "channel-binding": (r"tls-exporter|tls-server-end-point|tls-unique",
+                        "tls-exporter, tls-server-end-point or tls-unique"),
+    "tls-version": (r"1\.2|1\.3", "1.2 or 1.3"),
+    "source": (r"[0-9.]+|[0-9a-fA-F:]+", "an IP address"),
+    "sni": (r"\S+", "a host name or none"),
+}
 HEADER_KEYS = {"config", "timeout", "attach", "domain", "title"}
 
 
@@ -671,11 +901,15 @@ def parse_scenario(path, rel):
             if current_client is not None:
                 k, sep, v = stripped.partition(":")
                 k = k.strip().lower()
-                if not sep or k not in ("jid", "password", "resource", "ignore"):
-                    raise ScenarioError(path, lineno, "client property must be jid:, password:, resource: or ignore:")
+                v = v.strip()
+                if not sep or k not in CLIENT_KEYS:
+                    raise ScenarioError(path, lineno, "client property must be one of %s" % ", ".join(
+                        k + ":" for k in CLIENT_KEYS))
                 if k == "ignore" and not set(v.split()) <= {"presence", "message", "iq"}:
                     raise ScenarioError(path, lineno, "ignore: takes stanza kinds (presence, message, iq)")
-                sc.clients[current_client][k] = v.strip()
+                if k in CLIENT_CHOICES and not re.fullmatch(CLIENT_CHOICES[k][0], v):
+                    raise ScenarioError(path, lineno, "%s: %r is not %s" % (k, v, CLIENT_CHOICES[k][1]))
+                sc.clients[current_client][k] = v
                 continue
             raise ScenarioError(path, lineno, "unexpected indented line")
         current_client = None
@@ -754,6 +988,52 @@ def parse_scenario(path, rel):
 
 
 # --------------------------------------------------------------------------
+# Test certificates (made once per run, on first use)
+
+# placeholder -> (subject CN, subjectAltName DNS names)
+CERT_SPECS = {
+    "CERT": ("localhost", ("localhost", "other.localhost")),
+    "CERT2": ("other.localhost", ("other.localhost",)),
+}
+_certs = None
+_certs_lock = threading.Lock()
+
+
+def test_certificates():
+    """Self-signed certificates for the scenario domains, made once per run
+    in a temporary directory (removed at exit): {"CERT": {"cert": path,
+    "key": path, "sha256": hex digest of the DER certificate}, "CERT2": ...}.
+    @CERT@/@KEY@ in a config are the first (CN=localhost, SAN localhost and
+    other.localhost), @CERT2@/@KEY2@ the second (CN=other.localhost)."""
+    global _certs
+    with _certs_lock:
+        if _certs is not None:
+            return _certs
+        d = tempfile.mkdtemp(prefix="dja-scenario-certs-")
+        atexit.register(shutil.rmtree, d, True)
+        out = {}
+        for name, (cn, sans) in CERT_SPECS.items():
+            cert = os.path.join(d, name.lower() + ".pem")
+            key = os.path.join(d, name.lower() + ".key")
+            cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                   "-keyout", key, "-out", cert, "-subj", "/CN=%s" % cn,
+                   "-addext", "subjectAltName=%s" % ",".join("DNS:" + n for n in sans)]
+            try:
+                r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                raise Failure("cannot make a test certificate (%s): %s" % (" ".join(cmd), e))
+            if r.returncode != 0:
+                raise Failure("cannot make a test certificate (%s): %s" % (
+                    " ".join(cmd), r.stdout.decode("utf-8", "replace").strip()[-500:]))
+            with open(cert, encoding="ascii") as f:
+                der = ssl.PEM_cert_to_DER_cert(f.read())
+            out[name] = {"cert": cert, "key": key, "sha256": hashlib.sha256(der).hexdigest(), "cn": cn}
+        _certs = out
+        return _certs
+
+
+# --------------------------------------------------------------------------
 # The server process
 
 def free_port():
@@ -791,6 +1071,8 @@ class Server:
         self.proc = None
         self.tmp = None
         self.port = None
+        self.tls_port = None    # second listener (@TLS_PORT@), direct TLS
+        self.certs = None       # test_certificates() when the config uses @CERT@ etc.
         self.log_path = None
         self.logf = None
         self.stop_requested = False
@@ -801,10 +1083,20 @@ class Server:
         os.mkdir(data)
         with open(self.template, encoding="utf-8") as f:
             text = f.read()
+        if re.search(r"@(CERT2?|KEY2?)@", text):
+            self.certs = test_certificates()
+            for name, c in self.certs.items():
+                text = text.replace("@%s@" % name, c["cert"]).replace("@%s@" % name.replace("CERT", "KEY"), c["key"])
         last_err = None
         for _attempt in range(3):
             self.port = free_port()
             cfg = text.replace("@PORT@", str(self.port)).replace("@DATA_DIR@", data)
+            if "@TLS_PORT@" in cfg:
+                self.tls_port = free_port()
+                while self.tls_port == self.port:
+                    self.tls_port = free_port()
+                cfg = cfg.replace("@TLS_PORT@", str(self.tls_port))
+            ports = [p for p in (self.port, self.tls_port) if p]
             cfg_path = os.path.join(self.tmp, "server.toml")
             with open(cfg_path, "w", encoding="utf-8") as f:
                 f.write(cfg)
@@ -815,18 +1107,20 @@ class Server:
             self.proc = subprocess.Popen([self.binary, "--config", cfg_path], cwd=self.tmp,
                                          stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and ports:
                 if self.proc.poll() is not None:
                     break
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                    return
+                    socket.create_connection(("127.0.0.1", ports[0]), timeout=0.5).close()
+                    ports.pop(0)
                 except OSError:
                     time.sleep(0.02)
+            if not ports:
+                return
             rc = self.proc.poll()
             last_err = ("server exited with status %s during start" % rc if rc is not None
                         else "server did not accept connections on 127.0.0.1:%d within %.0fs"
-                        % (self.port, SERVER_START_TIMEOUT))
+                        % (ports[0], SERVER_START_TIMEOUT))
             self.kill()
             if rc is None:
                 break
@@ -912,13 +1206,17 @@ def side_by_side(left, right, lt="expected", rt="received"):
 
 
 class Player:
-    def __init__(self, sc, host, port, server, verbose_out=None):
+    def __init__(self, sc, host, port, server, verbose_out=None, tls_port=None):
         self.sc = sc
         self.host = host
         self.port = port
+        self.tls_port = tls_port
         self.server = server
         self.verbose_out = verbose_out
         self.vars = {"domain": sc.domain}
+        if server is not None and server.certs:
+            for cname, cert in server.certs.items():
+                self.vars["%s.sha256" % cname.lower()] = cert["sha256"]
         self.conns = {}
         for name, c in sc.clients.items():
             jid = c["jid"]
@@ -945,13 +1243,49 @@ class Player:
         return time.monotonic() + (parse_duration(t) if t else (default if default is not None else self.sc.timeout))
 
     # stream steps ------------------------------------------------------------
-    def do_connect_raw(self, name, deadline):
+    def do_connect_raw(self, name, deadline, port=None):
         old = self.conns.get(name)
         if old:
             old.close()
-        c = Conn(name, self.verbose_out, self.sc.clients[name].get("ignore", "").split())
+        cl = self.sc.clients[name]
+        c = Conn(name, self.verbose_out, cl.get("ignore", "").split())
         self.conns[name] = c
-        c.connect(self.host, self.port, deadline)
+        c.connect(self.host, self.port if port is None else port, deadline, cl.get("source"))
+        return c
+
+    def tls_setup(self, name, c, deadline):
+        cl = self.sc.clients[name]
+        sni = cl.get("sni", cl["domain"])
+        c.start_tls(None if sni == "none" else sni, deadline, cl.get("tls-version"))
+        self.vars["%s.tls_version" % name] = c.tls["version"]
+        self.vars["%s.tls_cert_sha256" % name] = c.tls["cert_sha256"]
+
+    def do_connect_tls(self, name, deadline, open_stream=True):
+        """Direct TLS (XEP-0368): TCP to the @TLS_PORT@ listener, handshake,
+        then (open_stream) the stream header and features."""
+        if self.tls_port is None:
+            if self.server is None:
+                raise Skip("needs the direct TLS port of its own server")
+            raise Failure("%s: the config has no direct TLS listener (port = @TLS_PORT@)" % name)
+        c = self.do_connect_raw(name, deadline, self.tls_port)
+        self.tls_setup(name, c, deadline)
+        if open_stream:
+            self.do_open(name, deadline)
+        return c
+
+    def do_starttls(self, name, deadline):
+        """RFC 6120 §5.4: <starttls/>, <proceed/>, TLS handshake on the same
+        socket, stream restart (header and features)."""
+        c = self.conn(name)
+        if c.tls:
+            raise Failure("%s: TLS is already on (use 'sends:' to test a second <starttls/>)" % name)
+        c.send("<starttls xmlns='%s'/>" % NS_TLS, deadline)
+        self.expect_stanza(c, El("{%s}proceed" % NS_TLS), deadline, "STARTTLS: no <proceed/>")
+        if c.events:
+            raise Failure("%s: data after <proceed/> before the TLS handshake" % name,
+                          "(TLS handshake)", describe_event(c.events[0]), client=name)
+        self.tls_setup(name, c, deadline)
+        self.do_open(name, deadline)
         return c
 
     def do_open(self, name, deadline):
@@ -966,6 +1300,15 @@ class Player:
             raise Failure("%s: expected <stream:features/> after the stream header" % name,
                           "<stream:features/>", describe_event(ev), client=name)
         c.features = ev[1]
+        # in offer order, comma-separated (for `check`): SASL mechanisms and
+        # XEP-0440 channel-binding types
+        mechs = c.features.find("{%s}mechanisms" % NS_SASL)
+        self.vars["%s.mechanisms" % name] = ",".join(
+            m.text.strip() for m in (mechs.children if mechs is not None else ())
+            if m.tag == "{%s}mechanism" % NS_SASL) or "none"
+        cbs = c.features.find("{%s}sasl-channel-binding" % NS_SASL_CB)
+        self.vars["%s.channel_bindings" % name] = ",".join(
+            x.attrs.get("type", "?") for x in (cbs.children if cbs is not None else ())) or "none"
         return c
 
     def check_header_is_stream(self, c):
@@ -990,15 +1333,183 @@ class Player:
         return ev[1]
 
     def do_auth(self, name, deadline):
+        """SASL with the client's `mechanism:` (default PLAIN), success
+        expected, then the stream restart."""
+        self.do_sasl(name, deadline, self.sc.clients[name].get("mechanism", "PLAIN"))
+
+    def do_sasl(self, name, deadline, mech, password=None, user=None, authzid=None, corrupt_proof=False,
+                wrong_cb=False, cb_type=None, flag=None, expect=None, when=None):
+        """One SASL exchange (RFC 6120 §6.4). PLAIN (RFC 4616) or SCRAM
+        (RFC 5802 / 7677; -PLUS with channel binding). `expect`: the failure
+        conditions accepted (None: success expected: the server signature
+        is verified and the stream restarted); `when`: 'after challenge' /
+        'without challenge' (where the failure must come). The manipulations
+        (corrupt_proof, wrong_cb, cb_type, flag) provoke failures."""
         c = self.conn(name)
         cl = self.sc.clients[name]
-        if "password" not in cl:
+        user = cl["user"] if user is None else user
+        password = cl.get("password") if password is None else password
+        if password is None:
             raise Failure("client %s has no password:" % name)
-        creds = base64.b64encode(("\0%s\0%s" % (cl["user"], cl["password"])).encode()).decode()
-        c.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, creds), deadline)
-        pat = El("{%s}success" % NS_SASL)
-        self.expect_stanza(c, pat, deadline, "SASL PLAIN: no answer to <auth/>")
-        self.do_open(name, deadline)
+        self.vars["%s.mechanism" % name] = mech
+        label = "SASL %s" % mech
+
+        def sasl_el(local):
+            return El("{%s}%s" % (NS_SASL, local))
+
+        def next_sasl(step):
+            ev = c.next_event(deadline)
+            if ev is None or ev[0] != "stanza" or split_ns(ev[1].tag)[0] != NS_SASL:
+                raise Failure("%s: %s: no SASL answer to %s" % (name, label, step),
+                              "<success/>, <challenge/> or <failure/> (%s)" % NS_SASL, describe_event(ev),
+                              client=name)
+            return ev[1]
+
+        def failed(el, challenged):
+            got = [split_ns(x.tag)[1] for x in el.children if split_ns(x.tag)[1] != "text"]
+            cond = got[0] if got else "(no condition)"
+            self.vars["%s.sasl_failure" % name] = cond
+            exp_text = "<failure xmlns='%s'><%s/></failure>" % (NS_SASL, " | ".join(expect or ["(success)"]))
+            if expect is None:
+                raise Failure("%s: %s failed" % (name, label), "<success xmlns='%s'/>" % NS_SASL,
+                              to_xml(el), client=name)
+            if cond not in expect:
+                raise Failure("%s: %s: wrong failure condition" % (name, label), exp_text, to_xml(el),
+                              client=name)
+            if when == "after challenge" and not challenged:
+                raise Failure("%s: %s: failure without a challenge first (expected at the proof)" % (
+                    name, label), exp_text, to_xml(el), client=name)
+            if when == "without challenge" and challenged:
+                raise Failure("%s: %s: failure only after a challenge (expected right after <auth/>)" % (
+                    name, label), exp_text, to_xml(el), client=name)
+
+        def unexpected(el, step):
+            exp_text = ("<failure xmlns='%s'><%s/></failure>" % (NS_SASL, " | ".join(expect)) if expect
+                        else "<success xmlns='%s'/>" % NS_SASL)
+            raise Failure("%s: %s: unexpected answer to %s" % (name, label, step), exp_text, to_xml(el),
+                          client=name)
+
+        def succeeded():
+            self.vars.pop("%s.sasl_failure" % name, None)
+            self.do_open(name, deadline)
+
+        if mech == "PLAIN" or not re.fullmatch(MECH_RX, mech):
+            data = "" if mech != "PLAIN" else b64("%s\0%s\0%s" % (authzid or "", user, password))
+            c.send("<auth xmlns='%s' mechanism='%s'>%s</auth>" % (NS_SASL, _esc(mech, True), data), deadline)
+            el = next_sasl("<auth/>")
+            if el.tag == "{%s}failure" % NS_SASL:
+                return failed(el, False)
+            if el.tag != "{%s}success" % NS_SASL or expect:
+                unexpected(el, "<auth/>")
+            return succeeded()
+
+        # --- SCRAM
+        plus = mech.endswith("-PLUS")
+        hname = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512"}[
+            mech[len("SCRAM-"):-len("-PLUS") if plus else None]]
+        cbdata = b""
+        if plus:
+            cb_type = cb_type or cl.get("channel-binding")
+            if cb_type is None:
+                cb_type = "tls-exporter" if channel_binding(c, "tls-exporter") is not None else "tls-server-end-point"
+            data = channel_binding(c, cb_type)
+            if data is None:
+                if c.tls and cb_type == "tls-exporter" and c.tls["version"] == "TLSv1.3":
+                    raise Skip("this Python cannot compute the tls-exporter channel binding")
+                # no TLS, or a type not defined here: random bytes (the server must refuse them)
+                data = os.urandom(32)
+            cbdata = data
+            gs2_flag = flag or "p=" + cb_type
+        else:
+            gs2_flag = flag or "n"
+        self.vars["%s.cb_type" % name] = cb_type if plus else "none"
+        gs2 = "%s,%s," % (gs2_flag, ("a=" + scram_saslname(authzid)) if authzid else "")
+        cnonce = b64(os.urandom(18))
+        bare = "n=%s,r=%s" % (scram_saslname(user), cnonce)
+        c.send("<auth xmlns='%s' mechanism='%s'>%s</auth>" % (NS_SASL, mech, b64(gs2 + bare)), deadline,
+               logtext="<auth xmlns='%s' mechanism='%s'>%s</auth>   [%s]" % (NS_SASL, mech, b64(gs2 + bare),
+                                                                            gs2 + bare))
+        el = next_sasl("<auth/>")
+        if el.tag == "{%s}failure" % NS_SASL:
+            return failed(el, False)
+        if el.tag != "{%s}challenge" % NS_SASL:
+            unexpected(el, "<auth/> (a SCRAM server-first-message was expected)")
+        try:
+            server_first = base64.b64decode(el.text.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise Failure("%s: %s: the challenge is not base64 of UTF-8" % (name, label), "<challenge>BASE64</challenge>",
+                          to_xml(el), client=name)
+        c.log("--", "server-first-message: %s" % server_first)
+        attrs = {}
+        for field in server_first.split(","):
+            if len(field) >= 2 and field[1] == "=":
+                attrs.setdefault(field[0], field[2:])
+        try:
+            salt = base64.b64decode(attrs.get("s", ""), validate=True)
+            iterations = int(attrs.get("i", ""))
+        except ValueError:
+            salt, iterations = b"", 0
+        nonce = attrs.get("r", "")
+        if not nonce.startswith(cnonce) or len(nonce) <= len(cnonce) or not salt or iterations <= 0 \
+                or server_first.startswith("m="):
+            raise Failure("%s: %s: malformed server-first-message (RFC 5802 §7: r=client nonce + server nonce, "
+                          "s=base64 salt, i=iterations)" % (name, label), "r=%s...,s=...,i=..." % cnonce,
+                          server_first, client=name)
+        self.vars["%s.scram_salt" % name] = attrs["s"]
+        self.vars["%s.scram_iterations" % name] = str(iterations)
+        cbind = gs2.encode("utf-8") + cbdata
+        if wrong_cb:
+            if plus:
+                cbind = gs2.encode("utf-8") + bytes([cbdata[0] ^ 0x01]) + cbdata[1:]
+            else:
+                other = "y" if gs2_flag == "n" else "n"
+                cbind = ("%s,%s" % (other, gs2.split(",", 1)[1])).encode("utf-8")
+        without_proof = "c=%s,r=%s" % (b64(cbind), nonce)
+        salted = hashlib.pbkdf2_hmac(hname, password.encode("utf-8"), salt, iterations)
+        client_key = hmac.new(salted, b"Client Key", hname).digest()
+        stored_key = hashlib.new(hname, client_key).digest()
+        auth_message = ("%s,%s,%s" % (bare, server_first, without_proof)).encode("utf-8")
+        client_sig = hmac.new(stored_key, auth_message, hname).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, client_sig))
+        if corrupt_proof:
+            proof = bytes([proof[0] ^ 0x80]) + proof[1:]
+        server_key = hmac.new(salted, b"Server Key", hname).digest()
+        server_sig = hmac.new(server_key, auth_message, hname).digest()
+        final = "%s,p=%s" % (without_proof, b64(proof))
+        c.send("<response xmlns='%s'>%s</response>" % (NS_SASL, b64(final)), deadline,
+               logtext="<response xmlns='%s'>%s</response>   [%s]" % (NS_SASL, b64(final), final))
+        el = next_sasl("the client-final-message")
+        if el.tag == "{%s}failure" % NS_SASL:
+            return failed(el, True)
+        if expect:
+            unexpected(el, "the client-final-message")
+        additional = el.text.strip()
+        if el.tag == "{%s}challenge" % NS_SASL:
+            # RFC 6120 §6.3.10: server-final-message in a challenge, then an
+            # empty response and an empty <success/>
+            c.send("<response xmlns='%s'/>" % NS_SASL, deadline)
+            el2 = next_sasl("the empty response")
+            if el2.tag != "{%s}success" % NS_SASL:
+                unexpected(el2, "the empty response")
+        elif el.tag != "{%s}success" % NS_SASL:
+            unexpected(el, "the client-final-message")
+        try:
+            server_final = base64.b64decode(additional, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            server_final = None
+        if not additional or server_final is None:
+            raise Failure("%s: %s: no server-final-message (base64 'v=...') with the success (RFC 5802 §5.1; "
+                          "RFC 6120 §6.3.10)" % (name, label), "<success>base64(v=...)</success>", to_xml(el),
+                          client=name)
+        c.log("--", "server-final-message: %s" % server_final)
+        if server_final.startswith("e="):
+            raise Failure("%s: %s: success carries a server error %r" % (name, label, server_final), client=name)
+        expect_v = "v=" + b64(server_sig)
+        if not server_final.startswith("v=") or not hmac.compare_digest(
+                server_final.split(",")[0].encode("utf-8"), expect_v.encode("ascii")):
+            raise Failure("%s: %s: wrong server signature: the server does not know the password (RFC 5802 §5.1)"
+                          % (name, label), expect_v, server_final, client=name)
+        return succeeded()
 
     def do_bind(self, name, deadline):
         c = self.conn(name)
@@ -1032,14 +1543,28 @@ class Player:
             self.do_connect_raw(name, self.deadline(st))
         elif k == "connect":
             dl = self.deadline(st)
-            self.do_connect_raw(name, dl)
-            self.do_open(name, dl)
+            mode = self.sc.clients[name].get("tls", "none")
+            if mode == "direct":
+                self.do_connect_tls(name, dl)
+            else:
+                self.do_connect_raw(name, dl)
+                self.do_open(name, dl)
+                if mode == "starttls":
+                    self.do_starttls(name, dl)
             self.do_auth(name, dl)
             self.do_bind(name, dl)
+        elif k == "connect_tls":
+            self.do_connect_tls(name, self.deadline(st))
+        elif k == "connect_tls_raw":
+            self.do_connect_tls(name, self.deadline(st), open_stream=False)
+        elif k == "starttls":
+            self.do_starttls(name, self.deadline(st))
         elif k == "open":
             self.do_open(name, self.deadline(st))
         elif k == "auth":
             self.do_auth(name, self.deadline(st))
+        elif k == "auth_with":
+            self.run_auth_with(st, name)
         elif k == "bind":
             self.do_bind(name, self.deadline(st))
         elif k == "send":
@@ -1144,6 +1669,29 @@ class Player:
         else:
             raise AssertionError(k)
 
+    def run_auth_with(self, st, name):
+        mech = st.m.group("mech")  # other names than MECH_RX: sent without data (<invalid-mechanism/>)
+        kw = {}
+        for m in re.finditer(AUTH_OPT, st.m.group("opts") or ""):
+            o = m.group(0)
+            if o.startswith("using password "):
+                kw["password"] = substitute(o[len("using password "):], self.vars, self.sc.rel, st.line, False)
+            elif o.startswith("as "):
+                kw["user"] = substitute(o[3:], self.vars, self.sc.rel, st.line, False)
+            elif o.startswith("with authzid "):
+                kw["authzid"] = substitute(o[len("with authzid "):], self.vars, self.sc.rel, st.line, False)
+            elif o == "with corrupted proof":
+                kw["corrupt_proof"] = True
+            elif o == "with wrong channel binding":
+                kw["wrong_cb"] = True
+            elif o.startswith("with channel binding "):
+                kw["cb_type"] = o[len("with channel binding "):]
+            elif o.startswith("with flag "):
+                kw["flag"] = o[len("with flag "):]
+        conds = st.m.group("conds")
+        self.do_sasl(name, self.deadline(st), mech, expect=conds.split("|") if conds else None,
+                     when=st.m.group("when"), **kw)
+
     def do_recv_error(self, st, name):
         c = self.conn(name)
         dl = self.deadline(st)
@@ -1202,7 +1750,7 @@ class Player:
                 continue
             try:
                 k = c.sock.send(part)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 continue
             except OSError as e:
                 c.log("--", "send failed after %d bytes: %s" % (sent, e))
@@ -1241,7 +1789,7 @@ def run_scenario(sc, args, out):
             server = Server(args.server, find_config(sc, [os.path.join(REPO, "scenarios", "configs")]),
                             keep=args.keep)
             server.start()
-            player = Player(sc, "127.0.0.1", server.port, server, verbose_out)
+            player = Player(sc, "127.0.0.1", server.port, server, verbose_out, server.tls_port)
         for st in sc.statements:
             current = st
             if args.verbose:

@@ -22,6 +22,8 @@ using conflict_atom = caf::atom_constant<caf::atom("conflict")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// The connection of a session is gone: the session cleans up and quits.
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
+/// A connection checks whether it has been idle long enough to hibernate.
+using hibernate_atom = caf::atom_constant<caf::atom("hibernate")>;
 /// A listener reports how many connections it holds.
 using count_atom = caf::atom_constant<caf::atom("count")>;
 

@@ -311,10 +311,13 @@ void stream_parser::impl::on_text(void* ctx, const xmlChar* ch, int len) {
     // Whitespace keepalives (or stray text) between stanzas: not part of
     // the next stanza's size. libxml2 passes either a pointer into its
     // input or a copy (of text it had to normalize, e.g. CR LF, or of a
-    // reference); it calls back for a copy after reading what it copied.
+    // reference); it calls back for a copy after reading what it copied
+    // (a long run is passed on in pieces, the last one when it ends).
     auto in = self->ctxt->input;
     if (ch >= in->base && ch + len <= in->end)
       self->set_mark(self->offset(ch + len));
+    else
+      self->set_mark(self->pos());
     return;
   }
   auto parent = self->stack.back();

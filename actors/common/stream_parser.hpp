@@ -65,7 +65,7 @@ public:
   /// the last stanza (or the header). Also true while hibernated.
   bool can_hibernate() const;
 
-  /// For an idle connection: frees libxml2's context (about 12 KiB) and
+  /// For an idle connection: frees libxml2's context (12-17 KiB) and
   /// keeps only the stream header's name and namespace declarations (a
   /// few hundred bytes). The next feed() builds a new context, primed
   /// with that header, and reports the same events and errors as if this

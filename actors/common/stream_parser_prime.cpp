@@ -1,5 +1,5 @@
 // Hibernation of a stream parser: an idle connection drops its libxml2
-// context (about 12 KiB) and keeps only the stream header's start tag
+// context (12-17 KiB) and keeps only the stream header's start tag
 // (its qualified name and namespace declarations). The next bytes go to a
 // new context that first parses that start tag without reporting it.
 //
@@ -17,8 +17,6 @@
 //   and encoding are ignored, standalone only changes errors that are
 //   fatal anyway without a DTD). The name dictionary starts empty, so its
 //   limit counts names since the wake-up rather than since the header.
-
-#include <cstring>
 
 #include "common/stream_parser_impl.hpp"
 

@@ -30,9 +30,39 @@ std::string random_id() {
 
 } // namespace
 
+namespace {
+
+/// How long a stream must stay silent before its parser is dropped.
+constexpr auto hibernate_after = std::chrono::seconds(2);
+
+} // namespace
+
+void connection_state::arm_hibernation() {
+  ++data_seq;
+  if (hibernate_timer || parser->hibernated())
+    return;
+  hibernate_timer = true;
+  seq_at_timer = data_seq;
+  self->delayed_send(self, hibernate_after, hibernate_atom::value);
+}
+
+void connection_state::on_hibernate_timer() {
+  hibernate_timer = false;
+  if (ph == phase::closed)
+    return;
+  if (data_seq == seq_at_timer && !busy && backlog.empty()
+      && parser->can_hibernate()) {
+    parser->hibernate();
+    return;
+  }
+  if (!parser->hibernated())
+    arm_hibernation();
+}
+
 void connection_state::on_data(const char* data, size_t len) {
   if (ph == phase::closed)
     return;
+  arm_hibernation();
   if (!tls) {
     on_plain(data, len);
     return;
@@ -375,6 +405,7 @@ caf::behavior connection_actor(connection_broker* self,
         st.fail("connection-timeout");
     },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },
+    [self](hibernate_atom) { self->state.on_hibernate_timer(); },
   };
 }
 

