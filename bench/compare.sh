@@ -331,6 +331,11 @@ idle_batch() {
   [ "${ready:-0}" = "$n" ] || log "WARNING: only ${ready:-0} of $n idle clients logged in"
 }
 
+# seconds to let a server settle after the last idle login before sampling
+# its RSS (djabberd-actors drops the parser of a stream silent for 2 s;
+# Erlang and Lua collect garbage); then 3 samples 1 s apart are averaged
+SETTLE=6
+
 phase_memory() {
   local s=$1 d=$TMP/$1 p
   start_server "$s" || return 1
@@ -338,11 +343,11 @@ phase_memory() {
   R[$s.rss0]=$(rss_kib_settled "$SERVER_PID")
   log "$s: RSS at 0 connections: ${R[$s.rss0]} KiB; logging in $IDLE_HALF idle clients"
   if idle_batch 1 "$IDLE_HALF" "$d/idle-a.json"; then
-    sleep 3
+    sleep "$SETTLE"
     R[$s.rss1]=$(rss_kib_settled "$SERVER_PID")
     log "$s: RSS at $IDLE_HALF: ${R[$s.rss1]} KiB; $IDLE_HALF more"
     if idle_batch $((IDLE_HALF + 1)) "$IDLE_HALF" "$d/idle-b.json"; then
-      sleep 3
+      sleep "$SETTLE"
       R[$s.rss2]=$(rss_kib_settled "$SERVER_PID")
       log "$s: RSS at $((2 * IDLE_HALF)): ${R[$s.rss2]} KiB"
       if [ -n "${R[$s.rss1]}" ] && [ -n "${R[$s.rss2]}" ]; then

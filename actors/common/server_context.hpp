@@ -71,6 +71,7 @@ struct listener_options {
   enum class starttls_mode { required, optional, off } starttls
     = starttls_mode::optional;
   bool allow_plain_without_tls = false;
+  bool sasl_channel_binding = false; ///< offer SCRAM-*-PLUS over TLS
 };
 
 } // namespace dja

@@ -249,7 +249,7 @@ void connection_state::send_features() {
       auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
       for (auto& m : offered_mechanisms())
         mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text(m);
-      if (tls) {
+      if (tls && opts.sasl_channel_binding) {
         // XEP-0440: which channel bindings we can verify.
         auto& cb = features.add_child(
           xml::element{"sasl-channel-binding", "urn:xmpp:sasl-cb:0"});
@@ -362,6 +362,11 @@ void connection_state::shut(const char* reason) {
   }
   spdlog::info("connection closed {}:{} {} ({})", remote, remote_port,
                user.empty() ? "-" : user.str(), reason);
+  if (tls) {
+    tls->shutdown();
+    tls->take_output(self->wr_buf(hdl));
+    self->flush(hdl);
+  }
   self->close(hdl);
   self->quit();
 }

@@ -44,7 +44,8 @@ std::string requested_cb_type(std::string_view first) {
 std::vector<std::string> connection_state::offered_mechanisms() const {
   // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
   std::vector<std::string> out;
-  if (tls && (!tls->channel_binding("tls-exporter").empty()
+  if (tls && opts.sasl_channel_binding
+      && (!tls->channel_binding("tls-exporter").empty()
               || !tls->channel_binding("tls-server-end-point").empty())) {
     out.emplace_back("SCRAM-SHA-256-PLUS");
     out.emplace_back("SCRAM-SHA-1-PLUS");

@@ -175,6 +175,12 @@ void session::take_output(std::vector<char>& out) {
   }
 }
 
+void session::shutdown() {
+  if (handshake_done())
+    SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
 bool session::handshake_done() const {
   return SSL_is_init_finished(ssl_) == 1;
 }

@@ -63,6 +63,9 @@ public:
 
   bool handshake_done() const;
 
+  /// Queues the close_notify alert (RFC 8446 §6.1) for sending.
+  void shutdown();
+
   /// The server name the client asked for (SNI), or "".
   std::string server_name() const;
 

@@ -192,6 +192,11 @@ void checker::listener(const toml::table& t, const std::string& key,
         l.starttls = s->get();
       else
         fail(line_of(v), sub, one_of(starttls_modes) + got(v));
+    } else if (k == "sasl_channel_binding") {
+      if (auto b = v.as_boolean())
+        l.sasl_channel_binding = b->get();
+      else
+        fail(line_of(v), sub, "a boolean" + got(v));
     } else if (k == "allow_plain_without_tls") {
       if (auto b = v.as_boolean())
         l.allow_plain_without_tls = b->get();
@@ -199,7 +204,7 @@ void checker::listener(const toml::table& t, const std::string& key,
         fail(line_of(v), sub, "a boolean" + got(v));
     } else {
       fail(line_of(k), sub, "one of the keys kind, address, port, starttls, "
-                            "allow_plain_without_tls");
+                            "allow_plain_without_tls, sasl_channel_binding");
     }
   }
   if (!t.contains("kind"))

@@ -25,6 +25,11 @@ struct listen_cfg {
   /// there. (Streams that cannot do TLS at all — no certificate for the
   /// vhost, or starttls = "off" — offer PLAIN; the server warns at start.)
   bool allow_plain_without_tls = false;
+  /// Offer SCRAM-*-PLUS (channel binding tls-exporter /
+  /// tls-server-end-point) over TLS. Off by default: clients that only
+  /// know tls-unique (slixmpp 1.8) try -PLUS first and report a failed
+  /// authentication before falling back.
+  bool sasl_channel_binding = false;
   std::string where;   ///< "file:line" of the block, for later errors
 };
 

@@ -140,6 +140,7 @@ int run_server(const config::server_cfg& cfg) {
                     : l.starttls == "off" ? listener_options::starttls_mode::off
                                           : listener_options::starttls_mode::optional;
     opts.allow_plain_without_tls = l.allow_plain_without_tls;
+    opts.sasl_channel_binding = l.sasl_channel_binding;
     auto lst = spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,

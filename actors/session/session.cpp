@@ -161,12 +161,28 @@ struct session_state {
     }
     self->send(ctx->router.shard_for(full),
                msg::presence_state{full, self, available, priority});
+    // RFC 6121 §4.2.2 / §4.5.2: the user's own available resources get
+    // it too, the sender included. (Contacts come with the roster.)
+    auto out = std::make_shared<xml::element>(e);
+    out->set_attr("from", full.str());
+    out->set_attr("to", bare.str());
+    route(std::move(out), bare);
   }
 
   void close(const std::string& reason) {
     if (closed)
       return;
     closed = true;
+    if (available) {
+      // RFC 6121 §4.5.2: gone without saying so: unavailable on its
+      // behalf to the own other resources.
+      xml::element pres{"presence", ns::client};
+      pres.set_attr("from", full.str()).set_attr("to", bare.str());
+      pres.set_attr("type", "unavailable");
+      self->send(ctx->router.shard_for(full),
+                 msg::presence_state{full, self, false, 0});
+      route(std::make_shared<xml::element>(std::move(pres)), bare);
+    }
     self->send(ctx->router.shard_for(full), msg::unbind{full, self});
     if (vhost)
       self->send(vhost->actor, hooks::session_closed{full, reason});

@@ -25,7 +25,8 @@ djabberd_prepare() {
 djabberd_settings() {
   cat <<EOF
 djabberd-actors $(djabberd_version | awk '{print $NF}'): $DJABBERD_DIR/server.toml — plugins disco, ping, version, auth.static (user1..userN);
-  log_level = "warn"; plaintext c2s (no TLS configured); no rate limits exist to turn off
+  log_level = "warn"; listener starttls = "off" (plaintext c2s, SASL PLAIN); auth_fail_limit = 1000000 (throttle of
+  failed logins out of the way; it has no other rate limits or shapers)
 EOF
 }
 
