@@ -477,6 +477,13 @@ ratio() {
   awk -v a="$ours" -v b="$best" -v s="$bs" 'BEGIN { printf "%.2f (best: %s)", a / b, s }'
 }
 
+per_conn_from0() {
+  local a=${R[$1.rss0]:-} b=${R[$1.rss2]:-}
+  if [ -n "$a" ] && [ -n "$b" ]; then
+    awk -v a="$a" -v b="$b" -v n=$((2 * IDLE_HALF)) 'BEGIN { printf "%.1f", (b - a) / n }'
+  else echo "—"; fi
+}
+
 {
   echo
   echo "## djabberd-actors vs Prosody and ejabberd ($( [ "$QUICK" = 1 ] && echo "quick run" || echo "full run" ), $(date -u +%Y-%m-%dT%H:%MZ))"
@@ -518,7 +525,7 @@ ratio() {
   echo "Raw figures:"
   for s in prosody ejabberd djabberd; do
     want "$s" || continue
-    echo "- $s: RSS $(v "$s.rss0") / $(v "$s.rss1") / $(v "$s.rss2") KiB at 0 / $IDLE_HALF / $((2 * IDLE_HALF)) idle;" \
+    echo "- $s: RSS $(v "$s.rss0") / $(v "$s.rss1") / $(v "$s.rss2") KiB at 0 / $IDLE_HALF / $((2 * IDLE_HALF)) idle (from 0: $(per_conn_from0 "$s") KiB per connection);" \
          "$( [ "$REPEAT" -gt 1 ] && echo "last repetition: ")throughput run: p99 $(v "$s.tp_p99") ms, $(v "$s.tp_msgs") msgs, $(v "$s.cpu_s") server CPU s, generator $(v "$s.lg_cpu")% of a core, other processes $(v "$s.other")% of the machine, lost $(v "$s.tp_lost"), errors $(v "$s.tp_errors");" \
          "latency run: $(v "$s.lat_rate") msgs/s, p50 $(v "$s.p50") ms, errors $(v "$s.lat_errors");" \
          "logins: failed $(v "$s.login_failed"), errors $(v "$s.login_errors")"

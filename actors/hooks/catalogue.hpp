@@ -156,15 +156,97 @@ struct filter_stanza {
   jid from;
 };
 
+/// What a `deliver` plugin did with a stanza.
+struct delivery_verdict {
+  bool taken = false;    ///< stored / forwarded: nothing more to do
+  std::string condition; ///< not taken: bounce with this stanza error
+                         ///< (e.g. "resource-constraint" for a full
+                         ///< offline store); "" = the router's default
+};
+
 /// `deliver` (first): a stanza for a local user that no bound session
 /// took (user offline, resource gone): offline storage, forwarding, ...
-/// handled(true): the plugin took it. Default: the router bounces it
-/// per RFC 6121 §8 (service-unavailable; errors and headlines dropped).
+/// handled({true}): the plugin took it; handled({false, cond}): refused,
+/// the sender gets `cond`. Default: the router bounces it per RFC 6121 §8
+/// (service-unavailable; errors and headlines dropped).
 struct deliver {
   static constexpr const char* name = "deliver";
-  using answer_type = answer<bool>;
+  using answer_type = answer<delivery_verdict>;
   xml::element_ptr stanza;
   jid to;
+};
+
+// --- offline storage ---
+
+/// `offline.fetch` (first): the stanzas stored for `user` while offline,
+/// oldest first, removed from the store by this call (XEP-0160: sent at
+/// the user's next available presence). handled(list). Default: none.
+struct offline_fetch {
+  static constexpr const char* name = "offline.fetch";
+  using answer_type = answer<std::vector<xml::element_ptr>>;
+  jid user;
+};
+
+// --- rosters (RFC 6121 §2, §3; DJabberd's Roster* hooks) ---
+
+/// One roster item with its subscription state (RFC 6121 Appendix A).
+struct roster_item {
+  jid contact; ///< bare JID
+  std::string name;
+  std::vector<std::string> groups;
+  /// "none", "to", "from" or "both".
+  std::string subscription = "none";
+  bool ask_out = false;    ///< Pending Out: shown as ask='subscribe'
+  bool pending_in = false; ///< Pending In (not shown in the roster)
+  bool approved = false;   ///< pre-approved (RFC 6121 §3.4)
+};
+
+/// A user's roster and its version (RFC 6121 §2.6).
+struct roster {
+  std::string version;
+  std::vector<roster_item> items;
+};
+
+/// `roster.get` (first, RosterGet). handled(roster). Default: an empty
+/// roster. Error: <internal-server-error/>.
+struct roster_get {
+  static constexpr const char* name = "roster.get";
+  using answer_type = answer<roster>;
+  jid user;
+};
+
+/// `roster.load_item` (first, RosterLoadItem). handled(items): the item
+/// for `contact`, or an empty vector when there is none.
+struct roster_load_item {
+  static constexpr const char* name = "roster.load_item";
+  using answer_type = answer<std::vector<roster_item>>;
+  jid user;
+  jid contact;
+};
+
+/// `roster.set_item` (first, RosterAddUpdateItem / RosterSetItem): add
+/// or replace the item of `item.contact`. handled(version): the roster's
+/// new version. Default: not stored (<internal-server-error/>).
+struct roster_set_item {
+  static constexpr const char* name = "roster.set_item";
+  using answer_type = answer<std::string>;
+  jid user;
+  roster_item item;
+};
+
+/// `roster.remove_item` (first, RosterRemoveItem). handled(version).
+struct roster_remove_item {
+  static constexpr const char* name = "roster.remove_item";
+  using answer_type = answer<std::string>;
+  jid user;
+  jid contact;
+};
+
+/// `roster.wipe` (first, RosterWipe): the account is gone. handled(true).
+struct roster_wipe {
+  static constexpr const char* name = "roster.wipe";
+  using answer_type = answer<bool>;
+  jid user;
 };
 
 // --- connections and sessions -----------------------------------------------
@@ -218,6 +300,22 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<std::string>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::iq_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_stanza)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::delivery_verdict)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::delivery_verdict>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::connection_accepted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_fetch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::xml::element_ptr>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::xml::element_ptr>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::hooks::roster_item>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::roster>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::hooks::roster_item>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::string>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_load_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_set_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_remove_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_wipe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_bound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_closed)

@@ -99,9 +99,9 @@ struct shard_state {
     auto from = r.from;
     std::string cond = condition;
     self->request(v->second, caf::infinite, hooks::deliver{r.stanza, r.to})
-      .then([this, stanza, from, cond](bool taken) {
-        if (!taken)
-          bounce(*stanza, from, cond);
+      .then([this, stanza, from, cond](hooks::delivery_verdict& v) {
+        if (!v.taken)
+          bounce(*stanza, from, v.condition.empty() ? cond : v.condition);
       },
       [this, stanza, from, cond](caf::error&) {
         bounce(*stanza, from, cond);

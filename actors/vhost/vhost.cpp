@@ -231,6 +231,28 @@ struct vhost_state {
     return rp;
   }
 
+  /// A `first` hook answered with its value, or `fallback` when every
+  /// plugin declined (or an error when `declined_is_error`).
+  template <class Req, class T = decltype(typename Req::answer_type{}.value)>
+  caf::response_promise first_or(Req req, T fallback,
+                                 bool declined_is_error = false) {
+    auto rp = self->make_response_promise();
+    first(chain(req.name), 0, std::move(req),
+          [rp, fallback, declined_is_error](
+            expected<typename Req::answer_type> r) mutable {
+            if (!r)
+              rp.deliver(r.error());
+            else if (!r->declined)
+              rp.deliver(std::move(r->value));
+            else if (declined_is_error)
+              rp.deliver(caf::make_error(caf::sec::unexpected_message,
+                                         "no plugin serves " + std::string{Req::name}));
+            else
+              rp.deliver(std::move(fallback));
+          });
+    return rp;
+  }
+
   template <class Notice>
   void notify(const Notice& n) {
     if (auto c = chain(Notice::name))
@@ -320,6 +342,28 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
                });
       return rp;
     },
+    [self](hooks::offline_fetch& req)
+      -> caf::result<std::vector<xml::element_ptr>> {
+      return self->state.first_or(std::move(req),
+                                  std::vector<xml::element_ptr>{});
+    },
+    [self](hooks::roster_get& req) -> caf::result<hooks::roster> {
+      return self->state.first_or(std::move(req), hooks::roster{});
+    },
+    [self](hooks::roster_load_item& req)
+      -> caf::result<std::vector<hooks::roster_item>> {
+      return self->state.first_or(std::move(req),
+                                  std::vector<hooks::roster_item>{});
+    },
+    [self](hooks::roster_set_item& req) -> caf::result<std::string> {
+      return self->state.first_or(std::move(req), std::string{}, true);
+    },
+    [self](hooks::roster_remove_item& req) -> caf::result<std::string> {
+      return self->state.first_or(std::move(req), std::string{}, true);
+    },
+    [self](hooks::roster_wipe& req) -> caf::result<bool> {
+      return self->state.first_or(std::move(req), false);
+    },
     [self](hooks::auth_user_exists& req) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();
       auto& st = self->state;
@@ -368,12 +412,15 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
               });
       return rp;
     },
-    [self](hooks::deliver& req) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
+    [self](hooks::deliver& req) -> caf::result<hooks::delivery_verdict> {
+      auto rp = self->make_response_promise<hooks::delivery_verdict>();
       auto& st = self->state;
       st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<bool>> r) mutable {
-                 rp.deliver(r && !r->declined && r->value);
+               [rp](expected<hooks::answer<hooks::delivery_verdict>> r) mutable {
+                 if (r && !r->declined)
+                   rp.deliver(std::move(r->value));
+                 else
+                   rp.deliver(hooks::delivery_verdict{}); // default bounce
                });
       return rp;
     },

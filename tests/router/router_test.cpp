@@ -45,7 +45,7 @@ caf::behavior fake_vhost(caf::event_based_actor*,
   return {
     [log, take](const hooks::deliver& d) {
       log->push_back(d.to.str());
-      return take;
+      return hooks::delivery_verdict{take, {}};
     },
   };
 }

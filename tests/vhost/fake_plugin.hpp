@@ -56,6 +56,11 @@ hooks::answer<bool> make_answer(const fake_state&, const Req&, bool ok) {
   return hooks::answer<bool>::handled(ok);
 }
 
+inline hooks::answer<hooks::delivery_verdict>
+make_answer(const fake_state&, const hooks::deliver&, bool ok) {
+  return hooks::answer<hooks::delivery_verdict>::handled({ok, {}});
+}
+
 inline hooks::answer<xml::element_ptr>
 make_answer(const fake_state& st, const hooks::iq_request&, bool ok) {
   if (!ok)

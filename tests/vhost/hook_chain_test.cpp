@@ -197,7 +197,8 @@ CAF_TEST(when every plugin declines the hook default applies) {
               ->value
             == false);
   CAF_MESSAGE("deliver: nobody took it");
-  CAF_CHECK(ask<bool>(vh, hooks::deliver{chat(), J("bob@example.org")})->value
+  CAF_CHECK(ask<hooks::delivery_verdict>(vh, hooks::deliver{chat(), J("bob@example.org")})
+                ->value->taken
             == false);
   CAF_MESSAGE("connection_accepted: accepted");
   CAF_CHECK(ask<bool>(vh, hooks::connection_accepted{"::1", 4711})->value
@@ -230,7 +231,8 @@ CAF_TEST(an error ends a first chain and is never an accept) {
   CAF_CHECK(r->err);
   CAF_CHECK(ask<bool>(vh, hooks::connection_accepted{"::1", 1})->value
             == false);
-  CAF_CHECK(ask<bool>(vh, hooks::deliver{chat(), J("bob@example.org")})->value
+  CAF_CHECK(ask<hooks::delivery_verdict>(vh, hooks::deliver{chat(), J("bob@example.org")})
+                ->value->taken
             == false);
   auto q = ask<xml::element_ptr>(vh, iq_req("get", "urn:test:x"));
   CAF_CHECK_EQUAL(condition(q->value), "internal-server-error");
