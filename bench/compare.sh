@@ -45,7 +45,7 @@ BENCH_SERVERS=$BENCH_ROOT/bench/servers
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-ONLY=() QUICK=0 KEEP=0 REPEAT=1
+ONLY=() QUICK=0 KEEP=0 REPEAT=1 REPORTED=0 SERVERS=() BUSY=() LOADS=() LOAD_BEFORE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only)
@@ -91,7 +91,12 @@ declare -A R=()   # results: R[server.key]
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  local p
+  if [ "$REPORTED" = 0 ] && [ "${#R[@]}" -gt 0 ] && declare -F report >/dev/null; then
+    log "run cut short: printing what was measured"
+    echo; echo "**Partial results: the run was cut short.**"
+    report
+  fi
+  local p n
   for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 5; done
   [ -n "$PROSODY_PID" ] && { log "stopping prosody"; prosody_stop; }
   [ -n "$EJABBERD_PID" ] && { log "stopping ejabberd"; ejabberd_stop; }
@@ -100,15 +105,13 @@ cleanup() {
   # one have appeared anyway with our node registered, stop that one only.
   for p in $(pgrep -x epmd 2>/dev/null); do
     case " $EPMD_BEFORE " in *" $p "*) continue ;; esac
-    if ERL_EPMD_ADDRESS=127.0.0.1 timeout 5 epmd -names 2>/dev/null | grep -q "name ${EJABBERD_NODE%@*} "; then
+    n=${EJABBERD_NODE:-djabench@localhost}
+    if ERL_EPMD_ADDRESS=127.0.0.1 timeout 5 epmd -names 2>/dev/null | grep -q "name ${n%@*} "; then
       log "stopping epmd $p (our node was registered there)"; kill "$p" 2>/dev/null
     fi
   done
   [ "$POLICY_RC_CREATED" = 1 ] && rm -f /usr/sbin/policy-rc.d
-  if [ -n "$WATCHDOG_PID" ]; then
-    for p in $(pgrep -P "$WATCHDOG_PID" 2>/dev/null); do kill "$p" 2>/dev/null; done
-    kill "$WATCHDOG_PID" 2>/dev/null
-  fi
+  if [ -n "$WATCHDOG_PID" ]; then kill "$WATCHDOG_PID" 2>/dev/null; fi
   if [ -n "$TMP" ] && [ -d "$TMP" ]; then
     if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
   fi
@@ -118,7 +121,9 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # Whole-run deadline: TERM ourselves; the trap stops everything.
-( sleep "$COMPARE_DEADLINE"; log "deadline of ${COMPARE_DEADLINE}s reached"; kill -TERM $$ ) &
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "$COMPARE_DEADLINE" & sp=$!; wait "$sp"
+  log "deadline of ${COMPARE_DEADLINE}s reached"; kill -TERM $$ ) &
 WATCHDOG_PID=$!
 EPMD_BEFORE=$(pgrep -x epmd 2>/dev/null | tr '\n' ' ')
 
@@ -423,30 +428,15 @@ run_phase() {
   esac
 }
 
-log "sizes: $LOGIN_N logins ($LOGIN_C in flight); idle $IDLE_HALF + $IDLE_HALF; $PAIRS_N clients in pairs, ${TP_DUR}s at rate 0 ($INFLIGHT in flight), ${LAT_DUR}s at $LAT_RATE/s; $NUSERS users"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY=()
-SERVERS=()
-for s in prosody ejabberd djabberd; do want "$s" && SERVERS+=("$s"); done
-for s in "${SERVERS[@]}"; do prepare_server "$s"; done
-# Phase by phase, the servers one after the other (a drift in background
-# load then touches every server alike); memory last, because Prosody keeps
-# closed sessions for c2s_timeout (each phase has a fresh process anyway).
-for ph in traffic logins memory; do
-  reps=$REPEAT; [ "$ph" = memory ] && reps=1
-  for ((REP = 1; REP <= reps; REP++)); do
-    for s in "${SERVERS[@]}"; do
-      log "=== $ph: $s$( [ "$reps" -gt 1 ] && echo " (repetition $REP of $reps)") ==="
-      run_phase "$ph" "$s"
+# the table shows the best repetition of each figure
+finalize_results() {
+  local s k
+  for s in "${SERVERS[@]}"; do
+    for k in msgs p99 cpu tp_errors lat_errors logins login_errors; do
+      if [ -n "${R[$s.$k.best]:-}" ]; then R[$s.$k]=${R[$s.$k.best]}; else unset "R[$s.$k]"; fi
     done
   done
-done
-# the table shows the best repetition of each figure
-for s in "${SERVERS[@]}"; do
-  for k in msgs p99 cpu tp_errors lat_errors logins login_errors; do
-    if [ -n "${R[$s.$k.best]:-}" ]; then R[$s.$k]=${R[$s.$k.best]}; else unset "R[$s.$k]"; fi
-  done
-done
+}
 
 # ---- report ---------------------------------------------------------------------------
 v() { local x=${R[$1]:-}; [ -n "$x" ] && echo "$x" || echo "—"; }
@@ -484,7 +474,8 @@ per_conn_from0() {
   else echo "—"; fi
 }
 
-{
+report() {
+  finalize_results
   echo
   echo "## djabberd-actors vs Prosody and ejabberd ($( [ "$QUICK" = 1 ] && echo "quick run" || echo "full run" ), $(date -u +%Y-%m-%dT%H:%MZ))"
   echo
@@ -534,3 +525,24 @@ per_conn_from0() {
     fi
   done
 }
+
+log "sizes: $LOGIN_N logins ($LOGIN_C in flight); idle $IDLE_HALF + $IDLE_HALF; $PAIRS_N clients in pairs, ${TP_DUR}s at rate 0 ($INFLIGHT in flight), ${LAT_DUR}s at $LAT_RATE/s; $NUSERS users"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY=()
+SERVERS=()
+for s in prosody ejabberd djabberd; do want "$s" && SERVERS+=("$s"); done
+for s in "${SERVERS[@]}"; do prepare_server "$s"; done
+# Phase by phase, the servers one after the other (a drift in background
+# load then touches every server alike); memory last, because Prosody keeps
+# closed sessions for c2s_timeout (each phase has a fresh process anyway).
+for ph in traffic logins memory; do
+  reps=$REPEAT; [ "$ph" = memory ] && reps=1
+  for ((REP = 1; REP <= reps; REP++)); do
+    for s in "${SERVERS[@]}"; do
+      log "=== $ph: $s$( [ "$reps" -gt 1 ] && echo " (repetition $REP of $reps)") ==="
+      run_phase "$ph" "$s"
+    done
+  done
+done
+report
+REPORTED=1

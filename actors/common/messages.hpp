@@ -81,6 +81,19 @@ struct deliver_local {
   xml::element_ptr stanza;
 };
 
+/// session -> router shard: hand `stanza` to every bound resource of
+/// `user` as a roster push (RFC 6121 §2.1.6).
+struct push_to_user {
+  jid user;
+  xml::element_ptr stanza;
+};
+
+/// router shard -> session: a roster push; sent on only to resources
+/// that asked for the roster, addressed to their full JID.
+struct roster_push {
+  xml::element_ptr stanza;
+};
+
 } // namespace msg
 } // namespace dja
 
@@ -94,3 +107,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unbind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::route)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::deliver_local)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::push_to_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::roster_push)

@@ -34,6 +34,8 @@ struct vhost_info {
   bool has_accept_hook = false;
   /// Pre-authentication stream features plugins declared (XEP-0077).
   bool inband_registration = false;
+  /// Some plugin serves `roster.get` (rosters are stored).
+  bool has_roster = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
 };

@@ -202,6 +202,11 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       }
     },
     [self](msg::route& r) { self->state.route(r); },
+    [self](msg::push_to_user& p) {
+      if (auto rs = self->state.find_user(p.user))
+        for (auto& e : *rs)
+          self->send(e.session, msg::roster_push{p.stanza});
+    },
   };
 }
 

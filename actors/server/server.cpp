@@ -112,6 +112,7 @@ int run_server(const config::server_cfg& cfg) {
     info.has_filters = has_hook(plugins, hooks::filter_stanza::name);
     info.has_accept_hook = has_hook(plugins, hooks::connection_accepted::name);
     info.has_tls = !v.tls_cert.empty();
+    info.has_roster = has_hook(plugins, hooks::roster_get::name);
     for (auto& p : plugins)
       for (auto& f : p.manifest.stream_features)
         if (f == "http://jabber.org/features/iq-register")

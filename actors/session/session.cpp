@@ -7,188 +7,199 @@
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
 #include "hooks/catalogue.hpp"
+#include "session/session_state.hpp"
 
 namespace dja {
 
-namespace {
+void session_state::to_client(xml::element_ptr e) {
+  self->send(conn, msg::to_client{std::move(e)});
+}
 
-struct session_state {
-  static inline const char* name = "session";
+void session_state::reply_error(const xml::element& e, std::string_view cond) {
+  if (!errors::is_error(e))
+    to_client(errors::stanza_error(e, cond));
+}
 
-  caf::stateful_actor<session_state>* self = nullptr;
-  jid full;
-  jid bare;
-  caf::actor conn;
-  context_ptr ctx;
-  const vhost_info* vhost = nullptr;
-  std::string remote;
-  bool available = false;
-  int priority = 0;
-  bool closed = false;
+void session_state::route(xml::element_ptr e, const jid& to) {
+  self->send(ctx->router.shard_for(to), msg::route{std::move(e), full, to});
+}
 
-  void to_client(xml::element_ptr e) {
-    self->send(conn, msg::to_client{std::move(e)});
-  }
-
-  void reply_error(const xml::element& e, std::string_view cond) {
-    if (!errors::is_error(e))
-      to_client(errors::stanza_error(e, cond));
-  }
-
-  void route(xml::element_ptr e, const jid& to) {
-    self->send(ctx->router.shard_for(to), msg::route{std::move(e), full, to});
-  }
-
-  /// From the client: check, stamp, filter, dispatch.
-  void from_client(const xml::element_ptr& in) {
-    const auto& e = *in;
-    // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused.
-    if (auto from = e.attr("from")) {
-      auto j = jid::parse(*from);
-      if (!j || (*j != full && *j != bare)) {
-        self->send(conn, msg::close_stream{"invalid-from", {}});
-        return;
-      }
-    }
-    auto stamped = std::make_shared<xml::element>(e);
-    stamped->set_attr("from", full.str());
-    std::optional<jid> to;
-    if (auto t = e.attr("to")) {
-      to = jid::parse(*t);
-      if (!to) {
-        reply_error(*stamped, "jid-malformed");
-        return;
-      }
-      stamped->set_attr("to", to->str());
-    }
-    if (e.name == "iq" && !valid_iq(*stamped))
-      return;
-    xml::element_ptr out = std::move(stamped);
-    if (vhost->has_filters) {
-      self
-        ->request(vhost->actor, caf::infinite,
-                  hooks::filter_stanza{out, full})
-        .then([this, to](hooks::filter_verdict& v) {
-          if (v.stanza)
-            dispatch(v.stanza, to);
-          else
-            spdlog::debug("{}: stanza dropped by a filter: {}", full.str(),
-                          v.reason);
-        });
+/// From the client: check, stamp, filter, dispatch.
+void session_state::from_client(const xml::element_ptr& in) {
+  const auto& e = *in;
+  // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused.
+  if (auto from = e.attr("from")) {
+    auto j = jid::parse(*from);
+    if (!j || (*j != full && *j != bare)) {
+      self->send(conn, msg::close_stream{"invalid-from", {}});
       return;
     }
-    dispatch(out, to);
   }
+  auto stamped = std::make_shared<xml::element>(e);
+  stamped->set_attr("from", full.str());
+  std::optional<jid> to;
+  if (auto t = e.attr("to")) {
+    to = jid::parse(*t);
+    if (!to) {
+      reply_error(*stamped, "jid-malformed");
+      return;
+    }
+    stamped->set_attr("to", to->str());
+  }
+  if (e.name == "iq" && !valid_iq(*stamped))
+    return;
+  xml::element_ptr out = std::move(stamped);
+  if (vhost->has_filters) {
+    self
+      ->request(vhost->actor, caf::infinite,
+                hooks::filter_stanza{out, full})
+      .then([this, to](hooks::filter_verdict& v) {
+        if (v.stanza)
+          dispatch(v.stanza, to);
+        else
+          spdlog::debug("{}: stanza dropped by a filter: {}", full.str(),
+                        v.reason);
+      });
+    return;
+  }
+  dispatch(out, to);
+}
 
-  /// RFC 6120 §8.2.3: id required, a known type, get/set with one child.
-  bool valid_iq(const xml::element& e) {
-    auto type = e.attr_or("type");
-    bool request = type == "get" || type == "set";
-    if (!request && type != "result" && type != "error") {
+/// RFC 6120 §8.2.3: id required, a known type, get/set with one child.
+bool session_state::valid_iq(const xml::element& e) {
+  auto type = e.attr_or("type");
+  bool request = type == "get" || type == "set";
+  if (!request && type != "result" && type != "error") {
+    reply_error(e, "bad-request");
+    return false;
+  }
+  if (e.attr("id") == nullptr) {
+    if (request)
       reply_error(e, "bad-request");
-      return false;
-    }
-    if (e.attr("id") == nullptr) {
-      if (request)
-        reply_error(e, "bad-request");
-      return false;
-    }
-    if (request && e.elements().size() != 1) {
-      reply_error(e, "bad-request");
-      return false;
-    }
-    return true;
+    return false;
   }
-
-  void dispatch(const xml::element_ptr& e, const std::optional<jid>& to) {
-    const auto& kind = e->name;
-    if (kind == "presence" && !to) {
-      broadcast_presence(*e);
-      return;
-    }
-    // No `to`: addressed to the own account (RFC 6120 §10.3).
-    jid target = to ? *to : bare;
-    bool local_domain = ctx->find_vhost(target.domain()) != nullptr;
-    bool for_server = local_domain && target.local().empty()
-                      && target.is_bare();
-    // RFC 6120 §10.5.3.1 / §10.3.3: an iq to a bare JID is answered by the
-    // server on the account's behalf.
-    if (kind == "iq" && local_domain && target.is_bare()) {
-      iq_for_server(e, target);
-      return;
-    }
-    if (for_server)
-      return; // messages and presences to the server itself: nothing to do
-    route(e, target);
+  if (request && e.elements().size() != 1) {
+    reply_error(e, "bad-request");
+    return false;
   }
+  return true;
+}
 
-  void iq_for_server(const xml::element_ptr& e, const jid& target) {
-    auto type = e->attr_or("type");
-    if (type != "get" && type != "set")
-      return; // results and errors to the server end here
-    auto payload = e->first_element();
-    if (payload->name == "session" && payload->ns == ns::session) {
-      to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
-      return;
-    }
-    auto v = ctx->find_vhost(target.domain());
-    if (v == nullptr) {
-      reply_error(*e, "service-unavailable");
-      return;
-    }
-    self->request(v->actor, caf::infinite, hooks::iq_request{e, full, target})
-      .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
-            [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>& to) {
+  const auto& kind = e->name;
+  if (kind == "presence" && !to) {
+    broadcast_presence(*e);
+    return;
   }
+  // No `to`: addressed to the own account (RFC 6120 §10.3).
+  jid target = to ? *to : bare;
+  bool local_domain = ctx->find_vhost(target.domain()) != nullptr;
+  bool for_server = local_domain && target.local().empty()
+                    && target.is_bare();
+  // RFC 6120 §10.5.3.1 / §10.3.3: an iq to a bare JID is answered by the
+  // server on the account's behalf.
+  if (kind == "iq" && local_domain && target.is_bare()) {
+    iq_for_server(e, target);
+    return;
+  }
+  if (for_server)
+    return; // messages and presences to the server itself: nothing to do
+  route(e, target);
+}
 
-  void broadcast_presence(const xml::element& e) {
-    auto type = e.attr_or("type");
-    if (type.empty()) {
-      available = true;
-      priority = 0;
-      if (auto p = e.child("priority", ns::client)) {
-        try {
-          priority = std::stoi(p->text());
-        } catch (...) {
-          priority = 0;
-        }
-        priority = std::max(-128, std::min(127, priority));
+void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) {
+  auto type = e->attr_or("type");
+  if (type != "get" && type != "set")
+    return; // results and errors to the server end here
+  auto payload = e->first_element();
+  if (payload->ns == "jabber:iq:roster" && target == bare
+      && vhost_has_roster()) {
+    on_roster_iq(e);
+    return;
+  }
+  if (payload->name == "session" && payload->ns == ns::session) {
+    to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
+    return;
+  }
+  auto v = ctx->find_vhost(target.domain());
+  if (v == nullptr) {
+    reply_error(*e, "service-unavailable");
+    return;
+  }
+  self->request(v->actor, caf::infinite, hooks::iq_request{e, full, target})
+    .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
+          [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+}
+
+void session_state::broadcast_presence(const xml::element& e) {
+  auto type = e.attr_or("type");
+  if (type.empty()) {
+    available = true;
+    priority = 0;
+    if (auto p = e.child("priority", ns::client)) {
+      try {
+        priority = std::stoi(p->text());
+      } catch (...) {
+        priority = 0;
       }
-    } else if (type == "unavailable") {
-      available = false;
-    } else {
-      return; // subscriptions come with the roster issue
+      priority = std::max(-128, std::min(127, priority));
     }
+  } else if (type == "unavailable") {
+    available = false;
+  } else {
+    return; // subscriptions come with the roster issue
+  }
+  self->send(ctx->router.shard_for(full),
+             msg::presence_state{full, self, available, priority});
+  if (available && priority >= 0 && !offline_fetched)
+    fetch_offline();
+  // RFC 6121 §4.2.2 / §4.5.2: the user's own available resources get
+  // it too, the sender included. (Contacts come with the roster.)
+  auto out = std::make_shared<xml::element>(e);
+  out->set_attr("from", full.str());
+  out->set_attr("to", bare.str());
+  route(std::move(out), bare);
+}
+
+/// XEP-0160 §3: stored messages go out with the first available
+/// presence of non-negative priority.
+void session_state::fetch_offline() {
+  offline_fetched = true;
+  if (vhost == nullptr)
+    return;
+  self->request(vhost->actor, caf::infinite, hooks::offline_fetch{bare})
+    .then(
+      [this](std::vector<xml::element_ptr>& stored) {
+        for (auto& e : stored)
+          to_client(std::move(e));
+      },
+      [this](caf::error& err) {
+        spdlog::error("{}: offline messages not fetched: {}", full.str(),
+                      caf::to_string(err));
+      });
+}
+
+void session_state::close(const std::string& reason) {
+  if (closed)
+    return;
+  closed = true;
+  if (available) {
+    // RFC 6121 §4.5.2: gone without saying so: unavailable on its
+    // behalf to the own other resources.
+    xml::element pres{"presence", ns::client};
+    pres.set_attr("from", full.str()).set_attr("to", bare.str());
+    pres.set_attr("type", "unavailable");
     self->send(ctx->router.shard_for(full),
-               msg::presence_state{full, self, available, priority});
-    // RFC 6121 §4.2.2 / §4.5.2: the user's own available resources get
-    // it too, the sender included. (Contacts come with the roster.)
-    auto out = std::make_shared<xml::element>(e);
-    out->set_attr("from", full.str());
-    out->set_attr("to", bare.str());
-    route(std::move(out), bare);
+               msg::presence_state{full, self, false, 0});
+    route(std::make_shared<xml::element>(std::move(pres)), bare);
   }
+  self->send(ctx->router.shard_for(full), msg::unbind{full, self});
+  if (vhost)
+    self->send(vhost->actor, hooks::session_closed{full, reason});
+  self->quit();
+}
 
-  void close(const std::string& reason) {
-    if (closed)
-      return;
-    closed = true;
-    if (available) {
-      // RFC 6121 §4.5.2: gone without saying so: unavailable on its
-      // behalf to the own other resources.
-      xml::element pres{"presence", ns::client};
-      pres.set_attr("from", full.str()).set_attr("to", bare.str());
-      pres.set_attr("type", "unavailable");
-      self->send(ctx->router.shard_for(full),
-                 msg::presence_state{full, self, false, 0});
-      route(std::make_shared<xml::element>(std::move(pres)), bare);
-    }
-    self->send(ctx->router.shard_for(full), msg::unbind{full, self});
-    if (vhost)
-      self->send(vhost->actor, hooks::session_closed{full, reason});
-    self->quit();
-  }
-};
+namespace {
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
                             caf::actor conn, context_ptr ctx,
@@ -208,6 +219,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
   });
   return {
     [self](msg::from_client& m) { self->state.from_client(m.stanza); },
+    [self](msg::roster_push& m) { self->state.on_roster_push(m.stanza); },
     [self](msg::deliver_local& m) {
       self->state.to_client(std::move(m.stanza));
     },

@@ -1,0 +1,170 @@
+// Roster management on a session (RFC 6121 §2): get (with versioning,
+// §2.6), set, remove, and pushes to every resource that asked for the
+// roster. Storage is the `roster.*` hooks (plugins/roster/).
+
+#include <algorithm>
+#include <set>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/errors.hpp"
+#include "common/messages.hpp"
+#include "common/namespaces.hpp"
+#include "session/session_state.hpp"
+
+namespace dja {
+
+namespace {
+
+constexpr const char* roster_ns = "jabber:iq:roster";
+
+xml::element item_element(const hooks::roster_item& item, bool removed) {
+  xml::element el{"item", roster_ns};
+  el.set_attr("jid", item.contact.str());
+  if (removed) {
+    el.set_attr("subscription", "remove");
+    return el;
+  }
+  if (!item.name.empty())
+    el.set_attr("name", item.name);
+  el.set_attr("subscription", item.subscription);
+  if (item.ask_out)
+    el.set_attr("ask", "subscribe");
+  for (auto& g : item.groups)
+    el.add_child(xml::element{"group", roster_ns}).add_text(g);
+  return el;
+}
+
+} // namespace
+
+void session_state::on_roster_iq(const xml::element_ptr& e) {
+  if (e->attr_or("type") == "get")
+    roster_get(e);
+  else
+    roster_set(e);
+}
+
+void session_state::roster_get(const xml::element_ptr& e) {
+  roster_interested = true;
+  auto ver = e->first_element()->attr("ver");
+  self->request(vhost->actor, caf::infinite, hooks::roster_get{bare})
+    .then(
+      [this, e, ver = ver ? std::optional<std::string>{*ver} : std::nullopt](
+        hooks::roster& r) {
+        auto reply = std::make_shared<xml::element>(errors::iq_result(*e));
+        reply->remove_attr("from");
+        // RFC 6121 §2.6.3: an unchanged roster is an empty result.
+        if (ver && !r.version.empty() && *ver == r.version) {
+          to_client(std::move(reply));
+          return;
+        }
+        auto& q = reply->add_child(xml::element{"query", roster_ns});
+        if (ver)
+          q.set_attr("ver", r.version);
+        for (auto& item : r.items)
+          q.add_child(item_element(item, false));
+        to_client(std::move(reply));
+      },
+      [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+}
+
+void session_state::roster_set(const xml::element_ptr& e) {
+  // RFC 6121 §2.3.3: exactly one item, a valid JID, groups unique and
+  // not empty.
+  auto q = e->first_element();
+  auto items = q->elements();
+  if (items.size() != 1 || items[0]->name != "item"
+      || items[0]->ns != roster_ns) {
+    reply_error(*e, "bad-request");
+    return;
+  }
+  auto& it = *items[0];
+  auto contact = jid::parse(it.attr_or("jid"));
+  if (!contact || contact->is_full()) {
+    reply_error(*e, "jid-malformed");
+    return;
+  }
+  std::vector<std::string> groups;
+  std::set<std::string> seen;
+  for (auto* g : it.elements()) {
+    if (g->name != "group")
+      continue;
+    auto name = g->text();
+    if (name.empty()) {
+      reply_error(*e, "not-acceptable");
+      return;
+    }
+    if (!seen.insert(name).second) {
+      reply_error(*e, "bad-request");
+      return;
+    }
+    groups.push_back(name);
+  }
+  auto remove = it.attr_or("subscription") == "remove";
+  auto name = it.attr_or("name");
+  auto contact_jid = *contact;
+  self
+    ->request(vhost->actor, caf::infinite,
+              hooks::roster_load_item{bare, contact_jid})
+    .then(
+      [=](std::vector<hooks::roster_item>& found) {
+        if (remove) {
+          if (found.empty()) {
+            reply_error(*e, "item-not-found"); // §2.5.3
+            return;
+          }
+          auto item = found.front();
+          self
+            ->request(vhost->actor, caf::infinite,
+                      hooks::roster_remove_item{bare, contact_jid})
+            .then(
+              [=](std::string& version) {
+                to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
+                push_item(item, version, true);
+              },
+              [=](caf::error&) { reply_error(*e, "internal-server-error"); });
+          return;
+        }
+        // The client sets name and groups; the subscription state is
+        // the server's (§2.1.2.5: a subscription attribute is ignored).
+        hooks::roster_item item;
+        if (!found.empty())
+          item = found.front();
+        item.contact = contact_jid;
+        item.name = name;
+        item.groups = groups;
+        self
+          ->request(vhost->actor, caf::infinite,
+                    hooks::roster_set_item{bare, item})
+          .then(
+            [=](std::string& version) {
+              to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
+              push_item(item, version, false);
+            },
+            [=](caf::error&) { reply_error(*e, "internal-server-error"); });
+      },
+      [=](caf::error&) { reply_error(*e, "internal-server-error"); });
+}
+
+void session_state::push_item(const hooks::roster_item& item,
+                              const std::string& version, bool removed) {
+  auto push = std::make_shared<xml::element>("iq", ns::client);
+  push->set_attr("type", "set");
+  push->set_attr("id", "push-" + version);
+  auto& q = push->add_child(xml::element{"query", roster_ns});
+  if (!version.empty())
+    q.set_attr("ver", version);
+  q.add_child(item_element(item, removed));
+  self->send(ctx->router.shard_for(bare), msg::push_to_user{bare, push});
+}
+
+void session_state::on_roster_push(const xml::element_ptr& e) {
+  if (!roster_interested)
+    return;
+  auto out = std::make_shared<xml::element>(*e);
+  out->set_attr("to", full.str());
+  to_client(std::move(out));
+}
+
+} // namespace dja
