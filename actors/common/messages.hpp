@@ -67,6 +67,7 @@ struct presence_state {
   caf::actor session;
   bool available = false;
   int priority = 0;
+  xml::element_ptr presence; ///< the last available presence, if any
 };
 
 /// anyone -> router shard: deliver `stanza` (from already stamped) to `to`.

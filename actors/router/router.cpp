@@ -19,7 +19,16 @@ struct resource_entry {
   caf::actor session;
   bool available = false;
   int priority = 0;
+  xml::element_ptr presence; ///< last available presence (for probes)
 };
+
+bool sub_from(const hooks::roster_item& i) {
+  return i.subscription == "from" || i.subscription == "both";
+}
+
+bool sub_to(const hooks::roster_item& i) {
+  return i.subscription == "to" || i.subscription == "both";
+}
 
 struct shard_state {
   static inline const char* name = "router";
@@ -138,6 +147,164 @@ struct shard_state {
     undeliverable(r, "service-unavailable");
   }
 
+  caf::actor vhost_of(const jid& j) {
+    auto v = vhosts->find(j.domain());
+    return v == vhosts->end() ? caf::actor{} : v->second;
+  }
+
+  /// Delivers to the available resources of `user` (non-negative
+  /// priority, RFC 6121 §3.1.3 / §8.5.2.1).
+  bool to_available(const jid& user, const xml::element_ptr& stanza) {
+    bool any = false;
+    if (auto rs = find_user(user))
+      for (auto& e : *rs)
+        if (e.available && e.priority >= 0) {
+          self->send(e.session, msg::deliver_local{stanza});
+          any = true;
+        }
+    return any;
+  }
+
+  void push(const jid& user, const hooks::roster_item& item,
+            const std::string& version) {
+    auto iq = std::make_shared<xml::element>("iq", "jabber:client");
+    iq->set_attr("type", "set").set_attr("id", "push-" + version);
+    auto& q = iq->add_child(xml::element{"query", "jabber:iq:roster"});
+    if (!version.empty())
+      q.set_attr("ver", version);
+    auto& it = q.add_child(xml::element{"item", "jabber:iq:roster"});
+    it.set_attr("jid", item.contact.str());
+    if (!item.name.empty())
+      it.set_attr("name", item.name);
+    it.set_attr("subscription", item.subscription);
+    if (item.ask_out)
+      it.set_attr("ask", "subscribe");
+    for (auto& g : item.groups)
+      it.add_child(xml::element{"group", "jabber:iq:roster"}).add_text(g);
+    if (auto rs = find_user(user))
+      for (auto& e : *rs)
+        self->send(e.session, msg::roster_push{iq});
+  }
+
+  /// RFC 6121 §3: a subscription stanza for a local user, with the
+  /// state transitions of Appendix A on the user's roster.
+  void inbound_subscription(msg::route& r, const std::string& type) {
+    auto user = r.to.bare();
+    auto contact = r.from.bare();
+    auto v = vhost_of(user);
+    if (!v || contact.empty())
+      return;
+    auto stanza = std::make_shared<xml::element>(*r.stanza);
+    stanza->set_attr("from", contact.str()); // §3.1.3: bare JIDs
+    stanza->set_attr("to", user.str());
+    self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
+      .then(
+        [this, v, user, contact, stanza,
+         type](std::vector<hooks::roster_item>& found) {
+          hooks::roster_item item;
+          bool known = !found.empty();
+          if (known)
+            item = found.front();
+          item.contact = contact;
+          auto before = item;
+          bool deliver = false;
+          bool reply_subscribed = false;
+          if (type == "subscribe") {
+            if (sub_from(item)) {
+              reply_subscribed = true; // §3.1.3: already approved
+            } else if (item.approved) {
+              item.approved = false; // §3.4: pre-approved
+              item.subscription = item.subscription == "to" ? "both" : "from";
+              reply_subscribed = true;
+            } else {
+              item.pending_in = true;
+              deliver = true;
+            }
+          } else if (type == "subscribed") {
+            if (item.ask_out) { // §3.1.6
+              item.ask_out = false;
+              item.subscription = item.subscription == "from" ? "both" : "to";
+              deliver = true;
+            }
+          } else if (type == "unsubscribe") {
+            if (sub_from(item) || item.pending_in) { // §3.3.3
+              item.pending_in = false;
+              item.approved = false;
+              item.subscription = item.subscription == "both" ? "to" : "none";
+              deliver = true;
+            }
+          } else if (sub_to(item) || item.ask_out) { // unsubscribed, §3.2.3
+            item.ask_out = false;
+            item.subscription = item.subscription == "both" ? "from" : "none";
+            deliver = true;
+          }
+          bool changed = item.subscription != before.subscription
+                         || item.ask_out != before.ask_out
+                         || item.pending_in != before.pending_in
+                         || item.approved != before.approved;
+          if (changed)
+            self
+              ->request(v, caf::infinite, hooks::roster_set_item{user, item})
+              .then(
+                [this, user, item, known](std::string& version) {
+                  // A request alone does not put the contact in the
+                  // roster (no push for a new Pending-In-only item).
+                  if (known || item.subscription != "none" || item.ask_out)
+                    push(user, item, version);
+                },
+                [user](caf::error& err) {
+                  spdlog::error("roster of {} not updated: {}", user.str(),
+                                caf::to_string(err));
+                });
+          if (deliver)
+            to_available(user, stanza); // else kept as Pending In
+          if (reply_subscribed) {
+            auto ok = std::make_shared<xml::element>("presence",
+                                                     "jabber:client");
+            ok->set_attr("type", "subscribed");
+            ok->set_attr("from", user.str());
+            ok->set_attr("to", contact.str());
+            auto key = contact.local() + '@' + contact.domain();
+            self->send(all_shards[std::hash<std::string>{}(key)
+                                  % all_shards.size()],
+                       msg::route{ok, user, contact});
+          }
+        },
+        [](caf::error&) {});
+  }
+
+  /// RFC 6121 §4.3.2: a probe is answered with the current presence of
+  /// each available resource, if the prober is subscribed.
+  void inbound_probe(msg::route& r) {
+    auto user = r.to.bare();
+    auto prober = r.from;
+    auto v = vhost_of(user);
+    if (!v || prober.empty())
+      return;
+    self
+      ->request(v, caf::infinite,
+                hooks::roster_load_item{user, prober.bare()})
+      .then(
+        [this, user, prober](std::vector<hooks::roster_item>& found) {
+          if (found.empty() || !sub_from(found.front()))
+            return;
+          auto rs = find_user(user);
+          if (rs == nullptr)
+            return;
+          auto key = prober.local() + '@' + prober.domain();
+          auto& shard = all_shards[std::hash<std::string>{}(key)
+                                   % all_shards.size()];
+          for (auto& e : *rs)
+            if (e.available && e.presence) {
+              auto p = std::make_shared<xml::element>(*e.presence);
+              p->set_attr("to", prober.str());
+              self->send(shard, msg::route{p, user.with_resource(e.resource),
+                                           prober});
+            }
+        },
+        [](caf::error&) {});
+  }
+
   void route(msg::route& r) {
     if (vhosts->count(r.to.domain()) == 0) {
       // Not ours and no server-to-server yet (a later stage).
@@ -145,6 +312,18 @@ struct shard_state {
       return;
     }
     const auto& kind = r.stanza->name;
+    if (kind == "presence" && !r.to.local().empty()) {
+      auto type = r.stanza->attr_or("type");
+      if (type == "subscribe" || type == "subscribed" || type == "unsubscribe"
+          || type == "unsubscribed") {
+        inbound_subscription(r, type);
+        return;
+      }
+      if (type == "probe") {
+        inbound_probe(r);
+        return;
+      }
+    }
     if (r.to.is_full()) {
       if (auto e = find(r.to)) {
         self->send(e->session, msg::deliver_local{r.stanza});
@@ -199,6 +378,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       if (auto e = self->state.find(p.full); e && e->session == p.session) {
         e->available = p.available;
         e->priority = p.priority;
+        e->presence = p.available ? p.presence : nullptr;
       }
     },
     [self](msg::route& r) { self->state.route(r); },

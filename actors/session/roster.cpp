@@ -38,6 +38,13 @@ xml::element item_element(const hooks::roster_item& item, bool removed) {
 
 } // namespace
 
+bool in_roster(const hooks::roster_item& item) {
+  // A subscription request alone (Pending In) does not put the contact
+  // in the roster (RFC 6121 §3.1.3).
+  return item.subscription != "none" || item.ask_out || !item.pending_in
+         || !item.name.empty() || !item.groups.empty();
+}
+
 void session_state::on_roster_iq(const xml::element_ptr& e) {
   if (e->attr_or("type") == "get")
     roster_get(e);
@@ -63,7 +70,8 @@ void session_state::roster_get(const xml::element_ptr& e) {
         if (ver)
           q.set_attr("ver", r.version);
         for (auto& item : r.items)
-          q.add_child(item_element(item, false));
+          if (in_roster(item))
+            q.add_child(item_element(item, false));
         to_client(std::move(reply));
       },
       [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
@@ -147,8 +155,20 @@ void session_state::roster_set(const xml::element_ptr& e) {
       [=](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
+void session_state::store_item(hooks::roster_item item) {
+  self
+    ->request(vhost->actor, caf::infinite, hooks::roster_set_item{bare, item})
+    .then([this, item](std::string& version) { push_item(item, version, false); },
+          [this](caf::error& err) {
+            spdlog::error("{}: roster not stored: {}", full.str(),
+                          caf::to_string(err));
+          });
+}
+
 void session_state::push_item(const hooks::roster_item& item,
                               const std::string& version, bool removed) {
+  if (!removed && !in_roster(item))
+    return;
   auto push = std::make_shared<xml::element>("iq", ns::client);
   push->set_attr("type", "set");
   push->set_attr("id", "push-" + version);

@@ -91,6 +91,8 @@ void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>
     broadcast_presence(*e);
     return;
   }
+  if (kind == "presence" && on_directed_presence(e, *to))
+    return;
   // No `to`: addressed to the own account (RFC 6120 §10.3).
   jid target = to ? *to : bare;
   bool local_domain = ctx->find_vhost(target.domain()) != nullptr;
@@ -131,36 +133,6 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
           [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
-void session_state::broadcast_presence(const xml::element& e) {
-  auto type = e.attr_or("type");
-  if (type.empty()) {
-    available = true;
-    priority = 0;
-    if (auto p = e.child("priority", ns::client)) {
-      try {
-        priority = std::stoi(p->text());
-      } catch (...) {
-        priority = 0;
-      }
-      priority = std::max(-128, std::min(127, priority));
-    }
-  } else if (type == "unavailable") {
-    available = false;
-  } else {
-    return; // subscriptions come with the roster issue
-  }
-  self->send(ctx->router.shard_for(full),
-             msg::presence_state{full, self, available, priority});
-  if (available && priority >= 0 && !offline_fetched)
-    fetch_offline();
-  // RFC 6121 §4.2.2 / §4.5.2: the user's own available resources get
-  // it too, the sender included. (Contacts come with the roster.)
-  auto out = std::make_shared<xml::element>(e);
-  out->set_attr("from", full.str());
-  out->set_attr("to", bare.str());
-  route(std::move(out), bare);
-}
-
 /// XEP-0160 §3: stored messages go out with the first available
 /// presence of non-negative priority.
 void session_state::fetch_offline() {
@@ -184,6 +156,7 @@ void session_state::close(const std::string& reason) {
     return;
   closed = true;
   if (available) {
+    send_unavailable_to_contacts();
     // RFC 6121 §4.5.2: gone without saying so: unavailable on its
     // behalf to the own other resources.
     xml::element pres{"presence", ns::client};

@@ -5,6 +5,7 @@
 // (RFC 6121 §2 roster management).
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -16,6 +17,9 @@
 #include "hooks/catalogue.hpp"
 
 namespace dja {
+
+/// False for an item that only holds a pending inbound request.
+bool in_roster(const hooks::roster_item& item);
 
 struct session_state {
   static inline const char* name = "session";
@@ -32,6 +36,11 @@ struct session_state {
   bool closed = false;
   bool offline_fetched = false;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
+  /// The last broadcast presence (probes are answered from the router).
+  xml::element_ptr last_presence;
+  /// Directed presence recipients (RFC 6121 §4.6): they get our
+  /// unavailable presence when we leave.
+  std::set<std::string> directed;
 
   // --- session.cpp ---
   void to_client(xml::element_ptr e);
@@ -41,9 +50,21 @@ struct session_state {
   bool valid_iq(const xml::element& e);
   void dispatch(const xml::element_ptr& e, const std::optional<jid>& to);
   void iq_for_server(const xml::element_ptr& e, const jid& target);
-  void broadcast_presence(const xml::element& e);
   void fetch_offline();
   void close(const std::string& reason);
+
+  // --- presence.cpp ---
+  void broadcast_presence(const xml::element& e);
+  /// Sends `pres` to the contacts whose subscription matches; with
+  /// `probe`, also probes the contacts we are subscribed to and hands
+  /// pending subscription requests to the client.
+  void to_contacts(xml::element_ptr pres, bool initial);
+  void send_unavailable_to_contacts();
+  /// Outbound subscription stanzas and directed presence; false when
+  /// the stanza is an ordinary one for route().
+  bool on_directed_presence(const xml::element_ptr& e, const jid& to);
+  void outbound_subscription(const xml::element_ptr& e, const jid& contact,
+                             const std::string& type);
 
   // --- roster.cpp ---
   /// Some plugin of the vhost stores rosters (else roster iqs get the
@@ -55,6 +76,8 @@ struct session_state {
   void push_item(const hooks::roster_item& item, const std::string& version,
                  bool removed);
   void on_roster_push(const xml::element_ptr& e);
+  /// Stores `item` and pushes it (shared with presence.cpp).
+  void store_item(hooks::roster_item item);
 };
 
 } // namespace dja

@@ -56,7 +56,9 @@ xml::element_ptr msg(const std::string& body, const char* type = nullptr,
 /// The vhost as far as offline.sqlite sees it: auth.user_exists.
 caf::behavior fake_vhost(caf::event_based_actor*, std::set<std::string> users) {
   return {
-    [users](const hooks::auth_user_exists& r) {
+    [users](const hooks::auth_user_exists& r) -> caf::result<bool> {
+      if (r.user.local() == "broken") // the auth store fails
+        return caf::make_error(caf::sec::runtime_error, "auth failed");
       return users.count(r.user.bare_str()) > 0;
     },
   };
@@ -175,7 +177,7 @@ CAF_TEST(store and fetch in order for an existing user) {
 
 CAF_TEST(a stored message carries an XEP-0203 delay) {
   auto a = plugin();
-  CAF_CHECK(taken(a, msg("hi & <bye>")));
+  CAF_CHECK(taken(a, msg("hi &amp; &lt;bye&gt;")));
   auto got = fetch(a);
   CAF_REQUIRE_EQUAL(got.size(), 1u);
   CAF_CHECK_EQUAL(body(got[0]), "hi & <bye>");
@@ -273,6 +275,16 @@ CAF_TEST(a storage failure is an error never a taken) {
     .receive([](hooks::answer<delivery_verdict>&) {},
              [&](caf::error&) { failed = true; });
   CAF_CHECK(failed);
+}
+
+CAF_TEST(an auth failure is an error never a taken) {
+  auto a = plugin();
+  bool failed = false;
+  self->request(a, 30s, hooks::deliver{msg("x"), J("broken@localhost")})
+    .receive([](hooks::answer<delivery_verdict>&) {},
+             [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  CAF_CHECK(taken(a, msg("still works")));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

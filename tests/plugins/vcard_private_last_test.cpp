@@ -1,0 +1,411 @@
+#define CAF_SUITE plugins.vcard_private_last
+
+// vcard.sqlite (XEP-0054), private.sqlite (XEP-0049) and last (XEP-0012)
+// against real SQLite files in a temporary directory, behind a real vhost
+// (with auth.static for the accounts). The SQLite plugins are detached, so
+// these tests use a real actor_system and a scoped_actor instead of the
+// test coordinator.
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/base64.hpp"
+#include "common/messages.hpp"
+#include "common/xml.hpp"
+#include "hooks/catalogue.hpp"
+#include "plugins/plugin.hpp"
+#include "plugins/vcard/sqlite/doc_store.hpp"
+#include "plugins/vcard/sqlite/photo_hash.hpp"
+#include "server/config.hpp"
+#include "server/server.hpp"
+#include "vhost/vhost.hpp"
+
+using namespace dja;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+jid J(const char* s) {
+  return *jid::parse(s);
+}
+
+xml::element_ptr X(const std::string& s) {
+  auto e = plugins::sqlite_docs::parse_element(s);
+  CAF_REQUIRE(e != nullptr);
+  return e;
+}
+
+/// The stanza error condition of a reply ("" when it is no error).
+std::string condition(const xml::element& reply) {
+  if (reply.attr_or("type") != "error")
+    return "";
+  auto err = reply.child("error");
+  if (err == nullptr || err->first_element() == nullptr)
+    return "?";
+  return err->first_element()->name;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  fs::path dir;
+  caf::actor vh;
+  toml::table last_options;
+
+  fixture() {
+    spdlog::set_level(spdlog::level::off);
+    char tmpl[] = "/tmp/vcard_private_last_test.XXXXXX";
+    dir = mkdtemp(tmpl);
+    last_options.insert("file", "last.sqlite");
+    start();
+  }
+
+  ~fixture() {
+    stop();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  void start() {
+    config::vhost_cfg v;
+    v.domain = "localhost";
+    config::plugin_cfg auth;
+    auth.type = "auth.static";
+    toml::table users;
+    users.insert("alice", "pw");
+    users.insert("bob", "pw");
+    auth.options.insert("users", users);
+    config::plugin_cfg vcard;
+    vcard.type = "vcard.sqlite";
+    vcard.options.insert("max_bytes", 2048);
+    config::plugin_cfg priv;
+    priv.type = "private.sqlite";
+    config::plugin_cfg last;
+    last.type = "last";
+    last.options = last_options;
+    v.plugins = {auth, vcard, priv, last};
+    vh = spawn_vhost(sys, v.domain, make_plugins(v, dir.string()));
+  }
+
+  void stop() {
+    if (!vh)
+      return;
+    self->monitor(vh);
+    self->send(vh, shutdown_atom::value);
+    self->receive([](const caf::down_msg&) {});
+    vh = nullptr;
+  }
+
+  static hooks::iq_request make(const char* from, const char* to,
+                                const std::string& iq) {
+    auto e = std::make_shared<xml::element>(*X(iq));
+    e->set_attr("from", from);
+    return hooks::iq_request{e, J(from), J(to)};
+  }
+
+  /// Sends `iq` (from/to stamped as the session does) through the vhost.
+  xml::element_ptr ask(const char* from, const char* to,
+                       const std::string& iq) {
+    xml::element_ptr reply;
+    self->request(vh, 30s, make(from, to, iq))
+      .receive([&](xml::element_ptr& r) { reply = std::move(r); },
+               [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+    CAF_REQUIRE(reply != nullptr);
+    return reply;
+  }
+
+  /// Sends `iq` to a plugin actor directly.
+  xml::element_ptr ask(const caf::actor& plugin, const char* from,
+                       const char* to, const std::string& iq) {
+    xml::element_ptr reply;
+    self->request(plugin, 30s, make(from, to, iq))
+      .receive(
+        [&](hooks::answer<xml::element_ptr>& r) {
+          CAF_REQUIRE(!r.declined);
+          reply = std::move(r.value);
+        },
+        [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+    CAF_REQUIRE(reply != nullptr);
+    return reply;
+  }
+};
+
+constexpr const char* alice = "alice@localhost/home";
+constexpr const char* bob = "bob@localhost/work";
+
+const std::string vcard_set
+  = "<iq type='set' id='v1'><vCard xmlns='vcard-temp'>"
+    "<FN>Alice &amp; Co</FN><NICKNAME>al</NICKNAME></vCard></iq>";
+const std::string vcard_get
+  = "<iq type='get' id='v2'><vCard xmlns='vcard-temp'/></iq>";
+
+std::string fn_of(const xml::element& reply) {
+  auto v = reply.child("vCard", "vcard-temp");
+  if (v == nullptr)
+    return "<none>";
+  auto fn = v->child("FN", "vcard-temp");
+  return fn == nullptr ? "" : fn->text();
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(vcard_tests, fixture)
+
+CAF_TEST(vcard set then get own and of another user) {
+  auto r = ask(alice, "alice@localhost", vcard_set);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  r = ask(alice, "alice@localhost", vcard_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_EQUAL(fn_of(*r), "Alice & Co");
+  r = ask(bob, "alice@localhost", vcard_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_EQUAL(fn_of(*r), "Alice & Co");
+  // Nothing stored: an empty vCard, for oneself and for others.
+  r = ask(bob, "bob@localhost", vcard_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_EQUAL(fn_of(*r), "");
+  r = ask(alice, "bob@localhost", vcard_get);
+  CAF_CHECK_EQUAL(fn_of(*r), "");
+  // No such account.
+  r = ask(alice, "nobody@localhost", vcard_get);
+  CAF_CHECK_EQUAL(condition(*r), "service-unavailable");
+  // The server has no vCard.
+  r = ask(alice, "localhost", vcard_get);
+  CAF_CHECK_EQUAL(condition(*r), "item-not-found");
+}
+
+CAF_TEST(vcard set of another user is forbidden and changes nothing) {
+  ask(bob, "bob@localhost",
+      "<iq type='set' id='b'><vCard xmlns='vcard-temp'><FN>Bob</FN></vCard>"
+      "</iq>");
+  auto r = ask(alice, "bob@localhost", vcard_set);
+  CAF_CHECK_EQUAL(condition(*r), "forbidden");
+  r = ask(alice, "localhost", vcard_set);
+  CAF_CHECK_EQUAL(condition(*r), "forbidden");
+  r = ask(bob, "bob@localhost", vcard_get);
+  CAF_CHECK_EQUAL(fn_of(*r), "Bob");
+}
+
+CAF_TEST(vcard survives a restart and an empty set clears it) {
+  ask(alice, "alice@localhost", vcard_set);
+  stop();
+  start();
+  auto r = ask(bob, "alice@localhost", vcard_get);
+  CAF_CHECK_EQUAL(fn_of(*r), "Alice & Co");
+  r = ask(alice, "alice@localhost",
+          "<iq type='set' id='c'><vCard xmlns='vcard-temp'/></iq>");
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  r = ask(bob, "alice@localhost", vcard_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_EQUAL(fn_of(*r), "");
+}
+
+CAF_TEST(vcard over max_bytes is refused) {
+  std::string big(3000, 'x');
+  auto r = ask(alice, "alice@localhost",
+               "<iq type='set' id='big'><vCard xmlns='vcard-temp'><DESC>" + big
+                 + "</DESC></vCard></iq>");
+  CAF_CHECK_EQUAL(condition(*r), "not-acceptable");
+  r = ask(alice, "alice@localhost", vcard_get);
+  CAF_CHECK_EQUAL(fn_of(*r), "");
+}
+
+CAF_TEST(vcard plugin spawned alone from its type) {
+  toml::table options;
+  plugins::manifest all;
+  plugins::spawn_context ctx{sys, "localhost", dir.string(), options, all,
+                             caf::actor{}};
+  auto type = plugins::find_type("vcard.sqlite");
+  CAF_REQUIRE(type != nullptr);
+  auto m = type->describe(options);
+  CAF_CHECK_EQUAL(m.features.size(), 1u);
+  auto a = type->spawn(ctx);
+  auto r = ask(a, "carol@localhost/x", "carol@localhost",
+               "<iq type='set' id='s'><vCard xmlns='vcard-temp'><FN>C</FN>"
+               "</vCard></iq>");
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  r = ask(a, "carol@localhost/x", "carol@localhost", vcard_get);
+  CAF_CHECK_EQUAL(fn_of(*r), "C");
+  self->monitor(a);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+}
+
+CAF_TEST(photo hash) {
+  auto v = X("<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>"
+             "<BINVAL>"
+             + base64::encode("abc").substr(0, 2) + "\n "
+             + base64::encode("abc").substr(2) + "</BINVAL></PHOTO></vCard>");
+  // SHA-1("abc")
+  auto h = plugins::vcard::photo_hash(*v);
+  CAF_REQUIRE(h);
+  CAF_CHECK_EQUAL(*h, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  auto none = plugins::vcard::photo_hash(*X("<vCard xmlns='vcard-temp'/>"));
+  CAF_REQUIRE(none);
+  CAF_CHECK_EQUAL(*none, "");
+  auto bad = X("<vCard xmlns='vcard-temp'><PHOTO><BINVAL>!!</BINVAL></PHOTO>"
+               "</vCard>");
+  CAF_CHECK(!plugins::vcard::photo_hash(*bad));
+}
+
+// --- private XML storage ------------------------------------------------------
+
+CAF_TEST(private set and get) {
+  auto r = ask(alice, "alice@localhost",
+               "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
+               "<prefs xmlns='urn:example:prefs'><v>1</v></prefs>"
+               "<storage xmlns='storage:bookmarks'><conference jid='r@c'/>"
+               "</storage></query></iq>");
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  r = ask(alice, "alice@localhost",
+          "<iq type='get' id='p2'><query xmlns='jabber:iq:private'>"
+          "<prefs xmlns='urn:example:prefs'/></query></iq>");
+  CAF_REQUIRE_EQUAL(r->attr_or("type"), "result");
+  auto q = r->child("query", "jabber:iq:private");
+  CAF_REQUIRE(q != nullptr);
+  auto p = q->child("prefs", "urn:example:prefs");
+  CAF_REQUIRE(p != nullptr);
+  CAF_CHECK_EQUAL(p->child("v", "urn:example:prefs")->text(), "1");
+  // survives a restart
+  stop();
+  start();
+  r = ask(alice, "alice@localhost",
+          "<iq type='get' id='p3'><query xmlns='jabber:iq:private'>"
+          "<storage xmlns='storage:bookmarks'/></query></iq>");
+  q = r->child("query", "jabber:iq:private");
+  CAF_REQUIRE(q != nullptr);
+  auto s = q->child("storage", "storage:bookmarks");
+  CAF_REQUIRE(s != nullptr);
+  CAF_CHECK(s->child("conference", "storage:bookmarks") != nullptr);
+  // nothing stored: the element as asked
+  r = ask(bob, "bob@localhost",
+          "<iq type='get' id='p4'><query xmlns='jabber:iq:private'>"
+          "<prefs xmlns='urn:example:prefs'/></query></iq>");
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  q = r->child("query", "jabber:iq:private");
+  CAF_REQUIRE(q != nullptr);
+  p = q->child("prefs", "urn:example:prefs");
+  CAF_REQUIRE(p != nullptr);
+  CAF_CHECK(p->children.empty());
+}
+
+CAF_TEST(private errors) {
+  const std::string get_prefs
+    = "<iq type='get' id='p'><query xmlns='jabber:iq:private'>"
+      "<prefs xmlns='urn:example:prefs'/></query></iq>";
+  CAF_CHECK_EQUAL(condition(*ask(alice, "bob@localhost", get_prefs)),
+                  "forbidden");
+  CAF_CHECK_EQUAL(condition(*ask(alice, "localhost", get_prefs)),
+                  "forbidden");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "bob@localhost",
+                   "<iq type='set' id='p'><query xmlns='jabber:iq:private'>"
+                   "<prefs xmlns='urn:example:prefs'/></query></iq>")),
+    "forbidden");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "alice@localhost",
+                   "<iq type='get' id='p'><query xmlns='jabber:iq:private'/>"
+                   "</iq>")),
+    "bad-request");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "alice@localhost",
+                   "<iq type='set' id='p'><query xmlns='jabber:iq:private'/>"
+                   "</iq>")),
+    "not-acceptable");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "alice@localhost",
+                   "<iq type='set' id='p'><query xmlns='jabber:iq:private'>"
+                   "<query xmlns='jabber:iq:roster'/></query></iq>")),
+    "not-acceptable");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "alice@localhost",
+                   "<iq type='set' id='p'><query xmlns='jabber:iq:private'>"
+                   "<x/></query></iq>")),
+    "not-acceptable");
+  CAF_CHECK_EQUAL(
+    condition(*ask(alice, "alice@localhost",
+                   "<iq type='get' id='p'><query xmlns='jabber:iq:private'>"
+                   "<a xmlns='urn:a'/><b xmlns='urn:b'/></query></iq>")),
+    "bad-request");
+}
+
+// --- last activity --------------------------------------------------------------
+
+const std::string last_get
+  = "<iq type='get' id='l'><query xmlns='jabber:iq:last'/></iq>";
+
+long seconds_of(const xml::element& reply) {
+  auto q = reply.child("query", "jabber:iq:last");
+  if (q == nullptr || q->attr("seconds") == nullptr)
+    return -1;
+  return std::stol(*q->attr("seconds"));
+}
+
+CAF_TEST(last activity of the server) {
+  auto r = ask(alice, "localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 0);
+}
+
+CAF_TEST(last activity of a user) {
+  // Never seen since the store exists.
+  CAF_CHECK_EQUAL(condition(*ask(alice, "alice@localhost", last_get)),
+                  "item-not-found");
+  // Two sessions bound: online (0) until both closed.
+  auto a1 = J("alice@localhost/one");
+  auto a2 = J("alice@localhost/two");
+  self->send(vh, hooks::session_bound{a1, caf::actor{}, "127.0.0.1"});
+  self->send(vh, hooks::session_bound{a2, caf::actor{}, "127.0.0.1"});
+  self->send(vh, hooks::session_closed{a1, "gone"});
+  auto r = ask(alice, "alice@localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_EQUAL(seconds_of(*r), 0);
+  self->send(vh, hooks::session_closed{a2, "gone"});
+  std::this_thread::sleep_for(1100ms);
+  r = ask(alice, "alice@localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 1);
+  // Another user may not see it (no roster yet; visibility = "self").
+  CAF_CHECK_EQUAL(condition(*ask(bob, "alice@localhost", last_get)),
+                  "forbidden");
+  // Kept in the file across a restart.
+  stop();
+  start();
+  r = ask(alice, "alice@localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 1);
+}
+
+CAF_TEST(last activity visible to the vhost) {
+  stop();
+  last_options.insert_or_assign("visibility", "vhost");
+  last_options.erase("file"); // in memory
+  start();
+  self->send(vh, hooks::session_bound{J("bob@localhost/r"), caf::actor{},
+                                      "127.0.0.1"});
+  self->send(vh, hooks::session_closed{J("bob@localhost/r"), "gone"});
+  auto r = ask(alice, "bob@localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 0);
+  // an account never seen, and no account at all
+  CAF_CHECK_EQUAL(condition(*ask(bob, "alice@localhost", last_get)),
+                  "item-not-found");
+  CAF_CHECK_EQUAL(condition(*ask(bob, "nobody@localhost", last_get)),
+                  "service-unavailable");
+  // a user of another domain may not
+  CAF_CHECK_EQUAL(condition(*ask("eve@elsewhere/x", "bob@localhost",
+                                 last_get)),
+                  "forbidden");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
