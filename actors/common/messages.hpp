@@ -89,6 +89,13 @@ struct push_to_user {
   xml::element_ptr stanza;
 };
 
+/// session -> router shard: send unavailable presence from every
+/// available resource of `user` to `contact` (RFC 6121 §3.2.2).
+struct unavailable_to {
+  jid user;
+  jid contact;
+};
+
 /// router shard -> session: a roster push; sent on only to resources
 /// that asked for the roster, addressed to their full JID.
 struct roster_push {
@@ -110,3 +117,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::route)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::deliver_local)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::push_to_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::roster_push)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unavailable_to)

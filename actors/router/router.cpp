@@ -382,6 +382,24 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       }
     },
     [self](msg::route& r) { self->state.route(r); },
+    [self](const msg::unavailable_to& u) {
+      auto& st = self->state;
+      auto rs = st.find_user(u.user);
+      if (rs == nullptr)
+        return;
+      auto key = u.contact.local() + '@' + u.contact.domain();
+      auto& shard = st.all_shards[std::hash<std::string>{}(key)
+                                  % st.all_shards.size()];
+      for (auto& e : *rs)
+        if (e.available) {
+          auto from = u.user.with_resource(e.resource);
+          auto p = std::make_shared<xml::element>("presence", "jabber:client");
+          p->set_attr("type", "unavailable");
+          p->set_attr("from", from.str());
+          p->set_attr("to", u.contact.str());
+          self->send(shard, msg::route{p, from, u.contact});
+        }
+    },
     [self](msg::push_to_user& p) {
       if (auto rs = self->state.find_user(p.user))
         for (auto& e : *rs)

@@ -79,10 +79,11 @@ void session_state::broadcast_presence(const xml::element& e) {
   }
 }
 
-void session_state::to_contacts(xml::element_ptr pres, bool initial) {
-  self->request(vhost->actor, caf::infinite, hooks::roster_get{bare})
+void session_state::to_contacts(xml::element_ptr pres, bool initial,
+                                std::function<void()> done) {
+  self->request(vhost->actor, std::chrono::seconds(30), hooks::roster_get{bare})
     .then(
-      [this, pres, initial](hooks::roster& r) {
+      [this, pres, initial, done](hooks::roster& r) {
         for (auto& item : r.items) {
           if (subscribed_from(item)) { // §4.2.2, §4.4.2, §4.5.2
             auto p = std::make_shared<xml::element>(*pres);
@@ -107,20 +108,22 @@ void session_state::to_contacts(xml::element_ptr pres, bool initial) {
             to_client(std::move(req));
           }
         }
+        if (done)
+          done();
       },
-      [this](caf::error& err) {
+      [this, done](caf::error& err) {
         spdlog::error("{}: roster unavailable for presence: {}", full.str(),
                       caf::to_string(err));
+        if (done)
+          done();
       });
 }
 
-void session_state::send_unavailable_to_contacts() {
-  if (!vhost_has_roster())
-    return;
+void session_state::send_unavailable_to_contacts(std::function<void()> done) {
   auto u = std::make_shared<xml::element>("presence", ns::client);
   u->set_attr("type", "unavailable");
   u->set_attr("from", full.str());
-  to_contacts(u, false);
+  to_contacts(u, false, std::move(done));
   for (auto& j : directed)
     if (auto to = jid::parse(j)) {
       auto d = std::make_shared<xml::element>(*u);
@@ -210,6 +213,10 @@ void session_state::outbound_subscription(const xml::element_ptr& e,
           store_item(item);
         if (forward)
           route(out, contact);
+        if (type == "unsubscribed" && forward)
+          // §3.2.2: the former subscriber sees us go offline.
+          self->send(ctx->router.shard_for(bare),
+                     msg::unavailable_to{bare, contact});
         if (type == "subscribed" && forward && last_presence) {
           // §3.1.5: the new subscriber gets our current presence.
           auto p = std::make_shared<xml::element>(*last_presence);

@@ -130,6 +130,7 @@ void session_state::roster_set(const xml::element_ptr& e) {
               [=](std::string& version) {
                 to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
                 push_item(item, version, true);
+                cancel_subscriptions(item);
               },
               [=](caf::error&) { reply_error(*e, "internal-server-error"); });
           return;
@@ -153,6 +154,26 @@ void session_state::roster_set(const xml::element_ptr& e) {
             [=](caf::error&) { reply_error(*e, "internal-server-error"); });
       },
       [=](caf::error&) { reply_error(*e, "internal-server-error"); });
+}
+
+void session_state::cancel_subscriptions(const hooks::roster_item& item) {
+  // RFC 6121 §2.5.2: removing a contact cancels both directions.
+  auto send = [this, &item](const char* type) {
+    auto p = std::make_shared<xml::element>("presence", ns::client);
+    p->set_attr("type", type);
+    p->set_attr("from", bare.str());
+    p->set_attr("to", item.contact.str());
+    route(std::move(p), item.contact);
+  };
+  bool to = item.subscription == "to" || item.subscription == "both";
+  bool from = item.subscription == "from" || item.subscription == "both";
+  if (to || item.ask_out)
+    send("unsubscribe");
+  if (from || item.pending_in)
+    send("unsubscribed");
+  if (from)
+    self->send(ctx->router.shard_for(bare),
+               msg::unavailable_to{bare, item.contact});
 }
 
 void session_state::store_item(hooks::roster_item item) {

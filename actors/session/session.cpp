@@ -155,8 +155,13 @@ void session_state::close(const std::string& reason) {
   if (closed)
     return;
   closed = true;
+  auto finish = [this, reason] {
+    self->send(ctx->router.shard_for(full), msg::unbind{full, self});
+    if (vhost)
+      self->send(vhost->actor, hooks::session_closed{full, reason});
+    self->quit();
+  };
   if (available) {
-    send_unavailable_to_contacts();
     // RFC 6121 §4.5.2: gone without saying so: unavailable on its
     // behalf to the own other resources.
     xml::element pres{"presence", ns::client};
@@ -165,11 +170,14 @@ void session_state::close(const std::string& reason) {
     self->send(ctx->router.shard_for(full),
                msg::presence_state{full, self, false, 0});
     route(std::make_shared<xml::element>(std::move(pres)), bare);
+    available = false;
+    if (vhost_has_roster()) {
+      // Contacts too; the session lives until the roster has answered.
+      send_unavailable_to_contacts(finish);
+      return;
+    }
   }
-  self->send(ctx->router.shard_for(full), msg::unbind{full, self});
-  if (vhost)
-    self->send(vhost->actor, hooks::session_closed{full, reason});
-  self->quit();
+  finish();
 }
 
 namespace {

@@ -4,6 +4,7 @@
 // session.cpp (stanzas in and out, presence, routing) and roster.cpp
 // (RFC 6121 §2 roster management).
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,8 +59,9 @@ struct session_state {
   /// Sends `pres` to the contacts whose subscription matches; with
   /// `probe`, also probes the contacts we are subscribed to and hands
   /// pending subscription requests to the client.
-  void to_contacts(xml::element_ptr pres, bool initial);
-  void send_unavailable_to_contacts();
+  void to_contacts(xml::element_ptr pres, bool initial,
+                   std::function<void()> done = {});
+  void send_unavailable_to_contacts(std::function<void()> done);
   /// Outbound subscription stanzas and directed presence; false when
   /// the stanza is an ordinary one for route().
   bool on_directed_presence(const xml::element_ptr& e, const jid& to);
@@ -78,6 +80,8 @@ struct session_state {
   void on_roster_push(const xml::element_ptr& e);
   /// Stores `item` and pushes it (shared with presence.cpp).
   void store_item(hooks::roster_item item);
+  /// Sends unsubscribe / unsubscribed for a removed item.
+  void cancel_subscriptions(const hooks::roster_item& item);
 };
 
 } // namespace dja
