@@ -265,6 +265,11 @@ void connection_state::send_features() {
     ph = phase::sasl;
   } else {
     features.add_child(xml::element{"bind", ns::bind});
+    if (vhost->has_roster) {
+      // RFC 6121 §2.6.1 roster versioning, §3.4 pre-approval.
+      features.add_child(xml::element{"ver", "urn:xmpp:features:rosterver"});
+      features.add_child(xml::element{"sub", "urn:xmpp:features:pre-approval"});
+    }
     // RFC 3921 session establishment, optional since RFC 6121: old
     // clients still send it (COMPAT: libpurple, old Psi).
     features.add_child(xml::element{"session", ns::session})

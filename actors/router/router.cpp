@@ -1,6 +1,8 @@
 #include "router/router.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -186,21 +188,53 @@ struct shard_state {
         self->send(e.session, msg::roster_push{iq});
   }
 
+  /// Subscription stanzas per user, handled one at a time: each is a
+  /// read-modify-write of a roster item.
+  std::unordered_map<std::string, std::deque<msg::route>> sub_queue;
+
+  void inbound_subscription(msg::route& r, const std::string&) {
+    auto key = r.to.bare_str();
+    auto& q = sub_queue[key];
+    q.push_back(r);
+    if (q.size() == 1)
+      next_subscription(key);
+  }
+
+  void subscription_done(const std::string& key) {
+    auto i = sub_queue.find(key);
+    if (i == sub_queue.end())
+      return;
+    i->second.pop_front();
+    if (i->second.empty())
+      sub_queue.erase(i);
+    else
+      next_subscription(key);
+  }
+
+  void next_subscription(const std::string& key) {
+    auto r = sub_queue[key].front();
+    handle_subscription(r, r.stanza->attr_or("type"),
+                        [this, key] { subscription_done(key); });
+  }
+
   /// RFC 6121 §3: a subscription stanza for a local user, with the
   /// state transitions of Appendix A on the user's roster.
-  void inbound_subscription(msg::route& r, const std::string& type) {
+  void handle_subscription(msg::route& r, const std::string& type,
+                           std::function<void()> done) {
     auto user = r.to.bare();
     auto contact = r.from.bare();
     auto v = vhost_of(user);
-    if (!v || contact.empty())
+    if (!v || contact.empty()) {
+      done();
       return;
+    }
     auto stanza = std::make_shared<xml::element>(*r.stanza);
     stanza->set_attr("from", contact.str()); // §3.1.3: bare JIDs
     stanza->set_attr("to", user.str());
     self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
       .then(
-        [this, v, user, contact, stanza,
-         type](std::vector<hooks::roster_item>& found) {
+        [this, v, user, contact, stanza, type,
+         done](std::vector<hooks::roster_item>& found) {
           hooks::roster_item item;
           bool known = !found.empty();
           if (known)
@@ -246,16 +280,20 @@ struct shard_state {
             self
               ->request(v, caf::infinite, hooks::roster_set_item{user, item})
               .then(
-                [this, user, item, known](std::string& version) {
+                [this, user, item, known, done](std::string& version) {
                   // A request alone does not put the contact in the
                   // roster (no push for a new Pending-In-only item).
                   if (known || item.subscription != "none" || item.ask_out)
                     push(user, item, version);
+                  done();
                 },
-                [user](caf::error& err) {
+                [user, done](caf::error& err) {
                   spdlog::error("roster of {} not updated: {}", user.str(),
                                 caf::to_string(err));
+                  done();
                 });
+          else
+            done();
           if (deliver)
             to_available(user, stanza); // else kept as Pending In
           if (reply_subscribed) {
@@ -270,7 +308,7 @@ struct shard_state {
                        msg::route{ok, user, contact});
           }
         },
-        [](caf::error&) {});
+        [done](caf::error&) { done(); });
   }
 
   /// RFC 6121 §4.3.2: a probe is answered with the current presence of

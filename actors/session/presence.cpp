@@ -138,9 +138,12 @@ bool session_state::on_directed_presence(const xml::element_ptr& e,
   auto type = e->attr_or("type");
   if (type == "subscribe" || type == "subscribed" || type == "unsubscribe"
       || type == "unsubscribed") {
-    if (vhost_has_roster())
-      outbound_subscription(e, to.bare(), type);
-    else
+    if (vhost_has_roster()) {
+      // One at a time: each is a read-modify-write of a roster item.
+      out_subs.emplace_back(e, to.bare());
+      if (out_subs.size() == 1)
+        outbound_subscription(e, to.bare(), type);
+    } else
       route(e, to.bare());
     return true;
   }
@@ -210,7 +213,9 @@ void session_state::outbound_subscription(const xml::element_ptr& e,
                        || item.pending_in != before.pending_in
                        || item.approved != before.approved;
         if (changed)
-          store_item(item);
+          store_item(item, [this] { next_outbound(); });
+        else
+          next_outbound();
         if (forward)
           route(out, contact);
         if (type == "unsubscribed" && forward)
@@ -224,7 +229,20 @@ void session_state::outbound_subscription(const xml::element_ptr& e,
           route(std::move(p), contact);
         }
       },
-      [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+      [this, e](caf::error&) {
+        reply_error(*e, "internal-server-error");
+        next_outbound();
+      });
+}
+
+void session_state::next_outbound() {
+  if (out_subs.empty())
+    return;
+  out_subs.pop_front();
+  if (out_subs.empty())
+    return;
+  auto& [e, contact] = out_subs.front();
+  outbound_subscription(e, contact, e->attr_or("type"));
 }
 
 } // namespace dja

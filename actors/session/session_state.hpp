@@ -4,6 +4,7 @@
 // session.cpp (stanzas in and out, presence, routing) and roster.cpp
 // (RFC 6121 §2 roster management).
 
+#include <deque>
 #include <functional>
 #include <optional>
 #include <set>
@@ -67,6 +68,9 @@ struct session_state {
   bool on_directed_presence(const xml::element_ptr& e, const jid& to);
   void outbound_subscription(const xml::element_ptr& e, const jid& contact,
                              const std::string& type);
+  void next_outbound();
+  /// Outbound subscription stanzas waiting for the one in progress.
+  std::deque<std::pair<xml::element_ptr, jid>> out_subs;
 
   // --- roster.cpp ---
   /// Some plugin of the vhost stores rosters (else roster iqs get the
@@ -79,7 +83,7 @@ struct session_state {
                  bool removed);
   void on_roster_push(const xml::element_ptr& e);
   /// Stores `item` and pushes it (shared with presence.cpp).
-  void store_item(hooks::roster_item item);
+  void store_item(hooks::roster_item item, std::function<void()> done);
   /// Sends unsubscribe / unsubscribed for a removed item.
   void cancel_subscriptions(const hooks::roster_item& item);
 };
