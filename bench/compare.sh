@@ -13,7 +13,11 @@
 #   2. logins/s for 2,000 logins, 100 in flight;
 #   3. memory last: VmRSS of the server process at 0, 2,500 and 5,000 idle
 #      authenticated connections (two dja-loadgen processes of 2,500 each);
-#      KiB per connection = (RSS@5000 - RSS@2500) / 2500.
+#      KiB per connection = (RSS@5000 - RSS@2500) / 2500;
+#   4. the same over TLS: STARTTLS then SASL PLAIN inside TLS (dja-loadgen
+#      --tls), each server with a self-signed RSA 2048 certificate made by
+#      tools/make-cert.sh and its TLS config (server-tls.toml,
+#      prosody-tls.cfg.lua, ejabberd-tls.yml): "KiB per idle TLS connection".
 # Prints the settings used for each server, versions, the machine, one
 # Markdown table and a table of ratios (djabberd-actors vs the best of
 # Prosody/ejabberd). Progress goes to stderr, the report to stdout.
@@ -28,6 +32,7 @@
 # Options:
 #   --only NAME   run only this server (djabberd, prosody, ejabberd); repeatable
 #   --quick       smoke run: 500 logins, 1,000 idle, 5 s traffic runs
+#   --no-tls      skip the TLS memory phase
 #   --keep        keep the temporary directory (configs, logs, raw results)
 #   --repeat N    run the traffic and login phases N times per server
 #                 (interleaved across servers, a fresh process each time)
@@ -45,7 +50,7 @@ BENCH_SERVERS=$BENCH_ROOT/bench/servers
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-ONLY=() QUICK=0 KEEP=0 REPEAT=1 REPORTED=0 SERVERS=() BUSY=() LOADS=() LOAD_BEFORE=""
+ONLY=() QUICK=0 KEEP=0 TLS_PHASE=1 USE_TLS=0 TLS_CERT="" TLS_KEY="" REPEAT=1 REPORTED=0 SERVERS=() BUSY=() LOADS=() LOAD_BEFORE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only)
@@ -57,6 +62,7 @@ while [ $# -gt 0 ]; do
       esac
       shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --no-tls) TLS_PHASE=0; shift ;;
     --keep) KEEP=1; shift ;;
     --repeat)
       if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9]$ ]]; then die "--repeat needs a count from 1 to 9"; fi
@@ -223,6 +229,13 @@ PORT_prosody=$(free_port 25222)
 PORT_ejabberd=$(free_port 26222)
 PORT_djabberd=$(free_port 27222)
 EJ_DIST_PORT=$(free_port 26999)
+if [ "$TLS_PHASE" = 1 ]; then   # one self-signed certificate; each server gets a copy
+  if timeout 60 "$BENCH_ROOT/tools/make-cert.sh" "$DOMAIN" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" >&2; then
+    TLS_CERT=$TMP/tls/cert.pem TLS_KEY=$TMP/tls/key.pem
+  else
+    log "tools/make-cert.sh failed: no TLS memory phase"; TLS_PHASE=0
+  fi
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---- the load generator --------------------------------------------------------------
@@ -320,7 +333,8 @@ idle_batch() {
   local first=$1 n=$2 out=$3 end
   timeout -k 5 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
     --user-pattern 'user%d' --password "$PASSWORD" --json --mode idle --first "$first" \
-    --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 >"$out" 2>"$out.err" &
+    --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 \
+    $( [ "$USE_TLS" = 1 ] && echo --tls ) >"$out" 2>"$out.err" &
   IDLE_PID=$!
   LOADGEN_PIDS+=("$IDLE_PID")
   end=$((SECONDS + 240))
@@ -341,22 +355,25 @@ idle_batch() {
 # Erlang and Lua collect garbage); then 3 samples 1 s apart are averaged
 SETTLE=6
 
+# phase_memory SERVER: keys rss0 rss1 rss2 kib, with the suffix _tls when
+# USE_TLS=1 (the server's TLS config, dja-loadgen --tls).
 phase_memory() {
-  local s=$1 d=$TMP/$1 p
+  local s=$1 d=$TMP/$1 p x=''
+  [ "$USE_TLS" = 1 ] && x=_tls
   start_server "$s" || return 1
   sleep 2
-  R[$s.rss0]=$(rss_kib_settled "$SERVER_PID")
-  log "$s: RSS at 0 connections: ${R[$s.rss0]} KiB; logging in $IDLE_HALF idle clients"
-  if idle_batch 1 "$IDLE_HALF" "$d/idle-a.json"; then
+  R[$s.rss0$x]=$(rss_kib_settled "$SERVER_PID")
+  log "$s: RSS at 0 connections${x:+ (TLS)}: ${R[$s.rss0$x]} KiB; logging in $IDLE_HALF idle clients"
+  if idle_batch 1 "$IDLE_HALF" "$d/idle-a$x.json"; then
     sleep "$SETTLE"
-    R[$s.rss1]=$(rss_kib_settled "$SERVER_PID")
-    log "$s: RSS at $IDLE_HALF: ${R[$s.rss1]} KiB; $IDLE_HALF more"
-    if idle_batch $((IDLE_HALF + 1)) "$IDLE_HALF" "$d/idle-b.json"; then
+    R[$s.rss1$x]=$(rss_kib_settled "$SERVER_PID")
+    log "$s: RSS at $IDLE_HALF: ${R[$s.rss1$x]} KiB; $IDLE_HALF more"
+    if idle_batch $((IDLE_HALF + 1)) "$IDLE_HALF" "$d/idle-b$x.json"; then
       sleep "$SETTLE"
-      R[$s.rss2]=$(rss_kib_settled "$SERVER_PID")
-      log "$s: RSS at $((2 * IDLE_HALF)): ${R[$s.rss2]} KiB"
-      if [ -n "${R[$s.rss1]}" ] && [ -n "${R[$s.rss2]}" ]; then
-        R[$s.kib]=$(awk -v a="${R[$s.rss1]}" -v b="${R[$s.rss2]}" -v n="$IDLE_HALF" \
+      R[$s.rss2$x]=$(rss_kib_settled "$SERVER_PID")
+      log "$s: RSS at $((2 * IDLE_HALF)): ${R[$s.rss2$x]} KiB"
+      if [ -n "${R[$s.rss1$x]}" ] && [ -n "${R[$s.rss2$x]}" ]; then
+        R[$s.kib$x]=$(awk -v a="${R[$s.rss1$x]}" -v b="${R[$s.rss2$x]}" -v n="$IDLE_HALF" \
                       'BEGIN { printf "%.1f", (b - a) / n }')
       fi
     fi
@@ -364,6 +381,15 @@ phase_memory() {
   for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 10; wait "$p" 2>/dev/null; done
   LOADGEN_PIDS=()
   "${s}_stop"
+}
+
+# the same over STARTTLS, against the server's TLS config
+phase_memory_tls() {
+  local rc
+  USE_TLS=1
+  phase_memory "$1"; rc=$?
+  USE_TLS=0
+  return $rc
 }
 
 prepare_server() {
@@ -446,8 +472,8 @@ fmt() {  # fmt VALUE DECIMALS: thousands not grouped, "—" kept
 }
 row() {
   local s=$1 name=$2
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" \
-    "$(fmt "$(v "$s.logins")" 0)" "$(fmt "$(v "$s.kib")" 1)" "$(fmt "$(v "$s.msgs")" 0)" \
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+    "$(fmt "$(v "$s.logins")" 0)" "$(fmt "$(v "$s.kib")" 1)" "$(fmt "$(v "$s.kib_tls")" 1)" "$(fmt "$(v "$s.msgs")" 0)" \
     "$(fmt "$(v "$s.p99")" 2)" "$(fmt "$(v "$s.cpu")" 2)"
 }
 # ratio KEY better(high|low): ours vs the best of prosody/ejabberd
@@ -467,8 +493,8 @@ ratio() {
   awk -v a="$ours" -v b="$best" -v s="$bs" 'BEGIN { printf "%.2f (best: %s)", a / b, s }'
 }
 
-per_conn_from0() {
-  local a=${R[$1.rss0]:-} b=${R[$1.rss2]:-}
+per_conn_from0() {  # per_conn_from0 SERVER [_tls]
+  local a=${R[$1.rss0${2:-}]:-} b=${R[$1.rss2${2:-}]:-}
   if [ -n "$a" ] && [ -n "$b" ]; then
     awk -v a="$a" -v b="$b" -v n=$((2 * IDLE_HALF)) 'BEGIN { printf "%.1f", (b - a) / n }'
   else echo "—"; fi
@@ -480,7 +506,7 @@ report() {
   echo "## djabberd-actors vs Prosody and ejabberd ($( [ "$QUICK" = 1 ] && echo "quick run" || echo "full run" ), $(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r); load average before the run: $LOAD_BEFORE, machine busy when phases started (after waiting up to ${QUIET_MAX} s for ≤ 10%): $(printf '%s\n' "${BUSY[@]:-?}" | sort -g | tail -1)% at most; highest 1-minute load average at a phase start: $(printf '%s\n' "${LOADS[@]:-?}" | sort -g | tail -1). The load generator and the server share the CPUs."
-  echo "Load generator: $LOADGEN_SRC (same for every server); loopback, plaintext c2s, SASL PLAIN; servers and generator at nice $(nice)."
+  echo "Load generator: $LOADGEN_SRC (same for every server); loopback, plaintext c2s, SASL PLAIN (TLS column: STARTTLS, then SASL PLAIN inside TLS, self-signed RSA 2048 certificate, TLS 1.3 as negotiated); servers and generator at nice $(nice)."
   echo
   echo "Versions:"
   want prosody && echo "- Prosody $(v prosody.version)"
@@ -494,12 +520,12 @@ report() {
   echo
   echo "Loads: $LOGIN_N logins with $LOGIN_C in flight; idle: $IDLE_HALF then $((2 * IDLE_HALF)) authenticated connections (two generator processes), KiB per connection = (RSS@$((2 * IDLE_HALF)) − RSS@$IDLE_HALF) / $IDLE_HALF; $PAIRS_N clients in $((PAIRS_N / 2)) pairs: ${TP_DUR} s as fast as possible ($INFLIGHT in flight per sender; CPU = server utime+stime over that run, warm-up included, per 100,000 messages), then ${LAT_DUR} s at $LAT_RATE msgs/s in total for the p99 one-way latency. A fresh server process for each phase$( [ "$REPEAT" -gt 1 ] && echo "; traffic and login phases run $REPEAT times, interleaved across servers, the table shows the best of each figure")."
   echo
-  echo "| server | logins/s | KiB per idle connection (marginal) | msgs/s | p99 ms @${LAT_RATE}/s | CPU s per 100k msgs |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| server | logins/s | KiB per idle connection (marginal) | KiB per idle TLS conn (marginal) | msgs/s | p99 ms @${LAT_RATE}/s | CPU s per 100k msgs |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   want prosody && row prosody Prosody
   want ejabberd && row ejabberd ejabberd
   want djabberd && row djabberd djabberd-actors
-  echo "| DJabberd (reference) | — | 12.5 ¹ | — | — | — |"
+  echo "| DJabberd (reference) | — | 12.5 ¹ | — | — | — | — |"
   echo
   echo "¹ DJabberd's doc/memory-usage.txt: 12,844 bytes per ClientIn connection object with its libxml parser (Perl, objects only, not measured here)."
   echo
@@ -507,6 +533,7 @@ report() {
     echo "| djabberd-actors vs best of Prosody/ejabberd | ratio |"
     echo "|---|---:|"
     echo "| memory per idle connection: ours / best (lower is better) | $(ratio kib low) |"
+    echo "| memory per idle TLS connection: ours / best (lower is better) | $(ratio kib_tls low) |"
     echo "| logins/s: ours / best (higher is better) | $(ratio logins high) |"
     echo "| msgs/s: ours / best (higher is better) | $(ratio msgs high) |"
     echo "| p99 latency @${LAT_RATE}/s: ours / best (lower is better) | $(ratio p99 low) |"
@@ -517,6 +544,7 @@ report() {
   for s in prosody ejabberd djabberd; do
     want "$s" || continue
     echo "- $s: RSS $(v "$s.rss0") / $(v "$s.rss1") / $(v "$s.rss2") KiB at 0 / $IDLE_HALF / $((2 * IDLE_HALF)) idle (from 0: $(per_conn_from0 "$s") KiB per connection);" \
+         "TLS: RSS $(v "$s.rss0_tls") / $(v "$s.rss1_tls") / $(v "$s.rss2_tls") KiB (from 0: $(per_conn_from0 "$s" _tls) KiB per connection);" \
          "$( [ "$REPEAT" -gt 1 ] && echo "last repetition: ")throughput run: p99 $(v "$s.tp_p99") ms, $(v "$s.tp_msgs") msgs, $(v "$s.cpu_s") server CPU s, generator $(v "$s.lg_cpu")% of a core, other processes $(v "$s.other")% of the machine, lost $(v "$s.tp_lost"), errors $(v "$s.tp_errors");" \
          "latency run: $(v "$s.lat_rate") msgs/s, p50 $(v "$s.p50") ms, errors $(v "$s.lat_errors");" \
          "logins: failed $(v "$s.login_failed"), errors $(v "$s.login_errors")"
@@ -535,8 +563,10 @@ for s in "${SERVERS[@]}"; do prepare_server "$s"; done
 # Phase by phase, the servers one after the other (a drift in background
 # load then touches every server alike); memory last, because Prosody keeps
 # closed sessions for c2s_timeout (each phase has a fresh process anyway).
-for ph in traffic logins memory; do
-  reps=$REPEAT; [ "$ph" = memory ] && reps=1
+PHASES=(traffic logins memory)
+[ "$TLS_PHASE" = 1 ] && PHASES+=(memory_tls)
+for ph in "${PHASES[@]}"; do
+  reps=$REPEAT; case $ph in memory*) reps=1 ;; esac
   for ((REP = 1; REP <= reps; REP++)); do
     for s in "${SERVERS[@]}"; do
       log "=== $ph: $s$( [ "$reps" -gt 1 ] && echo " (repetition $REP of $reps)") ==="

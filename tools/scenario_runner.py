@@ -796,6 +796,7 @@ STATEMENTS = [
     ("recv_nothing", re.compile(r"^%s receives nothing%s$" % (NAME, WITHIN))),
     ("recv_header", re.compile(r"^%s receives stream header%s:\s*(?P<inline>.*)$" % (NAME, WITHIN))),
     ("recv_error", re.compile(r"^%s receives stream error%s:\s*(?P<conds>[\w|-]+)$" % (NAME, WITHIN))),
+    ("recv_any", re.compile(r"^%s receives in any order%s:\s*(?P<inline>.*)$" % (NAME, WITHIN))),
     ("recv", re.compile(r"^%s receives%s:\s*(?P<inline>.*)$" % (NAME, WITHIN))),
     ("features", re.compile(r"^%s has features:\s*(?P<inline>.*)$" % NAME)),
     ("disconnected", re.compile(r"^%s is disconnected%s$" % (NAME, WITHIN))),
@@ -803,10 +804,11 @@ STATEMENTS = [
     ("drops", re.compile(r"^%s drops connection$" % NAME)),
     ("server_stops", re.compile(r"^server stops$")),
     ("server_exits", re.compile(r"^server exits%s$" % WITHIN)),
+    ("server_restarts", re.compile(r"^server restarts%s$" % WITHIN)),
     ("wait", re.compile(r"^wait %s$" % DUR)),
     ("check", re.compile(r"^check (?P<a>\S+) (?P<op>==|!=) (?P<b>\S+)$")),
 ]
-BLOCK_KINDS = {"send", "send_raw", "recv", "recv_header", "features"}
+BLOCK_KINDS = {"send", "send_raw", "recv", "recv_any", "recv_header", "features"}
 CLIENT_KEYS = ("jid", "password", "resource", "ignore", "tls", "mechanism", "channel-binding",
                "tls-version", "sni", "source")
 CLIENT_CHOICES = {  # value regex, what it means (for the error message)
@@ -853,7 +855,7 @@ class Scenario:
 
     @property
     def stops_server(self):
-        return any(s.kind in ("server_stops", "server_exits") for s in self.statements)
+        return any(s.kind in ("server_stops", "server_exits", "server_restarts") for s in self.statements)
 
 
 def unescape_raw(text):
@@ -967,7 +969,7 @@ def parse_scenario(path, rel):
                 raise ScenarioError(path, lineno, "statement needs an indented block (or inline text)")
             st = Statement(kind, lineno, m, block, stripped)
             st.block_line = lineno if inline else lineno + 1
-            if kind in ("recv", "recv_header", "features"):
+            if kind in ("recv", "recv_any", "recv_header", "features"):
                 xml_text = "\n".join(l for l in block.split("\n") if not l.strip().startswith("#"))
                 st.patterns = parse_pattern(xml_text, path, st.block_line)
                 if not st.patterns:
@@ -1127,6 +1129,41 @@ class Server:
             if "address" not in self.log_tail(20).lower():  # retry only on a port race
                 break
         raise Failure(last_err)
+
+    def restart(self, deadline):
+        """SIGTERM, wait for exit status 0, then start the same binary again with
+        the same config file (same port(s), same data dir). Appends to server.log."""
+        self.signal_term()
+        rc = self.wait_exit(max(0.0, min(deadline - time.monotonic(), SERVER_STOP_TIMEOUT)))
+        if rc is None:
+            self.kill()
+            raise Failure("server restarts: the server did not exit after SIGTERM (killed)")
+        if rc != 0:
+            raise Failure("server restarts: the server exited with status %s (expected 0)" % rc)
+        cfg_path = os.path.join(self.tmp, "server.toml")
+        ports = [p for p in (self.port, self.tls_port) if p]
+        while True:
+            self.proc = subprocess.Popen([self.binary, "--config", cfg_path], cwd=self.tmp,
+                                         stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
+            self.stop_requested = False
+            start_dl = min(deadline, time.monotonic() + SERVER_START_TIMEOUT)
+            while time.monotonic() < start_dl and ports and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", ports[0]), timeout=0.5).close()
+                    ports.pop(0)
+                except OSError:
+                    time.sleep(0.02)
+            if not ports:
+                return
+            rc = self.proc.poll()
+            # the old process's port may linger for a moment: retry a bind failure until the deadline
+            if rc is not None and "address" in self.log_tail(20).lower() and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            self.kill()
+            raise Failure("server restarts: %s" % ("the server exited with status %s during start" % rc
+                                                   if rc is not None else
+                                                   "the server did not accept connections again in time"))
 
     def signal_term(self):
         self.stop_requested = True
@@ -1586,6 +1623,31 @@ class Player:
                 el = self.expect_stanza(c, p, dl, "expected stanza not received within the time limit")
                 if el.tag == "{%s}features" % NS_STREAM:
                     c.features = el
+        elif k == "recv_any":
+            # the next len(patterns) stanzas must match the patterns, each a different one, in any order
+            c = self.conn(name)
+            dl = self.deadline(st)
+            left = list(st.patterns)
+            while left:
+                ev = c.next_event(dl)
+                shown = "\n".join(to_xml(resolved(p, self.vars)) for p in left)
+                if ev is None or ev[0] != "stanza":
+                    raise Failure("%s: expected stanzas not received within the time limit" % name
+                                  if ev is None else "%s: expected stanzas, got %s" % (
+                                      name, "the end of the stream" if ev[0] in ("close", "eof")
+                                      else "unparsable data"), shown, describe_event(ev), client=name)
+                whys = []
+                for i, p in enumerate(left):
+                    captured = {}
+                    why = match_el(p, ev[1], self.vars, captured)
+                    if not why:
+                        self.vars.update(captured)
+                        del left[i]
+                        break
+                    whys.append(why)
+                else:
+                    raise Failure("%s: received stanza matches none of the remaining patterns (%s)"
+                                  % (name, "; ".join(whys)), shown, to_xml(ev[1]), client=name)
         elif k == "recv_nothing":
             c = self.conn(name)
             dl = self.deadline(st, DEFAULT_NOTHING)
@@ -1651,6 +1713,10 @@ class Player:
             if self.server is None:
                 raise Skip("needs its own server")
             self.server.signal_term()
+        elif k == "server_restarts":
+            if self.server is None:
+                raise Skip("needs its own server")
+            self.server.restart(self.deadline(st, 15.0))
         elif k == "server_exits":
             if self.server is None:
                 raise Skip("needs its own server")

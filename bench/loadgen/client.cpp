@@ -1,7 +1,9 @@
 // One XMPP client connection: non-blocking connect, buffered writes, and the
 // login state machine (stream header, SASL PLAIN, restart, bind, optional
-// legacy session). Traffic handling is in workload.cpp.
+// legacy session), with --tls STARTTLS first (OpenSSL on the same
+// non-blocking socket). Traffic handling is in workload.cpp.
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +11,9 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "worker.hpp"
 
@@ -41,7 +46,7 @@ std::string base64(std::string_view in) {
 
 const char* state_name(cstate s) {
   static const char* const names[] = {
-    "unstarted", "connecting", "sasl-features", "auth", "bind-features",
+    "unstarted", "connecting", "starttls", "tls-handshake", "sasl-features", "auth", "bind-features",
     "bind", "session", "online", "closing", "closed"};
   return names[int(s)];
 }
@@ -98,10 +103,64 @@ void worker::on_event(client& c, uint32_t events) {
     }
     return;
   }
+  if (c.ssl) {
+    // TLS: a read may need the socket writable and a write readable, so
+    // try both whatever the event (each stops at WANT_READ/WANT_WRITE).
+    if (c.state == cstate::tls_handshake)
+      return tls_handshake(c);
+    on_readable(c);
+    if (c.fd >= 0 && (c.out_off < c.out.size() || c.want_write))
+      write_out(c);
+    return;
+  }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
     on_readable(c);
   if (c.fd >= 0 && (events & EPOLLOUT))
     write_out(c);
+}
+
+void worker::start_tls(client& c) {
+  c.in.reset(); // the stream starts over inside TLS
+  ERR_clear_error();
+  c.ssl = SSL_new(sh_.tls_ctx);
+  if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1
+      || SSL_set_tlsext_host_name(c.ssl, opt_.domain.c_str()) != 1)
+    return tls_fail(c, err_connect, "TLS setup");
+  SSL_set_connect_state(c.ssl);
+  c.state = cstate::tls_handshake;
+  tls_handshake(c);
+}
+
+void worker::tls_handshake(client& c) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(c.ssl);
+  if (r == 1) {
+    c.tls_done = true;
+    set_write_interest(c, false);
+    c.state = cstate::sasl_features;
+    return send_header(c);
+  }
+  switch (SSL_get_error(c.ssl, r)) {
+  case SSL_ERROR_WANT_READ:
+    return set_write_interest(c, false);
+  case SSL_ERROR_WANT_WRITE:
+    return set_write_interest(c, true);
+  default:
+    return tls_fail(c, err_connect, "TLS handshake");
+  }
+}
+
+void worker::tls_fail(client& c, err_kind k, const char* what) {
+  std::string msg = what;
+  char buf[256];
+  if (unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    msg += std::string(": ") + buf;
+  } else if (errno) {
+    msg += std::string(": ") + std::strerror(errno);
+  }
+  ERR_clear_error();
+  fail(c, k, msg + " in state " + state_name(c.state));
 }
 
 void worker::on_connected(client& c) {
@@ -119,6 +178,39 @@ void worker::send_header(client& c) {
 
 void worker::on_readable(client& c) {
   static thread_local char buf[65536];
+  if (c.ssl) {
+    // Until WANT_READ: OpenSSL may hold decrypted bytes epoll cannot see.
+    while (c.fd >= 0 && c.ssl && c.state != cstate::tls_handshake) {
+      ERR_clear_error();
+      errno = 0;
+      int n = SSL_read(c.ssl, buf, sizeof buf);
+      if (n > 0) {
+        c.in.feed(buf, size_t(n));
+        for (auto ev = c.in.next(); ev != xml_splitter::event::need_more;
+             ev = c.in.next()) {
+          on_element(c, ev);
+          if (c.fd < 0)
+            return;
+        }
+        continue;
+      }
+      int e = SSL_get_error(c.ssl, n);
+      if (e == SSL_ERROR_WANT_READ)
+        return;
+      if (e == SSL_ERROR_WANT_WRITE)
+        return set_write_interest(c, true);
+      if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) {
+        ERR_clear_error();
+        if (c.state == cstate::closing)
+          return close_fd(c);
+        return fail(c, err_disconnect,
+                    std::string("server closed the connection in state ")
+                      + state_name(c.state));
+      }
+      return tls_fail(c, c.login_done ? err_disconnect : err_connect, "TLS read");
+    }
+    return;
+  }
   for (int round = 0; round < 4 && c.fd >= 0; ++round) {
     ssize_t n = ::read(c.fd, buf, sizeof buf);
     if (n > 0) {
@@ -177,6 +269,14 @@ void worker::on_login_stanza(client& c, std::string_view name) {
   case cstate::sasl_features:
     if (name != "features")
       break;
+    if (opt_.tls && !c.tls_done) {
+      if (!contains(stanza, "urn:ietf:params:xml:ns:xmpp-tls"))
+        return fail(c, err_auth, std::string("STARTTLS not offered: ")
+                                   + std::string(stanza));
+      send(c, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+      c.state = cstate::starttls;
+      return;
+    }
     if (!contains(stanza, ">PLAIN<"))
       return fail(c, err_auth, std::string("PLAIN not offered: ") + std::string(stanza));
     send(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>");
@@ -184,6 +284,16 @@ void worker::on_login_stanza(client& c, std::string_view name) {
     send(c, "</auth>");
     c.state = cstate::auth;
     return;
+  case cstate::starttls:
+    if (name == "proceed") {
+      write_out(c); // nothing should be pending; the socket is TLS's now
+      if (c.fd < 0)
+        return;
+      return start_tls(c);
+    }
+    if (name == "failure")
+      return fail(c, err_auth, std::string("STARTTLS refused: ") + std::string(stanza));
+    break;
   case cstate::auth:
     if (name == "success") {
       c.in.reset(); // the server starts a new stream after ours
@@ -270,6 +380,31 @@ void worker::flush() {
 }
 
 void worker::write_out(client& c) {
+  if (c.ssl) {
+    if (c.state == cstate::tls_handshake)
+      return; // send() only queues until the handshake is done
+    while (c.fd >= 0 && c.out_off < c.out.size()) {
+      ERR_clear_error();
+      errno = 0;
+      int n = SSL_write(c.ssl, c.out.data() + c.out_off,
+                        int(std::min<size_t>(c.out.size() - c.out_off, 1 << 30)));
+      if (n > 0) {
+        c.out_off += size_t(n);
+        continue;
+      }
+      int e = SSL_get_error(c.ssl, n);
+      if (e == SSL_ERROR_WANT_WRITE)
+        return set_write_interest(c, true);
+      if (e == SSL_ERROR_WANT_READ)
+        return; // EPOLLIN is always registered; on_event retries
+      return tls_fail(c, c.login_done ? err_disconnect : err_connect, "TLS write");
+    }
+    if (c.fd < 0)
+      return;
+    c.out.clear();
+    c.out_off = 0;
+    return set_write_interest(c, false);
+  }
   while (c.fd >= 0 && c.out_off < c.out.size()) {
     ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off,
                        MSG_NOSIGNAL);
@@ -328,6 +463,10 @@ void worker::finish_login(client& c, bool ok) {
 void worker::close_fd(client& c) {
   if (c.fd < 0)
     return;
+  if (c.ssl) {
+    SSL_free(c.ssl); // no close_notify: the TCP close ends it
+    c.ssl = nullptr;
+  }
   ::close(c.fd); // also leaves the epoll set
   c.fd = -1;
   c.state = cstate::closed;

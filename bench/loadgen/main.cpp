@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "worker.hpp"
 
 using namespace lg;
@@ -41,6 +43,8 @@ const char* const usage_text =
   "  --warmup S        pairs: seconds of traffic before measuring (1)\n"
   "  --timeout S       hard limit for the whole run (120)\n"
   "  --threads T       epoll threads (1)\n"
+  "  --tls             STARTTLS before SASL PLAIN (TLS 1.2+, SNI = --domain,\n"
+  "                    the certificate is not verified)\n"
   "  --json            one JSON object on stdout instead of key: value lines\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -93,7 +97,8 @@ options parse(int argc, char** argv) {
     if (auto eq = a.find('='); eq != std::string::npos) {
       v = a.substr(eq + 1);
       a = a.substr(0, eq);
-    } else if (a != "presence" && a != "no-presence" && a != "json") {
+    } else if (a != "presence" && a != "no-presence" && a != "json"
+               && a != "tls") {
       if (i + 1 >= argc)
         usage_error("--" + a + " needs a value");
       v = argv[++i];
@@ -118,6 +123,7 @@ options parse(int argc, char** argv) {
     else if (a == "timeout") o.timeout = num(1, 1e6);
     else if (a == "threads") o.threads = long(num(1, 256));
     else if (a == "json") o.json = true;
+    else if (a == "tls") o.tls = true;
     else if (a == "mode") {
       if (v == "login") o.run_mode = mode::login;
       else if (v == "idle") o.run_mode = mode::idle;
@@ -311,6 +317,21 @@ int main(int argc, char** argv) {
   alarm(unsigned(std::ceil(o.timeout)));
 
   shared_state sh(o);
+  if (o.tls) {
+    sh.tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!sh.tls_ctx) {
+      std::fprintf(stderr, "dja-loadgen: SSL_CTX_new failed\n");
+      return 1;
+    }
+    SSL_CTX_set_min_proto_version(sh.tls_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(sh.tls_ctx, SSL_VERIFY_NONE, nullptr);
+    // SSL_write's buffer is the client's out string, which may grow (move)
+    // between a WANT_WRITE and the retry; a close without close_notify is
+    // an ordinary end of stream here.
+    SSL_CTX_set_mode(sh.tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
+                                   | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(sh.tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  }
   // Whole pairs (2p, 2p+1) go to worker p % T.
   std::vector<std::vector<long>> slices(size_t(o.threads));
   for (long i = 0; i < o.users; ++i)
@@ -357,6 +378,7 @@ int main(int argc, char** argv) {
   rep.str("mode", modes[int(o.run_mode)]);
   rep.count("users", uint64_t(o.users));
   rep.count("threads", uint64_t(o.threads));
+  rep.count("tls", o.tls ? 1 : 0);
   rep.count("concurrency", uint64_t(o.concurrency));
   rep.count("logins_done", logins);
   rep.count("logins_failed", uint64_t(o.users) - logins);
@@ -402,5 +424,7 @@ int main(int argc, char** argv) {
             100.0 * (r.cpu_measure_end - r.cpu_measure_start) / o.duration, 1);
   rep.print();
   std::fflush(stdout);
+  if (sh.tls_ctx)
+    SSL_CTX_free(sh.tls_ctx);
   return errors == 0 && lost == 0 && !r.timed_out ? 0 : 1;
 }

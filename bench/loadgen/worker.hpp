@@ -17,6 +17,9 @@
 #include <sys/socket.h>
 
 #include "histogram.hpp"
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
 #include "xml_splitter.hpp"
 
 namespace lg {
@@ -43,6 +46,7 @@ struct options {
   bool json = false;
   long threads = 1;
   std::string resource = "lg";
+  bool tls = false; // STARTTLS before SASL (no certificate verification)
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
@@ -73,17 +77,20 @@ struct shared_state {
   std::atomic<uint64_t> logins_finished{0}, logins_ok{0}, open{0};
   std::atomic<uint64_t> sent{0}, received{0};
   std::atomic<uint64_t> errors_logged{0};
+  SSL_CTX* tls_ctx = nullptr; // --tls: shared by all workers (read-only)
 };
 
 int64_t now_ns(); // CLOCK_MONOTONIC
 
 enum class cstate {
-  unstarted, connecting, sasl_features, auth, bind_features, bind, session,
-  online, closing, closed
+  unstarted, connecting, starttls, tls_handshake, sasl_features, auth,
+  bind_features, bind, session, online, closing, closed
 };
 
 struct client {
   int fd = -1;
+  SSL* ssl = nullptr;  // --tls, once <proceed/> arrived
+  bool tls_done = false; // handshake finished: stream restarted over TLS
   long index = 0;      // global, from 0: user name is opt.user(index)
   cstate state = cstate::unstarted;
   bool login_done = false;
@@ -127,6 +134,9 @@ private:
   void on_login_stanza(client& c, std::string_view name);
   void on_online_stanza(client& c, std::string_view name);
   void send_header(client& c);
+  void start_tls(client& c);
+  void tls_handshake(client& c);
+  void tls_fail(client& c, err_kind k, const char* what);
   void send(client& c, std::string_view data);
   void write_out(client& c);
   void flush();

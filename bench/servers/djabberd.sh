@@ -20,20 +20,31 @@ djabberd_prepare() {
     | sed -e "/^@USERS@\$/{r $DIR/users.toml" -e 'd}' > "$DIR/server.toml"
   "$DJABBERD_BIN" --config "$DIR/server.toml" --check-config >"$DIR/check.log" 2>&1 \
     || { cat "$DIR/check.log" >&2; die "djabberd-actors --check-config failed"; }
+  # server-tls.toml for the TLS memory phase: the same with STARTTLS
+  # (optional; PLAIN is then offered only inside TLS) and the vhost's cert
+  if [ -n "${TLS_CERT:-}" ]; then
+    cp "$TLS_CERT" "$DIR/tls.crt" && cp "$TLS_KEY" "$DIR/tls.key" && chmod 600 "$DIR/tls.key"
+    sed -e 's|^starttls = "off".*$|starttls = "optional"        # TLS phase: STARTTLS, then SASL PLAIN inside TLS|' \
+        -e "s|^domain = \"$DOMAIN\"\$|&\ntls_cert = \"$DIR/tls.crt\"\ntls_key  = \"$DIR/tls.key\"|" \
+        "$DIR/server.toml" > "$DIR/server-tls.toml"
+    "$DJABBERD_BIN" --config "$DIR/server-tls.toml" --check-config >"$DIR/check-tls.log" 2>&1 \
+      || { cat "$DIR/check-tls.log" >&2; die "djabberd-actors --check-config (TLS) failed"; }
+  fi
 }
 
 djabberd_settings() {
   cat <<EOF
 djabberd-actors $(djabberd_version | awk '{print $NF}'): $DJABBERD_DIR/server.toml — plugins disco, ping, version, auth.static (user1..userN);
   log_level = "warn"; listener starttls = "off" (plaintext c2s, SASL PLAIN); auth_fail_limit = 1000000 (throttle of
-  failed logins out of the way; it has no other rate limits or shapers)
+  failed logins out of the way; it has no other rate limits or shapers); TLS phase: server-tls.toml, the same with
+  starttls = "optional" and tls_cert/tls_key (self-signed RSA 2048) in the vhost
 EOF
 }
 
 djabberd_start() {
   local DIR=$DJABBERD_DIR
   ( raise_nofile 20000
-    exec "$DJABBERD_BIN" --config "$DIR/server.toml" ) >"$DIR/server.log" 2>&1 &
+    exec "$DJABBERD_BIN" --config "$DIR/server$( [ "${USE_TLS:-0}" = 1 ] && echo -tls).toml" ) >"$DIR/server.log" 2>&1 &
   DJABBERD_PID=$!
   SERVER_PID=$DJABBERD_PID
   wait_port "$DJABBERD_PORT" 30 "$DJABBERD_PID" || { tail -20 "$DIR/server.log" >&2; return 1; }

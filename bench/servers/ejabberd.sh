@@ -22,7 +22,7 @@ ejabberd_version() {
 _ejctl() {
   local t=$1; shift
   timeout "$t" env ERL_EPMD_ADDRESS=127.0.0.1 ejabberdctl --config-dir "$EJABBERD_DIR" \
-    --config "$EJABBERD_DIR/ejabberd.yml" --ctl-config "$EJABBERD_DIR/ejabberdctl.cfg" \
+    --config "$EJABBERD_DIR/ejabberd$( [ "${USE_TLS:-0}" = 1 ] && echo -tls).yml" --ctl-config "$EJABBERD_DIR/ejabberdctl.cfg" \
     --logs "$EJABBERD_DIR/logs" --spool "$EJABBERD_DIR/db" --node "$EJABBERD_NODE" "$@"
 }
 
@@ -35,6 +35,14 @@ ejabberd_prepare() {
   EJABBERD_COOKIE=djabench$RANDOM$RANDOM
   mkdir -p "$DIR/db" "$DIR/logs"
   render "$BENCH_SERVERS/ejabberd.yml.in" PORT DOMAIN > "$DIR/ejabberd.yml"
+  # ejabberd-tls.yml for the TLS memory phase: starttls_required on the
+  # c2s listener, certfiles at the top level
+  if [ -n "${TLS_CERT:-}" ]; then
+    cp "$TLS_CERT" "$DIR/tls.crt" && cp "$TLS_KEY" "$DIR/tls.key" && chmod 600 "$DIR/tls.key"
+    sed -e 's|^    access: c2s$|&\n    starttls: true             # TLS phase\n    starttls_required: true    # TLS phase|' \
+        -e "s|^loglevel:|certfiles:                     # TLS phase\n  - \"$DIR/tls.crt\"\n  - \"$DIR/tls.key\"\n&|" \
+        "$DIR/ejabberd.yml" > "$DIR/ejabberd-tls.yml"
+  fi
   # name lookups from files only (as Debian's inetrc), nothing else
   cp /etc/ejabberd/inetrc "$DIR/inetrc" 2>/dev/null \
     || printf '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n' > "$DIR/inetrc"
@@ -70,6 +78,7 @@ ejabberd_settings() {
 ejabberd $(ejabberd_version): $EJABBERD_DIR/ejabberd.yml — listener shaper: none, max_fsm_queue: 1000000, backlog: 1024;
   top-level shaper: {}, shaper_rules: {} (no c2s_shaper, unlimited sessions), max_fsm_queue: 1000000;
   auth_method: internal, auth_password_format: plain; loglevel: warning; no starttls; s2s_access: none;
+  TLS phase: ejabberd-tls.yml, the same with starttls/starttls_required on the listener and certfiles (self-signed RSA 2048);
   modules: mod_roster mod_disco mod_ping mod_version; node $EJABBERD_NODE, ERL_DIST_PORT=$EJABBERD_DIST_PORT (no epmd),
   INET_DIST_INTERFACE/ERL_EPMD_ADDRESS=127.0.0.1; erl wrapper raises ulimit -n after ejabberdctl's su
 EOF

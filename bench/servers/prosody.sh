@@ -61,6 +61,16 @@ PY
   for ((i = 1; i <= n; i++)); do
     printf '%s\n' "$entry" > "$acc/user$i.dat"
   done
+  # prosody-tls.cfg.lua for the TLS memory phase: STARTTLS required,
+  # PLAIN only inside TLS, the certificate in DIR/certs (owned by prosody)
+  if [ -n "${TLS_CERT:-}" ]; then
+    cp "$TLS_CERT" "$DIR/certs/$DOMAIN.crt" && cp "$TLS_KEY" "$DIR/certs/$DOMAIN.key"
+    chmod 600 "$DIR/certs/$DOMAIN.key"
+    sed -e 's|^c2s_require_encryption = false.*$|c2s_require_encryption = true               -- TLS phase: STARTTLS first|' \
+        -e 's|^allow_unencrypted_plain_auth = true.*$|allow_unencrypted_plain_auth = false        -- TLS phase: PLAIN inside TLS only|' \
+        -e "s|^VirtualHost \"$DOMAIN\"\$|ssl = { certificate = \"$DIR/certs/$DOMAIN.crt\"; key = \"$DIR/certs/$DOMAIN.key\"; }\n&|" \
+        "$DIR/prosody.cfg.lua" > "$DIR/prosody-tls.cfg.lua"
+  fi
   chmod 755 "$DIR"
   chown -R prosody:prosody "$DIR"
   timeout 30 prosodyctl --config "$DIR/prosody.cfg.lua" check config >"$DIR/check.log" 2>&1 \
@@ -72,6 +82,8 @@ prosody_settings() {
 Prosody $(prosody_version): $PROSODY_DIR/prosody.cfg.lua — authentication = internal_$PROSODY_AUTH (accounts written as util.datamanager files);
   limits = {} and mod_limits not loaded; network_settings.tcp_backlog = 1024; c2s_timeout = 300 (default);
   c2s_require_encryption = false, allow_unencrypted_plain_auth = true; log: warn to file;
+  TLS phase: prosody-tls.cfg.lua, the same with ssl = { certificate, key } (self-signed RSA 2048),
+  c2s_require_encryption = true, allow_unencrypted_plain_auth = false;
   modules: roster saslauth disco ping version (+ autoloaded presence message iq c2s posix); s2s, offline disabled; run as user prosody
 EOF
 }
@@ -81,7 +93,7 @@ prosody_start() {
   [ "$(id -u)" = 0 ] || die "run as root (Prosody must be started as user prosody)"
   ( raise_nofile 20000
     exec setpriv --reuid=prosody --regid=prosody --init-groups -- \
-      prosody --config "$DIR/prosody.cfg.lua" -F ) >"$DIR/stdout.log" 2>&1 &
+      prosody --config "$DIR/prosody$( [ "${USE_TLS:-0}" = 1 ] && echo -tls).cfg.lua" -F ) >"$DIR/stdout.log" 2>&1 &
   PROSODY_PID=$!
   SERVER_PID=$PROSODY_PID
   wait_port "$PROSODY_PORT" 60 "$PROSODY_PID" \

@@ -111,6 +111,11 @@ struct last_state {
 
 using last_actor = caf::stateful_actor<last_state>;
 
+using allowed_atom = caf::atom_constant<caf::atom("allowed")>;
+
+caf::result<reply_t> answer_allowed(last_actor* self,
+                                    const hooks::iq_request& r, bool own);
+
 caf::result<reply_t> get_last(last_actor* self, const hooks::iq_request& r) {
   auto& st = self->state;
   auto q = r.stanza->first_element();
@@ -122,15 +127,42 @@ caf::result<reply_t> get_last(last_actor* self, const hooks::iq_request& r) {
                   std::chrono::duration_cast<std::chrono::seconds>(up).count(),
                   "");
   }
-  // §4: only who may see the user's presence; without a roster yet, the
-  // user herself (and with visibility = "vhost", the users of this vhost).
+  // §4: only who may see the user's presence: the user herself, her
+  // contacts with a subscription to her presence (roster), and with
+  // visibility = "vhost" the users of this vhost.
   bool own = !r.from.local().empty() && r.to.local() == r.from.local()
              && r.to.domain() == r.from.domain();
   bool allowed = own
                  || (st.vhost_visible && !r.from.local().empty()
                      && r.from.domain() == st.domain);
-  if (!allowed)
-    return error(r, "forbidden");
+  if (!allowed) {
+    if (!st.vhost || r.from.local().empty())
+      return error(r, "forbidden");
+    auto rp = self->make_response_promise<reply_t>();
+    self
+      ->request(st.vhost, std::chrono::seconds(10),
+                hooks::roster_load_item{r.to, r.from.bare()})
+      .then(
+        [self, rp, r](std::vector<hooks::roster_item>& items) mutable {
+          bool sub = !items.empty()
+                     && (items.front().subscription == "from"
+                         || items.front().subscription == "both");
+          if (!sub) {
+            rp.deliver(error(r, "forbidden"));
+            return;
+          }
+          rp.delegate(caf::actor_cast<caf::actor>(self), allowed_atom::value,
+                      r);
+        },
+        [rp, r](caf::error&) mutable { rp.deliver(error(r, "forbidden")); });
+    return rp;
+  }
+  return answer_allowed(self, r, own);
+}
+
+caf::result<reply_t> answer_allowed(last_actor* self,
+                                    const hooks::iq_request& r, bool own) {
+  auto& st = self->state;
   if (auto i = st.online.find(r.to.local()); i != st.online.end())
     return result(r, 0, ""); // online now
   auto d = st.lookup(r.to.local());
@@ -172,6 +204,9 @@ caf::behavior last(last_actor* self, std::string domain, std::string path,
       if (r.to.domain() != self->state.domain)
         return reply_t::decline();
       return get_last(self, r);
+    },
+    [self](allowed_atom, const hooks::iq_request& r) -> caf::result<reply_t> {
+      return answer_allowed(self, r, false);
     },
     [self](const hooks::session_bound& n) {
       if (n.full.domain() == self->state.domain)
