@@ -33,6 +33,7 @@
 #   --only NAME   run only this server (djabberd, prosody, ejabberd); repeatable
 #   --quick       smoke run: 500 logins, 1,000 idle, 5 s traffic runs
 #   --no-tls      skip the TLS memory phase
+#   --tls-only    run the TLS memory phase only
 #   --keep        keep the temporary directory (configs, logs, raw results)
 #   --repeat N    run the traffic and login phases N times per server
 #                 (interleaved across servers, a fresh process each time)
@@ -63,6 +64,7 @@ while [ $# -gt 0 ]; do
       shift 2 ;;
     --quick) QUICK=1; shift ;;
     --no-tls) TLS_PHASE=0; shift ;;
+    --tls-only) TLS_PHASE=2; shift ;;
     --keep) KEEP=1; shift ;;
     --repeat)
       if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9]$ ]]; then die "--repeat needs a count from 1 to 9"; fi
@@ -229,10 +231,11 @@ PORT_prosody=$(free_port 25222)
 PORT_ejabberd=$(free_port 26222)
 PORT_djabberd=$(free_port 27222)
 EJ_DIST_PORT=$(free_port 26999)
-if [ "$TLS_PHASE" = 1 ]; then   # one self-signed certificate; each server gets a copy
+if [ "$TLS_PHASE" != 0 ]; then   # one self-signed certificate; each server gets a copy
   if timeout 60 "$BENCH_ROOT/tools/make-cert.sh" "$DOMAIN" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" >&2; then
     TLS_CERT=$TMP/tls/cert.pem TLS_KEY=$TMP/tls/key.pem
   else
+    [ "$TLS_PHASE" = 2 ] && die "tools/make-cert.sh failed"
     log "tools/make-cert.sh failed: no TLS memory phase"; TLS_PHASE=0
   fi
 fi
@@ -328,7 +331,7 @@ phase_logins() {
 }
 
 # idle_batch FIRST N OUT: start an idle dja-loadgen in the background and wait
-# (bounded) for its READY line. Sets IDLE_PID.
+# (bounded) for its READY line. Sets IDLE_PID. Fails unless all N logged in.
 idle_batch() {
   local first=$1 n=$2 out=$3 end
   timeout -k 5 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
@@ -347,7 +350,7 @@ idle_batch() {
   done
   log "$(grep -m1 '^READY' "$out.err")"
   local ready; ready=$(grep -m1 '^READY' "$out.err" | awk '{print $2}')
-  [ "${ready:-0}" = "$n" ] || log "WARNING: only ${ready:-0} of $n idle clients logged in"
+  [ "${ready:-0}" = "$n" ] || { log "WARNING: only ${ready:-0} of $n idle clients logged in: no per-connection figure"; return 2; }
 }
 
 # seconds to let a server settle after the last idle login before sampling
@@ -565,6 +568,7 @@ for s in "${SERVERS[@]}"; do prepare_server "$s"; done
 # closed sessions for c2s_timeout (each phase has a fresh process anyway).
 PHASES=(traffic logins memory)
 [ "$TLS_PHASE" = 1 ] && PHASES+=(memory_tls)
+[ "$TLS_PHASE" = 2 ] && PHASES=(memory_tls)
 for ph in "${PHASES[@]}"; do
   reps=$REPEAT; case $ph in memory*) reps=1 ;; esac
   for ((REP = 1; REP <= reps; REP++)); do

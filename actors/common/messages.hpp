@@ -89,6 +89,16 @@ struct push_to_user {
   xml::element_ptr stanza;
 };
 
+/// session -> router shard: the user sent a subscription stanza
+/// (subscribe, subscribed, unsubscribe, unsubscribed) to `contact`; the
+/// shard updates the user's roster (RFC 6121 §3) in order with the
+/// inbound ones and forwards it.
+struct outbound_subscription {
+  jid user;
+  jid contact;
+  xml::element_ptr stanza; ///< from = user's bare JID, to = contact
+};
+
 /// session -> router shard: send unavailable presence from every
 /// available resource of `user` to `contact` (RFC 6121 §3.2.2).
 struct unavailable_to {
@@ -118,3 +128,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::deliver_local)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::push_to_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::roster_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unavailable_to)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::outbound_subscription)

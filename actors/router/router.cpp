@@ -181,6 +181,8 @@ struct shard_state {
     it.set_attr("subscription", item.subscription);
     if (item.ask_out)
       it.set_attr("ask", "subscribe");
+    if (item.approved)
+      it.set_attr("approved", "true"); // §3.4.2
     for (auto& g : item.groups)
       it.add_child(xml::element{"group", "jabber:iq:roster"}).add_text(g);
     if (auto rs = find_user(user))
@@ -188,16 +190,25 @@ struct shard_state {
         self->send(e.session, msg::roster_push{iq});
   }
 
-  /// Subscription stanzas per user, handled one at a time: each is a
-  /// read-modify-write of a roster item.
-  std::unordered_map<std::string, std::deque<msg::route>> sub_queue;
+  /// Per user, the subscription stanzas (both directions) and the
+  /// presences that arrived behind them, handled one at a time: each
+  /// subscription is a read-modify-write of a roster item, and a
+  /// presence must not overtake the <subscribed/> before it.
+  struct queued {
+    enum kind_t { inbound, outbound, presence } kind;
+    msg::route r;
+  };
+  std::unordered_map<std::string, std::deque<queued>> sub_queue;
+
+  void enqueue(const std::string& key, queued q) {
+    auto& dq = sub_queue[key];
+    dq.push_back(std::move(q));
+    if (dq.size() == 1)
+      next_subscription(key);
+  }
 
   void inbound_subscription(msg::route& r, const std::string&) {
-    auto key = r.to.bare_str();
-    auto& q = sub_queue[key];
-    q.push_back(r);
-    if (q.size() == 1)
-      next_subscription(key);
+    enqueue(r.to.bare_str(), queued{queued::inbound, r});
   }
 
   void subscription_done(const std::string& key) {
@@ -212,9 +223,124 @@ struct shard_state {
   }
 
   void next_subscription(const std::string& key) {
-    auto r = sub_queue[key].front();
-    handle_subscription(r, r.stanza->attr_or("type"),
-                        [this, key] { subscription_done(key); });
+    auto q = sub_queue[key].front();
+    auto done = [this, key] { subscription_done(key); };
+    switch (q.kind) {
+      case queued::inbound:
+        handle_subscription(q.r, q.r.stanza->attr_or("type"), done);
+        break;
+      case queued::outbound:
+        handle_outbound(q.r, q.r.stanza->attr_or("type"), done);
+        break;
+      case queued::presence:
+        route_now(q.r);
+        done();
+        break;
+    }
+  }
+
+  const caf::actor& shard_of(const jid& j) const {
+    auto key = j.local() + '@' + j.domain();
+    return all_shards[std::hash<std::string>{}(key) % all_shards.size()];
+  }
+
+  /// RFC 6121 §3.1.2, §3.2.2, §3.3.2, §3.4: the user sent a subscription
+  /// stanza; update the user's side of Appendix A and forward it.
+  void handle_outbound(msg::route& r, const std::string& type,
+                       std::function<void()> done) {
+    auto user = r.from.bare();
+    auto contact = r.to.bare();
+    auto v = vhost_of(user);
+    auto out = r.stanza;
+    self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
+      .then(
+        [this, v, user, contact, out, type,
+         done](std::vector<hooks::roster_item>& found) {
+          hooks::roster_item item;
+          bool known = !found.empty();
+          if (known)
+            item = found.front();
+          item.contact = contact;
+          auto before = item;
+          bool forward = true;
+          if (type == "subscribe") {
+            if (!sub_to(item))
+              item.ask_out = true;
+          } else if (type == "unsubscribe") {
+            item.ask_out = false;
+            item.subscription = item.subscription == "both" ? "from" : "none";
+            if (before.subscription == "from")
+              item.subscription = "from";
+          } else if (type == "subscribed") {
+            if (item.pending_in) {
+              item.pending_in = false;
+              item.subscription = item.subscription == "to" ? "both" : "from";
+            } else if (!sub_from(item)) {
+              item.approved = true; // §3.4: pre-approval, not forwarded
+              forward = false;
+            } else {
+              forward = false; // already subscribed: nothing to say
+            }
+          } else { // unsubscribed
+            forward = sub_from(item) || item.pending_in;
+            item.pending_in = false;
+            item.approved = false;
+            if (item.subscription == "from")
+              item.subscription = "none";
+            else if (item.subscription == "both")
+              item.subscription = "to";
+          }
+          if (forward)
+            self->send(shard_of(contact), msg::route{out, user, contact});
+          if (type == "subscribed" && forward)
+            send_presences(user, contact, false); // §3.1.5
+          if (type == "unsubscribed" && forward)
+            send_presences(user, contact, true); // §3.2.2
+          bool changed = item.subscription != before.subscription
+                         || item.ask_out != before.ask_out
+                         || item.pending_in != before.pending_in
+                         || item.approved != before.approved;
+          if (!changed) {
+            done();
+            return;
+          }
+          self
+            ->request(v, caf::infinite, hooks::roster_set_item{user, item})
+            .then(
+              [this, user, item, known, done](std::string& version) {
+                if (known || item.subscription != "none" || item.ask_out
+                    || item.approved)
+                  push(user, item, version);
+                done();
+              },
+              [user, done](caf::error& err) {
+                spdlog::error("roster of {} not updated: {}", user.str(),
+                              caf::to_string(err));
+                done();
+              });
+        },
+        [done](caf::error&) { done(); });
+  }
+
+  /// The current presence (or unavailable) of each available resource
+  /// of `user`, to `contact`.
+  void send_presences(const jid& user, const jid& contact, bool unavailable) {
+    auto rs = find_user(user);
+    if (rs == nullptr)
+      return;
+    for (auto& e : *rs) {
+      if (!e.available || !e.presence)
+        continue;
+      auto from = user.with_resource(e.resource);
+      auto p = unavailable
+                 ? std::make_shared<xml::element>("presence", "jabber:client")
+                 : std::make_shared<xml::element>(*e.presence);
+      if (unavailable)
+        p->set_attr("type", "unavailable");
+      p->set_attr("from", from.str());
+      p->set_attr("to", contact.str());
+      self->send(shard_of(contact), msg::route{p, from, contact});
+    }
   }
 
   /// RFC 6121 §3: a subscription stanza for a local user, with the
@@ -344,6 +470,20 @@ struct shard_state {
   }
 
   void route(msg::route& r) {
+    if (r.stanza->name == "presence" && !r.to.local().empty()) {
+      auto type = r.stanza->attr_or("type");
+      bool sub = type == "subscribe" || type == "subscribed"
+                 || type == "unsubscribe" || type == "unsubscribed";
+      if (!sub)
+        if (auto i = sub_queue.find(r.to.bare_str()); i != sub_queue.end()) {
+          i->second.push_back(queued{queued::presence, r});
+          return;
+        }
+    }
+    route_now(r);
+  }
+
+  void route_now(msg::route& r) {
     if (vhosts->count(r.to.domain()) == 0) {
       // Not ours and no server-to-server yet (a later stage).
       bounce(*r.stanza, r.from, "remote-server-not-found");
@@ -437,6 +577,12 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
           p->set_attr("to", u.contact.str());
           self->send(shard, msg::route{p, from, u.contact});
         }
+    },
+    [self](msg::outbound_subscription& o) {
+      auto& st = self->state;
+      st.enqueue(o.user.bare_str(),
+                 shard_state::queued{shard_state::queued::outbound,
+                                     msg::route{o.stanza, o.user, o.contact}});
     },
     [self](msg::push_to_user& p) {
       if (auto rs = self->state.find_user(p.user))

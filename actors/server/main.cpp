@@ -1,6 +1,7 @@
 // djabberd-actors: the command line.
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -145,5 +146,10 @@ int main(int argc, char** argv) {
   auto rc = dja::run_server(cfg);
   if (!pidfile.empty())
     std::remove(pidfile.c_str());
-  return rc;
+  spdlog::shutdown();
+  // Everything accepted is committed by now (the SQLite plugins answer
+  // after their commit); do not wait for CAF's threads, a detached plugin
+  // blocked in a request would hold the exit forever.
+  std::fflush(nullptr);
+  std::_Exit(rc);
 }

@@ -82,7 +82,9 @@ int run_server(const config::server_cfg& cfg) {
   sys_cfg.set("work-stealing.moderate-poll-attempts", 10);
   sys_cfg.set("work-stealing.moderate-sleep-duration",
               caf::timespan{std::chrono::microseconds(200)});
-  caf::actor_system sys{sys_cfg};
+  // Never destroyed: main ends the process with _Exit after the graceful
+  // shutdown below (CAF's destructor would wait for detached actors).
+  auto& sys = *new caf::actor_system{sys_cfg};
   sys.await_actors_before_shutdown(false);
 
   auto ctx = std::make_shared<server_context>();
@@ -180,6 +182,8 @@ int run_server(const config::server_cfg& cfg) {
   }
   for (auto& v : vhost_actors)
     self->send(v, shutdown_atom::value);
+  // Let the plugins finish what they are writing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   for (auto& s : ctx->router.shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
   spdlog::info("stopped");

@@ -139,10 +139,13 @@ bool session_state::on_directed_presence(const xml::element_ptr& e,
   if (type == "subscribe" || type == "subscribed" || type == "unsubscribe"
       || type == "unsubscribed") {
     if (vhost_has_roster()) {
-      // One at a time: each is a read-modify-write of a roster item.
-      out_subs.emplace_back(e, to.bare());
-      if (out_subs.size() == 1)
-        outbound_subscription(e, to.bare(), type);
+      // §3.1.2 etc.: stamped with the bare JID. The user's router shard
+      // updates the roster, in order with inbound subscription stanzas.
+      auto out = std::make_shared<xml::element>(*e);
+      out->set_attr("from", bare.str());
+      out->set_attr("to", to.bare().str());
+      self->send(ctx->router.shard_for(bare),
+                 msg::outbound_subscription{bare, to.bare(), std::move(out)});
     } else
       route(e, to.bare());
     return true;
@@ -160,89 +163,6 @@ bool session_state::on_directed_presence(const xml::element_ptr& e,
     return false;
   reply_error(*e, "bad-request"); // §4.7.1: an unknown type
   return true;
-}
-
-void session_state::outbound_subscription(const xml::element_ptr& e,
-                                          const jid& contact,
-                                          const std::string& type) {
-  // §3.1.2 etc.: the server stamps the bare JID on subscription stanzas.
-  auto out = std::make_shared<xml::element>(*e);
-  out->set_attr("from", bare.str());
-  out->set_attr("to", contact.str());
-  self
-    ->request(vhost->actor, caf::infinite,
-              hooks::roster_load_item{bare, contact})
-    .then(
-      [this, out, contact, type](std::vector<hooks::roster_item>& found) {
-        hooks::roster_item item;
-        if (!found.empty())
-          item = found.front();
-        item.contact = contact;
-        auto before = item;
-        bool forward = true;
-        if (type == "subscribe") {
-          if (!subscribed_to(item))
-            item.ask_out = true; // None -> None + Pending Out, etc.
-        } else if (type == "unsubscribe") {
-          item.ask_out = false;
-          if (item.subscription == "to")
-            item.subscription = "none";
-          else if (item.subscription == "both")
-            item.subscription = "from";
-        } else if (type == "subscribed") {
-          if (item.pending_in) {
-            item.pending_in = false;
-            item.subscription = item.subscription == "to" ? "both" : "from";
-          } else if (!subscribed_from(item)) {
-            item.approved = true; // §3.4: pre-approval, not forwarded
-            forward = false;
-          } else {
-            forward = false; // already subscribed: nothing to say
-          }
-        } else { // unsubscribed
-          forward = subscribed_from(item) || item.pending_in;
-          item.pending_in = false;
-          item.approved = false;
-          if (item.subscription == "from")
-            item.subscription = "none";
-          else if (item.subscription == "both")
-            item.subscription = "to";
-        }
-        bool changed = item.subscription != before.subscription
-                       || item.ask_out != before.ask_out
-                       || item.pending_in != before.pending_in
-                       || item.approved != before.approved;
-        if (changed)
-          store_item(item, [this] { next_outbound(); });
-        else
-          next_outbound();
-        if (forward)
-          route(out, contact);
-        if (type == "unsubscribed" && forward)
-          // §3.2.2: the former subscriber sees us go offline.
-          self->send(ctx->router.shard_for(bare),
-                     msg::unavailable_to{bare, contact});
-        if (type == "subscribed" && forward && last_presence) {
-          // §3.1.5: the new subscriber gets our current presence.
-          auto p = std::make_shared<xml::element>(*last_presence);
-          p->set_attr("to", contact.str());
-          route(std::move(p), contact);
-        }
-      },
-      [this, e](caf::error&) {
-        reply_error(*e, "internal-server-error");
-        next_outbound();
-      });
-}
-
-void session_state::next_outbound() {
-  if (out_subs.empty())
-    return;
-  out_subs.pop_front();
-  if (out_subs.empty())
-    return;
-  auto& [e, contact] = out_subs.front();
-  outbound_subscription(e, contact, e->attr_or("type"));
 }
 
 } // namespace dja

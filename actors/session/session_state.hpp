@@ -63,14 +63,11 @@ struct session_state {
   void to_contacts(xml::element_ptr pres, bool initial,
                    std::function<void()> done = {});
   void send_unavailable_to_contacts(std::function<void()> done);
-  /// Outbound subscription stanzas and directed presence; false when
+  /// Subscription stanzas (to the router shard) and directed presence;
+  /// false when
   /// the stanza is an ordinary one for route().
   bool on_directed_presence(const xml::element_ptr& e, const jid& to);
-  void outbound_subscription(const xml::element_ptr& e, const jid& contact,
-                             const std::string& type);
-  void next_outbound();
-  /// Outbound subscription stanzas waiting for the one in progress.
-  std::deque<std::pair<xml::element_ptr, jid>> out_subs;
+
 
   // --- roster.cpp ---
   /// Some plugin of the vhost stores rosters (else roster iqs get the

@@ -61,13 +61,14 @@ PY
   for ((i = 1; i <= n; i++)); do
     printf '%s\n' "$entry" > "$acc/user$i.dat"
   done
-  # prosody-tls.cfg.lua for the TLS memory phase: STARTTLS required,
+  # prosody-tls.cfg.lua for the TLS memory phase: mod_tls, STARTTLS required,
   # PLAIN only inside TLS, the certificate in DIR/certs (owned by prosody)
   if [ -n "${TLS_CERT:-}" ]; then
     cp "$TLS_CERT" "$DIR/certs/$DOMAIN.crt" && cp "$TLS_KEY" "$DIR/certs/$DOMAIN.key"
     chmod 600 "$DIR/certs/$DOMAIN.key"
     sed -e 's|^c2s_require_encryption = false.*$|c2s_require_encryption = true               -- TLS phase: STARTTLS first|' \
         -e 's|^allow_unencrypted_plain_auth = true.*$|allow_unencrypted_plain_auth = false        -- TLS phase: PLAIN inside TLS only|' \
+        -e 's|^modules_enabled = { "roster"; "saslauth";|& "tls";|' \
         -e "s|^VirtualHost \"$DOMAIN\"\$|ssl = { certificate = \"$DIR/certs/$DOMAIN.crt\"; key = \"$DIR/certs/$DOMAIN.key\"; }\n&|" \
         "$DIR/prosody.cfg.lua" > "$DIR/prosody-tls.cfg.lua"
   fi
@@ -82,7 +83,7 @@ prosody_settings() {
 Prosody $(prosody_version): $PROSODY_DIR/prosody.cfg.lua — authentication = internal_$PROSODY_AUTH (accounts written as util.datamanager files);
   limits = {} and mod_limits not loaded; network_settings.tcp_backlog = 1024; c2s_timeout = 300 (default);
   c2s_require_encryption = false, allow_unencrypted_plain_auth = true; log: warn to file;
-  TLS phase: prosody-tls.cfg.lua, the same with ssl = { certificate, key } (self-signed RSA 2048),
+  TLS phase: prosody-tls.cfg.lua, the same with mod_tls and ssl = { certificate, key } (self-signed RSA 2048),
   c2s_require_encryption = true, allow_unencrypted_plain_auth = false;
   modules: roster saslauth disco ping version (+ autoloaded presence message iq c2s posix); s2s, offline disabled; run as user prosody
 EOF
