@@ -81,6 +81,21 @@ void session_state::broadcast_presence(const xml::element& e) {
 
 void session_state::to_contacts(xml::element_ptr pres, bool initial,
                                 std::function<void()> done) {
+  ++broadcasts_in_flight;
+  auto settle = [this] {
+    // A session that closes waits for its broadcasts (an explicit
+    // unavailable followed at once by the stream's end).
+    if (--broadcasts_in_flight == 0 && on_settled) {
+      auto f = std::move(on_settled);
+      on_settled = nullptr;
+      f();
+    }
+  };
+  done = [done, settle] {
+    if (done)
+      done();
+    settle();
+  };
   self->request(vhost->actor, std::chrono::seconds(30), hooks::roster_get{bare})
     .then(
       [this, pres, initial, done](hooks::roster& r) {
@@ -108,14 +123,12 @@ void session_state::to_contacts(xml::element_ptr pres, bool initial,
             to_client(std::move(req));
           }
         }
-        if (done)
-          done();
+        done();
       },
       [this, done](caf::error& err) {
         spdlog::error("{}: roster unavailable for presence: {}", full.str(),
                       caf::to_string(err));
-        if (done)
-          done();
+        done();
       });
 }
 

@@ -177,6 +177,10 @@ void session_state::close(const std::string& reason) {
       return;
     }
   }
+  if (broadcasts_in_flight > 0) {
+    on_settled = finish;
+    return;
+  }
   finish();
 }
 

@@ -43,6 +43,9 @@ struct session_state {
   /// Directed presence recipients (RFC 6121 §4.6): they get our
   /// unavailable presence when we leave.
   std::set<std::string> directed;
+  /// Presence broadcasts waiting for the roster; close() waits for them.
+  int broadcasts_in_flight = 0;
+  std::function<void()> on_settled;
 
   // --- session.cpp ---
   void to_client(xml::element_ptr e);
