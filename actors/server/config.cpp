@@ -281,6 +281,11 @@ void checker::vhost(const toml::table& t, const std::string& key,
           fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
         }
       }
+    } else if (k == "default_plugins") {
+      if (auto b = v.as_boolean())
+        vh.default_plugins = b->get();
+      else
+        fail(line_of(v), sub, "a boolean" + got(v));
     } else if (k == "tls_cert" || k == "tls_key") {
       if (auto s = str(v, sub, "a file path (PEM)")) {
         if (::access(s->c_str(), R_OK) != 0)
@@ -291,7 +296,7 @@ void checker::vhost(const toml::table& t, const std::string& key,
       }
     } else {
       fail(line_of(k), sub, "one of the keys domain, plugin, tls_cert, "
-                            "tls_key");
+                            "tls_key, default_plugins");
     }
   }
   if (!t.contains("domain"))

@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <thread>
@@ -16,8 +17,20 @@
 
 namespace dja {
 
-std::vector<plugin_instance> make_plugins(const config::vhost_cfg& vhost,
+std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
                                           const std::string& data_dir) {
+  auto vhost = cfg;
+  if (vhost.default_plugins)
+    for (auto name : {"disco", "ping", "version"}) {
+      auto listed = std::any_of(vhost.plugins.begin(), vhost.plugins.end(),
+                                [&](auto& p) { return p.type == name; });
+      if (!listed) {
+        config::plugin_cfg p;
+        p.type = name;
+        p.where = vhost.where + " (default plugin)";
+        vhost.plugins.push_back(std::move(p));
+      }
+    }
   std::vector<plugin_instance> out;
   for (auto& p : vhost.plugins) {
     auto type = plugins::find_type(p.type);
