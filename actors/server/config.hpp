@@ -48,8 +48,9 @@ struct vhost_cfg {
   std::string tls_cert; ///< PEM certificate (chain) file, "" = no TLS
   std::string tls_key;  ///< PEM private key file
   std::vector<plugin_cfg> plugins; ///< in config order = chain order
-  /// Add disco, ping and version when the vhost does not list them (what
-  /// every client expects of a server); `default_plugins = false` to not.
+  /// Add roster.memory, disco, ping and version when the vhost does not
+  /// list them (or another roster.* store): what every client expects of
+  /// a server; `default_plugins = false` to not.
   bool default_plugins = true;
   std::string where;
 };

@@ -21,9 +21,14 @@ std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
                                           const std::string& data_dir) {
   auto vhost = cfg;
   if (vhost.default_plugins)
-    for (auto name : {"disco", "ping", "version"}) {
+    for (auto name : {"roster.memory", "disco", "ping", "version"}) {
+      // One roster store is enough: any roster.* plugin counts.
+      std::string family = name == std::string{"roster.memory"} ? "roster."
+                                                                : name;
       auto listed = std::any_of(vhost.plugins.begin(), vhost.plugins.end(),
-                                [&](auto& p) { return p.type == name; });
+                                [&](auto& p) {
+                                  return p.type.rfind(family, 0) == 0;
+                                });
       if (!listed) {
         config::plugin_cfg p;
         p.type = name;
