@@ -199,6 +199,15 @@ struct roster_item {
   bool ask_out = false;    ///< Pending Out: shown as ask='subscribe'
   bool pending_in = false; ///< Pending In (not shown in the roster)
   bool approved = false;   ///< pre-approved (RFC 6121 §3.4)
+
+  /// The contact receives the user's presence ("from" or "both").
+  bool subscribed_from() const {
+    return subscription == "from" || subscription == "both";
+  }
+  /// The user receives the contact's presence ("to" or "both").
+  bool subscribed_to() const {
+    return subscription == "to" || subscription == "both";
+  }
 };
 
 /// A user's roster and its version (RFC 6121 §2.6).

@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.hpp"
+#include "common/server_context.hpp"
+#include "common/roster_xml.hpp"
 #include "hooks/catalogue.hpp"
 
 namespace dja {
@@ -24,20 +26,18 @@ struct resource_entry {
   xml::element_ptr presence; ///< last available presence (for probes)
 };
 
-bool sub_from(const hooks::roster_item& i) {
-  return i.subscription == "from" || i.subscription == "both";
-}
 
-bool sub_to(const hooks::roster_item& i) {
-  return i.subscription == "to" || i.subscription == "both";
-}
 
 struct shard_state {
   static inline const char* name = "router";
 
   caf::stateful_actor<shard_state>* self = nullptr;
   std::shared_ptr<const vhost_table> vhosts;
-  std::vector<caf::actor> all_shards; ///< to route bounces
+  router_ref router; ///< all shards, to route onwards
+
+  const caf::actor& shard_of(const jid& j) const {
+    return router.shard_for(j);
+  }
   /// bare JID string -> bound resources.
   std::unordered_map<std::string, std::vector<resource_entry>> users;
 
@@ -63,10 +63,7 @@ struct shard_state {
     auto to = jid::parse(reply->attr_or("to"));
     if (!to)
       return;
-    auto& shards = all_shards;
-    auto key = to->local() + '@' + to->domain();
-    self->send(shards[std::hash<std::string>{}(key) % shards.size()],
-               msg::route{reply, jid{}, *to});
+    self->send(shard_of(*to), msg::route{reply, jid{}, *to});
   }
 
   void bind(msg::bind& b, bool& replaced) {
@@ -169,22 +166,7 @@ struct shard_state {
 
   void push(const jid& user, const hooks::roster_item& item,
             const std::string& version) {
-    auto iq = std::make_shared<xml::element>("iq", "jabber:client");
-    iq->set_attr("type", "set").set_attr("id", "push-" + version);
-    auto& q = iq->add_child(xml::element{"query", "jabber:iq:roster"});
-    if (!version.empty())
-      q.set_attr("ver", version);
-    auto& it = q.add_child(xml::element{"item", "jabber:iq:roster"});
-    it.set_attr("jid", item.contact.str());
-    if (!item.name.empty())
-      it.set_attr("name", item.name);
-    it.set_attr("subscription", item.subscription);
-    if (item.ask_out)
-      it.set_attr("ask", "subscribe");
-    if (item.approved)
-      it.set_attr("approved", "true"); // §3.4.2
-    for (auto& g : item.groups)
-      it.add_child(xml::element{"group", "jabber:iq:roster"}).add_text(g);
+    auto iq = roster_xml::push(item, version, false);
     if (auto rs = find_user(user))
       for (auto& e : *rs)
         self->send(e.session, msg::roster_push{iq});
@@ -239,10 +221,6 @@ struct shard_state {
     }
   }
 
-  const caf::actor& shard_of(const jid& j) const {
-    auto key = j.local() + '@' + j.domain();
-    return all_shards[std::hash<std::string>{}(key) % all_shards.size()];
-  }
 
   /// RFC 6121 §3.1.2, §3.2.2, §3.3.2, §3.4: the user sent a subscription
   /// stanza; update the user's side of Appendix A and forward it.
@@ -264,7 +242,7 @@ struct shard_state {
           auto before = item;
           bool forward = true;
           if (type == "subscribe") {
-            if (!sub_to(item))
+            if (!item.subscribed_to())
               item.ask_out = true;
           } else if (type == "unsubscribe") {
             item.ask_out = false;
@@ -275,14 +253,14 @@ struct shard_state {
             if (item.pending_in) {
               item.pending_in = false;
               item.subscription = item.subscription == "to" ? "both" : "from";
-            } else if (!sub_from(item)) {
+            } else if (!item.subscribed_from()) {
               item.approved = true; // §3.4: pre-approval, not forwarded
               forward = false;
             } else {
               forward = false; // already subscribed: nothing to say
             }
           } else { // unsubscribed
-            forward = sub_from(item) || item.pending_in;
+            forward = item.subscribed_from() || item.pending_in;
             item.pending_in = false;
             item.approved = false;
             if (item.subscription == "from")
@@ -370,7 +348,7 @@ struct shard_state {
           bool deliver = false;
           bool reply_subscribed = false;
           if (type == "subscribe") {
-            if (sub_from(item)) {
+            if (item.subscribed_from()) {
               reply_subscribed = true; // §3.1.3: already approved
             } else if (item.approved) {
               item.approved = false; // §3.4: pre-approved
@@ -387,13 +365,13 @@ struct shard_state {
               deliver = true;
             }
           } else if (type == "unsubscribe") {
-            if (sub_from(item) || item.pending_in) { // §3.3.3
+            if (item.subscribed_from() || item.pending_in) { // §3.3.3
               item.pending_in = false;
               item.approved = false;
               item.subscription = item.subscription == "both" ? "to" : "none";
               deliver = true;
             }
-          } else if (sub_to(item) || item.ask_out) { // unsubscribed, §3.2.3
+          } else if (item.subscribed_to() || item.ask_out) { // unsubscribed, §3.2.3
             item.ask_out = false;
             item.subscription = item.subscription == "both" ? "from" : "none";
             deliver = true;
@@ -428,9 +406,7 @@ struct shard_state {
             ok->set_attr("type", "subscribed");
             ok->set_attr("from", user.str());
             ok->set_attr("to", contact.str());
-            auto key = contact.local() + '@' + contact.domain();
-            self->send(all_shards[std::hash<std::string>{}(key)
-                                  % all_shards.size()],
+            self->send(shard_of(contact),
                        msg::route{ok, user, contact});
           }
         },
@@ -450,14 +426,12 @@ struct shard_state {
                 hooks::roster_load_item{user, prober.bare()})
       .then(
         [this, user, prober](std::vector<hooks::roster_item>& found) {
-          if (found.empty() || !sub_from(found.front()))
+          if (found.empty() || !found.front().subscribed_from())
             return;
           auto rs = find_user(user);
           if (rs == nullptr)
             return;
-          auto key = prober.local() + '@' + prober.domain();
-          auto& shard = all_shards[std::hash<std::string>{}(key)
-                                   % all_shards.size()];
+          auto& shard = shard_of(prober);
           for (auto& e : *rs)
             if (e.available && e.presence) {
               auto p = std::make_shared<xml::element>(*e.presence);
@@ -544,7 +518,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
   self->state.vhosts = std::move(vhosts);
   return {
     [self](std::vector<caf::actor>& shards) {
-      self->state.all_shards = std::move(shards);
+      self->state.router.shards = std::move(shards);
     },
     [self](msg::bind& b) -> bool {
       bool replaced = false;
@@ -565,9 +539,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       auto rs = st.find_user(u.user);
       if (rs == nullptr)
         return;
-      auto key = u.contact.local() + '@' + u.contact.domain();
-      auto& shard = st.all_shards[std::hash<std::string>{}(key)
-                                  % st.all_shards.size()];
+      auto& shard = st.shard_of(u.contact);
       for (auto& e : *rs)
         if (e.available) {
           auto from = u.user.with_resource(e.resource);

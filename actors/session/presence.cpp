@@ -16,18 +16,6 @@
 
 namespace dja {
 
-namespace {
-
-bool subscribed_from(const hooks::roster_item& i) {
-  return i.subscription == "from" || i.subscription == "both";
-}
-
-bool subscribed_to(const hooks::roster_item& i) {
-  return i.subscription == "to" || i.subscription == "both";
-}
-
-} // namespace
-
 void session_state::broadcast_presence(const xml::element& e) {
   auto type = e.attr_or("type");
   bool was_available = available;
@@ -100,14 +88,14 @@ void session_state::to_contacts(xml::element_ptr pres, bool initial,
     .then(
       [this, pres, initial, done](hooks::roster& r) {
         for (auto& item : r.items) {
-          if (subscribed_from(item)) { // §4.2.2, §4.4.2, §4.5.2
+          if (item.subscribed_from()) { // §4.2.2, §4.4.2, §4.5.2
             auto p = std::make_shared<xml::element>(*pres);
             p->set_attr("to", item.contact.str());
             route(std::move(p), item.contact);
           }
           if (!initial)
             continue;
-          if (subscribed_to(item)) { // §4.2.1: probe
+          if (item.subscribed_to()) { // §4.2.1: probe
             auto probe = std::make_shared<xml::element>("presence",
                                                         ns::client);
             probe->set_attr("type", "probe");

@@ -11,30 +11,14 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "common/roster_xml.hpp"
 #include "session/session_state.hpp"
 
 namespace dja {
 
 namespace {
 
-constexpr const char* roster_ns = "jabber:iq:roster";
-
-xml::element item_element(const hooks::roster_item& item, bool removed) {
-  xml::element el{"item", roster_ns};
-  el.set_attr("jid", item.contact.str());
-  if (removed) {
-    el.set_attr("subscription", "remove");
-    return el;
-  }
-  if (!item.name.empty())
-    el.set_attr("name", item.name);
-  el.set_attr("subscription", item.subscription);
-  if (item.ask_out)
-    el.set_attr("ask", "subscribe");
-  for (auto& g : item.groups)
-    el.add_child(xml::element{"group", roster_ns}).add_text(g);
-  return el;
-}
+constexpr const char* roster_ns = roster_xml::ns;
 
 } // namespace
 
@@ -71,7 +55,7 @@ void session_state::roster_get(const xml::element_ptr& e) {
           q.set_attr("ver", r.version);
         for (auto& item : r.items)
           if (in_roster(item))
-            q.add_child(item_element(item, false));
+            q.add_child(roster_xml::item(item, false));
         to_client(std::move(reply));
       },
       [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
@@ -165,8 +149,8 @@ void session_state::cancel_subscriptions(const hooks::roster_item& item) {
     p->set_attr("to", item.contact.str());
     route(std::move(p), item.contact);
   };
-  bool to = item.subscription == "to" || item.subscription == "both";
-  bool from = item.subscription == "from" || item.subscription == "both";
+  bool to = item.subscribed_to();
+  bool from = item.subscribed_from();
   if (to || item.ask_out)
     send("unsubscribe");
   if (from || item.pending_in)
@@ -196,14 +180,8 @@ void session_state::push_item(const hooks::roster_item& item,
                               const std::string& version, bool removed) {
   if (!removed && !in_roster(item))
     return;
-  auto push = std::make_shared<xml::element>("iq", ns::client);
-  push->set_attr("type", "set");
-  push->set_attr("id", "push-" + version);
-  auto& q = push->add_child(xml::element{"query", roster_ns});
-  if (!version.empty())
-    q.set_attr("ver", version);
-  q.add_child(item_element(item, removed));
-  self->send(ctx->router.shard_for(bare), msg::push_to_user{bare, push});
+  self->send(ctx->router.shard_for(bare),
+             msg::push_to_user{bare, roster_xml::push(item, version, removed)});
 }
 
 void session_state::on_roster_push(const xml::element_ptr& e) {

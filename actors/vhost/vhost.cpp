@@ -215,22 +215,6 @@ struct vhost_state {
       });
   }
 
-  /// The account hooks: first chains whose default is not_allowed.
-  template <class Req>
-  caf::response_promise account_change(Req req) {
-    auto rp = self->make_response_promise();
-    first(chain(req.name), 0, std::move(req),
-          [rp](expected<hooks::answer<hooks::account_result>> r) mutable {
-            if (!r)
-              rp.deliver(r.error());
-            else if (r->declined)
-              rp.deliver(hooks::account_result::not_allowed);
-            else
-              rp.deliver(r->value);
-          });
-    return rp;
-  }
-
   /// A `first` hook answered with its value, or `fallback` when every
   /// plugin declined (or an error when `declined_is_error`).
   template <class Req, class T = decltype(typename Req::answer_type{}.value)>
@@ -292,55 +276,30 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
   });
   return {
     [self](hooks::auth_check_password& req) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<bool>> r) mutable {
-                 if (!r)
-                   rp.deliver(r.error()); // fail closed
-                 else
-                   rp.deliver(!r->declined && r->value);
-               });
-      return rp;
+      return self->state.first_or(std::move(req), false); // fail closed
     },
     [self](hooks::auth_get_scram& req)
       -> caf::result<hooks::scram_credentials> {
-      auto rp = self->make_response_promise<hooks::scram_credentials>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<hooks::scram_credentials>> r) mutable {
-                 if (!r)
-                   rp.deliver(r.error());
-                 else if (r->declined)
-                   rp.deliver(hooks::scram_credentials{}); // no such user
-                 else
-                   rp.deliver(std::move(r->value));
-               });
-      return rp;
+      // Declined by all: no such user (found = false).
+      return self->state.first_or(std::move(req), hooks::scram_credentials{});
     },
     [self](hooks::auth_register& req) -> caf::result<hooks::account_result> {
-      return self->state.account_change(std::move(req));
+      return self->state.first_or(std::move(req),
+                                  hooks::account_result::not_allowed);
     },
     [self](hooks::auth_set_password& req)
       -> caf::result<hooks::account_result> {
-      return self->state.account_change(std::move(req));
+      return self->state.first_or(std::move(req),
+                                  hooks::account_result::not_allowed);
     },
     [self](hooks::auth_remove_user& req)
       -> caf::result<hooks::account_result> {
-      return self->state.account_change(std::move(req));
+      return self->state.first_or(std::move(req),
+                                  hooks::account_result::not_allowed);
     },
     [self](hooks::auth_list_users& req)
       -> caf::result<std::vector<std::string>> {
-      auto rp = self->make_response_promise<std::vector<std::string>>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<std::vector<std::string>>> r) mutable {
-                 if (!r)
-                   rp.deliver(r.error());
-                 else
-                   rp.deliver(std::move(r->value));
-               });
-      return rp;
+      return self->state.first_or(std::move(req), std::vector<std::string>{});
     },
     [self](hooks::offline_fetch& req)
       -> caf::result<std::vector<xml::element_ptr>> {
@@ -365,16 +324,7 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
       return self->state.first_or(std::move(req), false);
     },
     [self](hooks::auth_user_exists& req) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<bool>> r) mutable {
-                 if (!r)
-                   rp.deliver(r.error());
-                 else
-                   rp.deliver(!r->declined && r->value);
-               });
-      return rp;
+      return self->state.first_or(std::move(req), false);
     },
     [self](hooks::iq_request& req) -> caf::result<xml::element_ptr> {
       auto rp = self->make_response_promise<xml::element_ptr>();

@@ -145,8 +145,7 @@ caf::result<reply_t> get_last(last_actor* self, const hooks::iq_request& r) {
       .then(
         [self, rp, r](std::vector<hooks::roster_item>& items) mutable {
           bool sub = !items.empty()
-                     && (items.front().subscription == "from"
-                         || items.front().subscription == "both");
+                     && items.front().subscribed_from();
           if (!sub) {
             rp.deliver(error(r, "forbidden"));
             return;
