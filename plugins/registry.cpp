@@ -19,6 +19,7 @@ plugin_type roster_memory_type();  // plugins/roster/memory
 plugin_type roster_sqlite_type();  // plugins/roster/sqlite
 plugin_type offline_sqlite_type(); // plugins/offline/sqlite
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
+plugin_type test_presence_type();  // plugins/test/presence (tests only)
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
@@ -27,6 +28,7 @@ const std::vector<plugin_type>& builtin_types() {
     vcard_sqlite_type(), private_sqlite_type(), last_type(),
     roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
     test_slow_auth_type(),
+    test_presence_type(),
   };
   return all;
 }

@@ -38,6 +38,14 @@ struct vhost_info {
   bool has_roster = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
+  /// Some plugin serves `presence.check`: only then does the router ask
+  /// the vhost about probes.
+  bool has_presence_check = false;
+  /// Some plugin serves `presence.alter_available` /
+  /// `presence.alter_unavailable`: only then does a session run the fold
+  /// on its presence broadcasts.
+  bool has_alter_available = false;
+  bool has_alter_unavailable = false;
 };
 
 /// The router: a fixed set of shards; a bare JID always maps to the same

@@ -258,6 +258,64 @@ struct roster_wipe {
   jid user;
 };
 
+// --- presence (RFC 6121 §4; DJabberd's PresenceCheck, AlterPresence*,
+// OnInitialPresence) ---
+
+/// `presence.check` (first, PresenceCheck): `prober` probes `contact`
+/// (RFC 6121 §4.3: a user's initial presence, or a probe arriving for a
+/// local user), so that plugins can report presence known elsewhere (an
+/// external system, a gateway). Asked of the contact's vhost when the
+/// contact's domain is served here, else of the prober's. handled(list):
+/// presence stanzas delivered to the prober as if they came from the
+/// contact (`from` is forced to the contact's JID, with the resource the
+/// plugin gave, and `to` to the prober), in addition to the router's own
+/// answer (the contact's available local resources, if subscribed); for
+/// a contact in a domain not served here, a handled answer also replaces
+/// the router's <remote-server-not-found/>. Default: the router's answer
+/// only. Error or timeout: as the default (logged). Only asked when some
+/// plugin of the vhost serves it (vhost_info::has_presence_check).
+struct presence_check {
+  static constexpr const char* name = "presence.check";
+  using answer_type = answer<std::vector<xml::element_ptr>>;
+  jid prober;  ///< who asks (full JID of a local session, or a bare JID)
+  jid contact; ///< bare JID probed
+};
+
+/// `presence.alter_available` (fold, AlterPresenceAvailable): a user's
+/// available presence broadcast (no `to`), `from` stamped, before it
+/// goes to her own resources and her contacts and is kept for probes.
+/// handled(verdict with a stanza): go on with that one (e.g. with an
+/// element added, XEP-0153); handled(verdict without one): not broadcast
+/// (the resource still becomes available for delivery). Default: pass
+/// unchanged. Error or timeout: broadcast unchanged (logged). Only run
+/// when some plugin serves it (vhost_info::has_alter_available); the
+/// session handles nothing else of its client until the fold answers.
+struct presence_alter_available {
+  static constexpr const char* name = "presence.alter_available";
+  using answer_type = answer<filter_verdict>;
+  xml::element_ptr stanza;
+  jid user; ///< full JID of the session
+};
+
+/// `presence.alter_unavailable` (fold, AlterPresenceUnavailable): as
+/// `presence.alter_available` for an unavailable broadcast, the explicit
+/// one and the one the server sends when a session ends without it.
+/// Dropped: the contacts are not told.
+struct presence_alter_unavailable {
+  static constexpr const char* name = "presence.alter_unavailable";
+  using answer_type = answer<filter_verdict>;
+  xml::element_ptr stanza;
+  jid user;
+};
+
+/// `presence.initial` (notify, OnInitialPresence): a session sent its
+/// initial presence (RFC 6121 §4.2), as broadcast (after the alter fold).
+struct presence_initial {
+  static constexpr const char* name = "presence.initial";
+  jid full;
+  xml::element_ptr stanza;
+};
+
 // --- connections and sessions -----------------------------------------------
 
 /// `connection.accepted` (first): a client opened a stream to this vhost.
@@ -283,6 +341,9 @@ struct session_closed {
   static constexpr const char* name = "session.closed";
   jid full;
   std::string reason;
+  /// The <status/> text of the session's last unavailable presence, if
+  /// it sent one and did not become available again (XEP-0012 §4).
+  std::string status = {};
 };
 
 // Disco features, identities and stream features are not hook calls: a
@@ -328,3 +389,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_remove_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_wipe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_bound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_closed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_check)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_available)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_unavailable)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_initial)

@@ -106,7 +106,8 @@ struct shard_state {
     auto stanza = r.stanza;
     auto from = r.from;
     std::string cond = condition;
-    self->request(v->second, caf::infinite, hooks::deliver{r.stanza, r.to})
+    self->request(v->second.actor, caf::infinite,
+                  hooks::deliver{r.stanza, r.to})
       .then([this, stanza, from, cond](hooks::delivery_verdict& v) {
         if (!v.taken)
           bounce(*stanza, from, v.condition.empty() ? cond : v.condition);
@@ -148,7 +149,7 @@ struct shard_state {
 
   caf::actor vhost_of(const jid& j) {
     auto v = vhosts->find(j.domain());
-    return v == vhosts->end() ? caf::actor{} : v->second;
+    return v == vhosts->end() ? caf::actor{} : v->second.actor;
   }
 
   /// Delivers to the available resources of `user` (non-negative
@@ -347,6 +348,7 @@ struct shard_state {
           auto before = item;
           bool deliver = false;
           bool reply_subscribed = false;
+          bool unavailable = false;
           if (type == "subscribe") {
             if (item.subscribed_from()) {
               reply_subscribed = true; // §3.1.3: already approved
@@ -366,14 +368,23 @@ struct shard_state {
             }
           } else if (type == "unsubscribe") {
             if (item.subscribed_from() || item.pending_in) { // §3.3.3
+              // The contact was subscribed: it sees the user go offline
+              // (from every available resource) before it stops hearing.
+              unavailable = item.subscribed_from();
               item.pending_in = false;
               item.approved = false;
-              item.subscription = item.subscription == "both" ? "to" : "none";
+              if (item.subscription == "both")
+                item.subscription = "to";
+              else if (item.subscription == "from")
+                item.subscription = "none";
               deliver = true;
             }
           } else if (item.subscribed_to() || item.ask_out) { // unsubscribed, §3.2.3
             item.ask_out = false;
-            item.subscription = item.subscription == "both" ? "from" : "none";
+            if (item.subscription == "both")
+              item.subscription = "from";
+            else if (item.subscription == "to")
+              item.subscription = "none";
             deliver = true;
           }
           bool changed = item.subscription != before.subscription
@@ -400,6 +411,8 @@ struct shard_state {
             done();
           if (deliver)
             to_available(user, stanza); // else kept as Pending In
+          if (unavailable)
+            send_presences(user, contact, true); // §3.3.3
           if (reply_subscribed) {
             auto ok = std::make_shared<xml::element>("presence",
                                                      "jabber:client");
@@ -457,7 +470,65 @@ struct shard_state {
     route_now(r);
   }
 
+  /// The vhost that answers `presence.check` for a probe: the contact's
+  /// if its domain is served here, else the prober's; null when that one
+  /// has no plugin for it (then nothing changes).
+  const vhost_info* presence_checker(const msg::route& r) const {
+    for (auto* d : {&r.to.domain(), &r.from.domain()}) {
+      auto v = vhosts->find(*d);
+      if (v != vhosts->end())
+        return v->second.has_presence_check ? &v->second : nullptr;
+    }
+    return nullptr;
+  }
+
+  /// `presence.check` for a probe (hooks/catalogue.hpp): what the
+  /// plugins report goes to the prober as from the contact. True when
+  /// the probe is done with (a contact not served here: the plugins'
+  /// answer replaces the <remote-server-not-found/>).
+  bool check_presence(const msg::route& r) {
+    auto v = presence_checker(r);
+    if (v == nullptr || r.from.empty())
+      return false;
+    bool remote = vhosts->count(r.to.domain()) == 0;
+    auto probe = r.stanza;
+    auto prober = r.from;
+    auto contact = r.to.bare();
+    self
+      ->request(v->actor, caf::infinite,
+                hooks::presence_check{prober, contact})
+      .then(
+        [this, probe, prober, contact,
+         remote](hooks::answer<std::vector<xml::element_ptr>>& a) {
+          if (a.declined) {
+            if (remote)
+              bounce(*probe, prober, "remote-server-not-found");
+            return;
+          }
+          for (auto& p : a.value) {
+            if (!p || p->name != "presence")
+              continue;
+            auto out = std::make_shared<xml::element>(*p);
+            auto from = jid::parse(out->attr_or("from"));
+            if (!from || from->bare() != contact)
+              from = contact;
+            out->ns = "jabber:client";
+            out->set_attr("from", from->str());
+            out->set_attr("to", prober.str());
+            self->send(shard_of(prober), msg::route{out, *from, prober});
+          }
+        },
+        [this, probe, prober, remote](caf::error&) {
+          if (remote)
+            bounce(*probe, prober, "remote-server-not-found");
+        });
+    return remote;
+  }
+
   void route_now(msg::route& r) {
+    if (r.stanza->name == "presence" && r.stanza->attr_or("type") == "probe"
+        && check_presence(r))
+      return;
     if (vhosts->count(r.to.domain()) == 0) {
       // Not ours and no server-to-server yet (a later stage).
       bounce(*r.stanza, r.from, "remote-server-not-found");

@@ -16,11 +16,12 @@
 #include <caf/actor.hpp>
 
 #include "common/messages.hpp"
+#include "common/server_context.hpp"
 
 namespace dja {
 
-/// domain -> vhost actor, for the `deliver` hook.
-using vhost_table = std::unordered_map<std::string, caf::actor>;
+/// domain -> vhost (its actor for the `deliver` hook, its flags).
+using vhost_table = std::unordered_map<std::string, vhost_info>;
 
 /// Spawns `count` shards and returns them as a router.
 std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,

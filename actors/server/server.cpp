@@ -133,6 +133,11 @@ int run_server(const config::server_cfg& cfg) {
     info.has_accept_hook = has_hook(plugins, hooks::connection_accepted::name);
     info.has_tls = !v.tls_cert.empty();
     info.has_roster = has_hook(plugins, hooks::roster_get::name);
+    info.has_presence_check = has_hook(plugins, hooks::presence_check::name);
+    info.has_alter_available
+      = has_hook(plugins, hooks::presence_alter_available::name);
+    info.has_alter_unavailable
+      = has_hook(plugins, hooks::presence_alter_unavailable::name);
     for (auto& p : plugins)
       for (auto& f : p.manifest.stream_features)
         if (f == "http://jabber.org/features/iq-register")
@@ -142,7 +147,7 @@ int run_server(const config::server_cfg& cfg) {
                    "and SASL PLAIN goes over unencrypted connections",
                    v.domain);
     info.actor = spawn_vhost(sys, v.domain, std::move(plugins));
-    (*table)[v.domain] = info.actor;
+    (*table)[v.domain] = info;
     vhost_actors.push_back(info.actor);
     ctx->vhosts.emplace(v.domain, std::move(info));
     spdlog::info("serving {}", v.domain);

@@ -1,8 +1,9 @@
 // Presence on a session (RFC 6121 §3, §4): the broadcast of the user's
 // own presence to subscribed contacts, probes, directed presence, and
 // outbound subscription stanzas with their roster updates. Inbound
-// subscriptions are handled by the router (router/subscriptions.cpp),
-// which owns the user's sessions.
+// subscriptions are handled by the router (router/router.cpp), which
+// owns the user's sessions. Broadcasts pass the presence.alter_* folds
+// and initial presence is announced (presence.initial) to the plugins.
 
 #include <algorithm>
 
@@ -20,17 +21,18 @@ void session_state::broadcast_presence(const xml::element& e) {
   auto type = e.attr_or("type");
   bool was_available = available;
   if (type.empty()) {
-    available = true;
-    priority = 0;
+    int prio = 0;
     if (auto p = e.child("priority", ns::client)) {
       try {
-        priority = std::stoi(p->text());
+        prio = std::stoi(p->text());
       } catch (...) {
-        reply_error(e, "bad-request");
+        reply_error(e, "bad-request"); // and nothing changes
         return;
       }
-      priority = std::max(-128, std::min(127, priority));
+      prio = std::max(-128, std::min(127, prio));
     }
+    available = true;
+    priority = prio;
   } else if (type == "unavailable") {
     available = false;
   } else {
@@ -41,21 +43,75 @@ void session_state::broadcast_presence(const xml::element& e) {
   auto out = std::make_shared<xml::element>(e);
   out->set_attr("from", full.str());
   out->remove_attr("to");
-  last_presence = available ? xml::element_ptr{out} : nullptr;
+  // XEP-0012 §4: the status of the last unavailable presence is the
+  // user's last words (session.closed carries it).
+  unavailable_status.clear();
+  if (!available)
+    if (auto st = e.child("status", ns::client))
+      unavailable_status = st->text();
+  bool initial = available && !was_available;
+  alter_presence(out, available, [this, out, initial](xml::element_ptr p) {
+    finish_broadcast(std::move(p), out, initial);
+  });
+}
+
+void session_state::alter_presence(xml::element_ptr pres, bool avail,
+                                   std::function<void(xml::element_ptr)> k) {
+  bool has = vhost != nullptr
+             && (avail ? vhost->has_alter_available
+                       : vhost->has_alter_unavailable);
+  if (!has) {
+    k(std::move(pres));
+    return;
+  }
+  // await, not then: nothing else of this session (its client's next
+  // stanzas, a close) may overtake the broadcast. The vhost always
+  // answers (every plugin has a timeout); the bound is a backstop.
+  auto on_verdict = [k](hooks::filter_verdict& v) { k(std::move(v.stanza)); };
+  auto on_error = [this, pres, k](caf::error& err) {
+    spdlog::error("{}: presence not altered: {}", full.str(),
+                  caf::to_string(err));
+    k(pres);
+  };
+  constexpr auto bound = std::chrono::seconds(30);
+  if (avail)
+    self
+      ->request(vhost->actor, bound,
+                hooks::presence_alter_available{pres, full})
+      .await(on_verdict, on_error);
+  else
+    self
+      ->request(vhost->actor, bound,
+                hooks::presence_alter_unavailable{pres, full})
+      .await(on_verdict, on_error);
+}
+
+void session_state::finish_broadcast(xml::element_ptr out,
+                                     const xml::element_ptr& original,
+                                     bool initial) {
+  // `out` null: a plugin dropped the broadcast. Nobody hears it (probes
+  // neither), but the resource's availability and priority still count
+  // for delivery (RFC 6121 §8.5).
+  last_presence = available ? out : nullptr;
   self->send(ctx->router.shard_for(full),
              msg::presence_state{full, self, available, priority,
                                  last_presence});
   if (available && priority >= 0 && !offline_fetched)
     fetch_offline();
-  // RFC 6121 §4.2.2 / §4.4.2: the user's own available resources get it
-  // too, the sender included.
-  auto own = std::make_shared<xml::element>(*out);
-  own->set_attr("to", bare.str());
-  route(std::move(own), bare);
+  if (initial && vhost != nullptr)
+    self->send(vhost->actor,
+               hooks::presence_initial{full, out ? out : original});
+  if (out) {
+    // RFC 6121 §4.2.2 / §4.4.2: the user's own available resources get
+    // it too, the sender included.
+    auto own = std::make_shared<xml::element>(*out);
+    own->set_attr("to", bare.str());
+    route(std::move(own), bare);
+  }
   if (!vhost_has_roster())
     return;
-  to_contacts(out, available && !was_available);
-  if (!available) {
+  to_contacts(out, initial);
+  if (!available && out) {
     // §4.6.3: directed presence recipients learn that we left.
     for (auto& j : directed)
       if (auto to = jid::parse(j)) {
@@ -84,11 +140,15 @@ void session_state::to_contacts(xml::element_ptr pres, bool initial,
       done();
     settle();
   };
+  if (!pres && !initial) { // dropped by a plugin: nothing to send
+    done();
+    return;
+  }
   self->request(vhost->actor, std::chrono::seconds(30), hooks::roster_get{bare})
     .then(
       [this, pres, initial, done](hooks::roster& r) {
         for (auto& item : r.items) {
-          if (item.subscribed_from()) { // §4.2.2, §4.4.2, §4.5.2
+          if (pres && item.subscribed_from()) { // §4.2.2, §4.4.2, §4.5.2
             auto p = std::make_shared<xml::element>(*pres);
             p->set_attr("to", item.contact.str());
             route(std::move(p), item.contact);
@@ -124,14 +184,17 @@ void session_state::send_unavailable_to_contacts(std::function<void()> done) {
   auto u = std::make_shared<xml::element>("presence", ns::client);
   u->set_attr("type", "unavailable");
   u->set_attr("from", full.str());
-  to_contacts(u, false, std::move(done));
-  for (auto& j : directed)
-    if (auto to = jid::parse(j)) {
-      auto d = std::make_shared<xml::element>(*u);
-      d->set_attr("to", j);
-      route(std::move(d), *to);
-    }
-  directed.clear();
+  alter_presence(u, false, [this, done](xml::element_ptr p) {
+    to_contacts(p, false, done);
+    if (p)
+      for (auto& j : directed)
+        if (auto to = jid::parse(j)) {
+          auto d = std::make_shared<xml::element>(*p);
+          d->set_attr("to", j);
+          route(std::move(d), *to);
+        }
+    directed.clear();
+  });
 }
 
 bool session_state::on_directed_presence(const xml::element_ptr& e,

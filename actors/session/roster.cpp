@@ -29,11 +29,23 @@ bool in_roster(const hooks::roster_item& item) {
          || !item.name.empty() || !item.groups.empty();
 }
 
-void session_state::on_roster_iq(const xml::element_ptr& e) {
+bool session_state::on_roster_iq(const xml::element_ptr& e,
+                                 const jid& target) {
+  if (target.local().empty())
+    return false; // to the server itself: not a roster (the iq default)
+  // RFC 6121 §2.3.3 (and likewise §2.1.3 for a get): only the account's
+  // own resources read or change its roster.
+  if (target != bare) {
+    reply_error(*e, "forbidden");
+    return true;
+  }
+  if (!vhost_has_roster())
+    return false;
   if (e->attr_or("type") == "get")
     roster_get(e);
   else
     roster_set(e);
+  return true;
 }
 
 void session_state::roster_get(const xml::element_ptr& e) {

@@ -114,11 +114,8 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
   if (type != "get" && type != "set")
     return; // results and errors to the server end here
   auto payload = e->first_element();
-  if (payload->ns == "jabber:iq:roster" && target == bare
-      && vhost_has_roster()) {
-    on_roster_iq(e);
+  if (payload->ns == "jabber:iq:roster" && on_roster_iq(e, target))
     return;
-  }
   if (payload->name == "session" && payload->ns == ns::session) {
     to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
     return;
@@ -158,7 +155,8 @@ void session_state::close(const std::string& reason) {
   auto finish = [this, reason] {
     self->send(ctx->router.shard_for(full), msg::unbind{full, self});
     if (vhost)
-      self->send(vhost->actor, hooks::session_closed{full, reason});
+      self->send(vhost->actor,
+                 hooks::session_closed{full, reason, unavailable_status});
     self->quit();
   };
   if (available) {

@@ -40,6 +40,9 @@ struct session_state {
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
   /// The last broadcast presence (probes are answered from the router).
   xml::element_ptr last_presence;
+  /// <status/> of the last unavailable broadcast, "" once available
+  /// again (XEP-0012 §4, through session.closed).
+  std::string unavailable_status;
   /// Directed presence recipients (RFC 6121 §4.6): they get our
   /// unavailable presence when we leave.
   std::set<std::string> directed;
@@ -60,6 +63,14 @@ struct session_state {
 
   // --- presence.cpp ---
   void broadcast_presence(const xml::element& e);
+  /// Runs presence.alter_available / _unavailable on `pres` when the
+  /// vhost has such plugins (else at once); `k` gets the presence to
+  /// broadcast, or null when a plugin dropped it.
+  void alter_presence(xml::element_ptr pres, bool available,
+                      std::function<void(xml::element_ptr)> k);
+  /// The rest of a broadcast, with the altered presence (or null).
+  void finish_broadcast(xml::element_ptr out,
+                        const xml::element_ptr& original, bool initial);
   /// Sends `pres` to the contacts whose subscription matches; with
   /// `probe`, also probes the contacts we are subscribed to and hands
   /// pending subscription requests to the client.
@@ -76,7 +87,10 @@ struct session_state {
   /// Some plugin of the vhost stores rosters (else roster iqs get the
   /// iq hook's default, <service-unavailable/>).
   bool vhost_has_roster() const { return vhost && vhost->has_roster; }
-  void on_roster_iq(const xml::element_ptr& e);
+  /// A roster iq to `target` (a bare JID of a served domain): true when
+  /// answered here (own roster; another account's: <forbidden/>), false
+  /// to let the vhost's iq hook answer it.
+  bool on_roster_iq(const xml::element_ptr& e, const jid& target);
   void roster_get(const xml::element_ptr& e);
   void roster_set(const xml::element_ptr& e);
   void push_item(const hooks::roster_item& item, const std::string& version,

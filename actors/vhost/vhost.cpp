@@ -188,17 +188,18 @@ struct vhost_state {
     });
   }
 
-  /// The `filter.stanza` fold: every plugin may alter or drop.
-  void fold(const std::vector<size_t>* chain, size_t i,
-            hooks::filter_stanza req,
+  /// A fold (`filter.stanza`, `presence.alter_*`): every plugin may alter
+  /// or drop.
+  template <class Req>
+  void fold(const std::vector<size_t>* chain, size_t i, Req req,
             std::function<void(expected<hooks::filter_verdict>)> k) {
     if (chain == nullptr || i >= chain->size()) {
       k(hooks::filter_verdict{req.stanza, {}});
       return;
     }
     auto idx = (*chain)[i];
-    using answer_t = hooks::filter_stanza::answer_type;
-    call<hooks::filter_stanza>(
+    using answer_t = typename Req::answer_type;
+    call<Req>(
       idx, req, [this, chain, i, req, k](expected<answer_t> r) mutable {
         if (!r) {
           k(r.error());
@@ -234,6 +235,19 @@ struct vhost_state {
             else
               rp.deliver(std::move(fallback));
           });
+    return rp;
+  }
+
+  /// A presence fold: on an error the presence goes on unchanged (a
+  /// broken decorator must not make a user invisible).
+  template <class Req>
+  caf::response_promise alter_presence(Req req) {
+    auto rp = self->make_response_promise();
+    auto orig = req.stanza;
+    fold(chain(req.name), 0, std::move(req),
+         [rp, orig](expected<hooks::filter_verdict> r) mutable {
+           rp.deliver(r ? std::move(*r) : hooks::filter_verdict{orig, {}});
+         });
     return rp;
   }
 
@@ -386,6 +400,28 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
                });
       return rp;
     },
+    [self](hooks::presence_check& req)
+      -> caf::result<hooks::answer<std::vector<xml::element_ptr>>> {
+      // The whole answer: the router must tell "declined" (its default)
+      // from "handled, nothing to report". An error counts as declined.
+      using answer_t = hooks::presence_check::answer_type;
+      auto rp = self->make_response_promise<answer_t>();
+      auto& st = self->state;
+      st.first(st.chain(req.name), 0, std::move(req),
+               [rp](expected<answer_t> r) mutable {
+                 rp.deliver(r ? std::move(*r) : answer_t::decline());
+               });
+      return rp;
+    },
+    [self](hooks::presence_alter_available& req)
+      -> caf::result<hooks::filter_verdict> {
+      return self->state.alter_presence(std::move(req));
+    },
+    [self](hooks::presence_alter_unavailable& req)
+      -> caf::result<hooks::filter_verdict> {
+      return self->state.alter_presence(std::move(req));
+    },
+    [self](const hooks::presence_initial& n) { self->state.notify(n); },
     [self](const hooks::session_bound& n) { self->state.notify(n); },
     [self](const hooks::session_closed& n) { self->state.notify(n); },
     [self](restart_atom, size_t idx) { self->state.restart(idx); },

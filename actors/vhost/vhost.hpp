@@ -11,7 +11,10 @@
 //   filter_stanza       -> filter_verdict
 //   deliver             -> bool   (false: nobody took it)
 //   connection_accepted -> bool
-//   session_bound, session_closed: notifications, no answer.
+//   presence_check      -> answer<vector<element_ptr>> (error: declined)
+//   presence_alter_available / _unavailable -> filter_verdict (error:
+//                          the stanza unchanged)
+//   session_bound, session_closed, presence_initial: notifications.
 
 #include <chrono>
 #include <functional>

@@ -220,9 +220,8 @@ caf::behavior last(last_actor* self, std::string domain, std::string path,
         return; // another resource is still bound
       if (i != st.online.end())
         st.online.erase(i);
-      // TODO: the status of the last unavailable presence (§4) needs a
-      // presence hook; empty until then.
-      st.logout(n.full.local(), "");
+      // §4: the text is the status of the last unavailable presence.
+      st.logout(n.full.local(), n.status);
     },
   };
 }

@@ -98,8 +98,8 @@ struct fixture : test_coordinator_fixture<> {
 
   fixture() {
     auto table = std::make_shared<vhost_table>();
-    (*table)["example.org"] = sys.spawn(fake_vhost, asked, false);
-    (*table)["store.example"] = sys.spawn(fake_vhost, stored, true);
+    (*table)["example.org"].actor = sys.spawn(fake_vhost, asked, false);
+    (*table)["store.example"].actor = sys.spawn(fake_vhost, stored, true);
     router.shards = spawn_router(sys, Shards, table);
     run();
   }

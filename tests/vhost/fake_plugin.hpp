@@ -82,15 +82,55 @@ make_answer(const fake_state& st, const hooks::filter_stanza& req, bool ok) {
   return hooks::answer<hooks::filter_verdict>::handled({altered, {}});
 }
 
+/// Presence folds alter and drop like filters.
+inline hooks::answer<hooks::filter_verdict>
+make_answer(const fake_state& st, const hooks::presence_alter_available& req,
+            bool ok) {
+  return make_answer(st, hooks::filter_stanza{req.stanza, req.user}, ok);
+}
+
+inline hooks::answer<hooks::filter_verdict>
+make_answer(const fake_state& st,
+            const hooks::presence_alter_unavailable& req, bool ok) {
+  return make_answer(st, hooks::filter_stanza{req.stanza, req.user}, ok);
+}
+
+/// presence.check: accept reports one presence from the contact (with the
+/// plugin's name as resource), reject reports none.
+inline hooks::answer<std::vector<xml::element_ptr>>
+make_answer(const fake_state& st, const hooks::presence_check& req, bool ok) {
+  std::vector<xml::element_ptr> found;
+  if (ok) {
+    auto p = std::make_shared<xml::element>("presence", ns::client);
+    p->set_attr("from", req.contact.with_resource(st.name).str());
+    found.push_back(p);
+  }
+  return hooks::answer<std::vector<xml::element_ptr>>::handled(found);
+}
+
 /// What a filter saw from the filters before it, for the journal.
 template <class Req>
 std::string seen(const Req&) {
   return {};
 }
 
+inline std::string seen(const xml::element_ptr& stanza);
+
 inline std::string seen(const hooks::filter_stanza& req) {
+  return seen(req.stanza);
+}
+
+inline std::string seen(const hooks::presence_alter_available& req) {
+  return seen(req.stanza);
+}
+
+inline std::string seen(const hooks::presence_alter_unavailable& req) {
+  return seen(req.stanza);
+}
+
+inline std::string seen(const xml::element_ptr& stanza) {
   std::string res;
-  for (auto& a : req.stanza->attrs)
+  for (auto& a : stanza->attrs)
     if (a.name.rfind("seen-", 0) == 0)
       res += " " + a.name;
   return res;
@@ -157,6 +197,14 @@ inline caf::behavior fake_plugin(fake_actor* self, std::string name, act what,
     [self](const hooks::connection_accepted& r) { return serve(self, r); },
     [self](const hooks::session_bound& n) { note(self, n); },
     [self](const hooks::session_closed& n) { note(self, n); },
+    [self](const hooks::presence_check& r) { return serve(self, r); },
+    [self](const hooks::presence_alter_available& r) {
+      return serve(self, r);
+    },
+    [self](const hooks::presence_alter_unavailable& r) {
+      return serve(self, r);
+    },
+    [self](const hooks::presence_initial& n) { note(self, n); },
     [self](later_atom) {
       auto& l = self->state.later;
       if (!l.empty()) {

@@ -3,11 +3,15 @@
 // get a user's vCard from the user's bare JID; only the user may set it.
 // SQLite calls block: the actor is detached. A storage failure is replied
 // as an error (the vhost answers <internal-server-error/>).
+// With `avatar_hash` (default on) it also serves presence.alter_available:
+// XEP-0153 avatar hashes in the user's available presence.
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +20,7 @@
 #include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp"
+#include "plugins/vcard/sqlite/photo_hash.hpp"
 
 namespace dja::plugins {
 
@@ -26,6 +31,7 @@ using reply_t = answer<xml::element_ptr>;
 using sqlite_docs::store;
 
 constexpr const char* ns_vcard = "vcard-temp";
+constexpr const char* ns_update = "vcard-temp:x:update"; // XEP-0153
 constexpr int64_t default_max_bytes = 65536;
 
 reply_t error(const hooks::iq_request& r, const char* cond,
@@ -48,6 +54,10 @@ struct vcard_state {
   size_t max_bytes = default_max_bytes;
   caf::actor vhost;
   std::unique_ptr<store> db;
+  /// XEP-0153 photo hash per local part ("" = no photo; nullopt = a
+  /// BINVAL that is not base64: nothing announced). Filled at a user's
+  /// available presence, dropped when she sets her vCard.
+  std::unordered_map<std::string, std::optional<std::string>> hashes;
 
   /// The store, opened on first use (and again after a failed open).
   caf::expected<store*> open() {
@@ -96,6 +106,7 @@ caf::result<reply_t> set_vcard(vcard_actor* self, const hooks::iq_request& r,
                             static_cast<int64_t>(std::time(nullptr)));
   if (err)
     return st.failed("set", err);
+  st.hashes.erase(r.to.local()); // the next presence announces the new one
   return reply_t::handled(
     std::make_shared<xml::element>(errors::iq_result(*r.stanza)));
 }
@@ -139,6 +150,49 @@ caf::result<reply_t> get_vcard(vcard_actor* self, const hooks::iq_request& r) {
   return rp;
 }
 
+using verdict_t = answer<hooks::filter_verdict>;
+
+/// XEP-0153 §3.2 / §4.1: the user's available presence carries the hash
+/// of her vCard's photo (an empty <photo/> when she has none), unless her
+/// client put an x:update element there itself.
+caf::result<verdict_t> add_photo_hash(vcard_actor* self,
+                                      const hooks::presence_alter_available& r) {
+  auto& st = self->state;
+  if (r.user.domain() != st.domain || r.user.local().empty()
+      || r.stanza->child("x", ns_update) != nullptr)
+    return verdict_t::decline();
+  auto i = st.hashes.find(r.user.local());
+  if (i == st.hashes.end()) {
+    auto db = st.open();
+    if (!db)
+      return verdict_t::decline(); // logged; the presence goes out as is
+    auto d = (*db)->get(st.domain, r.user.local(), "");
+    if (!d) {
+      st.failed("get", d.error());
+      return verdict_t::decline();
+    }
+    std::optional<std::string> hash = std::string{};
+    if (d->found) {
+      auto vcard = sqlite_docs::parse_element(d->value);
+      if (!vcard) {
+        st.failed("get", caf::make_error(caf::sec::runtime_error,
+                                         "corrupt vCard of " + r.user.local()));
+        return verdict_t::decline();
+      }
+      hash = vcard::photo_hash(*vcard);
+    }
+    i = st.hashes.emplace(r.user.local(), std::move(hash)).first;
+  }
+  if (!i->second)
+    return verdict_t::decline();
+  auto out = std::make_shared<xml::element>(*r.stanza);
+  auto& photo = out->add_child(xml::element{"x", ns_update})
+                  .add_child(xml::element{"photo", ns_update});
+  if (!i->second->empty())
+    photo.add_text(*i->second);
+  return verdict_t::handled({out, {}});
+}
+
 caf::behavior vcard_sqlite(vcard_actor* self, std::string domain,
                            std::string path, size_t max_bytes,
                            caf::actor vhost) {
@@ -161,6 +215,9 @@ caf::behavior vcard_sqlite(vcard_actor* self, std::string domain,
         return set_vcard(self, r, *q);
       return get_vcard(self, r);
     },
+    [self](const hooks::presence_alter_available& r) {
+      return add_photo_hash(self, r);
+    },
   };
 }
 
@@ -174,9 +231,15 @@ plugin_type vcard_sqlite_type() {
       "database file, relative to server.data_dir (default "
       "\"vcards.sqlite\")"},
      {"max_bytes", option_type::integer, false,
-      "largest vCard accepted, serialized, in bytes (default 65536)"}},
-    [](const toml::table&) {
-      return manifest{{},
+      "largest vCard accepted, serialized, in bytes (default 65536)"},
+     {"avatar_hash", option_type::boolean, false,
+      "add the XEP-0153 photo hash to users' available presence "
+      "(default true)"}},
+    [](const toml::table& opts) {
+      std::vector<std::string> served;
+      if (opts["avatar_hash"].value_or(true))
+        served.push_back(hooks::presence_alter_available::name);
+      return manifest{std::move(served),
                       {std::string{"get "} + ns_vcard,
                        std::string{"set "} + ns_vcard},
                       {ns_vcard},
