@@ -8,7 +8,8 @@
 //    whose <status/> is `drop_status`;
 //  - presence.initial: remembered; an iq get of
 //    <initial xmlns='urn:djabberd-actors:test:presence'/> to the server
-//    lists the full JIDs that sent initial presence, oldest first.
+//    lists the full JIDs that sent initial presence, oldest first, and
+//    their number (`count`).
 
 #include <algorithm>
 #include <memory>
@@ -71,6 +72,7 @@ test_presence(caf::stateful_actor<test_presence_state>* self,
     [self](const hooks::iq_request& r) -> iq_t {
       auto reply = std::make_shared<xml::element>(errors::iq_result(*r.stanza));
       auto& q = reply->add_child(xml::element{"initial", ns_test});
+      q.set_attr("count", std::to_string(self->state.initial.size()));
       for (auto& j : self->state.initial)
         q.add_child(xml::element{"jid", ns_test}).add_text(j);
       return iq_t::handled(reply);
