@@ -506,7 +506,10 @@ struct shard_state {
             return;
           }
           for (auto& p : a.value) {
-            if (!p || p->name != "presence")
+            // Availability only (RFC 6121 §4.3.2): never a subscription
+            // stanza in the contact's name.
+            if (!p || p->name != "presence"
+                || (p->attr("type") && p->attr_or("type") != "unavailable"))
               continue;
             auto out = std::make_shared<xml::element>(*p);
             auto from = jid::parse(out->attr_or("from"));

@@ -258,6 +258,66 @@ CAF_TEST(photo hash) {
   CAF_CHECK(!plugins::vcard::photo_hash(*bad));
 }
 
+/// The XEP-0153 <photo/> the vhost's presence.alter_available fold puts
+/// into `pres` (from alice): its text, "<unchanged>" when the very same
+/// presence came back, "<none>" when it has no x:update.
+std::string photo_in(fixture& f, xml::element_ptr pres) {
+  hooks::filter_verdict v;
+  f.self
+    ->request(f.vh, 30s,
+              hooks::presence_alter_available{pres, J(alice)})
+    .receive([&](hooks::filter_verdict& x) { v = std::move(x); },
+             [&](caf::error& err) { CAF_FAIL(f.sys.render(err)); });
+  CAF_REQUIRE(v.stanza != nullptr);
+  if (v.stanza == pres)
+    return "<unchanged>";
+  auto x = v.stanza->child("x", "vcard-temp:x:update");
+  auto photo = x ? x->child("photo", "vcard-temp:x:update") : nullptr;
+  return photo ? photo->text() : "<none>";
+}
+
+CAF_TEST(avatar hash in available presence follows the vCard) {
+  auto pres = [] {
+    return std::make_shared<xml::element>(*X("<presence from='"
+                                             + std::string{alice} + "'/>"));
+  };
+  // No vCard: an empty <photo/> (no avatar).
+  CAF_CHECK_EQUAL(photo_in(*this, pres()), "");
+  // A photo: the SHA-1 of the decoded BINVAL, at once after the set.
+  ask(alice, "alice@localhost",
+      "<iq type='set' id='p1'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>"
+        + base64::encode("abc") + "</BINVAL></PHOTO></vCard></iq>");
+  CAF_CHECK_EQUAL(photo_in(*this, pres()),
+                  "a9993e364706816aba3e25717850c26c9cd0d89d");
+  ask(alice, "alice@localhost",
+      "<iq type='set' id='p2'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>"
+        + base64::encode("abcd") + "</BINVAL></PHOTO></vCard></iq>");
+  // SHA-1("abcd")
+  CAF_CHECK_EQUAL(photo_in(*this, pres()),
+                  "81fe8bfe87576c3ecb22426f8e57847382917acf");
+  // The client's own x:update is left alone.
+  auto own = std::make_shared<xml::element>(
+    *X("<presence><x xmlns='vcard-temp:x:update'/></presence>"));
+  CAF_CHECK_EQUAL(photo_in(*this, own), "<unchanged>");
+  // A BINVAL that is not base64: nothing announced.
+  ask(alice, "alice@localhost",
+      "<iq type='set' id='p3'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>!!"
+      "</BINVAL></PHOTO></vCard></iq>");
+  CAF_CHECK_EQUAL(photo_in(*this, pres()), "<unchanged>");
+  // No PHOTO: empty again; and the hash survives a restart (read back).
+  ask(alice, "alice@localhost",
+      "<iq type='set' id='p4'><vCard xmlns='vcard-temp'><FN>A</FN>"
+      "</vCard></iq>");
+  CAF_CHECK_EQUAL(photo_in(*this, pres()), "");
+  ask(alice, "alice@localhost",
+      "<iq type='set' id='p5'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>"
+        + base64::encode("abc") + "</BINVAL></PHOTO></vCard></iq>");
+  stop();
+  start();
+  CAF_CHECK_EQUAL(photo_in(*this, pres()),
+                  "a9993e364706816aba3e25717850c26c9cd0d89d");
+}
+
 // --- private XML storage ------------------------------------------------------
 
 CAF_TEST(private set and get) {
@@ -384,6 +444,31 @@ CAF_TEST(last activity of a user) {
   r = ask(alice, "alice@localhost", last_get);
   CAF_CHECK_EQUAL(r->attr_or("type"), "result");
   CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 1);
+}
+
+CAF_TEST(last activity carries the status of the last unavailable) {
+  auto a1 = J("alice@localhost/one");
+  self->send(vh, hooks::session_bound{a1, caf::actor{}, "127.0.0.1"});
+  self->send(vh, hooks::session_closed{a1, "closed", "Gone fishing"});
+  auto r = ask(alice, "alice@localhost", last_get);
+  CAF_CHECK_EQUAL(r->attr_or("type"), "result");
+  auto q = r->child("query", "jabber:iq:last");
+  CAF_REQUIRE(q != nullptr);
+  CAF_CHECK_EQUAL(q->text(), "Gone fishing");
+  // Kept in the file across a restart; a later logout without one
+  // clears it.
+  stop();
+  start();
+  q = ask(alice, "alice@localhost", last_get)->child("query",
+                                                      "jabber:iq:last");
+  CAF_REQUIRE(q != nullptr);
+  CAF_CHECK_EQUAL(q->text(), "Gone fishing");
+  self->send(vh, hooks::session_bound{a1, caf::actor{}, "127.0.0.1"});
+  self->send(vh, hooks::session_closed{a1, "closed"});
+  q = ask(alice, "alice@localhost", last_get)->child("query",
+                                                      "jabber:iq:last");
+  CAF_REQUIRE(q != nullptr);
+  CAF_CHECK_EQUAL(q->text(), "");
 }
 
 CAF_TEST(last activity visible to the vhost) {
