@@ -112,6 +112,22 @@ struct roster_push {
   xml::element_ptr stanza;
 };
 
+/// session -> router shard -> every session of `user` (XEP-0191 §3.3-
+/// §3.5): a block or unblock push. Every session updates the block list
+/// it enforces; only those that asked for the list send it on to their
+/// client (addressed to their full JID).
+struct blocklist_push {
+  jid user;
+  xml::element_ptr stanza; ///< <iq type='set'><block/>|<unblock/></iq>
+};
+
+/// session -> router shard: send the current presence of every available
+/// resource of `user` to `contact` (XEP-0191 §3.4: on unblock).
+struct presence_to {
+  jid user;
+  jid contact;
+};
+
 } // namespace msg
 } // namespace dja
 
@@ -129,3 +145,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::push_to_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::roster_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unavailable_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::outbound_subscription)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::blocklist_push)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_to)

@@ -16,5 +16,7 @@ constexpr const char* disco_info = "http://jabber.org/protocol/disco#info";
 constexpr const char* disco_items = "http://jabber.org/protocol/disco#items";
 constexpr const char* ping = "urn:xmpp:ping";
 constexpr const char* version = "jabber:iq:version";
+constexpr const char* blocking = "urn:xmpp:blocking";               // XEP-0191
+constexpr const char* blocking_errors = "urn:xmpp:blocking:errors"; // XEP-0191
 
 } // namespace dja::ns

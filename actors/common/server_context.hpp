@@ -36,6 +36,9 @@ struct vhost_info {
   bool inband_registration = false;
   /// Some plugin serves `roster.get` (rosters are stored).
   bool has_roster = false;
+  /// Some plugin serves `blocking.list` (XEP-0191): sessions load and
+  /// enforce the user's block list.
+  bool has_blocking = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
   /// Some plugin serves `presence.check`: only then does the router ask

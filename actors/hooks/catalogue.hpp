@@ -316,6 +316,57 @@ struct presence_initial {
   xml::element_ptr stanza;
 };
 
+// --- blocking (XEP-0191) ---------------------------------------------------
+//
+// Items are prepared JIDs as strings (jid::str()); the matching rules are
+// common/blocklist.hpp. The session keeps the user's list (loaded with
+// blocking.list when it starts) and enforces it on every stanza without a
+// hook call; blocking.check is for what happens without the user's
+// session (subscriptions, probes, iqs the server answers for the user).
+
+/// `blocking.list` (first): the JIDs `user` blocks, sorted.
+/// handled(items). Default: none (nothing is blocked). Error: the
+/// session logs it and blocks nothing; a blocklist get is answered
+/// <internal-server-error/>.
+struct blocking_list {
+  static constexpr const char* name = "blocking.list";
+  using answer_type = answer<std::vector<std::string>>;
+  jid user; ///< bare
+};
+
+/// `blocking.block` (first): add `items` to the list of `user` (stored
+/// before the answer). handled(true). Default: not stored
+/// (<internal-server-error/>).
+struct blocking_block {
+  static constexpr const char* name = "blocking.block";
+  using answer_type = answer<bool>;
+  jid user;
+  std::vector<std::string> items;
+};
+
+/// `blocking.unblock` (first): remove `items` from the list of `user`,
+/// or every item when `items` is empty (XEP-0191 §3.5).
+/// handled(removed): the items that were on the list. Default: not
+/// stored (<internal-server-error/>).
+struct blocking_unblock {
+  static constexpr const char* name = "blocking.unblock";
+  using answer_type = answer<std::vector<std::string>>;
+  jid user;
+  std::vector<std::string> items; ///< empty: all
+};
+
+/// `blocking.check` (first): does `user` block `contact`?
+/// handled(bool). Default: false. Asked by the router for inbound
+/// subscriptions and probes, and by a session for an iq to another
+/// user's bare JID; the caller drops the stanza on an error (it would
+/// have been dropped silently if blocked, so nothing leaks).
+struct blocking_check {
+  static constexpr const char* name = "blocking.check";
+  using answer_type = answer<bool>;
+  jid user; ///< bare
+  jid contact;
+};
+
 // --- connections and sessions -----------------------------------------------
 
 /// `connection.accepted` (first): a client opened a stream to this vhost.
@@ -393,3 +444,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_available)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_unavailable)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_initial)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_block)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_unblock)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_check)

@@ -33,6 +33,7 @@ struct shard_state {
 
   caf::stateful_actor<shard_state>* self = nullptr;
   std::shared_ptr<const vhost_table> vhosts;
+  std::shared_ptr<const domain_set> blocking; ///< may be null
   router_ref router; ///< all shards, to route onwards
 
   const caf::actor& shard_of(const jid& j) const {
@@ -152,6 +153,33 @@ struct shard_state {
     return v == vhosts->end() ? caf::actor{} : v->second.actor;
   }
 
+  /// XEP-0191 §3.3: presence from a JID the user blocks (subscriptions,
+  /// probes) gets no answer and changes nothing. Runs `k` unless the
+  /// recipient of `r` blocks its sender (or the check fails: dropped,
+  /// like a blocked one); else `dropped`.
+  void unless_blocked(const msg::route& r, std::function<void()> dropped,
+                      std::function<void()> k) {
+    if (!blocking || blocking->count(r.to.domain()) == 0 || r.from.empty()) {
+      k();
+      return;
+    }
+    self
+      ->request(vhost_of(r.to), caf::infinite,
+                hooks::blocking_check{r.to.bare(), r.from})
+      .then(
+        [dropped, k](bool blocked) {
+          if (blocked)
+            dropped();
+          else
+            k();
+        },
+        [dropped, to = r.to](caf::error& err) {
+          spdlog::error("blocking.check for {} failed: {}", to.bare_str(),
+                        caf::to_string(err));
+          dropped();
+        });
+  }
+
   /// Delivers to the available resources of `user` (non-negative
   /// priority, RFC 6121 §3.1.3 / §8.5.2.1).
   bool to_available(const jid& user, const xml::element_ptr& stanza) {
@@ -210,7 +238,9 @@ struct shard_state {
     auto done = [this, key] { subscription_done(key); };
     switch (q.kind) {
       case queued::inbound:
-        handle_subscription(q.r, q.r.stanza->attr_or("type"), done);
+        unless_blocked(q.r, done, [this, q, done]() mutable {
+          handle_subscription(q.r, q.r.stanza->attr_or("type"), done);
+        });
         break;
       case queued::outbound:
         handle_outbound(q.r, q.r.stanza->attr_or("type"), done);
@@ -546,7 +576,7 @@ struct shard_state {
         return;
       }
       if (type == "probe") {
-        inbound_probe(r);
+        unless_blocked(r, [] {}, [this, r]() mutable { inbound_probe(r); });
         return;
       }
     }
@@ -587,9 +617,11 @@ struct shard_state {
 };
 
 caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
-                          std::shared_ptr<const vhost_table> vhosts) {
+                          std::shared_ptr<const vhost_table> vhosts,
+                          std::shared_ptr<const domain_set> blocking) {
   self->state.self = self;
   self->state.vhosts = std::move(vhosts);
+  self->state.blocking = std::move(blocking);
   return {
     [self](std::vector<caf::actor>& shards) {
       self->state.router.shards = std::move(shards);
@@ -630,6 +662,14 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
                  shard_state::queued{shard_state::queued::outbound,
                                      msg::route{o.stanza, o.user, o.contact}});
     },
+    [self](msg::blocklist_push& p) {
+      if (auto rs = self->state.find_user(p.user))
+        for (auto& e : *rs)
+          self->send(e.session, p);
+    },
+    [self](const msg::presence_to& p) {
+      self->state.send_presences(p.user, p.contact, false);
+    },
     [self](msg::push_to_user& p) {
       if (auto rs = self->state.find_user(p.user))
         for (auto& e : *rs)
@@ -640,11 +680,13 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
 
 } // namespace
 
-std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,
-                                     std::shared_ptr<const vhost_table> vhosts) {
+std::vector<caf::actor>
+spawn_router(caf::actor_system& sys, size_t count,
+             std::shared_ptr<const vhost_table> vhosts,
+             std::shared_ptr<const domain_set> blocking) {
   std::vector<caf::actor> shards;
   for (size_t i = 0; i < std::max<size_t>(count, 1); ++i)
-    shards.push_back(sys.spawn(shard_actor, vhosts));
+    shards.push_back(sys.spawn(shard_actor, vhosts, blocking));
   for (auto& s : shards)
     caf::anon_send(s, shards);
   return shards;

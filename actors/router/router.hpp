@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
@@ -23,8 +24,15 @@ namespace dja {
 /// domain -> vhost (its actor for the `deliver` hook, its flags).
 using vhost_table = std::unordered_map<std::string, vhost_info>;
 
+/// The domains whose vhost has a blocking plugin (XEP-0191): only for
+/// them does a shard ask `blocking.check` before it lets an inbound
+/// subscription or probe through.
+using domain_set = std::unordered_set<std::string>;
+
 /// Spawns `count` shards and returns them as a router.
-std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,
-                                     std::shared_ptr<const vhost_table> vhosts);
+std::vector<caf::actor>
+spawn_router(caf::actor_system& sys, size_t count,
+             std::shared_ptr<const vhost_table> vhosts,
+             std::shared_ptr<const domain_set> blocking = nullptr);
 
 } // namespace dja

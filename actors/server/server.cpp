@@ -124,6 +124,7 @@ int run_server(const config::server_cfg& cfg) {
     }
   }
   auto table = std::make_shared<vhost_table>();
+  auto blocking = std::make_shared<domain_set>();
   std::vector<caf::actor> vhost_actors;
   for (auto& v : cfg.vhosts) {
     auto plugins = make_plugins(v, cfg.data_dir);
@@ -138,6 +139,9 @@ int run_server(const config::server_cfg& cfg) {
       = has_hook(plugins, hooks::presence_alter_available::name);
     info.has_alter_unavailable
       = has_hook(plugins, hooks::presence_alter_unavailable::name);
+    info.has_blocking = has_hook(plugins, hooks::blocking_list::name);
+    if (info.has_blocking)
+      blocking->insert(v.domain);
     for (auto& p : plugins)
       for (auto& f : p.manifest.stream_features)
         if (f == "http://jabber.org/features/iq-register")
@@ -153,7 +157,7 @@ int run_server(const config::server_cfg& cfg) {
     spdlog::info("serving {}", v.domain);
   }
   auto shards = std::max(2u, std::thread::hardware_concurrency());
-  ctx->router.shards = spawn_router(sys, shards, table);
+  ctx->router.shards = spawn_router(sys, shards, table, blocking);
 
   caf::scoped_actor self{sys};
   std::vector<caf::actor> listeners;

@@ -148,6 +148,8 @@ void session_state::to_contacts(xml::element_ptr pres, bool initial,
     .then(
       [this, pres, initial, done](hooks::roster& r) {
         for (auto& item : r.items) {
+          if (blocked.matches(item.contact))
+            continue; // XEP-0191 §3.3: nothing to or from a blocked JID
           if (pres && item.subscribed_from()) { // §4.2.2, §4.4.2, §4.5.2
             auto p = std::make_shared<xml::element>(*pres);
             p->set_attr("to", item.contact.str());

@@ -86,6 +86,8 @@ bool session_state::valid_iq(const xml::element& e) {
 }
 
 void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>& to) {
+  if (to && blocked_outbound(*e, *to)) // XEP-0191 §3.3
+    return;
   const auto& kind = e->name;
   if (kind == "presence" && !to) {
     broadcast_presence(*e);
@@ -116,6 +118,10 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
   auto payload = e->first_element();
   if (payload->ns == "jabber:iq:roster" && on_roster_iq(e, target))
     return;
+  if (payload->ns == ns::blocking && target == bare && vhost_has_blocking()) {
+    on_blocking_iq(e);
+    return;
+  }
   if (payload->name == "session" && payload->ns == ns::session) {
     to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
     return;
@@ -125,7 +131,13 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
     reply_error(*e, "service-unavailable");
     return;
   }
-  self->request(v->actor, caf::infinite, hooks::iq_request{e, full, target})
+  if (!iq_to_blocking_user(e, target, *v))
+    iq_to_vhost(e, target, *v);
+}
+
+void session_state::iq_to_vhost(const xml::element_ptr& e, const jid& target,
+                                const vhost_info& v) {
+  self->request(v.actor, caf::infinite, hooks::iq_request{e, full, target})
     .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
           [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
@@ -140,7 +152,8 @@ void session_state::fetch_offline() {
     .then(
       [this](std::vector<xml::element_ptr>& stored) {
         for (auto& e : stored)
-          to_client(std::move(e));
+          if (!blocked_inbound(*e)) // stored before the block
+            to_client(std::move(e));
       },
       [this](caf::error& err) {
         spdlog::error("{}: offline messages not fetched: {}", full.str(),
@@ -200,12 +213,16 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
   self->set_down_handler([self](caf::down_msg&) {
     self->state.close("connection lost");
   });
+  if (st.vhost_has_blocking())
+    st.load_blocklist();
   return {
     [self](msg::from_client& m) { self->state.from_client(m.stanza); },
     [self](msg::roster_push& m) { self->state.on_roster_push(m.stanza); },
     [self](msg::deliver_local& m) {
-      self->state.to_client(std::move(m.stanza));
+      if (!self->state.blocked_inbound(*m.stanza))
+        self->state.to_client(std::move(m.stanza));
     },
+    [self](msg::blocklist_push& m) { self->state.on_blocklist_push(m.stanza); },
     [self](conflict_atom) {
       // Replaced by a newer bind: the router already points elsewhere.
       self->state.closed = true;

@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "common/blocklist.hpp"
 #include "common/jid.hpp"
 #include "common/server_context.hpp"
 #include "common/xml.hpp"
@@ -38,6 +39,10 @@ struct session_state {
   bool closed = false;
   bool offline_fetched = false;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
+  bool blocklist_interested = false; ///< asked for the block list (XEP-0191)
+  /// The user's block list, enforced here (blocking.cpp); kept current by
+  /// the block/unblock pushes every session of the user gets.
+  blocklist blocked;
   /// The last broadcast presence (probes are answered from the router).
   xml::element_ptr last_presence;
   /// <status/> of the last unavailable broadcast, "" once available
@@ -58,6 +63,8 @@ struct session_state {
   bool valid_iq(const xml::element& e);
   void dispatch(const xml::element_ptr& e, const std::optional<jid>& to);
   void iq_for_server(const xml::element_ptr& e, const jid& target);
+  void iq_to_vhost(const xml::element_ptr& e, const jid& target,
+                   const vhost_info& v);
   void fetch_offline();
   void close(const std::string& reason);
 
@@ -100,6 +107,26 @@ struct session_state {
   void store_item(hooks::roster_item item, std::function<void()> done);
   /// Sends unsubscribe / unsubscribed for a removed item.
   void cancel_subscriptions(const hooks::roster_item& item);
+
+  // --- blocking.cpp (XEP-0191) ---
+  bool vhost_has_blocking() const { return vhost && vhost->has_blocking; }
+  /// Loads the block list; the session handles nothing else until then.
+  void load_blocklist();
+  void on_blocking_iq(const xml::element_ptr& e);
+  void block(const xml::element_ptr& e, std::vector<jid> items);
+  void unblock(const xml::element_ptr& e, std::vector<jid> items);
+  void on_blocklist_push(const xml::element_ptr& e);
+  /// A stanza from a blocked JID: dropped, or an iq get/set answered
+  /// <service-unavailable/>. True when it must not reach the client.
+  bool blocked_inbound(const xml::element& e);
+  /// A stanza to a blocked JID: answered <not-acceptable/> + <blocked/>
+  /// (errors and results dropped). True when it must not be routed.
+  bool blocked_outbound(const xml::element& e, const jid& to);
+  /// An iq the server answers for another local user (`target`, a bare
+  /// JID): asks `blocking.check` first, then iq_to_vhost() or
+  /// <service-unavailable/>. False when no check is needed.
+  bool iq_to_blocking_user(const xml::element_ptr& e, const jid& target,
+                           const vhost_info& v);
 };
 
 } // namespace dja

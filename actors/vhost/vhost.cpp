@@ -337,6 +337,21 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
     [self](hooks::roster_wipe& req) -> caf::result<bool> {
       return self->state.first_or(std::move(req), false);
     },
+    [self](hooks::blocking_list& req)
+      -> caf::result<std::vector<std::string>> {
+      return self->state.first_or(std::move(req), std::vector<std::string>{});
+    },
+    [self](hooks::blocking_block& req) -> caf::result<bool> {
+      return self->state.first_or(std::move(req), false, true);
+    },
+    [self](hooks::blocking_unblock& req)
+      -> caf::result<std::vector<std::string>> {
+      return self->state.first_or(std::move(req), std::vector<std::string>{},
+                                  true);
+    },
+    [self](hooks::blocking_check& req) -> caf::result<bool> {
+      return self->state.first_or(std::move(req), false);
+    },
     [self](hooks::auth_user_exists& req) -> caf::result<bool> {
       return self->state.first_or(std::move(req), false);
     },
