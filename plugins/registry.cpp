@@ -19,6 +19,11 @@ plugin_type roster_memory_type();  // plugins/roster/memory
 plugin_type roster_sqlite_type();  // plugins/roster/sqlite
 plugin_type offline_sqlite_type(); // plugins/offline/sqlite
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
+plugin_type auth_pgsql_type();     // plugins/auth/pgsql
+plugin_type roster_pgsql_type();   // plugins/roster/pgsql
+plugin_type offline_pgsql_type();  // plugins/offline/pgsql
+plugin_type vcard_pgsql_type();    // plugins/vcard/pgsql
+plugin_type private_pgsql_type();  // plugins/private/pgsql
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
@@ -27,6 +32,8 @@ const std::vector<plugin_type>& builtin_types() {
     vcard_sqlite_type(), private_sqlite_type(), last_type(),
     roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
     test_slow_auth_type(),
+    auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
+    vcard_pgsql_type(), private_pgsql_type(),
   };
   return all;
 }
