@@ -125,7 +125,9 @@ class Postgres:
 def pgsql_config(text, dsn):
     """An SQLite test config turned into its PostgreSQL twin: every
     `type = "X.sqlite"` of auth, roster, offline, vcard and private becomes
-    `X.pgsql` with `dsn`, and that block's `file = ...` is dropped."""
+    `X.pgsql` with `dsn`, and that block's `file = ...` is dropped; a
+    @DSN@ in a config written for PostgreSQL becomes `dsn`."""
+    text = text.replace("@DSN@", dsn)
     out = []
     in_pg = False
     for line in text.splitlines():

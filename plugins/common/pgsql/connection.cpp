@@ -33,6 +33,13 @@ std::string message(const char* msg) {
   return s;
 }
 
+/// libpq prints server notices (e.g. "relation ... already exists,
+/// skipping") on standard error by default; they go to the debug log.
+void log_notice(void* tag, const char* msg) {
+  spdlog::debug("{}: {}", *static_cast<const std::string*>(tag),
+                message(msg));
+}
+
 } // namespace
 
 // --- result -----------------------------------------------------------------
@@ -154,6 +161,7 @@ public:
                                           : "out of memory");
       return refused("cannot connect: " + msg);
     }
+    PQsetNoticeProcessor(conn_, log_notice, &cfg_.tag);
     lost_ = false;
     auto ms = std::to_string(cfg_.statement_timeout.count());
     auto set = exec("SELECT set_config('statement_timeout', $1, false)",
