@@ -21,6 +21,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -89,6 +90,31 @@ class Postgres:
     def stop(self, mode="fast"):
         """Stops the server (fast: open connections are cut, as in an outage)."""
         self._run(["pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", str(STEP), "stop"], timeout=STEP + 5)
+
+    def pids(self):
+        """The postmaster and its children (the server processes we started)."""
+        with open(os.path.join(self.data, "postmaster.pid"), encoding="utf-8") as f:
+            main = int(f.readline())
+        out = [main]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d, encoding="utf-8") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == main:
+                    out.append(int(d))
+        return out
+
+    def freeze(self):
+        """SIGSTOP to every server process: connections stay open, nothing answers."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self.pids():
+            os.kill(pid, signal.SIGCONT)
 
     def running(self):
         rc, _ = self._run(["pg_ctl", "-D", self.data, "status"], check=False)

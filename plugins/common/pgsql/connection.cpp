@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
@@ -17,6 +18,10 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds first_backoff{250};
 constexpr milliseconds max_backoff{5000};
+/// How long past statement_timeout we wait for the server's answer (its
+/// own "canceling statement due to statement timeout" error) before we
+/// give up on the connection.
+constexpr milliseconds answer_grace{500};
 /// pg_advisory_xact_lock key serializing migrations ("dja" in ASCII).
 constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(6646369)";
 
@@ -102,14 +107,72 @@ public:
   }
 
   caf::expected<result> exec(const char* sql, const params& ps) override {
+    return send(sql, &ps);
+  }
+
+  /// A statement without parameters or rows; a migration step may hold
+  /// several (the simple query protocol allows that, the extended not).
+  caf::error script(const char* sql) {
+    auto r = send(sql, nullptr);
+    return r ? caf::error{} : r.error();
+  }
+
+  /// Sends one query and waits for its result at most statement_timeout
+  /// plus a grace period: a server that stops answering (frozen, or a
+  /// network gone silent) costs one bounded wait, then the connection is
+  /// dropped, instead of blocking this actor for good.
+  caf::expected<result> send(const char* sql, const params* ps) {
     if (conn_ == nullptr)
       return fail("not connected");
-    std::vector<const char*> values;
-    values.reserve(ps.size());
-    for (auto& p : ps)
-      values.push_back(p.c_str());
-    auto res = PQexecParams(conn_, sql, static_cast<int>(values.size()),
-                            nullptr, values.data(), nullptr, nullptr, 0);
+    int sent;
+    if (ps != nullptr) {
+      std::vector<const char*> values;
+      values.reserve(ps->size());
+      for (auto& p : *ps)
+        values.push_back(p.c_str());
+      sent = PQsendQueryParams(conn_, sql, static_cast<int>(values.size()),
+                               nullptr, values.data(), nullptr, nullptr, 0);
+    } else {
+      sent = PQsendQuery(conn_, sql);
+    }
+    if (sent == 0)
+      return broken(message(PQerrorMessage(conn_)));
+    auto deadline = clock_type::now() + cfg_.statement_timeout + answer_grace;
+    pg_result* res = nullptr; // the first error, else the last result
+    for (;;) {
+      while (PQisBusy(conn_) != 0) {
+        auto left = std::chrono::duration_cast<milliseconds>(
+          deadline - clock_type::now());
+        pollfd pfd{PQsocket(conn_), POLLIN, 0};
+        if (left.count() <= 0
+            || ::poll(&pfd, 1, static_cast<int>(left.count())) == 0) {
+          PQclear(res);
+          hung_ = true;
+          return broken("no answer within "
+                        + std::to_string((cfg_.statement_timeout
+                                          + answer_grace)
+                                           .count())
+                        + " ms");
+        }
+        if (PQconsumeInput(conn_) == 0)
+          break;
+      }
+      auto next = PQgetResult(conn_);
+      if (next == nullptr)
+        break;
+      auto st = PQresultStatus(next);
+      bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+      if (res == nullptr
+          || (failed && (PQresultStatus(res) == PGRES_COMMAND_OK
+                         || PQresultStatus(res) == PGRES_TUPLES_OK))) {
+        PQclear(res);
+        res = next;
+      } else {
+        PQclear(next);
+      }
+      if (PQstatus(conn_) == CONNECTION_BAD)
+        break;
+    }
     auto st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
       return result{res};
@@ -121,20 +184,9 @@ public:
     return fail(std::move(msg));
   }
 
-  /// A statement without parameters or rows; a migration step may hold
-  /// several (PQexec allows that, PQexecParams does not).
-  caf::error script(const char* sql) {
-    auto res = PQexec(conn_, sql);
-    auto st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-      PQclear(res);
-      return {};
-    }
-    auto msg = message(res != nullptr ? PQresultErrorMessage(res)
-                                      : PQerrorMessage(conn_));
-    PQclear(res);
-    if (PQstatus(conn_) == CONNECTION_BAD)
-      lost_ = true;
+  /// The connection cannot be used any more.
+  caf::error broken(std::string msg) {
+    lost_ = true;
     return fail(std::move(msg));
   }
 
@@ -187,6 +239,7 @@ public:
       if (auto err = open(attempt > 0))
         return err;
       lost_ = false;
+      hung_ = false;
       bool commit_sent = false;
       auto err = script("BEGIN");
       if (!err) {
@@ -209,7 +262,7 @@ public:
       drop();
       // The server rolled back what it had; unless COMMIT went out (the
       // outcome is then unknown), a stale connection gets one more try.
-      if (attempt == 0 && !fresh && !commit_sent) {
+      if (attempt == 0 && !fresh && !commit_sent && !hung_) {
         spdlog::info("{}: database connection lost ({}); reconnecting",
                      cfg_.tag, caf::to_string(err));
         continue;
@@ -292,6 +345,7 @@ private:
   std::vector<migration> steps_;
   pg_conn* conn_ = nullptr;
   bool lost_ = false; ///< the last statement found the connection broken
+  bool hung_ = false; ///< ... because the server did not answer in time
   bool down_ = false; ///< the last attempt failed (log the recovery)
   clock_type::time_point next_try_{};
   milliseconds backoff_{first_backoff};

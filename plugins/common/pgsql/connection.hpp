@@ -1,9 +1,12 @@
 #pragma once
 
 // The PostgreSQL layer shared by the *.pgsql plugins: one libpq connection
-// owned by one detached plugin actor (every call here blocks, bounded by
-// connect_timeout and statement_timeout). README.md in this folder says
-// why a detached actor and not libpq's asynchronous API.
+// owned by one detached plugin actor. Every call here blocks, but bounded:
+// a connection attempt by connect_timeout, a statement by
+// statement_timeout on the server and, should the server not answer at
+// all, by our own wait for its answer (statement_timeout + 0.5 s, then the
+// connection is dropped). README.md in this folder says why a detached
+// actor and not libpq's asynchronous API throughout.
 //
 // What it gives a plugin:
 //  - parameterized statements only (PQexecParams, text parameters; values
