@@ -30,6 +30,9 @@ struct option_spec {
   option_type type;
   bool required = false;
   std::string doc;
+  /// Optional check of a value of the right type: what was expected when
+  /// it is not acceptable, "" when it is (e.g. a parseable libpq DSN).
+  std::function<std::string(const toml::node&)> check = {};
 };
 
 /// What a plugin instance declares when its vhost builds the chains; the

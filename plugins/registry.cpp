@@ -22,6 +22,11 @@ plugin_type blocking_memory_type(); // plugins/blocking/memory
 plugin_type blocking_sqlite_type(); // plugins/blocking/sqlite
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
 plugin_type test_presence_type();  // plugins/test/presence (tests only)
+plugin_type auth_pgsql_type();     // plugins/auth/pgsql
+plugin_type roster_pgsql_type();   // plugins/roster/pgsql
+plugin_type offline_pgsql_type();  // plugins/offline/pgsql
+plugin_type vcard_pgsql_type();    // plugins/vcard/pgsql
+plugin_type private_pgsql_type();  // plugins/private/pgsql
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
@@ -32,6 +37,8 @@ const std::vector<plugin_type>& builtin_types() {
     blocking_memory_type(), blocking_sqlite_type(),
     test_slow_auth_type(),
     test_presence_type(),
+    auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
+    vcard_pgsql_type(), private_pgsql_type(),
   };
   return all;
 }

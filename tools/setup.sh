@@ -9,6 +9,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   g++ cmake make pkg-config openssl ca-certificates \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
-  libsqlite3-dev libidn-dev \
-  python3 python3-slixmpp >/dev/null
+  libsqlite3-dev libpq-dev libidn-dev \
+  python3 python3-slixmpp \
+  postgresql >/dev/null  # a private server for tests/e2e/test_pgsql_*.py
 ./tools/make-cert.sh localhost config/tls/localhost.crt config/tls/localhost.key

@@ -175,6 +175,9 @@ public:
     }
     if (!ok)
       fail(line_of(v), key, type_name(spec.type) + detail::got(v));
+    else if (spec.check)
+      if (auto expected = spec.check(v); !expected.empty())
+        fail(line_of(v), key, std::move(expected));
   }
 
   /// The type named by the block's `type` key, or nullptr (after an error).

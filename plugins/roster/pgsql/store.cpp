@@ -1,0 +1,233 @@
+#include "plugins/roster/pgsql/store.hpp"
+
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+namespace dja::plugins::pgsql_roster {
+
+namespace {
+
+using pgsql::result;
+using pgsql::session;
+
+const std::vector<pgsql::migration> steps{
+  // 1: items, their groups, the per-user version.
+  R"(CREATE TABLE roster_items (
+       domain       TEXT    NOT NULL,
+       username     TEXT    NOT NULL,
+       contact      TEXT    NOT NULL,
+       name         TEXT    NOT NULL,
+       subscription TEXT    NOT NULL,
+       ask_out      BOOLEAN NOT NULL,
+       pending_in   BOOLEAN NOT NULL,
+       approved     BOOLEAN NOT NULL,
+       PRIMARY KEY (domain, username, contact));
+     CREATE TABLE roster_groups (
+       domain   TEXT NOT NULL,
+       username TEXT NOT NULL,
+       contact  TEXT NOT NULL,
+       grp      TEXT NOT NULL,
+       PRIMARY KEY (domain, username, contact, grp));
+     CREATE TABLE roster_versions (
+       domain   TEXT   NOT NULL,
+       username TEXT   NOT NULL,
+       version  BIGINT NOT NULL,
+       PRIMARY KEY (domain, username)))",
+};
+
+constexpr const char* sql_snapshot =
+  "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
+constexpr const char* sql_items =
+  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  " FROM roster_items WHERE domain = $1 AND username = $2 ORDER BY contact";
+constexpr const char* sql_groups =
+  "SELECT contact, grp FROM roster_groups WHERE domain = $1"
+  " AND username = $2 ORDER BY contact, grp";
+constexpr const char* sql_item =
+  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  " FROM roster_items WHERE domain = $1 AND username = $2 AND contact = $3";
+constexpr const char* sql_item_groups =
+  "SELECT contact, grp FROM roster_groups"
+  " WHERE domain = $1 AND username = $2 AND contact = $3 ORDER BY grp";
+constexpr const char* sql_upsert =
+  "INSERT INTO roster_items (domain, username, contact, name, subscription,"
+  " ask_out, pending_in, approved) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+  " ON CONFLICT (domain, username, contact) DO UPDATE SET"
+  " name = EXCLUDED.name, subscription = EXCLUDED.subscription,"
+  " ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in,"
+  " approved = EXCLUDED.approved";
+constexpr const char* sql_del_item =
+  "DELETE FROM roster_items WHERE domain = $1 AND username = $2"
+  " AND contact = $3";
+constexpr const char* sql_del_groups =
+  "DELETE FROM roster_groups WHERE domain = $1 AND username = $2"
+  " AND contact = $3";
+constexpr const char* sql_add_group =
+  "INSERT INTO roster_groups (domain, username, contact, grp)"
+  " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+constexpr const char* sql_wipe_items =
+  "DELETE FROM roster_items WHERE domain = $1 AND username = $2";
+constexpr const char* sql_wipe_groups =
+  "DELETE FROM roster_groups WHERE domain = $1 AND username = $2";
+constexpr const char* sql_bump =
+  "INSERT INTO roster_versions (domain, username, version) VALUES ($1, $2, 1)"
+  " ON CONFLICT (domain, username) DO UPDATE"
+  " SET version = roster_versions.version + 1 RETURNING version";
+constexpr const char* sql_version =
+  "SELECT version FROM roster_versions WHERE domain = $1 AND username = $2";
+
+const char* flag(bool b) {
+  return b ? "true" : "false";
+}
+
+/// The item in row `i` of an items query; false when the stored contact
+/// is not a JID (skipped, logged).
+bool read_item(const result& r, int i, hooks::roster_item& out) {
+  auto contact = r.text(i, 0);
+  auto j = jid::parse(contact);
+  if (!j) {
+    spdlog::warn("roster.pgsql: skipping an item with a malformed contact "
+                 "'{}'", contact);
+    return false;
+  }
+  out.contact = j->bare();
+  out.name = r.text(i, 1);
+  out.subscription = r.text(i, 2);
+  out.ask_out = r.boolean(i, 3);
+  out.pending_in = r.boolean(i, 4);
+  out.approved = r.boolean(i, 5);
+  return true;
+}
+
+caf::expected<int64_t> version(session& s, const std::string& domain,
+                               const std::string& user) {
+  auto r = s.exec(sql_version, {domain, user});
+  if (!r)
+    return r.error();
+  return r->rows() > 0 ? r->integer(0, 0) : int64_t{0};
+}
+
+caf::expected<int64_t> bump(session& s, const std::string& domain,
+                            const std::string& user) {
+  auto r = s.exec(sql_bump, {domain, user});
+  if (!r)
+    return r.error();
+  return r->integer(0, 0);
+}
+
+} // namespace
+
+store::store(pgsql::settings cfg) : db_(std::move(cfg), "roster", steps) {
+  // nop
+}
+
+caf::error store::connect() {
+  return db_.connect();
+}
+
+caf::expected<hooks::roster> store::get(const std::string& domain,
+                                        const std::string& user) {
+  return db_.query<hooks::roster>(
+    [&](session& s) -> caf::expected<hooks::roster> {
+      if (auto r = s.exec(sql_snapshot); !r)
+        return r.error();
+      hooks::roster out;
+      auto v = version(s, domain, user);
+      if (!v)
+        return v.error();
+      out.version = std::to_string(*v);
+      auto items = s.exec(sql_items, {domain, user});
+      if (!items)
+        return items.error();
+      std::unordered_map<std::string, size_t> index; // stored contact -> item
+      for (int i = 0; i < items->rows(); ++i) {
+        hooks::roster_item it;
+        if (read_item(*items, i, it)) {
+          index.emplace(items->text(i, 0), out.items.size());
+          out.items.push_back(std::move(it));
+        }
+      }
+      auto groups = s.exec(sql_groups, {domain, user});
+      if (!groups)
+        return groups.error();
+      for (int i = 0; i < groups->rows(); ++i)
+        if (auto k = index.find(groups->text(i, 0)); k != index.end())
+          out.items[k->second].groups.push_back(groups->text(i, 1));
+      return out;
+    });
+}
+
+caf::expected<std::vector<hooks::roster_item>>
+store::load(const std::string& domain, const std::string& user,
+            const std::string& contact) {
+  using items = std::vector<hooks::roster_item>;
+  return db_.query<items>([&](session& s) -> caf::expected<items> {
+    items out;
+    auto r = s.exec(sql_item, {domain, user, contact});
+    if (!r)
+      return r.error();
+    hooks::roster_item it;
+    if (r->rows() == 0 || !read_item(*r, 0, it))
+      return out;
+    auto g = s.exec(sql_item_groups, {domain, user, contact});
+    if (!g)
+      return g.error();
+    for (int i = 0; i < g->rows(); ++i)
+      it.groups.push_back(g->text(i, 1));
+    out.push_back(std::move(it));
+    return out;
+  });
+}
+
+caf::expected<std::string> store::set(const std::string& domain,
+                                      const std::string& user,
+                                      const hooks::roster_item& item) {
+  auto contact = item.contact.bare_str();
+  return db_.query<std::string>([&](session& s) -> caf::expected<std::string> {
+    auto r = s.exec(sql_upsert,
+                    {domain, user, contact, item.name, item.subscription,
+                     flag(item.ask_out), flag(item.pending_in),
+                     flag(item.approved)});
+    if (!r)
+      return r.error();
+    if (auto d = s.exec(sql_del_groups, {domain, user, contact}); !d)
+      return d.error();
+    for (auto& grp : item.groups)
+      if (auto a = s.exec(sql_add_group, {domain, user, contact, grp}); !a)
+        return a.error();
+    auto v = bump(s, domain, user);
+    if (!v)
+      return v.error();
+    return std::to_string(*v);
+  });
+}
+
+caf::expected<std::string> store::remove(const std::string& domain,
+                                         const std::string& user,
+                                         const std::string& contact) {
+  return db_.query<std::string>([&](session& s) -> caf::expected<std::string> {
+    auto r = s.exec(sql_del_item, {domain, user, contact});
+    if (!r)
+      return r.error();
+    if (auto d = s.exec(sql_del_groups, {domain, user, contact}); !d)
+      return d.error();
+    auto v = r->affected() > 0 ? bump(s, domain, user)
+                               : version(s, domain, user);
+    if (!v)
+      return v.error();
+    return std::to_string(*v);
+  });
+}
+
+caf::error store::wipe(const std::string& domain, const std::string& user) {
+  return db_.run([&](session& s) -> caf::error {
+    for (auto sql : {sql_wipe_items, sql_wipe_groups})
+      if (auto r = s.exec(sql, {domain, user}); !r)
+        return r.error();
+    auto v = bump(s, domain, user);
+    return v ? caf::error{} : v.error();
+  });
+}
+
+} // namespace dja::plugins::pgsql_roster
