@@ -14,6 +14,7 @@
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 
 #include "common/messages.hpp"
 
@@ -21,6 +22,11 @@ namespace dja {
 
 /// domain -> vhost actor, for the `deliver` hook.
 using vhost_table = std::unordered_map<std::string, caf::actor>;
+
+/// server -> each shard: stanzas for domains not served here go to this
+/// actor (the s2s manager, actors/s2s) instead of bouncing with
+/// <remote-server-not-found/>.
+using s2s_route_atom = caf::atom_constant<caf::atom("s2sroute")>;
 
 /// Spawns `count` shards and returns them as a router.
 std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,
