@@ -143,13 +143,27 @@ def run(binary, log=print):
     if shutil.which("prosody") is None:
         log("SKIP: prosody is not installed (apt-get install -y prosody)")
         return
+    run_mode(binary, True, log)
+    run_mode(binary, False, log)
+
+
+def run_mode(binary, trusted, log):
+    """trusted: both trust the private CA (SASL EXTERNAL); else neither
+    trusts the other's certificate (TLS, then dialback)."""
+    log("== %s ==" % ("certificates trusted on both sides" if trusted
+                     else "certificates not trusted: dialback over TLS"))
     tmp = TempDir()
     certs = make_ca(tmp.path, [("a", "a.test"), ("p", "p.test")])
     ca = certs["ca"][0]
+    trust_ours = 's2s_ca_file = "%s"\n' % ca if trusted else ""
     a = Instance(binary, tmp.path, "a.test", "127.0.0.1", cert=certs["a"],
-                 server_extra='s2s_tls = "required"\ns2s_ca_file = "%s"\n'
-                              's2s_connect_timeout = 3\ns2s_handshake_timeout = 10\n' % ca)
-    p = Prosody(tmp.path, "127.0.0.3", "p.test", certs["p"], ca, [("a.test", a.addr, a.s2s_port)])
+                 server_extra='s2s_tls = "required"\n' + trust_ours
+                              + 's2s_connect_timeout = 3\ns2s_handshake_timeout = 10\n')
+    # Without the private CA, Prosody verifies against the system's
+    # trust anchors (a CA file that does not know ours).
+    p = Prosody(tmp.path, "127.0.0.3", "p.test", certs["p"],
+                ca if trusted else "/etc/ssl/certs/ca-certificates.crt",
+                [("a.test", a.addr, a.s2s_port)])
     a.routes.append(("p.test", p.addr, p.s2s_port))
     ok = False
     try:
@@ -188,10 +202,12 @@ def run(binary, log=print):
                         "alice available": pres(alice.full)})
         log("subscriptions both ways (alice -> carol, carol -> alice), presence after approval")
 
-        text = a.log_text()
-        for line in method_lines(text, "authenticated (") :
-            if "p.test" in line:
-                log("  djabberd-actors: " + line)
+        method = "EXTERNAL" if trusted else "dialback"
+        for line in ("s2s out a.test -> p.test: authenticated (%s, TLSv1" % method,
+                     "s2s in a.test <- p.test: authenticated (%s, TLSv1" % method):
+            if line not in a.log_text():
+                raise Failure("expected the log line %r" % line)
+            log("  djabberd-actors log: " + line + "...)")
         ok = True
     finally:
         a.stop()
