@@ -21,6 +21,10 @@ namespace dja::tls {
 class context_set;
 } // namespace dja::tls
 
+namespace dja::s2s {
+struct settings;
+} // namespace dja::s2s
+
 namespace dja {
 
 /// One served domain, as the core sees it.
@@ -69,6 +73,9 @@ struct server_context {
   router_ref router;
   std::shared_ptr<tls::context_set> tls; ///< null: no certificates at all
   std::shared_ptr<auth_throttle> throttle;
+  /// Federation (actors/s2s): null unless an s2s listener is configured.
+  std::shared_ptr<const s2s::settings> s2s_settings;
+  caf::actor s2s; ///< the s2s manager (remote domains go there)
 
   const vhost_info* find_vhost(const std::string& domain) const {
     auto i = vhosts.find(domain);
@@ -85,6 +92,7 @@ struct listener_options {
     = starttls_mode::optional;
   bool allow_plain_without_tls = false;
   bool sasl_channel_binding = false; ///< offer SCRAM-*-PLUS over TLS
+  bool s2s = false; ///< server-to-server streams (actors/s2s)
 };
 
 } // namespace dja

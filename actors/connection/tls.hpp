@@ -37,16 +37,50 @@ public:
   SSL_CTX* find(std::string_view domain) const;
   SSL_CTX* default_context() const;
   bool empty() const { return entries_.empty(); }
+  /// Trust anchors for peer certificates (incoming s2s); at start only.
+  void set_verify_store(X509_STORE* store);
 
 private:
   static int on_servername(SSL* ssl, int* alert, void* arg);
   std::vector<std::pair<std::string, SSL_CTX*>> entries_;
 };
 
+/// Server-to-server: the trust anchors that verify peer certificates
+/// (OpenSSL's default paths plus an optional private CA file) and the
+/// client contexts of outgoing streams, one per local domain with a
+/// certificate (presented so that the peer can offer SASL EXTERNAL,
+/// XEP-0178) and one without. Immutable after make().
+class peer_trust {
+public:
+  static std::shared_ptr<peer_trust>
+  make(const std::vector<identity>& ids, const std::string& ca_file,
+       const std::string& ciphers, const std::string& ciphersuites,
+       std::string& error);
+
+  ~peer_trust();
+
+  /// The client context for streams from `local_domain`.
+  SSL_CTX* client_context(std::string_view local_domain) const;
+  /// True when streams from `local_domain` present a certificate.
+  bool has_certificate(std::string_view local_domain) const {
+    return client_context(local_domain) != anonymous_;
+  }
+  X509_STORE* store() const { return store_; }
+
+private:
+  X509_STORE* store_ = nullptr;
+  SSL_CTX* anonymous_ = nullptr; ///< no certificate of ours
+  std::vector<std::pair<std::string, SSL_CTX*>> clients_;
+};
+
 /// One TLS session over a connection.
 class session {
 public:
   explicit session(SSL_CTX* ctx);
+  /// The client side of a connection (outgoing s2s): sends `server_name`
+  /// as SNI (RFC 6066) and starts the handshake at once (see
+  /// take_output()).
+  session(SSL_CTX* ctx, const std::string& server_name);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -79,8 +113,23 @@ public:
   /// The last error, for the log.
   const std::string& error() const { return error_; }
 
+  /// Server side (incoming s2s): ask the peer for its certificate and
+  /// verify its chain against `store`; the handshake never fails for it
+  /// (the stream decides, see peer_valid_for()). Call before any feed().
+  void request_peer_certificate(X509_STORE* store);
+
+  /// The peer's certificate chain verified and the certificate names
+  /// `domain` (RFC 6125 DNS-ID, wildcards as OpenSSL allows them).
+  bool peer_valid_for(std::string_view domain) const;
+
+  /// Why peer_valid_for() is false, for the log ("" when it is true).
+  std::string peer_problem(std::string_view domain) const;
+
 private:
+  static int on_verify(int ok, X509_STORE_CTX* store_ctx);
+  static int ex_index();
   bool pump(std::string& plain);
+  long verify_error_ = 0; ///< first chain error seen (X509_V_OK: none)
   SSL* ssl_ = nullptr;
   BIO* in_ = nullptr;  ///< socket -> OpenSSL
   BIO* out_ = nullptr; ///< OpenSSL -> socket

@@ -9,6 +9,7 @@
 #include "common/messages.hpp"
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
+#include "s2s/in_state.hpp"
 
 namespace dja {
 
@@ -39,13 +40,17 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
       if (!res)
         return res.error();
       self->state.doormen.push_back(res->first);
+      auto& o = self->state.opts;
       spdlog::info("listening for {} on {}:{}",
-                   self->state.opts.direct_tls ? "c2s_tls" : "c2s", address, res->second);
+                   o.s2s ? "s2s" : o.direct_tls ? "c2s_tls" : "c2s", address,
+                   res->second);
       return res->second;
     },
     [self](const caf::io::new_connection_msg& m) {
       auto& st = self->state;
-      auto conn = self->fork(connection_actor, m.handle, st.ctx, st.opts);
+      auto conn = st.opts.s2s
+                    ? self->fork(s2s::in_stream, m.handle, st.ctx)
+                    : self->fork(connection_actor, m.handle, st.ctx, st.opts);
       self->monitor(conn);
       if (st.stopping)
         self->send(conn, shutdown_atom::value);

@@ -35,6 +35,7 @@ struct shard_state {
   std::shared_ptr<const vhost_table> vhosts;
   std::shared_ptr<const domain_set> blocking; ///< may be null
   router_ref router; ///< all shards, to route onwards
+  caf::actor s2s;    ///< remote domains; null: no federation
 
   const caf::actor& shard_of(const jid& j) const {
     return router.shard_for(j);
@@ -563,7 +564,10 @@ struct shard_state {
         && check_presence(r))
       return;
     if (vhosts->count(r.to.domain()) == 0) {
-      // Not ours and no server-to-server yet (a later stage).
+      if (s2s) { // the s2s stage: it bounces what it cannot deliver
+        self->send(s2s, std::move(r));
+        return;
+      }
       bounce(*r.stanza, r.from, "remote-server-not-found");
       return;
     }
@@ -625,6 +629,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
   return {
     [self](std::vector<caf::actor>& shards) {
       self->state.router.shards = std::move(shards);
+    },
+    [self](s2s_route_atom, caf::actor& s2s) {
+      self->state.s2s = std::move(s2s);
     },
     [self](msg::bind& b) -> bool {
       bool replaced = false;

@@ -15,6 +15,7 @@
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
@@ -28,6 +29,11 @@ using vhost_table = std::unordered_map<std::string, vhost_info>;
 /// them does a shard ask `blocking.check` before it lets an inbound
 /// subscription or probe through.
 using domain_set = std::unordered_set<std::string>;
+
+/// server -> each shard: stanzas for domains not served here go to this
+/// actor (the s2s manager, actors/s2s) instead of bouncing with
+/// <remote-server-not-found/>.
+using s2s_route_atom = caf::atom_constant<caf::atom("s2sroute")>;
 
 /// Spawns `count` shards and returns them as a router.
 std::vector<caf::actor>

@@ -45,7 +45,8 @@ const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
                                                   "warn", "error"};
 
 /// Listener kinds the server knows (more to come: "c2s_tls", "s2s").
-const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls"};
+const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls", "s2s"};
+const std::vector<std::string_view> s2s_tls_modes = {"required", "optional"};
 const std::vector<std::string_view> starttls_modes = {"required", "optional",
                                                       "off"};
 
@@ -112,6 +113,9 @@ public:
   void vhosts(const toml::node& n, server_cfg& cfg);
   void vhost(const toml::table& t, const std::string& key, vhost_cfg& vh);
   void root(const toml::table& t, server_cfg& cfg);
+  bool server_s2s(const toml::key& k, const toml::node& v,
+                  const std::string& key, server_cfg& cfg);
+  void s2s_routes(const toml::node& n, server_cfg& cfg);
 
 private:
   const std::string& file_;
@@ -159,12 +163,123 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
     } else if (k == "negotiation_timeout") {
       if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
         cfg.negotiation_timeout = std::chrono::seconds{*i};
+    } else if (server_s2s(k, v, key, cfg)) {
+      // a federation key
     } else {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, tls_ciphers, tls_ciphersuites, "
-           "auth_fail_limit, auth_fail_window");
+           "auth_fail_limit, auth_fail_window, s2s_tls, s2s_ca_file, "
+           "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "
+           "s2s_connect_timeout, s2s_handshake_timeout");
     }
+  }
+}
+
+/// The [server] keys of federation; false when `k` is none of them.
+bool checker::server_s2s(const toml::key& k, const toml::node& v,
+                         const std::string& key, server_cfg& cfg) {
+  if (k == "s2s_tls") {
+    if (auto s = v.as_string(); s && contains(s2s_tls_modes, s->get()))
+      cfg.s2s_tls = s->get();
+    else
+      fail(line_of(v), key, one_of(s2s_tls_modes) + got(v));
+  } else if (k == "s2s_ca_file") {
+    if (auto s = str(v, key, "a file path (PEM)")) {
+      if (::access(s->c_str(), R_OK) != 0)
+        fail(line_of(v), key, "a readable PEM file (cannot read \"" + *s
+                                + "\")");
+      else
+        cfg.s2s_ca_file = *s;
+    }
+  } else if (k == "s2s_dialback_secret") {
+    if (auto s = str(v, key, "a string of at least 16 characters")) {
+      if (s->size() < 16)
+        fail(line_of(v), key, "a string of at least 16 characters");
+      else
+        cfg.s2s_dialback_secret = *s;
+    }
+  } else if (k == "s2s_require_certificate") {
+    auto arr = v.as_array();
+    if (arr == nullptr) {
+      fail(line_of(v), key, "an array of domain names" + got(v));
+      return true;
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+      auto& d = *arr->get(i);
+      auto dkey = key + "[" + std::to_string(i) + "]";
+      if (auto s = str(d, dkey, "a domain name")) {
+        if (auto j = jid::make("", *s))
+          cfg.s2s_require_certificate.push_back(j->domain());
+        else
+          fail(line_of(d), dkey, "a valid domain name" + got(d));
+      }
+    }
+  } else if (k == "s2s_idle_timeout") {
+    if (auto i = int_in(v, key, 1, 86400, " (seconds)"))
+      cfg.s2s_idle_timeout = std::chrono::seconds{*i};
+  } else if (k == "s2s_connect_timeout") {
+    if (auto i = int_in(v, key, 1, 600, " (seconds)"))
+      cfg.s2s_connect_timeout = std::chrono::seconds{*i};
+  } else if (k == "s2s_handshake_timeout") {
+    if (auto i = int_in(v, key, 1, 600, " (seconds)"))
+      cfg.s2s_handshake_timeout = std::chrono::seconds{*i};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void checker::s2s_routes(const toml::node& n, server_cfg& cfg) {
+  auto arr = n.as_array();
+  if (arr == nullptr) {
+    fail(line_of(n), "s2s_route", "an array of tables ([[s2s_route]])"
+                                    + got(n));
+    return;
+  }
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto& elem = *arr->get(i);
+    auto key = "s2s_route[" + std::to_string(i) + "]";
+    auto t = elem.as_table();
+    if (t == nullptr) {
+      fail(line_of(elem), key, "a table ([[s2s_route]])" + got(elem));
+      continue;
+    }
+    s2s_route_cfg r;
+    r.where = detail::where(file_, line_of(*t));
+    for (auto&& [k, v] : *t) {
+      auto sub = join_key(key, k.str());
+      if (k == "domain") {
+        if (auto s = str(v, sub, "a domain name")) {
+          if (auto j = jid::make("", *s))
+            r.domain = j->domain();
+          else
+            fail(line_of(v), sub, "a valid domain name" + got(v));
+        }
+      } else if (k == "host") {
+        if (auto s = str(v, sub, "an address or host name")) {
+          if (s->empty())
+            fail(line_of(v), sub, "an address or host name (not empty)");
+          else
+            r.host = *s;
+        }
+      } else if (k == "port") {
+        if (auto p = int_in(v, sub, 1, 65535))
+          r.port = static_cast<uint16_t>(*p);
+      } else {
+        fail(line_of(k), sub, "one of the keys domain, host, port");
+      }
+    }
+    if (!t->contains("domain"))
+      fail(line_of(*t), key + ".domain", "a domain name (required)");
+    if (!t->contains("host"))
+      fail(line_of(*t), key + ".host", "an address or host name (required)");
+    for (auto& other : cfg.s2s_routes)
+      if (!r.domain.empty() && other.domain == r.domain)
+        fail(line_of(*t), key + ".domain",
+             "a domain no other [[s2s_route]] names (also at " + other.where
+               + ")");
+    cfg.s2s_routes.push_back(std::move(r));
   }
 }
 
@@ -347,9 +462,11 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
       listeners(v, cfg);
     else if (k == "vhost")
       vhosts(v, cfg);
+    else if (k == "s2s_route")
+      s2s_routes(v, cfg);
     else
       fail(line_of(k), join_key("", k.str()),
-           "one of the top-level keys server, listen, vhost");
+           "one of the top-level keys server, listen, vhost, s2s_route");
   }
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);
@@ -364,7 +481,9 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
     any_cert = any_cert || !v.tls_cert.empty();
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     auto& l = cfg.listeners[i];
-    bool needs_tls = l.kind == "c2s_tls" || l.starttls == "required";
+    bool needs_tls = l.kind == "c2s_tls"
+                     || (l.kind == "s2s" ? cfg.s2s_tls == "required"
+                                         : l.starttls == "required");
     if (needs_tls && !any_cert)
       errors_.push_back(config_error{
         file_, 0, "listen[" + std::to_string(i) + "]",

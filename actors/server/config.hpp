@@ -16,7 +16,7 @@ namespace dja::config {
 
 /// A `[[listen]]` block.
 struct listen_cfg {
-  std::string kind;    ///< "c2s" (later: "c2s_tls", "s2s")
+  std::string kind;    ///< "c2s", "c2s_tls" or "s2s" (federation)
   std::string address; ///< IP address to bind
   uint16_t port = 0;   ///< 0 = an ephemeral port (tests)
   /// c2s: "required" (nothing but STARTTLS before TLS), "optional", "off".
@@ -55,6 +55,14 @@ struct vhost_cfg {
   std::string where;
 };
 
+/// A `[[s2s_route]]` block: a remote domain's server without DNS.
+struct s2s_route_cfg {
+  std::string domain; ///< prepared
+  std::string host;   ///< address or host name
+  uint16_t port = 5269;
+  std::string where;
+};
+
 struct server_cfg {
   std::string file;
   std::string log_level = "info"; ///< trace | debug | info | warn | error
@@ -71,6 +79,18 @@ struct server_cfg {
   std::chrono::seconds auth_fail_window{60};
   std::vector<listen_cfg> listeners;
   std::vector<vhost_cfg> vhosts;
+  // --- federation (actors/s2s, docs/s2s.md); on with an s2s listener ---
+  /// STARTTLS on s2s streams: "required" (default) or "optional".
+  std::string s2s_tls = "required";
+  std::string s2s_ca_file; ///< PEM CA(s) trusted besides the system's
+  /// Dialback key secret; "" = generated once into data_dir.
+  std::string s2s_dialback_secret;
+  /// Remote domains that must authenticate by certificate (no dialback).
+  std::vector<std::string> s2s_require_certificate;
+  std::chrono::seconds s2s_idle_timeout{300};
+  std::chrono::seconds s2s_connect_timeout{10};
+  std::chrono::seconds s2s_handshake_timeout{30};
+  std::vector<s2s_route_cfg> s2s_routes;
 };
 
 /// One configuration mistake.

@@ -14,6 +14,7 @@
 #include "connection/tls.hpp"
 #include "listener/listener.hpp"
 #include "router/router.hpp"
+#include "s2s/setup.hpp"
 
 namespace dja {
 
@@ -158,6 +159,13 @@ int run_server(const config::server_cfg& cfg) {
   }
   auto shards = std::max(2u, std::thread::hardware_concurrency());
   ctx->router.shards = spawn_router(sys, shards, table, blocking);
+  if (s2s::enabled(cfg)) {
+    std::string err;
+    if (!s2s::start(sys, ctx, cfg, ids, err)) {
+      spdlog::critical("{}: s2s: {}", cfg.file, err);
+      return 1;
+    }
+  }
 
   caf::scoped_actor self{sys};
   std::vector<caf::actor> listeners;
@@ -171,6 +179,7 @@ int run_server(const config::server_cfg& cfg) {
                                           : listener_options::starttls_mode::optional;
     opts.allow_plain_without_tls = l.allow_plain_without_tls;
     opts.sasl_channel_binding = l.sasl_channel_binding;
+    opts.s2s = l.kind == "s2s";
     auto lst = spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
@@ -192,6 +201,8 @@ int run_server(const config::server_cfg& cfg) {
     spdlog::info("signal {}: shutting down", sig);
   }
   // Graceful shutdown: every open stream gets <system-shutdown/>.
+  if (ctx->s2s)
+    self->send(ctx->s2s, shutdown_atom::value);
   for (auto& lst : listeners)
     self->request(lst, std::chrono::seconds(5), shutdown_atom::value)
       .receive([](size_t) {}, [](caf::error&) {});

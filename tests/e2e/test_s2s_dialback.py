@@ -1,0 +1,28 @@
+#!/usr/bin/python3
+"""Federation of two djabberd-actors instances (a.test on 127.0.0.1,
+b.test on 127.0.0.2) without certificates: Server Dialback (XEP-0220)
+in both directions, each key checked on a separate connection back to the
+authoritative server. See tests/s2s/federation.py.
+
+    /usr/bin/python3 tests/e2e/test_s2s_dialback.py --server build/djabberd-actors
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s2s"))
+
+import federation  # noqa: E402
+from harness import Failure  # noqa: E402
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    args = ap.parse_args()
+    try:
+        federation.run(os.path.abspath(args.server), "dialback")
+    except Failure as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
+    print("PASS: test_s2s_dialback")
