@@ -101,9 +101,8 @@ void basics(fixture& f, const char* type) {
   CAF_MESSAGE("backend " << type);
   auto a = f.plugin(type);
   CAF_CHECK(f.list(a, "alice@localhost").empty());
-  CAF_CHECK(f.value(a, hooks::blocking_block{
-                         J("alice@localhost"),
-                         {"bob@localhost", "example.org", "carol@localhost/x"}}));
+  strings items{"bob@localhost", "example.org", "carol@localhost/x"};
+  CAF_CHECK(f.value(a, hooks::blocking_block{J("alice@localhost"), items}));
   // Blocking again is no error and adds nothing twice.
   CAF_CHECK(f.value(a, hooks::blocking_block{J("alice@localhost"),
                                              {"bob@localhost"}}));
