@@ -138,6 +138,10 @@ void session_state::block(const xml::element_ptr& e, std::vector<jid> items) {
     ->request(vhost->actor, caf::infinite, hooks::blocking_block{bare, strs})
     .then(
       [this, e, items, strs](bool) {
+        // In force here before the result (the client may send the next
+        // stanza at once); the push brings it to the other sessions.
+        for (auto& j : items)
+          blocked.add(j);
         to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
         auto& shard = ctx->router.shard_for(bare);
         self->send(shard,
@@ -169,17 +173,17 @@ void session_state::unblock(const xml::element_ptr& e,
               hooks::blocking_unblock{bare, strings(items)})
     .then(
       [this, e, items](std::vector<std::string>& removed) {
+        if (items.empty()) // as for a block: in force here at once
+          blocked.clear();
+        for (auto& j : items)
+          blocked.remove(j);
         to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
         self->send(ctx->router.shard_for(bare),
                    msg::blocklist_push{bare, make_push("unblock", items)});
         if (!vhost_has_roster() || removed.empty())
           return;
-        // What stays blocked after this unblock.
         blocklist gone{removed};
-        auto rest = blocked;
-        for (auto& j : gone.items())
-          if (auto p = jid::parse(j))
-            rest.remove(*p);
+        auto rest = blocked; // what stays blocked
         self->request(vhost->actor, caf::infinite, hooks::roster_get{bare})
           .then(
             [this, gone, rest](hooks::roster& r) {
