@@ -309,7 +309,8 @@ struct presence_alter_unavailable {
 };
 
 /// `presence.initial` (notify, OnInitialPresence): a session sent its
-/// initial presence (RFC 6121 §4.2), as broadcast (after the alter fold).
+/// initial presence (RFC 6121 §4.2), as broadcast (after the alter fold;
+/// the client's own when a plugin dropped it).
 struct presence_initial {
   static constexpr const char* name = "presence.initial";
   jid full;

@@ -459,14 +459,14 @@ CAF_TEST(last activity carries the status of the last unavailable) {
   // clears it.
   stop();
   start();
-  q = ask(alice, "alice@localhost", last_get)->child("query",
-                                                      "jabber:iq:last");
+  r = ask(alice, "alice@localhost", last_get); // (r keeps q alive)
+  q = r->child("query", "jabber:iq:last");
   CAF_REQUIRE(q != nullptr);
   CAF_CHECK_EQUAL(q->text(), "Gone fishing");
   self->send(vh, hooks::session_bound{a1, caf::actor{}, "127.0.0.1"});
   self->send(vh, hooks::session_closed{a1, "closed"});
-  q = ask(alice, "alice@localhost", last_get)->child("query",
-                                                      "jabber:iq:last");
+  r = ask(alice, "alice@localhost", last_get);
+  q = r->child("query", "jabber:iq:last");
   CAF_REQUIRE(q != nullptr);
   CAF_CHECK_EQUAL(q->text(), "");
 }

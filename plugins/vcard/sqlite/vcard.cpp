@@ -152,7 +152,7 @@ caf::result<reply_t> get_vcard(vcard_actor* self, const hooks::iq_request& r) {
 
 using verdict_t = answer<hooks::filter_verdict>;
 
-/// XEP-0153 §3.2 / §4.1: the user's available presence carries the hash
+/// XEP-0153 §3.2: the user's available presence carries the hash
 /// of her vCard's photo (an empty <photo/> when she has none), unless her
 /// client put an x:update element there itself.
 caf::result<verdict_t> add_photo_hash(vcard_actor* self,
