@@ -65,7 +65,7 @@ def scenarios():
                 out.append((p, os.path.join(root, "configs", m.group(1)), m.group(1)))
     own = os.path.join(HERE, "pgsql")
     for n in sorted(os.listdir(own)):
-        if n.endswith(".scenario") and not n.startswith(("outage_", "login_probe")):
+        if n.endswith(".scenario") and not n.startswith(("outage_", "login_probe", "reachable")):
             out.append((os.path.join(own, n), os.path.join(own, "pgsql.toml"), "pgsql.toml"))
     return out
 
