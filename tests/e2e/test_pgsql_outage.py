@@ -5,6 +5,9 @@ back; and the admin command (`user add|passwd|list|del`) on auth.pgsql.
 Starts a private PostgreSQL (tests/e2e/pg_helper.py) and the server with
 tests/e2e/pgsql/pgsql.toml, then plays, against that one server process:
 
+ 0. the server is started while PostgreSQL is down: outage_2_down.scenario
+    (errors, the server up); PostgreSQL starts; reachable.scenario is
+    played until every storage plugin answers (bounded);
  1. outage_1_up.scenario: alice registers (SCRAM), stores a vCard, private
     XML and a roster item;
  2. PostgreSQL is stopped (pg_ctl -m fast: every connection is cut);
@@ -68,6 +71,18 @@ def play(server, name, report=True):
         player.close_all()
 
 
+def wait_for(server, name, what):
+    """Plays NAME until it passes (the plugins retry with a back-off of at
+    most 5 s); returns the seconds it took, fails after BACK_WITHIN."""
+    t0 = time.monotonic()
+    while not play(server, name, report=False):
+        if time.monotonic() - t0 > BACK_WITHIN:
+            play(server, name)  # once more, with the report
+            raise TestFailure("%s within %ds (%s)" % (what, BACK_WITHIN, name))
+        time.sleep(0.25)
+    return time.monotonic() - t0
+
+
 def alive(server, when):
     if server.proc.poll() is not None:
         raise TestFailure("the server exited %s (status %s)" % (when, server.proc.returncode))
@@ -129,9 +144,16 @@ def main():
         template = os.path.join(pg.tmp, "server.toml.in")
         with open(template, "w", encoding="utf-8") as f:
             f.write(text)
+        pg.stop()  # 0: the server starts while the database is down
         server = sr.Server(binary, template)
         server.start()
         print("postgres in %s; server on 127.0.0.1:%d (log %s)" % (pg.tmp, server.port, server.log_path))
+        if not play(server, "outage_2_down.scenario"):
+            raise TestFailure("outage_2_down.scenario failed (database down since the start)")
+        alive(server, "with the database down since the start")
+        pg.start()
+        wait_for(server, "reachable.scenario", "the storage plugins did not reach the database")
+        print("0: started without the database: errors, then every plugin connected once it came up")
 
         if not play(server, "outage_1_up.scenario"):
             raise TestFailure("outage_1_up.scenario failed")
@@ -146,13 +168,8 @@ def main():
               % (time.monotonic() - t0))
 
         pg.start()
-        t0 = time.monotonic()
-        while not play(server, "login_probe.scenario", report=False):
-            if time.monotonic() - t0 > BACK_WITHIN:
-                play(server, "login_probe.scenario")  # once more, with the report
-                raise TestFailure("no login within %ds after the database came back" % BACK_WITHIN)
-            time.sleep(0.25)
-        print("3: database back: a SCRAM login works again after %.1fs" % (time.monotonic() - t0))
+        waited = wait_for(server, "login_probe.scenario", "no SCRAM login")
+        print("3: database back: a SCRAM login works again after %.1fs" % waited)
         if not play(server, "outage_3_back.scenario"):
             raise TestFailure("outage_3_back.scenario failed")
         alive(server, "after the database came back")
@@ -168,13 +185,8 @@ def main():
             pg.thaw()
         alive(server, "while the database was frozen")
         print("4: database frozen: internal-server-error after %.1fs, server up" % waited)
-        t0 = time.monotonic()
-        while not play(server, "outage_3_back.scenario", report=False):
-            if time.monotonic() - t0 > BACK_WITHIN:
-                play(server, "outage_3_back.scenario")
-                raise TestFailure("storage did not work within %ds after the database thawed" % BACK_WITHIN)
-            time.sleep(0.25)
-        print("4: database thawed: storage works again after %.1fs" % (time.monotonic() - t0))
+        waited = wait_for(server, "outage_3_back.scenario", "storage did not work after the thaw")
+        print("4: database thawed: storage works again after %.1fs" % waited)
 
         problem = server.stop()
         if problem:

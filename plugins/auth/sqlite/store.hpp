@@ -15,7 +15,8 @@
 //
 // Only SCRAM credentials (RFC 5802 §3) are stored, never a plaintext or
 // reversible password. Every failure is a caf::error carrying SQLite's
-// message (the caller replies it, so the core fails closed).
+// message (the caller replies it, so the core fails closed). File mode,
+// pragmas, migration and statement cache: plugins/common/sqlite.
 
 #include <memory>
 #include <optional>
@@ -25,9 +26,7 @@
 #include <caf/expected.hpp>
 
 #include "hooks/catalogue.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "plugins/common/sqlite/database.hpp"
 
 namespace dja::plugins::sqlite_auth {
 
@@ -42,7 +41,6 @@ public:
   /// Opens (creating if needed) and migrates the database at `path`.
   static caf::expected<std::unique_ptr<store>> open(const std::string& path);
 
-  ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
@@ -72,28 +70,13 @@ public:
   /// The user names of `domain`, sorted.
   caf::expected<std::vector<std::string>> list(const std::string& domain);
 
-  /// The schema version this code writes.
-  static constexpr int schema_version = 1;
-
 private:
   store() = default;
 
-  caf::error fail(const char* what) const;
-  caf::error exec(const char* sql);
-  caf::error migrate();
-  caf::expected<sqlite3_stmt*> prepare(sqlite3_stmt*& slot, const char* sql);
   /// A write inside BEGIN IMMEDIATE ... COMMIT; returns the changed rows.
   caf::expected<int> write(sqlite3_stmt* stmt);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* get_sha1_ = nullptr;
-  sqlite3_stmt* get_sha256_ = nullptr;
-  sqlite3_stmt* exists_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
-  sqlite3_stmt* update_ = nullptr;
-  sqlite3_stmt* remove_ = nullptr;
-  sqlite3_stmt* list_ = nullptr;
+  std::unique_ptr<sqlite::database> db_;
 };
 
 } // namespace dja::plugins::sqlite_auth

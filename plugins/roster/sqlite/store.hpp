@@ -17,7 +17,8 @@
 // `user` is the prepared local part, `contact` the contact's bare JID.
 // Every change runs in one BEGIN IMMEDIATE transaction that also bumps the
 // user's version (RFC 6121 §2.6), committed with synchronous = FULL.
-// Every failure is a caf::error carrying SQLite's message.
+// Every failure is a caf::error carrying SQLite's message. File mode,
+// pragmas, migration and statement cache: plugins/common/sqlite.
 
 #include <cstdint>
 #include <memory>
@@ -27,9 +28,7 @@
 #include <caf/expected.hpp>
 
 #include "hooks/catalogue.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "plugins/common/sqlite/database.hpp"
 
 namespace dja::plugins::sqlite_roster {
 
@@ -38,7 +37,6 @@ public:
   /// Opens (creating if needed) and migrates the database at `path`.
   static caf::expected<std::unique_ptr<store>> open(const std::string& path);
 
-  ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
@@ -66,16 +64,9 @@ public:
   /// client cached never comes back for different contents).
   caf::error wipe(const std::string& domain, const std::string& user);
 
-  /// The schema version this code writes.
-  static constexpr int schema_version = 1;
-
 private:
   store() = default;
 
-  caf::error fail(const char* what) const;
-  caf::error exec(const char* sql);
-  caf::error migrate();
-  caf::expected<sqlite3_stmt*> prepare(sqlite3_stmt*& slot, const char* sql);
   /// Steps a bound statement that returns no rows (the caller resets it).
   caf::error step_done(sqlite3_stmt* s);
   /// Bumps the version inside the current transaction and returns it.
@@ -84,20 +75,7 @@ private:
   caf::expected<int64_t> version(const std::string& domain,
                                  const std::string& user);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* items_ = nullptr;
-  sqlite3_stmt* groups_ = nullptr;
-  sqlite3_stmt* item_ = nullptr;
-  sqlite3_stmt* item_groups_ = nullptr;
-  sqlite3_stmt* upsert_ = nullptr;
-  sqlite3_stmt* del_item_ = nullptr;
-  sqlite3_stmt* del_groups_ = nullptr;
-  sqlite3_stmt* add_group_ = nullptr;
-  sqlite3_stmt* wipe_items_ = nullptr;
-  sqlite3_stmt* wipe_groups_ = nullptr;
-  sqlite3_stmt* bump_ = nullptr;
-  sqlite3_stmt* version_ = nullptr;
+  std::unique_ptr<sqlite::database> db_;
 };
 
 } // namespace dja::plugins::sqlite_roster

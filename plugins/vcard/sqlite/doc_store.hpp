@@ -3,9 +3,9 @@
 // A small SQLite store of XML documents per account, shared by the
 // storage plugins vcard.sqlite, private.sqlite and last (each opens its own
 // file, spawned detached: every call here blocks). Same conventions as
-// plugins/auth/sqlite/store.hpp: WAL, a busy timeout, prepared statements,
-// a transaction per write, a schema_version table, failures as caf::error
-// carrying SQLite's message.
+// plugins/common/sqlite/database.hpp: WAL, a busy timeout, prepared
+// statements, a transaction per write, a schema_version table, failures as
+// caf::error carrying SQLite's message.
 //
 // Schema (version 1), the table name chosen by the plugin:
 //
@@ -26,9 +26,7 @@
 #include <caf/expected.hpp>
 
 #include "common/xml.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "plugins/common/sqlite/database.hpp"
 
 namespace dja::plugins::sqlite_docs {
 
@@ -46,7 +44,6 @@ public:
   static caf::expected<std::unique_ptr<store>> open(const std::string& path,
                                                     const std::string& table);
 
-  ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
@@ -65,18 +62,9 @@ public:
 
 private:
   store() = default;
-  caf::error fail(const char* what) const;
-  caf::error exec(const char* sql);
-  caf::error migrate();
-  caf::expected<sqlite3_stmt*> prepare(sqlite3_stmt*& slot,
-                                       const std::string& sql);
 
-  std::string path_;
   std::string table_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* get_ = nullptr;
-  sqlite3_stmt* put_ = nullptr;
-  sqlite3_stmt* remove_ = nullptr;
+  std::unique_ptr<sqlite::database> db_;
 };
 
 /// Parses one element serialized by xml::serialize() (with parent
