@@ -56,8 +56,10 @@ struct stream_up {
 };
 
 /// Spawns the s2s manager; `ctx->router` and `ctx->s2s_settings` must
-/// be set (ctx->s2s is set to the result by the caller).
-caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx);
+/// be set (ctx->s2s is set to the result by the caller). It keeps
+/// DATA_DIR/s2s_status current (s2s/status.hpp).
+caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx,
+                         std::string data_dir);
 
 struct in_state;
 using in_broker = caf::io::stateful_broker<in_state>;

@@ -5,6 +5,8 @@
 // Stanzas reach the stream actor in the order the manager got them; the
 // stream queues them while it is being set up.
 
+#include <chrono>
+#include <ctime>
 #include <map>
 
 #include <caf/all.hpp>
@@ -14,6 +16,7 @@
 #include "common/messages.hpp"
 #include "s2s/s2s.hpp"
 #include "s2s/settings.hpp"
+#include "s2s/status.hpp"
 
 namespace dja::s2s {
 
@@ -26,8 +29,27 @@ struct manager_state {
   /// "local remote" -> the out stream actor.
   std::map<std::string, caf::actor> out;
   /// Authenticated streams (for status), by actor address.
-  std::map<caf::actor_addr, stream_up> up;
+  std::map<caf::actor_addr, std::pair<stream_up, std::string>> up;
+  caf::actor status; ///< writes DATA_DIR/s2s_status
   bool stopping = false;
+
+  /// One line per authenticated stream (`djabberd-actors s2s status`).
+  std::vector<std::string> status_lines() const {
+    std::vector<std::string> lines;
+    for (auto& [addr, entry] : up) {
+      auto& s = entry.first;
+      lines.push_back(std::string{s.incoming ? "in  " : "out "} + s.local
+                      + (s.incoming ? " <- " : " -> ") + s.remote + " "
+                      + s.method + (s.tls ? " TLS" : " no-TLS") + " since "
+                      + entry.second);
+    }
+    return lines;
+  }
+
+  void publish() {
+    if (status)
+      self->send(status, status_lines());
+  }
 
   caf::actor& stream_for(const std::string& local, const std::string& remote) {
     auto& a = out[local + ' ' + remote];
@@ -79,13 +101,27 @@ struct manager_state {
   }
 };
 
+std::string now_utc() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 caf::behavior manager(caf::stateful_actor<manager_state>* self,
-                      context_ptr ctx) {
+                      context_ptr ctx, std::string data_dir) {
   self->state.self = self;
   self->state.ctx = std::move(ctx);
+  self->state.status = spawn_status_writer(self->system(),
+                                           status_path(data_dir));
+  self->link_to(self->state.status);
+  self->state.publish();
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.forget(dm.source);
-    self->state.up.erase(dm.source);
+    if (self->state.up.erase(dm.source) > 0)
+      self->state.publish();
   });
   return {
     [self](msg::route& r) { self->state.route(r); },
@@ -106,15 +142,11 @@ caf::behavior manager(caf::stateful_actor<manager_state>* self,
         return;
       if (s.incoming)
         self->monitor(who);
-      self->state.up[who.address()] = std::move(s);
+      self->state.up[who.address()] = {std::move(s), now_utc()};
+      self->state.publish();
     },
     [self](status_atom) -> std::vector<std::string> {
-      std::vector<std::string> lines;
-      for (auto& [addr, s] : self->state.up)
-        lines.push_back(std::string{s.incoming ? "in  " : "out "} + s.local
-                        + (s.incoming ? " <- " : " -> ") + s.remote + " "
-                        + s.method + (s.tls ? " TLS" : " no-TLS"));
-      return lines;
+      return self->state.status_lines();
     },
     [self](shutdown_atom) {
       auto& st = self->state;
@@ -127,8 +159,9 @@ caf::behavior manager(caf::stateful_actor<manager_state>* self,
 
 } // namespace
 
-caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx) {
-  return sys.spawn(manager, std::move(ctx));
+caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx,
+                         std::string data_dir) {
+  return sys.spawn(manager, std::move(ctx), std::move(data_dir));
 }
 
 } // namespace dja::s2s

@@ -156,6 +156,17 @@ def run(binary, mode, log=print):
                 if line not in text:
                     raise Failure("%s: no log line %r" % (inst.domain, line))
         log("log lines name the method (%s) on both servers, both directions" % method)
+
+        # The admin command lists the open streams.
+        import os
+        import subprocess
+        out = subprocess.run([binary, "s2s", "status", "--config", os.path.join(a.dir, "server.toml")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        text = out.stdout.decode()
+        for needle in ("out a.test -> b.test %s" % method, "in  a.test <- b.test %s" % method):
+            if out.returncode != 0 or needle not in text:
+                raise Failure("s2s status: expected %r in:\n%s" % (needle, text))
+        log("s2s status:\n  " + text.strip().replace("\n", "\n  "))
         ok = True
     finally:
         rc = (a.stop(), b.stop())
