@@ -76,7 +76,14 @@ def run(binary, mode, log=print):
         bob = Client(b, "bob")
         log("connected alice and bob")
 
-        # Messages both ways (the first one opens a -> b, the answer b -> a).
+        # Stanzas sent while the stream is being set up arrive in order.
+        alice.send("".join("<message to='%s' id='q%d' type='chat'><body>%d</body></message>"
+                           % (bob.full, i, i) for i in range(20)))
+        ids = [bob.next(STEP, "queued message").get("id") for _ in range(20)]
+        if ids != ["q%d" % i for i in range(20)]:
+            raise Failure("queued messages out of order: %s" % ids)
+        log("20 messages queued during stream setup arrived in order")
+        # Messages both ways (the first b -> a opens that stream).
         alice.send("<message to='%s' id='m1' type='chat'><body>hi bob</body></message>" % bob.full)
         m = bob.expect(lambda e: e.get("id") == "m1", STEP, "message m1")
         if m.get("from") != alice.full or m.findtext(q(NS_CLIENT, "body")) != "hi bob":
