@@ -5,12 +5,6 @@ STARTTLS refused; each bounces the waiting stanza with the right
 condition. See tests/s2s/outgoing.py.
 
     /usr/bin/python3 tests/e2e/test_s2s_outgoing.py --server build/djabberd-actors
-"""Federation outgoing and failures: a certificate for the wrong domain,
-forged and missing addresses on an authenticated stream, a silent peer
-(remote-server-timeout without blocking other traffic), a domain without
-DNS records. See tests/s2s/outgoing.py.
-
-    /usr/bin/python3 tests/e2e/test_s2s_outgoing.py --server build/djabberd-actors
 """
 
 import argparse
