@@ -86,13 +86,12 @@ CASES = [("f1.test", no_starttls, "remote-server-not-found"),
 def run(binary, log=print):
     tmp = TempDir()
     certs = make_ca(tmp.path, [("a", "a.test")] + [(d, d) for d, _, _ in CASES])
+    # The fake servers hold their ports before a.test picks its own.
+    fakes = [FakeServer("127.0.0.1", script, cert=certs[domain]) for domain, script, _ in CASES]
     a = Instance(binary, tmp.path, "a.test", "127.0.0.1", cert=certs["a"],
                  server_extra='s2s_tls = "required"\ns2s_ca_file = "%s"\n'
                               's2s_connect_timeout = 2\ns2s_handshake_timeout = 3\n' % certs["ca"][0])
-    fakes = []
-    for domain, script, _ in CASES:
-        f = FakeServer("127.0.0.1", script, cert=certs[domain])
-        fakes.append(f)
+    for (domain, _, _), f in zip(CASES, fakes):
         a.routes.append((domain, "127.0.0.1", f.port))
     ok = False
     try:
