@@ -233,7 +233,9 @@ void out_state::finish(const std::string& condition, const std::string& why) {
     spdlog::info("s2s out {} -> {}: failed ({}): {}; {} stanza(s) bounced",
                  local, remote, condition, why, queue.size());
   else
-    spdlog::info("s2s out {} -> {}: closed ({})", local, remote, why);
+    spdlog::info("s2s out {} -> {}: closed ({}; {}, {})", local, remote, why,
+                 authenticated ? method : "not authenticated",
+                 tls ? tls->version() : std::string{"no TLS"});
   if (!condition.empty()) {
     for (auto& r : queue)
       bounce(r, condition);
