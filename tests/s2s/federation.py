@@ -140,6 +140,22 @@ def run(binary, mode, log=print):
                             and e.findtext(q(NS_CLIENT, "show")) == "away"})
         log("presence broadcast across servers (%s)" % got["away"].get("from"))
 
+        # Probes (RFC 6121 §4.3): alice logs in again; her initial
+        # presence probes bob@b.test, which answers with bob's presence;
+        # bob learns that alice left and came back.
+        alice.close()
+        collect(bob, {"alice gone": pres(alice.full, "unavailable")})
+        alice = Client(a, "alice", resource="again")
+        alice.send("<iq type='get' id='roster2'><query xmlns='jabber:iq:roster'/></iq>")
+        r = alice.expect(lambda e: e.get("id") == "roster2", STEP, "roster")
+        items = {i.get("jid"): i.get("subscription") for i in r.iter("{jabber:iq:roster}item")}
+        if items.get("bob@b.test") != "both":
+            raise Failure("alice's roster after the handshake: %r" % items)
+        alice.send("<presence/>")
+        collect(alice, {"probe answer": pres(bob.full)})
+        collect(bob, {"alice back": pres(alice.full)})
+        log("probe across servers: bob's presence after alice's login; roster says 'both'")
+
         # A domain routed to a closed port: bounced within the timeout.
         t0 = time.monotonic()
         alice.send("<message to='x@c.test' id='m3' type='chat'><body>anyone?</body></message>")
