@@ -223,7 +223,6 @@ void in_state::on_routable(const xml::element_ptr& e) {
       return;
     }
     auto v = ctx->find_vhost(to->domain());
-    auto router = ctx->router;
     auto src = *from;
     auto dst = *to;
     self->request(v->actor, caf::infinite, hooks::iq_request{stanza, src, dst})
@@ -239,6 +238,11 @@ void in_state::on_routable(const xml::element_ptr& e) {
   }
   if (to->local().empty() && to->is_bare() && stanza->name != "iq")
     return; // messages and presences to the server itself
+  if (stanza->name == "iq" && (type == "result" || type == "error")) {
+    // Matched with the request by the manager (exactly one answer).
+    self->send(ctx->s2s, iq_answer{msg::route{stanza, *from, *to}});
+    return;
+  }
   self->send(ctx->router.shard_for(*to), msg::route{stanza, *from, *to});
 }
 

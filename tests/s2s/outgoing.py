@@ -9,6 +9,9 @@ condition, in bounded time:
 * dialback answered type='invalid'       -> remote-server-not-found
 * the peer stops answering after TLS     -> remote-server-timeout
 * the peer refuses STARTTLS (<failure/>) -> remote-server-not-found
+* the peer takes an iq get, then closes the stream without answering:
+  the iq is answered remote-server-timeout once the handshake timeout has
+  passed (every iq get/set gets exactly one answer)
 """
 
 import time
@@ -76,11 +79,22 @@ def starttls_refused(s, tls_wrap):
     s.wait_closed()
 
 
+def iq_then_close(s, tls_wrap):
+    to_tls(s, tls_wrap, "f6.test")
+    s.send(FEATURES_DB)
+    s.expect(lambda e: e.tag == q(NS_DB, "result"), what="db:result")
+    s.send("<db:result from='f6.test' to='a.test' type='valid'/>")
+    s.expect(lambda e: e.tag == "{jabber:server}iq", what="the iq")
+    s.send("</stream:stream>")
+    s.wait_closed()
+
+
 CASES = [("f1.test", no_starttls, "remote-server-not-found"),
          ("f2.test", stream_error_at_once, "remote-server-not-found"),
          ("f3.test", dialback_invalid, "remote-server-not-found"),
          ("f4.test", silent_after_tls, "remote-server-timeout"),
-         ("f5.test", starttls_refused, "remote-server-not-found")]
+         ("f5.test", starttls_refused, "remote-server-not-found"),
+         ("f6.test", iq_then_close, "remote-server-timeout")]
 
 
 def run(binary, log=print):
@@ -99,7 +113,12 @@ def run(binary, log=print):
         alice = Client(a, "alice")
         for (domain, script, cond), fake in zip(CASES, fakes):
             t0 = time.monotonic()
-            alice.send("<message to='x@%s' id='%s' type='chat'><body>?</body></message>" % (domain, domain))
+            if script is iq_then_close:
+                alice.send("<iq type='get' to='x@%s' id='%s'><ping xmlns='urn:xmpp:ping'/></iq>"
+                           % (domain, domain))
+            else:
+                alice.send("<message to='x@%s' id='%s' type='chat'><body>?</body></message>"
+                           % (domain, domain))
             r = alice.expect(lambda e: e.get("id") == domain, 6, "bounce from " + domain)
             dt = time.monotonic() - t0
             if error_condition(r) != cond:
@@ -107,6 +126,7 @@ def run(binary, log=print):
             fake.close()
             if fake.errors:
                 raise Failure("%s: the fake server saw: %s" % (domain, fake.errors))
+            alice.nothing(0.3)  # exactly one answer
             log("%s (%s): %s in %.2fs" % (domain, script.__name__, cond, dt))
         ok = True
     finally:
