@@ -39,6 +39,7 @@ struct in_state {
   std::string local;     ///< the header's `to`: one of our domains
   std::string peer;      ///< the header's `from` (may be empty)
   bool sasl_done = false;
+  bool header_logged = false;
   /// (remote domain, local domain) pairs authenticated on this stream.
   std::set<std::pair<std::string, std::string>> pairs;
   int verifies_pending = 0;

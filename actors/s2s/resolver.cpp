@@ -18,45 +18,49 @@
 
 namespace dja::s2s {
 
-std::vector<srv_target> lookup_srv(const std::string& name, bool& found) {
-  found = false;
+std::vector<srv_target> parse_srv(const unsigned char* answer, int len) {
   std::vector<srv_target> out;
-  struct __res_state rs;
-  std::memset(&rs, 0, sizeof(rs));
-  if (res_ninit(&rs) != 0)
+  ns_msg msg;
+  if (len <= 0 || ns_initparse(answer, len, &msg) != 0)
     return out;
-  unsigned char answer[4096];
-  auto len = res_nquery(&rs, name.c_str(), ns_c_in, ns_t_srv, answer,
-                        sizeof(answer));
-  if (len > 0) {
-    ns_msg msg;
-    if (ns_initparse(answer, len, &msg) == 0) {
-      for (int i = 0; i < ns_msg_count(msg, ns_s_an); ++i) {
-        ns_rr rr;
-        if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_srv
-            || ns_rr_rdlen(rr) < 7)
-          continue;
-        auto rd = ns_rr_rdata(rr);
-        srv_target t;
-        t.priority = ns_get16(rd);
-        t.weight = ns_get16(rd + 2);
-        t.port = ns_get16(rd + 4);
-        char host[NS_MAXDNAME];
-        if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, host,
-                               sizeof(host))
-            < 0)
-          continue;
-        t.host = host;
-        out.push_back(std::move(t));
-      }
-      found = !out.empty();
-    }
+  for (int i = 0; i < ns_msg_count(msg, ns_s_an); ++i) {
+    ns_rr rr;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_srv
+        || ns_rr_rdlen(rr) < 7)
+      continue;
+    auto rd = ns_rr_rdata(rr);
+    srv_target t;
+    t.priority = ns_get16(rd);
+    t.weight = ns_get16(rd + 2);
+    t.port = ns_get16(rd + 4);
+    char host[NS_MAXDNAME];
+    if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), rd + 6, host,
+                           sizeof(host))
+        < 0)
+      continue;
+    t.host = host[0] == '\0' ? "." : host; // the root: "no service"
+    out.push_back(std::move(t));
   }
-  res_nclose(&rs);
+  // RFC 2782: lowest priority first; among equals, heavier first.
   std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) {
     return a.priority != b.priority ? a.priority < b.priority
                                     : a.weight > b.weight;
   });
+  return out;
+}
+
+std::vector<srv_target> lookup_srv(const std::string& name, bool& found) {
+  found = false;
+  struct __res_state rs;
+  std::memset(&rs, 0, sizeof(rs));
+  if (res_ninit(&rs) != 0)
+    return {};
+  unsigned char answer[4096];
+  auto len = res_nquery(&rs, name.c_str(), ns_c_in, ns_t_srv, answer,
+                        sizeof(answer));
+  res_nclose(&rs);
+  auto out = parse_srv(answer, len);
+  found = !out.empty();
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -43,6 +44,10 @@ struct srv_target {
 /// priority, then weight). `found` false: no such records (or no DNS);
 /// a single "." target means the service is decidedly not available.
 std::vector<srv_target> lookup_srv(const std::string& name, bool& found);
+
+/// The SRV records of a DNS answer (the wire format res_nquery returns),
+/// sorted as lookup_srv() returns them; a root target is ".".
+std::vector<srv_target> parse_srv(const unsigned char* answer, int len);
 
 } // namespace dja::s2s
 

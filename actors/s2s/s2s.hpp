@@ -20,16 +20,22 @@
 #include <caf/io/broker.hpp>
 #include <caf/io/connection_handle.hpp>
 
+#include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "s2s/settings.hpp"
 
 namespace dja::s2s {
 
 /// out stream -> manager: may I close (idle, closed by the peer, or
-/// failed)? Reply: done_atom once the manager no longer routes to it;
-/// whatever the out stream received before that reply is its to handle.
+/// failed)? With a bool: true when the stream failed after stanzas went
+/// out (iqs written on it that get no answer within the handshake timeout
+/// are then bounced with remote-server-timeout). Reply: done_atom once
+/// the manager no longer routes to it; whatever the out stream received
+/// before that reply is its to handle.
 using closing_atom = caf::atom_constant<caf::atom("s2sclosing")>;
 using done_atom = caf::atom_constant<caf::atom("s2sdone")>;
+/// manager -> itself: look for in-flight iqs whose grace has passed.
+using iq_timer_atom = caf::atom_constant<caf::atom("s2siqtimer")>;
 /// A timer of an s2s stream fired (with its generation number).
 using s2s_timer_atom = caf::atom_constant<caf::atom("s2stimer")>;
 /// anyone -> manager: the open s2s streams, one line each.
@@ -46,6 +52,20 @@ struct verify_request {
   std::string key;
 };
 
+/// out stream -> manager: a stanza it could not send, to be bounced with
+/// `condition` (the manager makes sure an iq get/set is answered once).
+struct undeliverable {
+  xml::element_ptr stanza;
+  std::string condition;
+};
+
+/// in stream -> manager: an iq result/error from a remote server for a
+/// local user; the manager matches it with the request it sent (so that
+/// an iq already bounced is not answered twice) and routes it on.
+struct iq_answer {
+  msg::route r;
+};
+
 /// in/out stream -> manager: for status (sent when authenticated).
 struct stream_up {
   bool incoming = false;
@@ -56,8 +76,10 @@ struct stream_up {
 };
 
 /// Spawns the s2s manager; `ctx->router` and `ctx->s2s_settings` must
-/// be set (ctx->s2s is set to the result by the caller).
-caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx);
+/// be set (ctx->s2s is set to the result by the caller). It keeps
+/// DATA_DIR/s2s_status current (s2s/status.hpp).
+caf::actor spawn_manager(caf::actor_system& sys, context_ptr ctx,
+                         std::string data_dir);
 
 struct in_state;
 using in_broker = caf::io::stateful_broker<in_state>;
@@ -75,3 +97,5 @@ caf::actor spawn_out_stream(caf::actor_system& sys, context_ptr ctx,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::s2s::verify_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::s2s::stream_up)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::s2s::undeliverable)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::s2s::iq_answer)

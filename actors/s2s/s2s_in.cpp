@@ -109,6 +109,12 @@ void in_state::on_stream_open(const xml::stream_header& h) {
                                + " has no certificate");
     return;
   }
+  if (!header_logged) {
+    header_logged = true;
+    spdlog::info("s2s in {} <- {} ({}): stream opened{}", local,
+                 peer.empty() ? "?" : peer, remote_addr,
+                 tls ? ", " + tls->version() : std::string{});
+  }
   ph = phase::open;
   // RFC 6120 §4.7.5: features only for version 1.0 peers; older ones
   // go straight to dialback.
@@ -217,7 +223,6 @@ void in_state::on_routable(const xml::element_ptr& e) {
       return;
     }
     auto v = ctx->find_vhost(to->domain());
-    auto router = ctx->router;
     auto src = *from;
     auto dst = *to;
     self->request(v->actor, caf::infinite, hooks::iq_request{stanza, src, dst})
@@ -233,6 +238,11 @@ void in_state::on_routable(const xml::element_ptr& e) {
   }
   if (to->local().empty() && to->is_bare() && stanza->name != "iq")
     return; // messages and presences to the server itself
+  if (stanza->name == "iq" && (type == "result" || type == "error")) {
+    // Matched with the request by the manager (exactly one answer).
+    self->send(ctx->s2s, iq_answer{msg::route{stanza, *from, *to}});
+    return;
+  }
   self->send(ctx->router.shard_for(*to), msg::route{stanza, *from, *to});
 }
 
@@ -282,7 +292,7 @@ caf::behavior in_stream(in_broker* self, caf::io::connection_handle hdl,
   st.parser = std::make_unique<xml::stream_parser>(st.ctx->max_stanza_size);
   st.remote_addr = self->remote_addr(hdl) + ":"
                    + std::to_string(self->remote_port(hdl));
-  spdlog::info("s2s in: stream opened from {}", st.remote_addr);
+  spdlog::debug("s2s in: connection from {}", st.remote_addr);
   self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
   self->delayed_send(self, st.cfg->handshake_timeout, s2s_timer_atom::value,
                      uint64_t{0});

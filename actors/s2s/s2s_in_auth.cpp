@@ -101,6 +101,10 @@ void in_state::on_db_result(const xml::element& e) {
   }
   auto remote = from->domain();
   auto ours = to->domain();
+  if (ctx->find_vhost(remote) != nullptr) {
+    fail("invalid-from", remote + " is served here"); // nobody else is us
+    return;
+  }
   auto reply = [this, remote, ours](const char* type, const char* cond) {
     xml::element db{"result", ns_dialback};
     db.set_attr("from", ours).set_attr("to", remote).set_attr("type", type);

@@ -218,9 +218,8 @@ void out_state::bounce(const msg::route& r, const std::string& condition) {
                 || (e.name == "presence" && type == "subscribe");
   if (!wanted)
     return;
-  auto reply = errors::stanza_error(e, condition);
-  if (auto to = jid::parse(reply->attr_or("to")))
-    self->send(ctx->router.shard_for(*to), msg::route{reply, jid{}, *to});
+  // Through the manager: it answers each iq get/set exactly once.
+  self->send(manager, undeliverable{r.stanza, condition});
 }
 
 void out_state::finish(const std::string& condition, const std::string& why) {
@@ -233,7 +232,9 @@ void out_state::finish(const std::string& condition, const std::string& why) {
     spdlog::info("s2s out {} -> {}: failed ({}): {}; {} stanza(s) bounced",
                  local, remote, condition, why, queue.size());
   else
-    spdlog::info("s2s out {} -> {}: closed ({})", local, remote, why);
+    spdlog::info("s2s out {} -> {}: closed ({}; {}, {})", local, remote, why,
+                 authenticated ? method : "not authenticated",
+                 tls ? tls->version() : std::string{"no TLS"});
   if (!condition.empty()) {
     for (auto& r : queue)
       bounce(r, condition);
@@ -254,9 +255,11 @@ void out_state::finish(const std::string& condition, const std::string& why) {
     self->close(hdl);
     connected = false;
   }
-  (void) was;
   closing_asked = true;
-  self->request(manager, caf::infinite, closing_atom::value)
+  // Stanzas went out on a stream that broke: their iqs may never be
+  // answered (the manager gives them a grace period, then bounces).
+  bool broke = was == phase::ready && why != "idle";
+  self->request(manager, caf::infinite, closing_atom::value, broke)
     .then([this](done_atom) { on_done(); },
           [this](caf::error&) { on_done(); });
 }

@@ -42,7 +42,7 @@ bool start(caf::actor_system& sys, const std::shared_ptr<server_context>& ctx,
   if (ctx->tls)
     ctx->tls->set_verify_store(st->trust->store());
   ctx->s2s_settings = st;
-  ctx->s2s = spawn_manager(sys, ctx);
+  ctx->s2s = spawn_manager(sys, ctx, cfg.data_dir);
   for (auto& shard : ctx->router.shards)
     caf::anon_send(shard, s2s_route_atom::value, ctx->s2s);
   spdlog::info("federation on: s2s_tls = {}, {} static route(s), "

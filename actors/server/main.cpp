@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "plugins/plugin.hpp"
+#include "s2s/status.hpp"
 #include "server/admin.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
@@ -23,6 +24,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: djabberd-actors [options]
        djabberd-actors user add|passwd|del|list [--config FILE] ARG
+       djabberd-actors s2s status [--config FILE]
 
   --config FILE     configuration file (default: config/server.toml)
   --check-config    validate the configuration, print what is wrong,
@@ -43,7 +45,7 @@ gets a <system-shutdown/> stream error).
 
 int fail_usage(const std::string& what) {
   std::cerr << "djabberd-actors: " << what << "\n\n"
-            << usage << dja::admin::usage << usage_tail;
+            << usage << dja::admin::usage << dja::s2s::status_usage << usage_tail;
   return 1;
 }
 
@@ -52,6 +54,8 @@ int fail_usage(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "user") == 0)
     return dja::admin::run_user_command(argc - 2, argv + 2);
+  if (argc > 1 && std::strcmp(argv[1], "s2s") == 0)
+    return dja::s2s::run_status_command(argc - 2, argv + 2);
   std::string config_path = "config/server.toml";
   std::string pidfile;
   bool check_only = false;
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage << dja::admin::usage << usage_tail
+      std::cout << usage << dja::admin::usage << dja::s2s::status_usage << usage_tail
                 << "\nplugin types:\n";
       for (auto& t : dja::plugins::builtin_types())
         std::cout << "  " << t.name << " - " << t.summary << "\n";

@@ -76,7 +76,14 @@ def run(binary, mode, log=print):
         bob = Client(b, "bob")
         log("connected alice and bob")
 
-        # Messages both ways (the first one opens a -> b, the answer b -> a).
+        # Stanzas sent while the stream is being set up arrive in order.
+        alice.send("".join("<message to='%s' id='q%d' type='chat'><body>%d</body></message>"
+                           % (bob.full, i, i) for i in range(20)))
+        ids = [bob.next(STEP, "queued message").get("id") for _ in range(20)]
+        if ids != ["q%d" % i for i in range(20)]:
+            raise Failure("queued messages out of order: %s" % ids)
+        log("20 messages queued during stream setup arrived in order")
+        # Messages both ways (the first b -> a opens that stream).
         alice.send("<message to='%s' id='m1' type='chat'><body>hi bob</body></message>" % bob.full)
         m = bob.expect(lambda e: e.get("id") == "m1", STEP, "message m1")
         if m.get("from") != alice.full or m.findtext(q(NS_CLIENT, "body")) != "hi bob":
@@ -133,6 +140,22 @@ def run(binary, mode, log=print):
                             and e.findtext(q(NS_CLIENT, "show")) == "away"})
         log("presence broadcast across servers (%s)" % got["away"].get("from"))
 
+        # Probes (RFC 6121 §4.3): alice logs in again; her initial
+        # presence probes bob@b.test, which answers with bob's presence;
+        # bob learns that alice left and came back.
+        alice.close()
+        collect(bob, {"alice gone": pres(alice.full, "unavailable")})
+        alice = Client(a, "alice", resource="again")
+        alice.send("<iq type='get' id='roster2'><query xmlns='jabber:iq:roster'/></iq>")
+        r = alice.expect(lambda e: e.get("id") == "roster2", STEP, "roster")
+        items = {i.get("jid"): i.get("subscription") for i in r.iter("{jabber:iq:roster}item")}
+        if items.get("bob@b.test") != "both":
+            raise Failure("alice's roster after the handshake: %r" % items)
+        alice.send("<presence/>")
+        collect(alice, {"probe answer": pres(bob.full)})
+        collect(bob, {"alice back": pres(alice.full)})
+        log("probe across servers: bob's presence after alice's login; roster says 'both'")
+
         # A domain routed to a closed port: bounced within the timeout.
         t0 = time.monotonic()
         alice.send("<message to='x@c.test' id='m3' type='chat'><body>anyone?</body></message>")
@@ -156,6 +179,17 @@ def run(binary, mode, log=print):
                 if line not in text:
                     raise Failure("%s: no log line %r" % (inst.domain, line))
         log("log lines name the method (%s) on both servers, both directions" % method)
+
+        # The admin command lists the open streams.
+        import os
+        import subprocess
+        out = subprocess.run([binary, "s2s", "status", "--config", os.path.join(a.dir, "server.toml")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        text = out.stdout.decode()
+        for needle in ("out a.test -> b.test %s" % method, "in  a.test <- b.test %s" % method):
+            if out.returncode != 0 or needle not in text:
+                raise Failure("s2s status: expected %r in:\n%s" % (needle, text))
+        log("s2s status:\n  " + text.strip().replace("\n", "\n  "))
         ok = True
     finally:
         rc = (a.stop(), b.stop())

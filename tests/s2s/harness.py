@@ -25,6 +25,7 @@ NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams"
 NS_DB = "jabber:server:dialback"
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 
 class Failure(Exception):
@@ -339,3 +340,64 @@ class TempDir:
     def cleanup(self):
         if not self.keep:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+class FakeServer:
+    """A hand-written remote server for one outgoing stream at a time:
+    `script(stream, tls_wrap)` plays its side (in a thread); `tls_wrap()`
+    upgrades the socket to TLS as the server side (with `cert`)."""
+
+    def __init__(self, addr, script, cert=None):
+        import ssl
+        self.sock = socket.socket()
+        self.sock.bind((addr, 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.script = script
+        self.ctx = None
+        if cert:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(cert[0], cert[1])
+        self.errors = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(15)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError as e:
+            self.errors.append("no connection: %s" % e)
+            return
+        s = Stream(conn, "fake")
+
+        def tls_wrap():
+            conn.settimeout(5)
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+            s.sock = tls
+            s.sock.settimeout(0.05)
+            s.new_parser()
+
+        try:
+            self.script(s, tls_wrap)
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            self.errors.append(repr(e))
+
+    def close(self):
+        self.thread.join(1)
+        self.sock.close()
+
+
+def server_header(s, from_domain, to_domain, sid="fake-id"):
+    s.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='%s' "
+           "xmlns:db='%s' from='%s' to='%s' id='%s' version='1.0'>"
+           % (NS_STREAM, NS_DB, from_domain, to_domain, sid))
+
+
+def read_header(s, timeout=5):
+    deadline = time.monotonic() + timeout
+    while s.header is None:
+        if s.eof or time.monotonic() > deadline:
+            raise Failure("fake: no stream header")
+        s._pump()
+    return s.header

@@ -113,6 +113,16 @@ def silent_and_dns(a, b, silent, log):
     if error_condition(r) != "remote-server-not-found":
         raise Failure("no DNS record: got %r" % error_condition(r))
     log("no DNS record (nowhere.invalid): remote-server-not-found in %.2fs" % (time.monotonic() - t0))
+    # Idle streams close (s2s_idle_timeout = 2 on a.test); the next
+    # stanza opens a new one.
+    deadline = time.monotonic() + 8
+    while "s2s out a.test -> b.test: closed (idle;" not in a.log_text():
+        if time.monotonic() > deadline:
+            raise Failure("a.test -> b.test was not closed when idle")
+        time.sleep(0.2)
+    alice.send("<message to='%s' id='after-idle' type='chat'><body>again</body></message>" % bob.full)
+    bob.expect(lambda e: e.get("id") == "after-idle", STEP, "message after the idle close")
+    log("idle stream closed after s2s_idle_timeout; the next message opened a new one")
 
 
 def wrong_certificate(binary, tmp, log):
@@ -165,7 +175,7 @@ def run(binary, log=print):
     tmp = TempDir()
     silent = SilentPeer("127.0.0.1")
     a, b = start_pair(binary, tmp.path, "dialback",
-                      extra_a='s2s_dialback_secret = "%s"\n' % SECRET)
+                      extra_a='s2s_dialback_secret = "%s"\ns2s_idle_timeout = 2\n' % SECRET)
     a.server_extra = a.server_extra.replace("s2s_handshake_timeout = 5", "s2s_handshake_timeout = 3")
     a.routes.append(("silent.test", "127.0.0.1", silent.port))
     ok = False

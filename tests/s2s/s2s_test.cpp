@@ -5,6 +5,7 @@
 // jabber:server, stream headers, and the federation config keys.
 
 #include "s2s/dialback.hpp"
+#include "s2s/resolver.hpp"
 #include "s2s/wire.hpp"
 #include "server/config.hpp"
 
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <vector>
 
 using namespace dja;
 
@@ -149,4 +152,70 @@ CAF_TEST(federation config mistakes name file line and key) {
         "s2s_route[1].domain: a domain no other [[s2s_route]] names",
         "listen[0]: a [[vhost]] with tls_cert and tls_key"})
     CAF_CHECK(text.find(needle) != std::string::npos);
+}
+
+namespace {
+
+/// A DNS answer for _xmpp-server._tcp.b.test with the given SRV records
+/// (priority, weight, port, target labels), as a server would send it.
+std::vector<unsigned char>
+srv_answer(const std::vector<std::tuple<int, int, int, std::vector<std::string>>>&
+             records) {
+  std::vector<unsigned char> m = {0x12, 0x34, 0x81, 0x80, 0, 1, 0,
+                                  static_cast<unsigned char>(records.size()),
+                                  0, 0, 0, 0};
+  auto name = [&m](const std::vector<std::string>& labels) {
+    for (auto& l : labels) {
+      m.push_back(static_cast<unsigned char>(l.size()));
+      m.insert(m.end(), l.begin(), l.end());
+    }
+    m.push_back(0);
+  };
+  auto u16 = [&m](int v) {
+    m.push_back(static_cast<unsigned char>(v >> 8));
+    m.push_back(static_cast<unsigned char>(v & 0xff));
+  };
+  name({"_xmpp-server", "_tcp", "b", "test"});
+  u16(33); // SRV
+  u16(1);  // IN
+  for (auto& [prio, weight, port, target] : records) {
+    m.push_back(0xc0); // the question's name, compressed
+    m.push_back(12);
+    u16(33);
+    u16(1);
+    m.insert(m.end(), {0, 0, 0x0e, 0x10}); // TTL
+    size_t len = 6 + 1;
+    for (auto& l : target)
+      len += 1 + l.size();
+    u16(static_cast<int>(len));
+    u16(prio);
+    u16(weight);
+    u16(port);
+    name(target);
+  }
+  return m;
+}
+
+} // namespace
+
+CAF_TEST(SRV answers are parsed and ordered as RFC 2782 says) {
+  auto m = srv_answer({{20, 0, 5270, {"backup", "b", "test"}},
+                       {10, 5, 5269, {"light", "b", "test"}},
+                       {10, 60, 5271, {"heavy", "b", "test"}}});
+  auto ts = s2s::parse_srv(m.data(), static_cast<int>(m.size()));
+  CAF_REQUIRE_EQUAL(ts.size(), 3u);
+  CAF_CHECK_EQUAL(ts[0].host, "heavy.b.test");
+  CAF_CHECK_EQUAL(ts[0].port, 5271u);
+  CAF_CHECK_EQUAL(ts[1].host, "light.b.test");
+  CAF_CHECK_EQUAL(ts[2].host, "backup.b.test");
+  CAF_CHECK_EQUAL(ts[2].priority, 20);
+  // RFC 2782: a single "." target means "decidedly not available".
+  auto none = srv_answer({{0, 0, 0, {}}});
+  ts = s2s::parse_srv(none.data(), static_cast<int>(none.size()));
+  CAF_REQUIRE_EQUAL(ts.size(), 1u);
+  CAF_CHECK_EQUAL(ts[0].host, ".");
+  // Garbage and "no answer" give nothing.
+  unsigned char junk[5] = {1, 2, 3, 4, 5};
+  CAF_CHECK(s2s::parse_srv(junk, 5).empty());
+  CAF_CHECK(s2s::parse_srv(junk, -1).empty());
 }
