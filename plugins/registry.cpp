@@ -18,6 +18,7 @@ plugin_type last_type();           // plugins/last
 plugin_type roster_memory_type();  // plugins/roster/memory
 plugin_type roster_sqlite_type();  // plugins/roster/sqlite
 plugin_type offline_sqlite_type(); // plugins/offline/sqlite
+plugin_type offline_memory_type(); // plugins/offline/memory
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
 
 const std::vector<plugin_type>& builtin_types() {
@@ -26,6 +27,7 @@ const std::vector<plugin_type>& builtin_types() {
     ping_type(), register_type(), version_type(),
     vcard_sqlite_type(), private_sqlite_type(), last_type(),
     roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
+    offline_memory_type(),
     test_slow_auth_type(),
   };
   return all;

@@ -133,24 +133,6 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
           [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
-/// XEP-0160 §3: stored messages go out with the first available
-/// presence of non-negative priority.
-void session_state::fetch_offline() {
-  offline_fetched = true;
-  if (vhost == nullptr)
-    return;
-  self->request(vhost->actor, caf::infinite, hooks::offline_fetch{bare})
-    .then(
-      [this](std::vector<xml::element_ptr>& stored) {
-        for (auto& e : stored)
-          to_client(std::move(e));
-      },
-      [this](caf::error& err) {
-        spdlog::error("{}: offline messages not fetched: {}", full.str(),
-                      caf::to_string(err));
-      });
-}
-
 void session_state::close(const std::string& reason) {
   if (closed)
     return;
@@ -206,7 +188,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     [self](msg::from_client& m) { self->state.from_client(m.stanza); },
     [self](msg::roster_push& m) { self->state.on_roster_push(m.stanza); },
     [self](msg::deliver_local& m) {
-      self->state.to_client(std::move(m.stanza));
+      self->state.deliver_local(std::move(m.stanza));
     },
     [self](conflict_atom) {
       // Replaced by a newer bind: the router already points elsewhere.

@@ -1,14 +1,15 @@
 #pragma once
 
 // The state of one session actor, split by protocol area:
-// session.cpp (stanzas in and out, presence, routing) and roster.cpp
-// (RFC 6121 §2 roster management).
+// session.cpp (stanzas in and out, presence, routing), roster.cpp
+// (RFC 6121 §2 roster management) and offline.cpp (XEP-0160 fetch).
 
 #include <deque>
 #include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -37,6 +38,9 @@ struct session_state {
   int priority = 0;
   bool closed = false;
   bool offline_fetched = false;
+  /// Live stanzas held back while stored ones are fetched and written
+  /// (offline.cpp), so that the client sees them in arrival order.
+  std::optional<std::vector<xml::element_ptr>> held;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
   /// The last broadcast presence (probes are answered from the router).
   xml::element_ptr last_presence;
@@ -55,8 +59,14 @@ struct session_state {
   bool valid_iq(const xml::element& e);
   void dispatch(const xml::element_ptr& e, const std::optional<jid>& to);
   void iq_for_server(const xml::element_ptr& e, const jid& target);
-  void fetch_offline();
   void close(const std::string& reason);
+
+  // --- offline.cpp ---
+  /// A stanza the router delivered to this session.
+  void deliver_local(xml::element_ptr e);
+  /// XEP-0160: fetch the stored stanzas, write them, then remove them.
+  void fetch_offline();
+  void release_held();
 
   // --- presence.cpp ---
   void broadcast_presence(const xml::element& e);
