@@ -20,6 +20,7 @@ plugin_type roster_sqlite_type();  // plugins/roster/sqlite
 plugin_type offline_sqlite_type(); // plugins/offline/sqlite
 plugin_type blocking_memory_type(); // plugins/blocking/memory
 plugin_type blocking_sqlite_type(); // plugins/blocking/sqlite
+plugin_type offline_memory_type(); // plugins/offline/memory
 plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
 plugin_type test_presence_type();  // plugins/test/presence (tests only)
 plugin_type auth_pgsql_type();     // plugins/auth/pgsql
@@ -35,6 +36,7 @@ const std::vector<plugin_type>& builtin_types() {
     vcard_sqlite_type(), private_sqlite_type(), last_type(),
     roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
     blocking_memory_type(), blocking_sqlite_type(),
+    offline_memory_type(),
     test_slow_auth_type(),
     test_presence_type(),
     auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),

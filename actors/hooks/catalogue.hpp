@@ -178,13 +178,34 @@ struct deliver {
 
 // --- offline storage ---
 
+/// One stored stanza and its id in the store that answered the fetch.
+struct offline_message {
+  int64_t id = 0; ///< for `offline.remove`; increasing in arrival order
+  xml::element_ptr stanza;
+};
+
 /// `offline.fetch` (first): the stanzas stored for `user` while offline,
-/// oldest first, removed from the store by this call (XEP-0160: sent at
-/// the user's next available presence). handled(list). Default: none.
+/// oldest first (XEP-0160: sent at the user's next available presence).
+/// Two-phase: nothing is removed by the fetch; the session hands the
+/// stanzas to its connection and then confirms with `offline.remove`.
+/// A session that dies in between leaves them stored for the next
+/// login (at-least-once). handled(list). Default: none.
 struct offline_fetch {
   static constexpr const char* name = "offline.fetch";
-  using answer_type = answer<std::vector<xml::element_ptr>>;
+  using answer_type = answer<std::vector<offline_message>>;
   jid user;
+};
+
+/// `offline.remove` (first): the stanzas `ids` of `user` (from an
+/// `offline.fetch`) were handed to the user's connection for writing;
+/// forget them. Ids not stored (any more) are ignored. The plugin that
+/// answered the fetch for this user answers this too (same decline
+/// rules). handled(true). Default: false (logged by the session).
+struct offline_remove {
+  static constexpr const char* name = "offline.remove";
+  using answer_type = answer<bool>;
+  jid user;
+  std::vector<int64_t> ids;
 };
 
 // --- rosters (RFC 6121 §2, §3; DJabberd's Roster* hooks) ---
@@ -427,6 +448,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::delivery_verdict>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::connection_accepted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_fetch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::xml::element_ptr>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::hooks::offline_message>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::hooks::offline_message>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_remove)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::xml::element_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster)

@@ -310,16 +310,20 @@ struct shard_state {
                          || item.ask_out != before.ask_out
                          || item.pending_in != before.pending_in
                          || item.approved != before.approved;
+          bool shown = shown_changed(before, item);
           if (!changed) {
             done();
+            return;
+          }
+          if (only_request_left(before, item)) {
+            forget(v, user, contact, done);
             return;
           }
           self
             ->request(v, caf::infinite, hooks::roster_set_item{user, item})
             .then(
-              [this, user, item, known, done](std::string& version) {
-                if (known || item.subscription != "none" || item.ask_out
-                    || item.approved)
+              [this, user, item, shown, done](std::string& version) {
+                if (shown)
                   push(user, item, version);
                 done();
               },
@@ -330,6 +334,40 @@ struct shard_state {
               });
         },
         [done](caf::error&) { done(); });
+  }
+
+  /// Whether what a roster push shows changed (RFC 6121 §2.1.6: pushes
+  /// are for roster changes; Pending In alone is not shown).
+  static bool shown_changed(const hooks::roster_item& before,
+                            const hooks::roster_item& after) {
+    return before.subscription != after.subscription
+           || before.ask_out != after.ask_out
+           || before.approved != after.approved;
+  }
+
+  /// RFC 6121 §3.2.2, §3.3.3: a record that only held a request from a
+  /// contact the user never added leaves no trace once the request is
+  /// denied or withdrawn (not an item with subscription none).
+  static bool only_request_left(const hooks::roster_item& before,
+                                const hooks::roster_item& after) {
+    auto bare = [](const hooks::roster_item& i) {
+      return i.subscription == "none" && !i.ask_out && !i.approved
+             && i.name.empty() && i.groups.empty();
+    };
+    return bare(before) && before.pending_in && bare(after)
+           && !after.pending_in;
+  }
+
+  /// Removes such a record (no push: it was never in the roster).
+  void forget(const caf::actor& v, const jid& user, const jid& contact,
+              std::function<void()> done) {
+    self->request(v, caf::infinite, hooks::roster_remove_item{user, contact})
+      .then([done](std::string&) { done(); },
+            [user, done](caf::error& err) {
+              spdlog::error("roster of {} not updated: {}", user.str(),
+                            caf::to_string(err));
+              done();
+            });
   }
 
   /// The current presence (or unavailable) of each available resource
@@ -404,32 +442,33 @@ struct shard_state {
               unavailable = item.subscribed_from();
               item.pending_in = false;
               item.approved = false;
-              if (item.subscription == "both")
-                item.subscription = "to";
-              else if (item.subscription == "from")
-                item.subscription = "none";
+              // Appendix A.2.3: To + Pending In -> To (not None)
+              if (item.subscribed_from())
+                item.subscription = item.subscribed_to() ? "to" : "none";
               deliver = true;
             }
           } else if (item.subscribed_to() || item.ask_out) { // unsubscribed, §3.2.3
             item.ask_out = false;
-            if (item.subscription == "both")
-              item.subscription = "from";
-            else if (item.subscription == "to")
-              item.subscription = "none";
+            // Appendix A.2.4: From + Pending Out -> From (not None)
+            if (item.subscribed_to())
+              item.subscription = item.subscribed_from() ? "from" : "none";
             deliver = true;
           }
           bool changed = item.subscription != before.subscription
                          || item.ask_out != before.ask_out
                          || item.pending_in != before.pending_in
                          || item.approved != before.approved;
-          if (changed)
+          bool shown = shown_changed(before, item);
+          if (changed && only_request_left(before, item))
+            forget(v, user, contact, done);
+          else if (changed)
             self
               ->request(v, caf::infinite, hooks::roster_set_item{user, item})
               .then(
-                [this, user, item, known, done](std::string& version) {
-                  // A request alone does not put the contact in the
-                  // roster (no push for a new Pending-In-only item).
-                  if (known || item.subscription != "none" || item.ask_out)
+                [this, user, item, shown, done](std::string& version) {
+                  // Pending In is not part of the roster: a request
+                  // alone is not pushed (RFC 6121 §3.1.3).
+                  if (shown)
                     push(user, item, version);
                   done();
                 },

@@ -142,25 +142,6 @@ void session_state::iq_to_vhost(const xml::element_ptr& e, const jid& target,
           [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
-/// XEP-0160 §3: stored messages go out with the first available
-/// presence of non-negative priority.
-void session_state::fetch_offline() {
-  offline_fetched = true;
-  if (vhost == nullptr)
-    return;
-  self->request(vhost->actor, caf::infinite, hooks::offline_fetch{bare})
-    .then(
-      [this](std::vector<xml::element_ptr>& stored) {
-        for (auto& e : stored)
-          if (!blocked_inbound(*e)) // stored before the block
-            to_client(std::move(e));
-      },
-      [this](caf::error& err) {
-        spdlog::error("{}: offline messages not fetched: {}", full.str(),
-                      caf::to_string(err));
-      });
-}
-
 void session_state::close(const std::string& reason) {
   if (closed)
     return;
@@ -219,8 +200,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     [self](msg::from_client& m) { self->state.from_client(m.stanza); },
     [self](msg::roster_push& m) { self->state.on_roster_push(m.stanza); },
     [self](msg::deliver_local& m) {
-      if (!self->state.blocked_inbound(*m.stanza))
-        self->state.to_client(std::move(m.stanza));
+      self->state.deliver_local(std::move(m.stanza));
     },
     [self](msg::blocklist_push& m) { self->state.on_blocklist_push(m.stanza); },
     [self](conflict_atom) {

@@ -1,14 +1,15 @@
 #pragma once
 
 // The state of one session actor, split by protocol area:
-// session.cpp (stanzas in and out, presence, routing) and roster.cpp
-// (RFC 6121 §2 roster management).
+// session.cpp (stanzas in and out, presence, routing), roster.cpp
+// (RFC 6121 §2 roster management) and offline.cpp (XEP-0160 fetch).
 
 #include <deque>
 #include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -38,6 +39,9 @@ struct session_state {
   int priority = 0;
   bool closed = false;
   bool offline_fetched = false;
+  /// Live stanzas held back while stored ones are fetched and written
+  /// (offline.cpp), so that the client sees them in arrival order.
+  std::optional<std::vector<xml::element_ptr>> held;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
   bool blocklist_interested = false; ///< asked for the block list (XEP-0191)
   /// The user's block list, enforced here (blocking.cpp); kept current by
@@ -65,8 +69,15 @@ struct session_state {
   void iq_for_server(const xml::element_ptr& e, const jid& target);
   void iq_to_vhost(const xml::element_ptr& e, const jid& target,
                    const vhost_info& v);
-  void fetch_offline();
   void close(const std::string& reason);
+
+  // --- offline.cpp ---
+  /// A stanza the router delivered to this session.
+  void deliver_local(xml::element_ptr e);
+  /// XEP-0160: fetch the stored stanzas, write them, then remove them.
+  void fetch_offline();
+  void release_held();
+  void remove_offline(std::vector<int64_t> ids);
 
   // --- presence.cpp ---
   void broadcast_presence(const xml::element& e);

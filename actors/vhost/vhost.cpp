@@ -316,9 +316,12 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
       return self->state.first_or(std::move(req), std::vector<std::string>{});
     },
     [self](hooks::offline_fetch& req)
-      -> caf::result<std::vector<xml::element_ptr>> {
+      -> caf::result<std::vector<hooks::offline_message>> {
       return self->state.first_or(std::move(req),
-                                  std::vector<xml::element_ptr>{});
+                                  std::vector<hooks::offline_message>{});
+    },
+    [self](hooks::offline_remove& req) -> caf::result<bool> {
+      return self->state.first_or(std::move(req), false);
     },
     [self](hooks::roster_get& req) -> caf::result<hooks::roster> {
       return self->state.first_or(std::move(req), hooks::roster{});

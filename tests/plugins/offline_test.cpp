@@ -1,9 +1,11 @@
 #define CAF_SUITE plugins.offline
 
-// offline.sqlite (plugins/offline/sqlite): XEP-0160 offline storage through
-// the `deliver` and `offline.fetch` hooks, with a fake vhost answering
-// auth.user_exists. The plugin is detached, so these tests use a real
-// actor_system and a scoped_actor instead of the test coordinator.
+// offline.sqlite and offline.memory (plugins/offline/): XEP-0160 offline
+// storage through the `deliver`, `offline.fetch` and `offline.remove`
+// hooks, with a fake vhost answering auth.user_exists. The same checks run
+// against both stores (they share plugins/offline/common); offline.sqlite
+// is detached, so these tests use a real actor_system and a scoped_actor
+// instead of the test coordinator.
 
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -65,6 +67,7 @@ caf::behavior fake_vhost(caf::event_based_actor*, std::set<std::string> users) {
 }
 
 struct fixture {
+  const char* type = "offline.sqlite";
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
@@ -93,7 +96,7 @@ struct fixture {
   caf::actor plugin() {
     plugins::spawn_context ctx{sys, "localhost", dir.string(), options, all,
                                vhost};
-    auto t = plugins::find_type("offline.sqlite");
+    auto t = plugins::find_type(type);
     CAF_REQUIRE(t != nullptr);
     auto a = t->spawn(ctx);
     spawned.push_back(a);
@@ -128,11 +131,28 @@ struct fixture {
     return !r.declined && r.value.taken;
   }
 
-  std::vector<xml::element_ptr> fetch(const caf::actor& a,
-                                      const char* user = "alice@localhost") {
+  /// The stored stanzas (nothing removed).
+  std::vector<hooks::offline_message>
+  peek(const caf::actor& a, const char* user = "alice@localhost") {
     auto r = ask(a, hooks::offline_fetch{J(user)});
     CAF_REQUIRE(!r.declined);
     return r.value;
+  }
+
+  /// What a session does: fetch, then remove what it got.
+  std::vector<xml::element_ptr> fetch(const caf::actor& a,
+                                      const char* user = "alice@localhost") {
+    std::vector<xml::element_ptr> out;
+    std::vector<int64_t> ids;
+    for (auto& m : peek(a, user)) {
+      out.push_back(m.stanza);
+      ids.push_back(m.id);
+    }
+    if (!ids.empty()) {
+      auto r = ask(a, hooks::offline_remove{J(user), ids});
+      CAF_CHECK(!r.declined && r.value);
+    }
+    return out;
   }
 
   static std::string body(const xml::element_ptr& e) {
@@ -141,116 +161,209 @@ struct fixture {
   }
 };
 
+struct checks : fixture {
+  /// store and fetch in order for an existing user
+  void store_and_fetch_in_order() {
+    auto a = plugin();
+    CAF_CHECK(fetch(a).empty());
+    CAF_CHECK(taken(a, msg("one")));
+    CAF_CHECK(taken(a, msg("two", "chat")));
+    CAF_CHECK(taken(a, msg("three", "normal"), "alice@localhost/phone"));
+    CAF_CHECK(taken(a, msg("for carol"), "carol@localhost"));
+    auto got = fetch(a);
+    CAF_REQUIRE_EQUAL(got.size(), 3u);
+    CAF_CHECK_EQUAL(body(got[0]), "one");
+    CAF_CHECK_EQUAL(body(got[1]), "two");
+    CAF_CHECK_EQUAL(body(got[2]), "three");
+    CAF_CHECK_EQUAL(got[1]->attr_or("type"), "chat");
+    CAF_CHECK_EQUAL(got[0]->attr_or("from"), "bob@example.org/x");
+    CAF_CHECK_EQUAL(got[0]->ns, "jabber:client");
+    CAF_CHECK(fetch(a).empty()); // fetched = removed
+    auto carol = fetch(a, "carol@localhost");
+    CAF_REQUIRE_EQUAL(carol.size(), 1u);
+    CAF_CHECK_EQUAL(body(carol[0]), "for carol");
+  }
+
+  /// a stored message carries an XEP-0203 delay
+  void delay_stamp() {
+    auto a = plugin();
+    CAF_CHECK(taken(a, msg("hi &amp; &lt;bye&gt;")));
+    auto got = fetch(a);
+    CAF_REQUIRE_EQUAL(got.size(), 1u);
+    CAF_CHECK_EQUAL(body(got[0]), "hi & <bye>");
+    auto d = got[0]->child("delay", "urn:xmpp:delay");
+    CAF_REQUIRE(d != nullptr);
+    CAF_CHECK_EQUAL(d->attr_or("from"), "localhost");
+    static const std::regex utc{R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"};
+    CAF_CHECK(std::regex_match(d->attr_or("stamp"), utc));
+  }
+
+  /// unknown users and other domains are declined
+  void declined() {
+    auto a = plugin();
+    CAF_CHECK(deliver(a, msg("x"), "nobody@localhost").declined);
+    CAF_CHECK(deliver(a, msg("x"), "alice@example.org").declined);
+    CAF_CHECK(ask(a, hooks::offline_fetch{J("alice@example.org")}).declined);
+    CAF_CHECK(fetch(a, "nobody@localhost").empty());
+  }
+
+  /// what is not stored
+  void not_stored() {
+    auto a = plugin();
+    // Error, groupchat and headline messages (XEP-0160 §3).
+    CAF_CHECK(deliver(a, msg("x", "error")).declined);
+    CAF_CHECK(deliver(a, msg("x", "groupchat")).declined);
+    CAF_CHECK(deliver(a, msg("x", "headline")).declined);
+    // The XEP-0334 no-store hint.
+    CAF_CHECK(deliver(a, X("<message to='alice@localhost'><body>x</body>"
+                           "<no-store xmlns='urn:xmpp:hints'/></message>"))
+                .declined);
+    // A chat state alone (XEP-0085), or an empty message.
+    CAF_CHECK(deliver(a, X("<message to='alice@localhost' type='chat'>"
+                           "<composing xmlns='http://jabber.org/protocol/"
+                           "chatstates'/><thread>t1</thread></message>"))
+                .declined);
+    CAF_CHECK(deliver(a, X("<message to='alice@localhost'/>")).declined);
+    // Not a message.
+    CAF_CHECK(deliver(a, X("<presence to='alice@localhost'/>")).declined);
+    CAF_CHECK(deliver(a, X("<iq to='alice@localhost' type='get' id='1'>"
+                           "<query xmlns='jabber:iq:version'/></iq>"))
+                .declined);
+    CAF_CHECK(fetch(a).empty());
+    // But: a store hint, a payload without a body, a body with a chat state,
+    // no-permanent-store (XEP-0334 §4.2 allows offline storage).
+    CAF_CHECK(taken(a, X("<message to='alice@localhost'>"
+                         "<store xmlns='urn:xmpp:hints'/></message>")));
+    CAF_CHECK(taken(a, X("<message to='alice@localhost'>"
+                         "<x xmlns='jabber:x:conference' jid='r@muc'/>"
+                         "</message>")));
+    CAF_CHECK(taken(a, X("<message to='alice@localhost' type='chat'>"
+                         "<active xmlns='http://jabber.org/protocol/"
+                         "chatstates'/><body>b</body></message>")));
+    CAF_CHECK(taken(a, X("<message to='alice@localhost'><body>p</body>"
+                         "<no-permanent-store xmlns='urn:xmpp:hints'/>"
+                         "</message>")));
+    CAF_CHECK_EQUAL(fetch(a).size(), 4u);
+  }
+
+  /// a full store bounces with service-unavailable
+  void quota() {
+    options.insert_or_assign("max_messages", 3);
+    auto a = plugin();
+    for (auto b : {"1", "2", "3"})
+      CAF_CHECK(taken(a, msg(b)));
+    auto r = deliver(a, msg("4"));
+    CAF_CHECK(!r.declined);
+    CAF_CHECK(!r.value.taken);
+    CAF_CHECK_EQUAL(r.value.condition, "service-unavailable");
+    CAF_CHECK(taken(a, msg("other"), "carol@localhost")); // per user
+    auto got = fetch(a);
+    CAF_REQUIRE_EQUAL(got.size(), 3u);
+    CAF_CHECK_EQUAL(body(got[2]), "3");
+    CAF_CHECK(taken(a, msg("5"))); // room again
+  }
+
+  /// an auth failure is an error never a taken
+  void auth_failure() {
+    auto a = plugin();
+    bool failed = false;
+    self->request(a, 30s, hooks::deliver{msg("x"), J("broken@localhost")})
+      .receive([](hooks::answer<delivery_verdict>&) {},
+               [&](caf::error&) { failed = true; });
+    CAF_CHECK(failed);
+    CAF_CHECK(taken(a, msg("still works")));
+  }
+
+  /// Two-phase: a fetch removes nothing; remove takes exactly the ids
+  /// given (also ones stored after the fetch stay), in arrival order.
+  void two_phase() {
+    auto a = plugin();
+    CAF_CHECK(taken(a, msg("one")));
+    CAF_CHECK(taken(a, msg("two")));
+    auto first = peek(a);
+    CAF_REQUIRE_EQUAL(first.size(), 2u);
+    CAF_CHECK(first[0].id < first[1].id);
+    // The session died before writing them: the next login gets them.
+    auto again = peek(a);
+    CAF_REQUIRE_EQUAL(again.size(), 2u);
+    CAF_CHECK_EQUAL(body(again[0].stanza), "one");
+    CAF_CHECK_EQUAL(again[0].id, first[0].id);
+    // A message stored between fetch and remove is not removed.
+    CAF_CHECK(taken(a, msg("three")));
+    auto r = ask(a, hooks::offline_remove{J("alice@localhost"),
+                                          {again[0].id, again[1].id}});
+    CAF_CHECK(!r.declined && r.value);
+    auto left = peek(a);
+    CAF_REQUIRE_EQUAL(left.size(), 1u);
+    CAF_CHECK_EQUAL(body(left[0].stanza), "three");
+    // Removing unknown or already removed ids is harmless.
+    r = ask(a, hooks::offline_remove{J("alice@localhost"),
+                                     {again[0].id, 987654}});
+    CAF_CHECK(!r.declined && r.value);
+    CAF_CHECK_EQUAL(peek(a).size(), 1u);
+    // Another user's ids are not touched through alice.
+    CAF_CHECK(taken(a, msg("for carol"), "carol@localhost"));
+    auto carol = peek(a, "carol@localhost");
+    CAF_REQUIRE_EQUAL(carol.size(), 1u);
+    ask(a, hooks::offline_remove{J("alice@localhost"), {carol[0].id}});
+    CAF_CHECK_EQUAL(peek(a, "carol@localhost").size(), 1u);
+    // Other domains are declined.
+    CAF_CHECK(ask(a, hooks::offline_remove{J("alice@example.org"), {1}})
+                .declined);
+  }
+};
+
+struct sqlite_fixture : checks {};
+
+struct memory_fixture : checks {
+  memory_fixture() {
+    type = "offline.memory";
+  }
+};
+
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(offline_tests, fixture)
+CAF_TEST_FIXTURE_SCOPE(offline_sqlite, sqlite_fixture)
 
-CAF_TEST(manifest) {
-  auto t = plugins::find_type("offline.sqlite");
+CAF_TEST(sqlite manifest) {
+  auto t = plugins::find_type(type);
   CAF_REQUIRE(t != nullptr);
   auto m = t->describe(toml::table{});
   CAF_CHECK_EQUAL(m.features, std::vector<std::string>{"msgoffline"});
-  CAF_CHECK_EQUAL(m.hooks, (std::vector<std::string>{"deliver",
-                                                     "offline.fetch"}));
+  CAF_CHECK_EQUAL(m.hooks,
+                  (std::vector<std::string>{"deliver", "offline.fetch",
+                                            "offline.remove"}));
 }
 
-CAF_TEST(store and fetch in order for an existing user) {
-  auto a = plugin();
-  CAF_CHECK(fetch(a).empty());
-  CAF_CHECK(taken(a, msg("one")));
-  CAF_CHECK(taken(a, msg("two", "chat")));
-  CAF_CHECK(taken(a, msg("three", "normal"), "alice@localhost/phone"));
-  CAF_CHECK(taken(a, msg("for carol"), "carol@localhost"));
-  auto got = fetch(a);
-  CAF_REQUIRE_EQUAL(got.size(), 3u);
-  CAF_CHECK_EQUAL(body(got[0]), "one");
-  CAF_CHECK_EQUAL(body(got[1]), "two");
-  CAF_CHECK_EQUAL(body(got[2]), "three");
-  CAF_CHECK_EQUAL(got[1]->attr_or("type"), "chat");
-  CAF_CHECK_EQUAL(got[0]->attr_or("from"), "bob@example.org/x");
-  CAF_CHECK_EQUAL(got[0]->ns, "jabber:client");
-  CAF_CHECK(fetch(a).empty()); // fetched = removed
-  auto carol = fetch(a, "carol@localhost");
-  CAF_REQUIRE_EQUAL(carol.size(), 1u);
-  CAF_CHECK_EQUAL(body(carol[0]), "for carol");
+CAF_TEST(sqlite store and fetch in order for an existing user) {
+  store_and_fetch_in_order();
 }
 
-CAF_TEST(a stored message carries an XEP-0203 delay) {
-  auto a = plugin();
-  CAF_CHECK(taken(a, msg("hi &amp; &lt;bye&gt;")));
-  auto got = fetch(a);
-  CAF_REQUIRE_EQUAL(got.size(), 1u);
-  CAF_CHECK_EQUAL(body(got[0]), "hi & <bye>");
-  auto d = got[0]->child("delay", "urn:xmpp:delay");
-  CAF_REQUIRE(d != nullptr);
-  CAF_CHECK_EQUAL(d->attr_or("from"), "localhost");
-  static const std::regex utc{R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"};
-  CAF_CHECK(std::regex_match(d->attr_or("stamp"), utc));
+CAF_TEST(sqlite a stored message carries an XEP-0203 delay) {
+  delay_stamp();
 }
 
-CAF_TEST(unknown users and other domains are declined) {
-  auto a = plugin();
-  CAF_CHECK(deliver(a, msg("x"), "nobody@localhost").declined);
-  CAF_CHECK(deliver(a, msg("x"), "alice@example.org").declined);
-  CAF_CHECK(ask(a, hooks::offline_fetch{J("alice@example.org")}).declined);
-  CAF_CHECK(fetch(a, "nobody@localhost").empty());
+CAF_TEST(sqlite unknown users and other domains are declined) {
+  declined();
 }
 
-CAF_TEST(what is not stored) {
-  auto a = plugin();
-  // Error, groupchat and headline messages (XEP-0160 §3).
-  CAF_CHECK(deliver(a, msg("x", "error")).declined);
-  CAF_CHECK(deliver(a, msg("x", "groupchat")).declined);
-  CAF_CHECK(deliver(a, msg("x", "headline")).declined);
-  // The XEP-0334 no-store hint.
-  CAF_CHECK(deliver(a, X("<message to='alice@localhost'><body>x</body>"
-                         "<no-store xmlns='urn:xmpp:hints'/></message>"))
-              .declined);
-  // A chat state alone (XEP-0085), or an empty message.
-  CAF_CHECK(deliver(a, X("<message to='alice@localhost' type='chat'>"
-                         "<composing xmlns='http://jabber.org/protocol/"
-                         "chatstates'/><thread>t1</thread></message>"))
-              .declined);
-  CAF_CHECK(deliver(a, X("<message to='alice@localhost'/>")).declined);
-  // Not a message.
-  CAF_CHECK(deliver(a, X("<presence to='alice@localhost'/>")).declined);
-  CAF_CHECK(deliver(a, X("<iq to='alice@localhost' type='get' id='1'>"
-                         "<query xmlns='jabber:iq:version'/></iq>"))
-              .declined);
-  CAF_CHECK(fetch(a).empty());
-  // But: a store hint, a payload without a body, a body with a chat state,
-  // no-permanent-store (XEP-0334 §4.2 allows offline storage).
-  CAF_CHECK(taken(a, X("<message to='alice@localhost'>"
-                       "<store xmlns='urn:xmpp:hints'/></message>")));
-  CAF_CHECK(taken(a, X("<message to='alice@localhost'>"
-                       "<x xmlns='jabber:x:conference' jid='r@muc'/>"
-                       "</message>")));
-  CAF_CHECK(taken(a, X("<message to='alice@localhost' type='chat'>"
-                       "<active xmlns='http://jabber.org/protocol/"
-                       "chatstates'/><body>b</body></message>")));
-  CAF_CHECK(taken(a, X("<message to='alice@localhost'><body>p</body>"
-                       "<no-permanent-store xmlns='urn:xmpp:hints'/>"
-                       "</message>")));
-  CAF_CHECK_EQUAL(fetch(a).size(), 4u);
+CAF_TEST(sqlite what is not stored) {
+  not_stored();
 }
 
-CAF_TEST(a full store bounces with service-unavailable) {
-  options.insert_or_assign("max_messages", 3);
-  auto a = plugin();
-  for (auto b : {"1", "2", "3"})
-    CAF_CHECK(taken(a, msg(b)));
-  auto r = deliver(a, msg("4"));
-  CAF_CHECK(!r.declined);
-  CAF_CHECK(!r.value.taken);
-  CAF_CHECK_EQUAL(r.value.condition, "service-unavailable");
-  CAF_CHECK(taken(a, msg("other"), "carol@localhost")); // per user
-  auto got = fetch(a);
-  CAF_REQUIRE_EQUAL(got.size(), 3u);
-  CAF_CHECK_EQUAL(body(got[2]), "3");
-  CAF_CHECK(taken(a, msg("5"))); // room again
+CAF_TEST(sqlite a full store bounces with service-unavailable) {
+  quota();
 }
 
-CAF_TEST(stored messages survive a restart) {
+CAF_TEST(sqlite an auth failure is an error never a taken) {
+  auth_failure();
+}
+
+CAF_TEST(sqlite fetch then remove is two-phase) {
+  two_phase();
+}
+
+CAF_TEST(sqlite stored messages survive a restart) {
   auto a = plugin();
   CAF_CHECK(taken(a, msg("before restart 1")));
   CAF_CHECK(taken(a, msg("before restart 2")));
@@ -267,7 +380,21 @@ CAF_TEST(stored messages survive a restart) {
   CAF_CHECK(fetch(c).empty()); // the fetch's delete was committed too
 }
 
-CAF_TEST(a storage failure is an error never a taken) {
+CAF_TEST(sqlite fetched but not removed messages survive a restart) {
+  auto a = plugin();
+  CAF_CHECK(taken(a, msg("unconfirmed")));
+  CAF_CHECK_EQUAL(peek(a).size(), 1u);
+  stop(a);
+  auto b = plugin();
+  auto got = fetch(b);
+  CAF_REQUIRE_EQUAL(got.size(), 1u);
+  CAF_CHECK_EQUAL(body(got[0]), "unconfirmed");
+  stop(b);
+  auto c = plugin();
+  CAF_CHECK(peek(c).empty()); // the remove was committed
+}
+
+CAF_TEST(sqlite a storage failure is an error never a taken) {
   options.insert_or_assign("file", "no/such/dir/offline.sqlite");
   auto a = plugin();
   bool failed = false;
@@ -277,14 +404,46 @@ CAF_TEST(a storage failure is an error never a taken) {
   CAF_CHECK(failed);
 }
 
-CAF_TEST(an auth failure is an error never a taken) {
-  auto a = plugin();
-  bool failed = false;
-  self->request(a, 30s, hooks::deliver{msg("x"), J("broken@localhost")})
-    .receive([](hooks::answer<delivery_verdict>&) {},
-             [&](caf::error&) { failed = true; });
-  CAF_CHECK(failed);
-  CAF_CHECK(taken(a, msg("still works")));
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(offline_memory, memory_fixture)
+
+CAF_TEST(memory manifest) {
+  auto t = plugins::find_type(type);
+  CAF_REQUIRE(t != nullptr);
+  auto m = t->describe(toml::table{});
+  CAF_CHECK_EQUAL(m.features, std::vector<std::string>{"msgoffline"});
+  CAF_CHECK_EQUAL(m.hooks,
+                  (std::vector<std::string>{"deliver", "offline.fetch",
+                                            "offline.remove"}));
+}
+
+CAF_TEST(memory store and fetch in order for an existing user) {
+  store_and_fetch_in_order();
+}
+
+CAF_TEST(memory a stored message carries an XEP-0203 delay) {
+  delay_stamp();
+}
+
+CAF_TEST(memory unknown users and other domains are declined) {
+  declined();
+}
+
+CAF_TEST(memory what is not stored) {
+  not_stored();
+}
+
+CAF_TEST(memory a full store bounces with service-unavailable) {
+  quota();
+}
+
+CAF_TEST(memory an auth failure is an error never a taken) {
+  auth_failure();
+}
+
+CAF_TEST(memory fetch then remove is two-phase) {
+  two_phase();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

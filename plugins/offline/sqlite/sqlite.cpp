@@ -1,37 +1,18 @@
 // offline.sqlite: XEP-0160 offline messages in an SQLite database
 // (plugins/offline/sqlite/store.hpp has the schema). Serves `deliver` (a
-// message for a user with no session) and `offline.fetch` (the session
-// takes them at the user's next available presence). SQLite calls block:
-// the actor is detached.
-//
-// What is stored (XEP-0160 §3, XEP-0334, XEP-0085):
-//  - <message/> of type normal or chat (no type, or a type we do not know,
-//    counts as normal: RFC 6121 §5.2.2); error, groupchat and headline are
-//    declined (the router applies RFC 6121 §8.5.2: errors and headlines
-//    are dropped, groupchat bounced);
-//  - not with a <no-store xmlns='urn:xmpp:hints'/> hint (XEP-0334 §4.1);
-//  - with a <store/> hint (XEP-0334 §4.4) always; otherwise only with
-//    content: a child element other than chat states (XEP-0085 says
-//    standalone notifications are not stored offline), hints and <thread/>;
-//  - for a user that exists (asked of the vhost: auth.user_exists);
-//    declined otherwise (the router bounces <service-unavailable/>).
-// A stored stanza gets an XEP-0203 <delay from='DOMAIN' stamp='...Z'/>.
-//
-// A full store (`max_messages`): handled({false, "service-unavailable"}):
-// XEP-0160 §2 step 3 — if the server cannot store the message "(e.g.,
-// because the recipient's offline message queue is full), the server
-// returns a <service-unavailable/> error to the sender". (RFC 6120's
-// <resource-constraint/> is a wait-type error, which would invite the
-// sender to retry a queue that only the recipient can empty.)
+// message for a user with no session), `offline.fetch` and
+// `offline.remove` (the session takes them at the user's next available
+// presence, writes them, then has them removed). What is stored, the
+// delay stamp and the quota are shared with offline.memory
+// (plugins/offline/common/policy.hpp). SQLite calls block: the actor is
+// detached.
 //
 // Durability: "taken" is answered only after the row is committed with
-// synchronous = FULL. offline.fetch deletes what it returns in the same
-// transaction: if the session that fetched dies before writing the
-// stanzas out, they are lost (the same as a stanza lost on a dying TCP
-// connection; XEP-0198 acks belong to the session).
+// synchronous = FULL (in WAL mode: the log is fsync'd at every commit).
+// A fetch deletes nothing; `offline.remove` deletes the rows the session
+// has written to its connection, in one committed transaction. A session
+// that dies in between leaves them for the next login.
 
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -40,6 +21,7 @@
 
 #include "common/stream_parser.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/offline/common/policy.hpp"
 #include "plugins/offline/sqlite/store.hpp"
 #include "plugins/plugin.hpp"
 
@@ -51,47 +33,9 @@ using hooks::answer;
 using hooks::delivery_verdict;
 using sqlite_offline::store;
 
-constexpr const char* ns_hints = "urn:xmpp:hints";
-constexpr const char* ns_chatstates = "http://jabber.org/protocol/chatstates";
-constexpr const char* ns_delay = "urn:xmpp:delay";
-constexpr int64_t default_max_messages = 100;
-/// How long to wait for auth.user_exists (below the vhost's default
-/// 5 s plugin timeout, so a slow auth plugin is reported as such).
-constexpr auto user_check_timeout = std::chrono::seconds(3);
+constexpr const char* tag = "offline.sqlite";
 /// The largest stored stanza we parse back.
 constexpr size_t max_stored_stanza = 16 * 1024 * 1024;
-
-/// Should this stanza be kept for an offline user (see the top comment)?
-bool storable(const xml::element& s) {
-  if (s.name != "message")
-    return false;
-  auto type = s.attr_or("type", "normal");
-  if (type == "error" || type == "groupchat" || type == "headline")
-    return false;
-  if (s.child("no-store", ns_hints) != nullptr)
-    return false;
-  if (s.child("store", ns_hints) != nullptr)
-    return true;
-  for (auto c : s.elements()) {
-    if (c->ns == ns_chatstates || c->ns == ns_hints)
-      continue;
-    if (c->name == "thread" && c->ns == s.ns)
-      continue;
-    return true; // <body/>, <subject/> or any payload
-  }
-  return false;
-}
-
-/// Now as an XEP-0082 DateTime in UTC: 2024-05-01T12:34:56Z.
-std::string utc_stamp() {
-  auto t = std::chrono::system_clock::to_time_t(
-    std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 /// Parses one stored stanza back (nullptr if it does not parse).
 xml::element_ptr parse_stored(const std::string& text) {
@@ -112,7 +56,7 @@ struct offline_state {
 
   std::string domain;
   std::string path;
-  int64_t max_messages = default_max_messages;
+  int64_t max_messages = offline::default_max_messages;
   caf::actor vhost;
   std::unique_ptr<store> db;
 
@@ -140,27 +84,18 @@ struct offline_state {
     return user.domain() == domain && !user.local().empty();
   }
 
-  /// Stores `stanza` for `user` (who exists).
+  /// Stores `stanza` (stamped) for `user` (who exists).
   caf::expected<answer<delivery_verdict>> keep(const jid& user,
                                                const xml::element& stanza) {
     auto db = open();
     if (!db)
       return db.error();
-    xml::element copy = stanza;
-    xml::element delay{"delay", ns_delay};
-    delay.set_attr("from", domain);
-    delay.set_attr("stamp", utc_stamp());
-    copy.add_child(std::move(delay));
-    auto added = (*db)->add(domain, user.local(), xml::to_string(copy),
+    auto added = (*db)->add(domain, user.local(), xml::to_string(stanza),
                             max_messages);
     if (!added)
       return failed("store", added.error());
-    if (!*added) {
-      spdlog::info("offline.sqlite: vhost {}: the store of {} is full ({} "
-                   "messages); bouncing", domain, user.local(),
-                   max_messages);
-      return answer<delivery_verdict>::handled({false, "service-unavailable"});
-    }
+    if (!*added)
+      return offline::queue_full(tag, domain, user.local(), max_messages);
     return answer<delivery_verdict>::handled({true, {}});
   }
 };
@@ -181,63 +116,54 @@ caf::behavior offline_sqlite(offline_actor* self, std::string domain,
   return {
     [self](const hooks::deliver& r)
       -> caf::result<answer<delivery_verdict>> {
-      using result = answer<delivery_verdict>;
       auto& st = self->state;
-      if (!r.stanza || !st.ours(r.to) || !storable(*r.stanza))
-        return result::decline();
-      if (!st.vhost)
-        return st.failed("deliver",
-                         caf::make_error(caf::sec::invalid_argument,
-                                         "no vhost to ask auth.user_exists"));
-      auto rp = self->make_response_promise<result>();
-      auto user = r.to.bare();
-      auto stanza = r.stanza;
-      // await: later deliveries wait until this one is decided, so stanzas
-      // are stored in the order they came.
-      self->request(st.vhost, user_check_timeout, hooks::auth_user_exists{user})
-        .await(
-          [self, rp, user, stanza](bool exists) mutable {
-            if (!exists) {
-              rp.deliver(result::decline());
-              return;
-            }
-            auto res = self->state.keep(user, *stanza);
-            if (res)
-              rp.deliver(std::move(*res));
-            else
-              rp.deliver(res.error());
-          },
-          [self, rp](caf::error& err) mutable {
-            rp.deliver(self->state.failed("deliver: auth.user_exists", err));
-          });
-      return rp;
+      return offline::deliver(self, r, st.domain, st.vhost, tag,
+                              [self](const jid& user, const xml::element& s) {
+                                return self->state.keep(user, s);
+                              });
     },
     [self](const hooks::offline_fetch& r)
-      -> caf::result<answer<std::vector<xml::element_ptr>>> {
-      using result = answer<std::vector<xml::element_ptr>>;
+      -> caf::result<answer<std::vector<hooks::offline_message>>> {
+      using result = answer<std::vector<hooks::offline_message>>;
       auto& st = self->state;
       if (!st.ours(r.user))
         return result::decline();
       auto db = st.open();
       if (!db)
         return db.error();
-      auto rows = (*db)->take(st.domain, r.user.local());
+      auto rows = (*db)->fetch(st.domain, r.user.local());
       if (!rows)
         return st.failed("fetch", rows.error());
-      std::vector<xml::element_ptr> out;
+      std::vector<hooks::offline_message> out;
+      std::vector<int64_t> broken;
       out.reserve(rows->size());
-      for (auto& text : *rows) {
-        if (auto e = parse_stored(text))
-          out.push_back(std::move(e));
-        else
+      for (auto& [id, text] : *rows) {
+        if (auto e = parse_stored(text)) {
+          out.push_back({id, std::move(e)});
+        } else {
           spdlog::error("offline.sqlite: vhost {}: dropping a stored stanza "
                         "for {} that does not parse", st.domain,
                         r.user.local());
+          broken.push_back(id);
+        }
       }
+      if (auto err = (*db)->remove(st.domain, r.user.local(), broken))
+        st.failed("fetch: dropping unparsable rows", err);
       if (!out.empty())
         spdlog::debug("offline.sqlite: vhost {}: {} stanzas for {}",
                       st.domain, out.size(), r.user.local());
       return result::handled(std::move(out));
+    },
+    [self](const hooks::offline_remove& r) -> caf::result<answer<bool>> {
+      auto& st = self->state;
+      if (!st.ours(r.user))
+        return answer<bool>::decline();
+      auto db = st.open();
+      if (!db)
+        return db.error();
+      if (auto err = (*db)->remove(st.domain, r.user.local(), r.ids))
+        return st.failed("remove", err);
+      return answer<bool>::handled(true);
     },
   };
 }
@@ -246,33 +172,19 @@ caf::behavior offline_sqlite(offline_actor* self, std::string domain,
 
 plugin_type offline_sqlite_type() {
   return {
-    "offline.sqlite",
+    tag,
     "XEP-0160 offline messages in an SQLite database",
     {{"file", option_type::string, false,
       "database file, relative to server.data_dir (default "
       "\"offline.sqlite\")"},
-     {"max_messages", option_type::integer, false,
-      "stanzas kept per user; more are bounced with <service-unavailable/> "
-      "(default 100, 0 = no limit)"}},
-    [](const toml::table&) {
-      return manifest{{hooks::deliver::name, hooks::offline_fetch::name},
-                      {},
-                      {"msgoffline"},
-                      {},
-                      {}};
-    },
+     offline::max_messages_option()},
+    [](const toml::table&) { return offline::offline_manifest(); },
     [](const spawn_context& ctx) {
       auto file = ctx.options["file"].value_or(std::string{"offline.sqlite"});
       auto path = (std::filesystem::path{ctx.data_dir} / file).string();
-      auto max = ctx.options["max_messages"].value_or(default_max_messages);
-      if (max < 0) {
-        spdlog::warn("offline.sqlite: vhost {}: max_messages = {} is "
-                     "negative; using {}", ctx.domain, max,
-                     default_max_messages);
-        max = default_max_messages;
-      }
       return ctx.sys.spawn<caf::detached>(offline_sqlite, ctx.domain, path,
-                                          max, ctx.vhost_actor);
+                                          offline::max_messages(ctx, tag),
+                                          ctx.vhost_actor);
     },
   };
 }

@@ -32,10 +32,10 @@ constexpr const char* sql_insert =
   "INSERT INTO offline_messages (domain, user, stored, stanza)"
   " VALUES (?1, ?2, strftime('%s','now'), ?3)";
 constexpr const char* sql_select =
-  "SELECT stanza FROM offline_messages WHERE domain = ?1 AND user = ?2"
+  "SELECT id, stanza FROM offline_messages WHERE domain = ?1 AND user = ?2"
   " ORDER BY id";
 constexpr const char* sql_delete =
-  "DELETE FROM offline_messages WHERE domain = ?1 AND user = ?2";
+  "DELETE FROM offline_messages WHERE id = ?1 AND domain = ?2 AND user = ?3";
 
 /// Resets a cached statement (and drops its bindings) on scope exit.
 struct stmt_guard {
@@ -203,44 +203,49 @@ caf::expected<bool> store::add(const std::string& domain,
   return true;
 }
 
-caf::expected<std::vector<std::string>>
-store::take(const std::string& domain, const std::string& user) {
+caf::expected<std::vector<std::pair<int64_t, std::string>>>
+store::fetch(const std::string& domain, const std::string& user) {
   auto sel = prepare(select_, sql_select);
   if (!sel)
     return sel.error();
+  std::vector<std::pair<int64_t, std::string>> out;
+  stmt_guard g{*sel};
+  bind_text(*sel, 1, domain);
+  bind_text(*sel, 2, user);
+  int rc;
+  while ((rc = sqlite3_step(*sel)) == SQLITE_ROW) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(*sel, 1));
+    auto n = static_cast<size_t>(sqlite3_column_bytes(*sel, 1));
+    out.emplace_back(sqlite3_column_int64(*sel, 0),
+                     p == nullptr ? std::string{} : std::string{p, n});
+  }
+  if (rc != SQLITE_DONE)
+    return fail("cannot read");
+  return out;
+}
+
+caf::error store::remove(const std::string& domain, const std::string& user,
+                         const std::vector<int64_t>& ids) {
+  if (ids.empty())
+    return {};
   auto del = prepare(delete_, sql_delete);
   if (!del)
     return del.error();
   if (auto err = exec("BEGIN IMMEDIATE"))
     return err;
   txn_guard txn{db_};
-  std::vector<std::string> out;
-  {
-    stmt_guard g{*sel};
-    bind_text(*sel, 1, domain);
-    bind_text(*sel, 2, user);
-    int rc;
-    while ((rc = sqlite3_step(*sel)) == SQLITE_ROW) {
-      auto p = reinterpret_cast<const char*>(sqlite3_column_text(*sel, 0));
-      auto n = static_cast<size_t>(sqlite3_column_bytes(*sel, 0));
-      out.emplace_back(p == nullptr ? std::string{} : std::string{p, n});
-    }
-    if (rc != SQLITE_DONE)
-      return fail("cannot read");
-  }
-  if (out.empty())
-    return out; // nothing to delete; the guard ends the transaction
-  {
+  for (auto id : ids) {
     stmt_guard g{*del};
-    bind_text(*del, 1, domain);
-    bind_text(*del, 2, user);
+    sqlite3_bind_int64(*del, 1, id);
+    bind_text(*del, 2, domain);
+    bind_text(*del, 3, user);
     if (sqlite3_step(*del) != SQLITE_DONE)
       return fail("cannot write to");
   }
   if (auto err = exec("COMMIT"))
     return err;
   txn.open = false;
-  return out;
+  return {};
 }
 
 } // namespace dja::plugins::sqlite_offline

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -44,10 +45,15 @@ public:
   caf::expected<bool> add(const std::string& domain, const std::string& user,
                           const std::string& stanza, int64_t max);
 
-  /// The stored stanzas of `user`, oldest first, deleted in the same
-  /// transaction.
-  caf::expected<std::vector<std::string>> take(const std::string& domain,
-                                               const std::string& user);
+  /// The stored stanzas of `user` with their ids, oldest first. Nothing
+  /// is deleted: see remove().
+  caf::expected<std::vector<std::pair<int64_t, std::string>>>
+  fetch(const std::string& domain, const std::string& user);
+
+  /// Deletes the stanzas `ids` of `user` (ids not stored are ignored),
+  /// in one committed transaction.
+  caf::error remove(const std::string& domain, const std::string& user,
+                    const std::vector<int64_t>& ids);
 
   /// How many stanzas `user` has waiting.
   caf::expected<int64_t> count(const std::string& domain,
