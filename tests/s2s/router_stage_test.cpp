@@ -47,7 +47,7 @@ struct fixture : test_coordinator_fixture<> {
 
   fixture() {
     auto table = std::make_shared<vhost_table>();
-    (*table)["a.test"] = caf::actor{};
+    (*table)["a.test"] = vhost_info{};
     router.shards = spawn_router(sys, 2, table);
     s2s = sys.spawn(fake_s2s, remote);
     run();
