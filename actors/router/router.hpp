@@ -19,11 +19,19 @@
 
 namespace dja {
 
+namespace cluster {
+struct link;
+} // namespace cluster
+
 /// domain -> vhost actor, for the `deliver` hook.
 using vhost_table = std::unordered_map<std::string, caf::actor>;
 
-/// Spawns `count` shards and returns them as a router.
-std::vector<caf::actor> spawn_router(caf::actor_system& sys, size_t count,
-                                     std::shared_ptr<const vhost_table> vhosts);
+/// Spawns `count` shards and returns them as a router. With `cluster`,
+/// users not bound here are looked up in the cluster's directory and
+/// reached through the node actor (cluster/node.hpp).
+std::vector<caf::actor>
+spawn_router(caf::actor_system& sys, size_t count,
+             std::shared_ptr<const vhost_table> vhosts,
+             std::shared_ptr<const cluster::link> cluster = nullptr);
 
 } // namespace dja

@@ -347,9 +347,11 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
       listeners(v, cfg);
     else if (k == "vhost")
       vhosts(v, cfg);
+    else if (k == "cluster")
+      detail::check_cluster(v, file_, cfg.cluster, errors_);
     else
       fail(line_of(k), join_key("", k.str()),
-           "one of the top-level keys server, listen, vhost");
+           "one of the top-level keys server, listen, vhost, cluster");
   }
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);

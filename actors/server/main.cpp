@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "cluster/status.hpp"
 #include "plugins/plugin.hpp"
 #include "server/admin.hpp"
 #include "server/config.hpp"
@@ -23,6 +24,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: djabberd-actors [options]
        djabberd-actors user add|passwd|del|list [--config FILE] ARG
+       djabberd-actors cluster status [--config FILE]
 
   --config FILE     configuration file (default: config/server.toml)
   --check-config    validate the configuration, print what is wrong,
@@ -43,7 +45,8 @@ gets a <system-shutdown/> stream error).
 
 int fail_usage(const std::string& what) {
   std::cerr << "djabberd-actors: " << what << "\n\n"
-            << usage << dja::admin::usage << usage_tail;
+            << usage << dja::admin::usage << "\nCluster:\n"
+            << dja::cluster::usage << usage_tail;
   return 1;
 }
 
@@ -52,6 +55,11 @@ int fail_usage(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "user") == 0)
     return dja::admin::run_user_command(argc - 2, argv + 2);
+  if (argc > 1 && std::strcmp(argv[1], "cluster") == 0) {
+    auto rc = dja::cluster::run_cluster_command(argc - 2, argv + 2);
+    std::fflush(nullptr);
+    std::_Exit(rc); // do not wait for CAF's network threads
+  }
   std::string config_path = "config/server.toml";
   std::string pidfile;
   bool check_only = false;
@@ -65,7 +73,8 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage << dja::admin::usage << usage_tail
+      std::cout << usage << dja::admin::usage << "\nCluster:\n"
+                << dja::cluster::usage << usage_tail
                 << "\nplugin types:\n";
       for (auto& t : dja::plugins::builtin_types())
         std::cout << "  " << t.name << " - " << t.summary << "\n";
