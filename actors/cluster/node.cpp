@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 #include <caf/all.hpp>
@@ -160,6 +161,26 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
   st.mm = self->system().openssl_manager().actor_handle();
   self->set_down_handler([self](caf::down_msg& m) { self->state.on_down(m); });
   st.start();
+  if (!st.opts.status_file.empty()) {
+    // A small detached actor writes the file: no disk I/O on a worker.
+    auto path = st.opts.status_file;
+    st.status_writer = self->system().spawn<caf::detached>(
+      [path](caf::event_based_actor*) -> caf::behavior {
+        return {
+          [path](const status_report& r) {
+            auto tmp = path + ".tmp";
+            if (auto f = std::fopen(tmp.c_str(), "w")) {
+              auto text = format_status(r);
+              std::fwrite(text.data(), 1, text.size(), f);
+              std::fclose(f);
+              std::rename(tmp.c_str(), path.c_str());
+            }
+          },
+        };
+      });
+    self->link_to(st.status_writer);
+    self->send(self, status_atom::value, true);
+  }
   return {
     [self](std::vector<caf::actor>& shards) {
       self->state.router.shards = std::move(shards);
@@ -181,6 +202,16 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](retry_atom, size_t i) { self->state.dial_peer(i); },
     [self](stats_atom) { return self->state.own_status(); },
     [self](status_atom) { return self->state.status(); },
+    [self](status_atom, bool) {
+      // Every second: refresh the status file.
+      auto writer = self->state.status_writer;
+      self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds(5),
+                    status_atom::value)
+        .then([self, writer](status_report& r) { self->send(writer, r); },
+              [](caf::error&) {});
+      self->delayed_send(self, std::chrono::seconds(1), status_atom::value,
+                         true);
+    },
   };
 }
 

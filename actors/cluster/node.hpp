@@ -34,6 +34,9 @@ struct node_options {
   /// How long a stanza hop may take before it counts as failed (and the
   /// stanza falls back to offline storage or an error).
   std::chrono::milliseconds forward_timeout{5000};
+  /// Where the node writes its view of the cluster every second (read by
+  /// `djabberd-actors cluster status`); empty: nowhere.
+  std::string status_file;
   /// Longest wait between two attempts to reach a peer.
   std::chrono::milliseconds max_backoff{5000};
 };
@@ -50,6 +53,9 @@ using link_ptr = std::shared_ptr<const link>;
 caf::actor spawn_node(caf::actor_system& sys, node_options opts,
                       std::shared_ptr<directory> dir,
                       std::shared_ptr<const vhost_table> vhosts);
+
+/// The text `cluster status` prints for a report.
+std::string format_status(const struct status_report& r);
 
 /// Checks that the TLS files load and belong together (CAF would only
 /// find out on the first connection, by throwing in its I/O thread).

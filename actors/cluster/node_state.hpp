@@ -75,6 +75,7 @@ struct node_state {
   std::unordered_map<std::string, std::vector<local_entry>> local;
   std::map<std::string, peer> peers; ///< by node name
   std::vector<dial> dials;
+  caf::actor status_writer;
   counters stats;
   /// Names of nodes lost and not back: shown by `cluster status`.
   std::map<std::string, std::string> lost_nodes; ///< name -> when

@@ -33,6 +33,7 @@ std::string configure(const config::cluster_cfg& cfg,
 
 std::shared_ptr<const link> start(caf::actor_system& sys,
                                   const config::cluster_cfg& cfg,
+                                  const std::string& data_dir,
                                   std::shared_ptr<const vhost_table> vhosts) {
   auto dir = std::make_shared<directory>();
   node_options opts;
@@ -41,6 +42,7 @@ std::shared_ptr<const link> start(caf::actor_system& sys,
   for (auto& [host, port] : cfg.peers)
     opts.peers.push_back(peer_address{host, port});
   opts.forward_timeout = cfg.forward_timeout;
+  opts.status_file = data_dir + "/cluster-status";
   auto node = spawn_node(sys, opts, dir, std::move(vhosts));
   // Runs on the main thread at start-up (not a scheduler worker).
   auto port = caf::openssl::publish(node, cfg.listen_port,

@@ -24,6 +24,7 @@ std::string configure(const config::cluster_cfg& cfg,
 /// the listen address cannot be used.
 std::shared_ptr<const link> start(caf::actor_system& sys,
                                   const config::cluster_cfg& cfg,
+                                  const std::string& data_dir,
                                   std::shared_ptr<const vhost_table> vhosts);
 
 } // namespace dja::cluster

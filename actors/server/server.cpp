@@ -156,7 +156,7 @@ int run_server(const config::server_cfg& cfg) {
   auto shards = std::max(2u, std::thread::hardware_concurrency());
   std::shared_ptr<const cluster::link> cluster_link;
   if (cfg.cluster.enabled) {
-    cluster_link = cluster::start(sys, cfg.cluster, table);
+    cluster_link = cluster::start(sys, cfg.cluster, cfg.data_dir, table);
     if (!cluster_link)
       return 1;
   }
