@@ -491,15 +491,20 @@ struct shard_state {
                          || item.ask_out != before.ask_out
                          || item.pending_in != before.pending_in
                          || item.approved != before.approved;
+          // Delivered once the roster is stored: the user's answer may be
+          // handled by another node of a cluster, which reads the store.
           if (changed)
             self
               ->request(v, caf::infinite, hooks::roster_set_item{user, item})
               .then(
-                [this, user, item, known, done](std::string& version) {
+                [this, user, item, known, done, deliver,
+                 stanza](std::string& version) {
                   // A request alone does not put the contact in the
                   // roster (no push for a new Pending-In-only item).
                   if (known || item.subscription != "none" || item.ask_out)
                     push(user, item, version);
+                  if (deliver)
+                    to_available(user, stanza);
                   done();
                 },
                 [user, done](caf::error& err) {
@@ -507,10 +512,11 @@ struct shard_state {
                                 caf::to_string(err));
                   done();
                 });
-          else
+          else {
+            if (deliver)
+              to_available(user, stanza); // else kept as Pending In
             done();
-          if (deliver)
-            to_available(user, stanza); // else kept as Pending In
+          }
           if (reply_subscribed) {
             auto ok = std::make_shared<xml::element>("presence",
                                                      "jabber:client");
