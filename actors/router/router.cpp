@@ -499,12 +499,12 @@ struct shard_state {
               .then(
                 [this, user, item, known, done, deliver,
                  stanza](std::string& version) {
+                  if (deliver)
+                    to_available(user, stanza);
                   // A request alone does not put the contact in the
                   // roster (no push for a new Pending-In-only item).
                   if (known || item.subscription != "none" || item.ask_out)
                     push(user, item, version);
-                  if (deliver)
-                    to_available(user, stanza);
                   done();
                 },
                 [user, done](caf::error& err) {
