@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cluster/messages.hpp"
+#include "cluster/node.hpp"
 #include "common/errors.hpp"
 #include "common/server_context.hpp"
 #include "common/roster_xml.hpp"
@@ -36,6 +38,7 @@ struct shard_state {
   std::shared_ptr<const domain_set> blocking; ///< may be null
   router_ref router; ///< all shards, to route onwards
   caf::actor s2s;    ///< remote domains; null: no federation
+  std::shared_ptr<const cluster::link> cluster; ///< null: a single node
 
   const caf::actor& shard_of(const jid& j) const {
     return router.shard_for(j);
@@ -98,6 +101,80 @@ struct shard_state {
       users.erase(i);
   }
 
+  // --- other nodes of the cluster (see docs/cluster.md) ---
+
+  /// The user's resources bound on other nodes (none without a cluster).
+  std::vector<cluster::entry> remote_of(const jid& user) const {
+    if (!cluster)
+      return {};
+    return cluster->dir->find(user.bare_str());
+  }
+
+  /// Hands `stanza` to the node actor for `node`; `done(taken)` runs
+  /// here once the other node acknowledged it, refused it, or timed out.
+  void hop(const std::string& node, cluster::deliver_mode mode,
+           const xml::element_ptr& stanza, const jid& to,
+           std::function<void(bool)> done) {
+    self
+      ->request(cluster->node, caf::infinite,
+                cluster::forward{node, mode, stanza, to})
+      .then([done](bool taken) { done(taken); },
+            [done](caf::error&) { done(false); });
+  }
+
+  /// To every other node holding a resource of `user` that `mode`
+  /// selects; nothing is retried (presence and pushes).
+  void remote_fanout(const jid& user, cluster::deliver_mode mode,
+                     const xml::element_ptr& stanza) {
+    std::vector<std::string> nodes;
+    for (auto& e : remote_of(user)) {
+      bool wanted = mode == cluster::deliver_mode::push
+                    || (e.available
+                        && (mode == cluster::deliver_mode::available
+                            || e.priority >= 0));
+      if (wanted
+          && std::find(nodes.begin(), nodes.end(), e.node) == nodes.end())
+        nodes.push_back(e.node);
+    }
+    for (auto& n : nodes)
+      hop(n, mode, stanza, user.bare(), [](bool) {});
+  }
+
+  /// A full JID not bound here: to the node that holds it. If the hop
+  /// fails, a message goes to the user's other resources here or to
+  /// offline storage, an iq request is answered with an error.
+  bool remote_full(msg::route& r) {
+    if (!cluster)
+      return false;
+    auto e = cluster->dir->find_full(r.to.bare_str(), r.to.resource());
+    if (!e)
+      return false;
+    auto copy = r;
+    hop(e->node, cluster::deliver_mode::full, r.stanza, r.to,
+        [this, copy](bool taken) mutable {
+          if (taken)
+            return;
+          const auto& kind = copy.stanza->name;
+          auto type = copy.stanza->attr_or("type");
+          if (kind == "message")
+            message_to_bare(copy, true);
+          else if (kind == "iq" && (type == "get" || type == "set"))
+            bounce(*copy.stanza, copy.from, "service-unavailable");
+        });
+    return true;
+  }
+
+  /// The available presence of each resource of `user` on other nodes,
+  /// as (full JID, presence).
+  std::vector<std::pair<jid, xml::element_ptr>>
+  remote_presences(const jid& user) const {
+    std::vector<std::pair<jid, xml::element_ptr>> out;
+    for (auto& e : remote_of(user))
+      if (e.available && e.presence)
+        out.emplace_back(user.with_resource(e.resource), e.presence);
+    return out;
+  }
+
   /// No session took it: ask the vhost's `deliver` chain, then bounce.
   void undeliverable(msg::route& r, const char* condition) {
     auto v = vhosts->find(r.to.domain());
@@ -119,8 +196,9 @@ struct shard_state {
       });
   }
 
-  /// RFC 6121 §8.5.2: a message to a bare JID.
-  void message_to_bare(msg::route& r) {
+  /// RFC 6121 §8.5.2: a message to a bare JID. `local_only`: resources
+  /// on other nodes are not considered (a hop there just failed).
+  void message_to_bare(msg::route& r, bool local_only = false) {
     auto type = r.stanza->attr_or("type", "normal");
     if (type == "error")
       return; // nothing to do: never bounce an error
@@ -129,8 +207,12 @@ struct shard_state {
       return;
     }
     std::vector<caf::actor> targets;
+    auto remote = local_only ? std::vector<cluster::entry>{} : remote_of(r.to);
+    int best = -129;
+    for (auto& e : remote)
+      if (e.available && e.priority >= 0)
+        best = std::max(best, e.priority);
     if (auto rs = find_user(r.to)) {
-      int best = -129;
       for (auto& e : *rs)
         if (e.available && e.priority >= 0)
           best = std::max(best, e.priority);
@@ -139,14 +221,40 @@ struct shard_state {
             && (type == "headline" || e.priority == best))
           targets.push_back(e.session);
     }
-    if (!targets.empty()) {
-      for (auto& t : targets)
-        self->send(t, msg::deliver_local{r.stanza});
+    for (auto& t : targets)
+      self->send(t, msg::deliver_local{r.stanza});
+    if (remote_to_bare(r, remote, best, type, !targets.empty())
+        || !targets.empty())
       return;
-    }
     if (type == "headline")
       return; // §8.5.2.2.1: silently ignored
     undeliverable(r, "service-unavailable");
+  }
+
+  /// The resources on other nodes chosen by message_to_bare(); false
+  /// when there are none. If every hop fails and no local resource took
+  /// the message, it goes to offline storage (or bounces).
+  bool remote_to_bare(msg::route& r, const std::vector<cluster::entry>& es,
+                      int best, const std::string& type, bool local_taken) {
+    std::vector<const cluster::entry*> chosen;
+    for (auto& e : es)
+      if (e.available && e.priority >= 0
+          && (type == "headline" || e.priority == best))
+        chosen.push_back(&e);
+    if (chosen.empty())
+      return false;
+    auto pending = std::make_shared<size_t>(chosen.size());
+    auto taken = std::make_shared<bool>(local_taken);
+    auto copy = r;
+    for (auto e : chosen)
+      hop(e->node, cluster::deliver_mode::full, r.stanza,
+          r.to.bare().with_resource(e->resource),
+          [this, pending, taken, copy, type](bool ok) mutable {
+            *taken = *taken || ok;
+            if (--*pending == 0 && !*taken && type != "headline")
+              undeliverable(copy, "service-unavailable");
+          });
+    return true;
   }
 
   caf::actor vhost_of(const jid& j) {
@@ -185,6 +293,8 @@ struct shard_state {
   /// priority, RFC 6121 §3.1.3 / §8.5.2.1).
   bool to_available(const jid& user, const xml::element_ptr& stanza) {
     bool any = false;
+    if (cluster)
+      remote_fanout(user, cluster::deliver_mode::available_nonneg, stanza);
     if (auto rs = find_user(user))
       for (auto& e : *rs)
         if (e.available && e.priority >= 0) {
@@ -197,6 +307,8 @@ struct shard_state {
   void push(const jid& user, const hooks::roster_item& item,
             const std::string& version) {
     auto iq = roster_xml::push(item, version, false);
+    if (cluster)
+      remote_fanout(user, cluster::deliver_mode::push, iq);
     if (auto rs = find_user(user))
       for (auto& e : *rs)
         self->send(e.session, msg::roster_push{iq});
@@ -373,16 +485,15 @@ struct shard_state {
   /// The current presence (or unavailable) of each available resource
   /// of `user`, to `contact`.
   void send_presences(const jid& user, const jid& contact, bool unavailable) {
-    auto rs = find_user(user);
-    if (rs == nullptr)
-      return;
-    for (auto& e : *rs) {
-      if (!e.available || !e.presence)
-        continue;
-      auto from = user.with_resource(e.resource);
+    std::vector<std::pair<jid, xml::element_ptr>> all = remote_presences(user);
+    if (auto rs = find_user(user))
+      for (auto& e : *rs)
+        if (e.available && e.presence)
+          all.emplace_back(user.with_resource(e.resource), e.presence);
+    for (auto& [from, presence] : all) {
       auto p = unavailable
                  ? std::make_shared<xml::element>("presence", "jabber:client")
-                 : std::make_shared<xml::element>(*e.presence);
+                 : std::make_shared<xml::element>(*presence);
       if (unavailable)
         p->set_attr("type", "unavailable");
       p->set_attr("from", from.str());
@@ -459,13 +570,23 @@ struct shard_state {
                          || item.pending_in != before.pending_in
                          || item.approved != before.approved;
           bool shown = shown_changed(before, item);
+          // Delivered once the roster is stored: the user's answer may be
+          // handled by another node of a cluster, which reads the store.
+          auto stored = [this, user, stanza, deliver] {
+            if (deliver)
+              to_available(user, stanza); // else kept as Pending In
+          };
           if (changed && only_request_left(before, item))
-            forget(v, user, contact, done);
+            forget(v, user, contact, [stored, done] {
+              stored();
+              done();
+            });
           else if (changed)
             self
               ->request(v, caf::infinite, hooks::roster_set_item{user, item})
               .then(
-                [this, user, item, shown, done](std::string& version) {
+                [this, user, item, shown, done, stored](std::string& version) {
+                  stored();
                   // Pending In is not part of the roster: a request
                   // alone is not pushed (RFC 6121 §3.1.3).
                   if (shown)
@@ -477,10 +598,10 @@ struct shard_state {
                                 caf::to_string(err));
                   done();
                 });
-          else
+          else {
+            stored();
             done();
-          if (deliver)
-            to_available(user, stanza); // else kept as Pending In
+          }
           if (unavailable)
             send_presences(user, contact, true); // §3.3.3
           if (reply_subscribed) {
@@ -511,10 +632,17 @@ struct shard_state {
         [this, user, prober](std::vector<hooks::roster_item>& found) {
           if (found.empty() || !found.front().subscribed_from())
             return;
+          auto& shard = shard_of(prober);
+          // Resources on other nodes answer from the directory's copy of
+          // their last presence (no hop).
+          for (auto& [from, presence] : remote_presences(user)) {
+            auto p = std::make_shared<xml::element>(*presence);
+            p->set_attr("to", prober.str());
+            self->send(shard, msg::route{p, from, prober});
+          }
           auto rs = find_user(user);
           if (rs == nullptr)
             return;
-          auto& shard = shard_of(prober);
           for (auto& e : *rs)
             if (e.available && e.presence) {
               auto p = std::make_shared<xml::element>(*e.presence);
@@ -628,6 +756,8 @@ struct shard_state {
         self->send(e->session, msg::deliver_local{r.stanza});
         return;
       }
+      if (remote_full(r))
+        return;
       // RFC 6121 §8.5.3.2: no resource matches.
       if (kind == "message") {
         auto type = r.stanza->attr_or("type", "normal");
@@ -645,6 +775,8 @@ struct shard_state {
     if (kind == "message") {
       message_to_bare(r);
     } else if (kind == "presence") {
+      if (cluster)
+        remote_fanout(r.to, cluster::deliver_mode::available, r.stanza);
       if (auto rs = find_user(r.to))
         for (auto& e : *rs)
           if (e.available)
@@ -661,10 +793,17 @@ struct shard_state {
 
 caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
                           std::shared_ptr<const vhost_table> vhosts,
-                          std::shared_ptr<const domain_set> blocking) {
+                          std::shared_ptr<const domain_set> blocking,
+                          std::shared_ptr<const cluster::link> cluster) {
   self->state.self = self;
   self->state.vhosts = std::move(vhosts);
   self->state.blocking = std::move(blocking);
+  self->state.cluster = std::move(cluster);
+  // The node actor mirrors this node's sessions to the other nodes.
+  auto notify = [self](auto m) {
+    if (self->state.cluster)
+      self->send(self->state.cluster->node, std::move(m));
+  };
   return {
     [self](std::vector<caf::actor>& shards) {
       self->state.router.shards = std::move(shards);
@@ -672,26 +811,38 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
     [self](s2s_route_atom, caf::actor& s2s) {
       self->state.s2s = std::move(s2s);
     },
-    [self](msg::bind& b) -> bool {
+    [self, notify](msg::bind& b) -> bool {
       bool replaced = false;
       self->state.bind(b, replaced);
+      notify(b);
       return replaced;
     },
-    [self](const msg::unbind& u) { self->state.unbind(u); },
-    [self](const msg::presence_state& p) {
+    [self, notify](const msg::unbind& u) {
+      self->state.unbind(u);
+      notify(u);
+    },
+    [self, notify](const msg::presence_state& p) {
       if (auto e = self->state.find(p.full); e && e->session == p.session) {
         e->available = p.available;
         e->priority = p.priority;
         e->presence = p.available ? p.presence : nullptr;
+        notify(p);
       }
     },
     [self](msg::route& r) { self->state.route(r); },
     [self](const msg::unavailable_to& u) {
       auto& st = self->state;
+      auto& shard = st.shard_of(u.contact);
+      for (auto& rp : st.remote_presences(u.user)) {
+        auto p = std::make_shared<xml::element>("presence", "jabber:client");
+        p->set_attr("type", "unavailable");
+        p->set_attr("from", rp.first.str());
+        p->set_attr("to", u.contact.str());
+        self->send(shard, msg::route{p, rp.first, u.contact});
+      }
       auto rs = st.find_user(u.user);
       if (rs == nullptr)
         return;
-      auto& shard = st.shard_of(u.contact);
       for (auto& e : *rs)
         if (e.available) {
           auto from = u.user.with_resource(e.resource);
@@ -717,6 +868,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       self->state.send_presences(p.user, p.contact, false);
     },
     [self](msg::push_to_user& p) {
+      if (self->state.cluster)
+        self->state.remote_fanout(p.user, cluster::deliver_mode::push,
+                                  p.stanza);
       if (auto rs = self->state.find_user(p.user))
         for (auto& e : *rs)
           self->send(e.session, msg::roster_push{p.stanza});
@@ -729,10 +883,11 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
 std::vector<caf::actor>
 spawn_router(caf::actor_system& sys, size_t count,
              std::shared_ptr<const vhost_table> vhosts,
-             std::shared_ptr<const domain_set> blocking) {
+             std::shared_ptr<const domain_set> blocking,
+             std::shared_ptr<const cluster::link> cluster) {
   std::vector<caf::actor> shards;
   for (size_t i = 0; i < std::max<size_t>(count, 1); ++i)
-    shards.push_back(sys.spawn(shard_actor, vhosts, blocking));
+    shards.push_back(sys.spawn(shard_actor, vhosts, blocking, cluster));
   for (auto& s : shards)
     caf::anon_send(s, shards);
   return shards;

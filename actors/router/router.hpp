@@ -22,6 +22,10 @@
 
 namespace dja {
 
+namespace cluster {
+struct link;
+} // namespace cluster
+
 /// domain -> vhost (its actor for the `deliver` hook, its flags).
 using vhost_table = std::unordered_map<std::string, vhost_info>;
 
@@ -35,10 +39,13 @@ using domain_set = std::unordered_set<std::string>;
 /// <remote-server-not-found/>.
 using s2s_route_atom = caf::atom_constant<caf::atom("s2sroute")>;
 
-/// Spawns `count` shards and returns them as a router.
+/// Spawns `count` shards and returns them as a router. With `cluster`,
+/// users not bound here are looked up in the cluster's directory and
+/// reached through the node actor (cluster/node.hpp).
 std::vector<caf::actor>
 spawn_router(caf::actor_system& sys, size_t count,
              std::shared_ptr<const vhost_table> vhosts,
-             std::shared_ptr<const domain_set> blocking = nullptr);
+             std::shared_ptr<const domain_set> blocking = nullptr,
+             std::shared_ptr<const cluster::link> cluster = nullptr);
 
 } // namespace dja

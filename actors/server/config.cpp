@@ -464,9 +464,12 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
       vhosts(v, cfg);
     else if (k == "s2s_route")
       s2s_routes(v, cfg);
+    else if (k == "cluster")
+      detail::check_cluster(v, file_, cfg.cluster, errors_);
     else
       fail(line_of(k), join_key("", k.str()),
-           "one of the top-level keys server, listen, vhost, s2s_route");
+           "one of the top-level keys server, listen, vhost, s2s_route, "
+           "cluster");
   }
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);

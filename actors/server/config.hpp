@@ -63,6 +63,26 @@ struct s2s_route_cfg {
   std::string where;
 };
 
+/// `[cluster]`: this process is one node of a cluster (docs/cluster.md).
+struct cluster_cfg {
+  bool enabled = false; ///< a [cluster] table is present
+  std::string node;     ///< unique node name
+  std::string listen_host; ///< where other nodes connect (TLS)
+  uint16_t listen_port = 0;
+  /// "host:port" of the other nodes, dialled with backoff.
+  std::vector<std::pair<std::string, uint16_t>> peers;
+  std::string tls_cert; ///< this node's certificate (PEM), signed by tls_ca
+  std::string tls_key;
+  std::string tls_ca; ///< the cluster's CA: peers must present a cert by it
+  /// A link silent for this long counts as lost (BASP heartbeats every
+  /// quarter of it).
+  std::chrono::milliseconds link_timeout{4000};
+  /// A stanza hop unacknowledged for this long falls back to offline
+  /// storage or an error.
+  std::chrono::milliseconds forward_timeout{5000};
+  std::string where;
+};
+
 struct server_cfg {
   std::string file;
   std::string log_level = "info"; ///< trace | debug | info | warn | error
@@ -91,6 +111,7 @@ struct server_cfg {
   std::chrono::seconds s2s_connect_timeout{10};
   std::chrono::seconds s2s_handshake_timeout{30};
   std::vector<s2s_route_cfg> s2s_routes;
+  cluster_cfg cluster;
 };
 
 /// One configuration mistake.
@@ -111,6 +132,14 @@ struct load_result {
 
 /// Reads and validates a configuration file.
 load_result load_file(const std::string& path);
+
+namespace detail {
+
+/// Checks a `[cluster]` table (server/config_cluster.cpp).
+void check_cluster(const toml::node& n, const std::string& file,
+                   cluster_cfg& out, std::vector<config_error>& errors);
+
+} // namespace detail
 
 /// Validates configuration text; `path` is only used in messages.
 load_result load_text(std::string_view text, const std::string& path);

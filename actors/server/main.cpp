@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "cluster/status.hpp"
 #include "plugins/plugin.hpp"
 #include "s2s/status.hpp"
 #include "server/admin.hpp"
@@ -25,6 +26,7 @@ namespace {
 constexpr const char* usage = R"(usage: djabberd-actors [options]
        djabberd-actors user add|passwd|del|list [--config FILE] ARG
        djabberd-actors s2s status [--config FILE]
+       djabberd-actors cluster status [--config FILE]
 
   --config FILE     configuration file (default: config/server.toml)
   --check-config    validate the configuration, print what is wrong,
@@ -45,7 +47,8 @@ gets a <system-shutdown/> stream error).
 
 int fail_usage(const std::string& what) {
   std::cerr << "djabberd-actors: " << what << "\n\n"
-            << usage << dja::admin::usage << dja::s2s::status_usage << usage_tail;
+            << usage << dja::admin::usage << dja::s2s::status_usage
+            << "\nCluster:\n" << dja::cluster::usage << usage_tail;
   return 1;
 }
 
@@ -56,6 +59,11 @@ int main(int argc, char** argv) {
     return dja::admin::run_user_command(argc - 2, argv + 2);
   if (argc > 1 && std::strcmp(argv[1], "s2s") == 0)
     return dja::s2s::run_status_command(argc - 2, argv + 2);
+  if (argc > 1 && std::strcmp(argv[1], "cluster") == 0) {
+    auto rc = dja::cluster::run_cluster_command(argc - 2, argv + 2);
+    std::fflush(nullptr);
+    std::_Exit(rc); // do not wait for CAF's network threads
+  }
   std::string config_path = "config/server.toml";
   std::string pidfile;
   bool check_only = false;
@@ -69,7 +77,8 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage << dja::admin::usage << dja::s2s::status_usage << usage_tail
+      std::cout << usage << dja::admin::usage << dja::s2s::status_usage
+                << "\nCluster:\n" << dja::cluster::usage << usage_tail
                 << "\nplugin types:\n";
       for (auto& t : dja::plugins::builtin_types())
         std::cout << "  " << t.name << " - " << t.summary << "\n";

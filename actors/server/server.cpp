@@ -9,6 +9,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cluster/start.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "connection/tls.hpp"
@@ -101,6 +102,11 @@ int run_server(const config::server_cfg& cfg) {
   sys_cfg.set("work-stealing.moderate-poll-attempts", 10);
   sys_cfg.set("work-stealing.moderate-sleep-duration",
               caf::timespan{std::chrono::microseconds(200)});
+  if (cfg.cluster.enabled)
+    if (auto err = cluster::configure(cfg.cluster, sys_cfg); !err.empty()) {
+      spdlog::critical("{}: {}", cfg.file, err);
+      return 1;
+    }
   // Never destroyed: main ends the process with _Exit after the graceful
   // shutdown below (CAF's destructor would wait for detached actors).
   auto& sys = *new caf::actor_system{sys_cfg};
@@ -158,7 +164,15 @@ int run_server(const config::server_cfg& cfg) {
     spdlog::info("serving {}", v.domain);
   }
   auto shards = std::max(2u, std::thread::hardware_concurrency());
-  ctx->router.shards = spawn_router(sys, shards, table, blocking);
+  std::shared_ptr<const cluster::link> cluster_link;
+  if (cfg.cluster.enabled) {
+    cluster_link = cluster::start(sys, cfg.cluster, cfg.data_dir, table);
+    if (!cluster_link)
+      return 1;
+  }
+  ctx->router.shards = spawn_router(sys, shards, table, blocking, cluster_link);
+  if (cluster_link)
+    caf::anon_send(cluster_link->node, ctx->router.shards);
   if (s2s::enabled(cfg)) {
     std::string err;
     if (!s2s::start(sys, ctx, cfg, ids, err)) {

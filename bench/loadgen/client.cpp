@@ -76,7 +76,15 @@ void worker::start_connect(client& c) {
   c.fd = fd;
   c.state = cstate::connecting;
   sh_.open.fetch_add(1, std::memory_order_relaxed);
-  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&opt_.addr), opt_.addr_len);
+  auto addr = opt_.addr;
+  if (!opt_.ports.empty()) {
+    auto port = htons(uint16_t(opt_.ports[size_t(c.index) % opt_.ports.size()]));
+    if (addr.ss_family == AF_INET)
+      reinterpret_cast<sockaddr_in*>(&addr)->sin_port = port;
+    else
+      reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = port;
+  }
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), opt_.addr_len);
   if (r < 0 && errno != EINPROGRESS)
     return fail(c, err_connect, std::string("connect: ") + std::strerror(errno));
   epoll_event ev{};

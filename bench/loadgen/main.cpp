@@ -33,6 +33,7 @@ namespace {
 const char* const usage_text =
   "usage: dja-loadgen --users N [--mode login|idle|pairs] [options]\n"
   "  --host 127.0.0.1  --port 5222  --domain localhost  (loopback only)\n"
+  "  --ports P1,P2,..  client i connects to port P[i % n] (cluster nodes)\n"
   "  --user-pattern 'user%d'  --password pw  --first 1  --resource lg\n"
   "  --concurrency C   logins in flight at once (100)\n"
   "  --presence | --no-presence   initial presence (default: on in idle/pairs)\n"
@@ -106,6 +107,18 @@ options parse(int argc, char** argv) {
     auto num = [&](double lo, double hi) { return to_number(a, v, lo, hi); };
     if (a == "host") o.host = v;
     else if (a == "port") o.port = int(num(1, 65535));
+    else if (a == "ports") {
+      size_t pos = 0;
+      while (pos <= v.size()) {
+        auto comma = v.find(',', pos);
+        auto item = v.substr(pos, comma == std::string::npos ? std::string::npos
+                                                            : comma - pos);
+        o.ports.push_back(int(to_number(a, item, 1, 65535)));
+        if (comma == std::string::npos)
+          break;
+        pos = comma + 1;
+      }
+    }
     else if (a == "domain") o.domain = v;
     else if (a == "user-pattern") o.user_pattern = v;
     else if (a == "password") o.password = v;

@@ -50,6 +50,9 @@ struct options {
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
+  /// --ports: client i connects to ports[i % n] (a cluster's nodes; the
+  /// two clients of a pair then sit on different nodes). Empty: --port.
+  std::vector<int> ports;
   std::string user(long i) const; // i-th user name, i from 0
 };
 
