@@ -218,6 +218,7 @@ class Client:
         self.jid = "%s@%s/%s" % (user, DOMAIN, resource)
         self.bare = "%s@%s" % (user, DOMAIN)
         self.inbox = []          # every stanza received (ET elements)
+        self.received_at = {}    # id(element in inbox) -> time.monotonic() when parsed
         self.stream_error = None
         self.closed = asyncio.Event()
         self._waiters = []
@@ -281,6 +282,7 @@ class Client:
         if el.tag == "{%s}error" % NS_STREAM:
             self.stream_error = [c.tag.split("}")[1] for c in el][0] if len(el) else "?"
         self.inbox.append(el)
+        self.received_at[id(el)] = time.monotonic()
         for w in list(self._waiters):
             if not w[1].done() and w[0](el):
                 w[1].set_result(el)

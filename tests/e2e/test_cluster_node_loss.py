@@ -88,19 +88,37 @@ async def scenario(nodes):
     targets = [bob.bare, bob.jid, erin.bare]
     send_task = asyncio.gather(sender(alice, targets, log), sender(carol, targets, log))
     await asyncio.sleep(KILL_AFTER)
-    n2.kill(signal.SIGKILL)
+    # Signal only: waiting for the process here would block the event loop
+    # and hide when things arrive (Node.kill reaps it later).
     t_kill = time.monotonic()
+    n2.proc.send_signal(signal.SIGKILL)
     print("n2 killed (SIGKILL) %.1f s into the load" % KILL_AFTER)
 
     async def unavailable(c):
-        await c.wait_for(cl.is_presence(bob.jid, "unavailable"), DETECT_LIMIT + 5, "bob unavailable")
-        return time.monotonic() - t_kill
+        e = await c.wait_for(cl.is_presence(bob.jid, "unavailable"), DETECT_LIMIT + 5, "bob unavailable")
+        return c.received_at.get(id(e), time.monotonic()) - t_kill
     detect = await asyncio.gather(unavailable(alice), unavailable(carol))
-    print("unavailable presence for bob: alice after %.2f s, carol after %.2f s" % tuple(detect))
+    print("unavailable presence for bob: alice after %.3f s, carol after %.3f s" % tuple(detect))
     if max(detect) > DETECT_LIMIT:
         raise cl.TestFailure("unavailable presence after %.2f s (limit %.1f s)" % (max(detect), DETECT_LIMIT))
     await send_task
-    await bob.closed.wait()
+    await asyncio.wait_for(bob.closed.wait(), STEP)
+    # The socket window: what bob still read after the SIGKILL had been
+    # written to his socket by n2 before it died.
+    sent_at = {mid: t for mid, _to, t in log}
+    late = [(bob.received_at[id(e)] - t_kill, sent_at.get(b.text))
+            for e in bob.inbox if cl.tag(e) == "message"
+            for b in [e.find("{jabber:client}body")] if b is not None and b.text in sent_at
+            and bob.received_at[id(e)] > t_kill]
+    if late:
+        print("bob read %d messages after the kill (the last %.3f s after it), sent %.3f..%.3f s "
+              "relative to the kill" % (len(late), max(r for r, _ in late),
+                                        min(s - t_kill for _, s in late), max(s - t_kill for _, s in late)))
+    else:
+        print("bob read no message after the kill")
+    last_live = max((bob.received_at[id(e)] - t_kill for e in bob.inbox if cl.tag(e) == "message"), default=None)
+    print("last message bob got live: %s s relative to the kill; bob's stream closed (%s)"
+          % ("%.3f" % last_live if last_live is not None else "-", bob.stream_error or "EOF/reset"))
     # Bounces of the last hops (forward timeout 5 s) come back by now.
     await asyncio.sleep(6)
 
@@ -202,6 +220,7 @@ def main():
         if rows.get("n2", ("",))[0] not in ("down", "connecting"):
             raise cl.TestFailure("n1 still lists n2 as %s after the kill" % (rows.get("n2"),))
         print("n1's view after the kill:", rows)
+        n2.kill()  # reaps the SIGKILLed process
         t0 = time.monotonic()
         n2.start()
         cl.wait_cluster(nodes, 30)
