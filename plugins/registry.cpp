@@ -28,6 +28,7 @@ plugin_type roster_pgsql_type();   // plugins/roster/pgsql
 plugin_type offline_pgsql_type();  // plugins/offline/pgsql
 plugin_type vcard_pgsql_type();    // plugins/vcard/pgsql
 plugin_type private_pgsql_type();  // plugins/private/pgsql
+plugin_type blocking_pgsql_type(); // plugins/blocking/pgsql
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all{
@@ -40,7 +41,7 @@ const std::vector<plugin_type>& builtin_types() {
     test_slow_auth_type(),
     test_presence_type(),
     auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
-    vcard_pgsql_type(), private_pgsql_type(),
+    vcard_pgsql_type(), private_pgsql_type(), blocking_pgsql_type(),
   };
   return all;
 }
