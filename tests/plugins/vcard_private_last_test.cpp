@@ -23,7 +23,7 @@
 #include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp"
-#include "plugins/vcard/sqlite/photo_hash.hpp"
+#include "plugins/vcard/common/photo_hash.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
 #include "vhost/vhost.hpp"

@@ -30,7 +30,7 @@ constexpr const char* sql_insert =
   " VALUES ($1, $2, $3, $4)";
 constexpr const char* sql_pending =
   "SELECT id, stanza FROM offline_messages WHERE domain = $1"
-  " AND username = $2 ORDER BY id FOR UPDATE";
+  " AND username = $2 ORDER BY id";
 // The ids travel as one array literal parameter ('{1,2,3}').
 constexpr const char* sql_remove =
   "DELETE FROM offline_messages WHERE domain = $1 AND username = $2"
@@ -112,22 +112,6 @@ caf::expected<int64_t> store::remove(const std::string& domain,
                                      const std::vector<int64_t>& ids) {
   return db_.query<int64_t>([&](session& s) -> caf::expected<int64_t> {
     return drop(s, domain, user, ids);
-  });
-}
-
-caf::expected<std::vector<row>> store::take(const std::string& domain,
-                                            const std::string& user) {
-  using rows = std::vector<row>;
-  return db_.query<rows>([&](session& s) -> caf::expected<rows> {
-    auto out = select(s, domain, user);
-    if (!out)
-      return out.error();
-    std::vector<int64_t> ids;
-    for (auto& r : *out)
-      ids.push_back(r.id);
-    if (auto n = drop(s, domain, user, ids); !n)
-      return n.error();
-    return out;
   });
 }
 

@@ -12,13 +12,14 @@
 //                    stanza TEXT)                  -- serialized XML
 //   INDEX offline_by_user(domain, username, id)
 //
-// Rows are addressed by id, so "fetch, then remove what the client
-// acknowledged" is pending() followed by remove(ids); take() is both in
-// one transaction (the current offline.fetch). Once add() returns true the
-// row is committed (PostgreSQL's synchronous_commit decides the fsync).
+// Rows are addressed by id: offline.fetch is pending(), offline.remove
+// (once the session wrote them) is remove(ids). Once add() returns true
+// the row is committed (PostgreSQL's synchronous_commit decides the
+// fsync).
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -27,11 +28,9 @@
 
 namespace dja::plugins::pgsql_offline {
 
-/// One stored stanza.
-struct row {
-  int64_t id = 0;
-  std::string stanza;
-};
+/// One stored stanza: id, serialized stanza (what
+/// offline::parse_stored() reads).
+using row = std::pair<int64_t, std::string>;
 
 class store {
 public:
@@ -53,10 +52,6 @@ public:
   caf::expected<int64_t> remove(const std::string& domain,
                                 const std::string& user,
                                 const std::vector<int64_t>& ids);
-
-  /// pending() and remove() of what it returned, in one transaction.
-  caf::expected<std::vector<row>> take(const std::string& domain,
-                                       const std::string& user);
 
 private:
   pgsql::connection db_;

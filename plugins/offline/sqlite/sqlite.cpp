@@ -19,7 +19,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/stream_parser.hpp"
 #include "hooks/catalogue.hpp"
 #include "plugins/offline/common/policy.hpp"
 #include "plugins/offline/sqlite/store.hpp"
@@ -34,22 +33,6 @@ using hooks::delivery_verdict;
 using sqlite_offline::store;
 
 constexpr const char* tag = "offline.sqlite";
-/// The largest stored stanza we parse back.
-constexpr size_t max_stored_stanza = 16 * 1024 * 1024;
-
-/// Parses one stored stanza back (nullptr if it does not parse).
-xml::element_ptr parse_stored(const std::string& text) {
-  static const std::string open =
-    "<stream:stream xmlns='jabber:client' "
-    "xmlns:stream='http://etherx.jabber.org/streams'>";
-  xml::stream_parser p{max_stored_stanza};
-  std::vector<xml::stream_event> evs;
-  auto in = open + text;
-  if (p.feed(in.data(), in.size(), evs) != xml::parse_error::none
-      || evs.size() != 2 || evs[1].kind != xml::stream_event::stanza)
-    return nullptr;
-  return evs[1].elem;
-}
 
 struct offline_state {
   static inline const char* name = "offline.sqlite";
@@ -134,19 +117,9 @@ caf::behavior offline_sqlite(offline_actor* self, std::string domain,
       auto rows = (*db)->fetch(st.domain, r.user.local());
       if (!rows)
         return st.failed("fetch", rows.error());
-      std::vector<hooks::offline_message> out;
       std::vector<int64_t> broken;
-      out.reserve(rows->size());
-      for (auto& [id, text] : *rows) {
-        if (auto e = parse_stored(text)) {
-          out.push_back({id, std::move(e)});
-        } else {
-          spdlog::error("offline.sqlite: vhost {}: dropping a stored stanza "
-                        "for {} that does not parse", st.domain,
-                        r.user.local());
-          broken.push_back(id);
-        }
-      }
+      auto out = offline::parse_stored(*rows, tag, st.domain, r.user.local(),
+                                       broken);
       if (auto err = (*db)->remove(st.domain, r.user.local(), broken))
         st.failed("fetch: dropping unparsable rows", err);
       if (!out.empty())

@@ -4,6 +4,9 @@
 // the user's bare JID; only the user may set it. libpq calls block: the
 // actor is detached. A storage failure (the database down included) is
 // replied as an error (the vhost answers <internal-server-error/>).
+// With `avatar_hash` (default on) it also serves presence.alter_available:
+// XEP-0153 avatar hashes in the user's available presence
+// (plugins/vcard/common/avatar.hpp, shared with vcard.sqlite).
 
 #include <chrono>
 #include <ctime>
@@ -17,6 +20,7 @@
 #include "plugins/plugin.hpp"
 #include "plugins/common/pgsql/doc_store.hpp"
 #include "plugins/common/pgsql/options.hpp"
+#include "plugins/vcard/common/avatar.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp" // parse_element
 
 namespace dja::plugins {
@@ -27,7 +31,7 @@ using hooks::answer;
 using reply_t = answer<xml::element_ptr>;
 using store = pgsql::doc_store;
 
-constexpr const char* ns_vcard = "vcard-temp";
+using vcard::ns_vcard;
 constexpr int64_t default_max_bytes = 65536;
 
 reply_t error(const hooks::iq_request& r, const char* cond,
@@ -49,6 +53,7 @@ struct vcard_state {
   size_t max_bytes = default_max_bytes;
   caf::actor vhost;
   std::unique_ptr<store> db;
+  vcard::avatar_cache avatars;
 
   /// The store; it reconnects by itself (an error while the database
   /// is down).
@@ -56,13 +61,29 @@ struct vcard_state {
     return db.get();
   }
 
-
   /// Logs a storage failure and returns it (replied to the vhost).
   caf::error failed(const char* op, const caf::error& err) const {
     spdlog::error("vcard.pgsql: vhost {}: {}: {}", domain, op,
                   caf::to_string(err));
     return caf::make_error(caf::sec::runtime_error,
                            std::string{"vcard.pgsql: "} + op + " failed");
+  }
+
+  /// The stored vCard of `local` (nullptr: none stored); failures logged.
+  caf::expected<xml::element_ptr> load(const std::string& local) {
+    auto db = open();
+    if (!db)
+      return db.error();
+    auto d = (*db)->get(domain, local, "");
+    if (!d)
+      return failed("get", d.error());
+    if (!d->found)
+      return xml::element_ptr{};
+    auto vcard = sqlite_docs::parse_element(d->value);
+    if (!vcard)
+      return failed("get", caf::make_error(caf::sec::runtime_error,
+                                           "corrupt vCard of " + local));
+    return vcard;
   }
 };
 
@@ -92,6 +113,7 @@ caf::result<reply_t> set_vcard(vcard_actor* self, const hooks::iq_request& r,
                             static_cast<int64_t>(std::time(nullptr)));
   if (err)
     return st.failed("set", err);
+  st.avatars.forget(r.to.local()); // the next presence announces it
   return reply_t::handled(
     std::make_shared<xml::element>(errors::iq_result(*r.stanza)));
 }
@@ -101,20 +123,11 @@ caf::result<reply_t> get_vcard(vcard_actor* self, const hooks::iq_request& r) {
   // The server domain has no vCard of its own.
   if (r.to.local().empty())
     return error(r, "item-not-found");
-  auto db = st.open();
-  if (!db)
-    return db.error();
-  auto d = (*db)->get(st.domain, r.to.local(), "");
-  if (!d)
-    return st.failed("get", d.error());
-  if (d->found) {
-    auto vcard = sqlite_docs::parse_element(d->value);
-    if (!vcard)
-      return st.failed("get", caf::make_error(caf::sec::runtime_error,
-                                              "corrupt vCard of "
-                                                + r.to.local()));
-    return result(r, vcard);
-  }
+  auto vcard = st.load(r.to.local());
+  if (!vcard)
+    return vcard.error();
+  if (*vcard)
+    return result(r, *vcard);
   // Nothing stored: an empty <vCard/> (XEP-0054 §3.1), for an account that
   // exists; no such account -> <service-unavailable/> (RFC 6121 §8.5.1).
   bool own = r.to.local() == r.from.local()
@@ -157,6 +170,12 @@ caf::behavior vcard_pgsql(vcard_actor* self, std::string domain,
         return set_vcard(self, r, *q);
       return get_vcard(self, r);
     },
+    [self](const hooks::presence_alter_available& r) {
+      auto& st = self->state;
+      return st.avatars.alter(r, st.domain, [&st](const std::string& local) {
+        return st.load(local);
+      });
+    },
   };
 }
 
@@ -168,15 +187,9 @@ plugin_type vcard_pgsql_type() {
     "XEP-0054 vcard-temp, vCards stored in PostgreSQL",
     pgsql::options({{"max_bytes", option_type::integer, false,
                      "largest vCard accepted, serialized, in bytes (default "
-                     "65536)"}}),
-    [](const toml::table&) {
-      return manifest{{},
-                      {std::string{"get "} + ns_vcard,
-                       std::string{"set "} + ns_vcard},
-                      {ns_vcard},
-                      {},
-                      {}};
-    },
+                     "65536)"},
+                    vcard::avatar_hash_option()}),
+    [](const toml::table& opts) { return vcard::vcard_manifest(opts); },
     [](const spawn_context& ctx) {
       auto n = ctx.options["max_bytes"].value_or(default_max_bytes);
       if (n < 1) {

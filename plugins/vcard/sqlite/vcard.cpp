@@ -10,8 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
-#include <optional>
-#include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -20,7 +18,7 @@
 #include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp"
-#include "plugins/vcard/sqlite/photo_hash.hpp"
+#include "plugins/vcard/common/avatar.hpp"
 
 namespace dja::plugins {
 
@@ -30,8 +28,7 @@ using hooks::answer;
 using reply_t = answer<xml::element_ptr>;
 using sqlite_docs::store;
 
-constexpr const char* ns_vcard = "vcard-temp";
-constexpr const char* ns_update = "vcard-temp:x:update"; // XEP-0153
+using vcard::ns_vcard;
 constexpr int64_t default_max_bytes = 65536;
 
 reply_t error(const hooks::iq_request& r, const char* cond,
@@ -54,10 +51,7 @@ struct vcard_state {
   size_t max_bytes = default_max_bytes;
   caf::actor vhost;
   std::unique_ptr<store> db;
-  /// XEP-0153 photo hash per local part ("" = no photo; nullopt = a
-  /// BINVAL that is not base64: nothing announced). Filled at a user's
-  /// available presence, dropped when she sets her vCard.
-  std::unordered_map<std::string, std::optional<std::string>> hashes;
+  vcard::avatar_cache avatars;
 
   /// The store, opened on first use (and again after a failed open).
   caf::expected<store*> open() {
@@ -77,6 +71,23 @@ struct vcard_state {
                   caf::to_string(err));
     return caf::make_error(caf::sec::runtime_error,
                            std::string{"vcard.sqlite: "} + op + " failed");
+  }
+
+  /// The stored vCard of `local` (nullptr: none stored); failures logged.
+  caf::expected<xml::element_ptr> load(const std::string& local) {
+    auto db = open();
+    if (!db)
+      return db.error();
+    auto d = (*db)->get(domain, local, "");
+    if (!d)
+      return failed("get", d.error());
+    if (!d->found)
+      return xml::element_ptr{};
+    auto vcard = sqlite_docs::parse_element(d->value);
+    if (!vcard)
+      return failed("get", caf::make_error(caf::sec::runtime_error,
+                                           "corrupt vCard of " + local));
+    return vcard;
   }
 };
 
@@ -106,7 +117,7 @@ caf::result<reply_t> set_vcard(vcard_actor* self, const hooks::iq_request& r,
                             static_cast<int64_t>(std::time(nullptr)));
   if (err)
     return st.failed("set", err);
-  st.hashes.erase(r.to.local()); // the next presence announces the new one
+  st.avatars.forget(r.to.local()); // the next presence announces it
   return reply_t::handled(
     std::make_shared<xml::element>(errors::iq_result(*r.stanza)));
 }
@@ -116,20 +127,11 @@ caf::result<reply_t> get_vcard(vcard_actor* self, const hooks::iq_request& r) {
   // The server domain has no vCard of its own.
   if (r.to.local().empty())
     return error(r, "item-not-found");
-  auto db = st.open();
-  if (!db)
-    return db.error();
-  auto d = (*db)->get(st.domain, r.to.local(), "");
-  if (!d)
-    return st.failed("get", d.error());
-  if (d->found) {
-    auto vcard = sqlite_docs::parse_element(d->value);
-    if (!vcard)
-      return st.failed("get", caf::make_error(caf::sec::runtime_error,
-                                              "corrupt vCard of "
-                                                + r.to.local()));
-    return result(r, vcard);
-  }
+  auto vcard = st.load(r.to.local());
+  if (!vcard)
+    return vcard.error();
+  if (*vcard)
+    return result(r, *vcard);
   // Nothing stored: an empty <vCard/> (XEP-0054 §3.1), for an account that
   // exists; no such account -> <service-unavailable/> (RFC 6121 §8.5.1).
   bool own = r.to.local() == r.from.local()
@@ -148,49 +150,6 @@ caf::result<reply_t> get_vcard(vcard_actor* self, const hooks::iq_request& r) {
         rp.deliver(self->state.failed("user_exists", err));
       });
   return rp;
-}
-
-using verdict_t = answer<hooks::filter_verdict>;
-
-/// XEP-0153 §3.2: the user's available presence carries the hash
-/// of her vCard's photo (an empty <photo/> when she has none), unless her
-/// client put an x:update element there itself.
-caf::result<verdict_t> add_photo_hash(vcard_actor* self,
-                                      const hooks::presence_alter_available& r) {
-  auto& st = self->state;
-  if (r.user.domain() != st.domain || r.user.local().empty()
-      || r.stanza->child("x", ns_update) != nullptr)
-    return verdict_t::decline();
-  auto i = st.hashes.find(r.user.local());
-  if (i == st.hashes.end()) {
-    auto db = st.open();
-    if (!db)
-      return verdict_t::decline(); // logged; the presence goes out as is
-    auto d = (*db)->get(st.domain, r.user.local(), "");
-    if (!d) {
-      st.failed("get", d.error());
-      return verdict_t::decline();
-    }
-    std::optional<std::string> hash = std::string{};
-    if (d->found) {
-      auto vcard = sqlite_docs::parse_element(d->value);
-      if (!vcard) {
-        st.failed("get", caf::make_error(caf::sec::runtime_error,
-                                         "corrupt vCard of " + r.user.local()));
-        return verdict_t::decline();
-      }
-      hash = vcard::photo_hash(*vcard);
-    }
-    i = st.hashes.emplace(r.user.local(), std::move(hash)).first;
-  }
-  if (!i->second)
-    return verdict_t::decline();
-  auto out = std::make_shared<xml::element>(*r.stanza);
-  auto& photo = out->add_child(xml::element{"x", ns_update})
-                  .add_child(xml::element{"photo", ns_update});
-  if (!i->second->empty())
-    photo.add_text(*i->second);
-  return verdict_t::handled({out, {}});
 }
 
 caf::behavior vcard_sqlite(vcard_actor* self, std::string domain,
@@ -216,7 +175,10 @@ caf::behavior vcard_sqlite(vcard_actor* self, std::string domain,
       return get_vcard(self, r);
     },
     [self](const hooks::presence_alter_available& r) {
-      return add_photo_hash(self, r);
+      auto& st = self->state;
+      return st.avatars.alter(r, st.domain, [&st](const std::string& local) {
+        return st.load(local);
+      });
     },
   };
 }
@@ -232,20 +194,8 @@ plugin_type vcard_sqlite_type() {
       "\"vcards.sqlite\")"},
      {"max_bytes", option_type::integer, false,
       "largest vCard accepted, serialized, in bytes (default 65536)"},
-     {"avatar_hash", option_type::boolean, false,
-      "add the XEP-0153 photo hash to users' available presence "
-      "(default true)"}},
-    [](const toml::table& opts) {
-      std::vector<std::string> served;
-      if (opts["avatar_hash"].value_or(true))
-        served.push_back(hooks::presence_alter_available::name);
-      return manifest{std::move(served),
-                      {std::string{"get "} + ns_vcard,
-                       std::string{"set "} + ns_vcard},
-                      {ns_vcard},
-                      {},
-                      {}};
-    },
+     vcard::avatar_hash_option()},
+    [](const toml::table& opts) { return vcard::vcard_manifest(opts); },
     [](const spawn_context& ctx) {
       auto file = ctx.options["file"].value_or(std::string{"vcards.sqlite"});
       auto path = (std::filesystem::path{ctx.data_dir} / file).string();

@@ -2,7 +2,7 @@
 
 // XEP-0153 vCard-Based Avatars §4.3: the avatar hash announced in presence
 // is the hex SHA-1 of the image data, i.e. of the base64-decoded BINVAL of
-// the vCard's PHOTO. vcard.cpp adds it to available presence through the
+// the vCard's PHOTO. avatar.hpp adds it to available presence through the
 // presence.alter_available hook.
 
 #include <optional>
