@@ -220,6 +220,12 @@ struct roster_item {
   bool ask_out = false;    ///< Pending Out: shown as ask='subscribe'
   bool pending_in = false; ///< Pending In (not shown in the roster)
   bool approved = false;   ///< pre-approved (RFC 6121 §3.4)
+  /// In the user's roster (shown by a roster get): she added the contact
+  /// or a subscription state made it appear. False for a record that only
+  /// holds a request from a contact she never added (Pending In alone,
+  /// RFC 6121 §3.1.3); such a record stays unlisted until she acts, and a
+  /// listed contact stays listed as None + Pending In (Appendix A).
+  bool listed = true;
 
   /// The contact receives the user's presence ("from" or "both").
   bool subscribed_from() const {
@@ -228,6 +234,12 @@ struct roster_item {
   /// The user receives the contact's presence ("to" or "both").
   bool subscribed_to() const {
     return subscription == "to" || subscription == "both";
+  }
+  /// A subscription state or a pending request of the user's own puts
+  /// the contact in her roster (an item is never unlisted again).
+  void update_listed() {
+    if (subscription != "none" || ask_out || approved)
+      listed = true;
   }
 };
 

@@ -412,6 +412,7 @@ struct shard_state {
             else if (item.subscription == "both")
               item.subscription = "to";
           }
+          item.update_listed();
           if (forward)
             self->send(shard_of(contact), msg::route{out, user, contact});
           if (type == "subscribed" && forward)
@@ -421,7 +422,8 @@ struct shard_state {
           bool changed = item.subscription != before.subscription
                          || item.ask_out != before.ask_out
                          || item.pending_in != before.pending_in
-                         || item.approved != before.approved;
+                         || item.approved != before.approved
+                         || item.listed != before.listed;
           bool shown = shown_changed(before, item);
           if (!changed) {
             done();
@@ -449,12 +451,14 @@ struct shard_state {
   }
 
   /// Whether what a roster push shows changed (RFC 6121 §2.1.6: pushes
-  /// are for roster changes; Pending In alone is not shown).
+  /// are for roster changes; Pending In alone is not shown, nor is an
+  /// item that is not listed).
   static bool shown_changed(const hooks::roster_item& before,
                             const hooks::roster_item& after) {
-    return before.subscription != after.subscription
-           || before.ask_out != after.ask_out
-           || before.approved != after.approved;
+    return after.listed
+           && (!before.listed || before.subscription != after.subscription
+               || before.ask_out != after.ask_out
+               || before.approved != after.approved);
   }
 
   /// RFC 6121 §3.2.2, §3.3.3: a record that only held a request from a
@@ -462,11 +466,7 @@ struct shard_state {
   /// denied or withdrawn (not an item with subscription none).
   static bool only_request_left(const hooks::roster_item& before,
                                 const hooks::roster_item& after) {
-    auto bare = [](const hooks::roster_item& i) {
-      return i.subscription == "none" && !i.ask_out && !i.approved
-             && i.name.empty() && i.groups.empty();
-    };
-    return bare(before) && before.pending_in && bare(after)
+    return !before.listed && before.pending_in && !after.listed
            && !after.pending_in;
   }
 
@@ -525,6 +525,8 @@ struct shard_state {
           if (known)
             item = found.front();
           item.contact = contact;
+          if (!known)
+            item.listed = false; // a request alone is not listed (§3.1.3)
           auto before = item;
           bool deliver = false;
           bool reply_subscribed = false;
@@ -565,10 +567,12 @@ struct shard_state {
               item.subscription = item.subscribed_from() ? "from" : "none";
             deliver = true;
           }
+          item.update_listed();
           bool changed = item.subscription != before.subscription
                          || item.ask_out != before.ask_out
                          || item.pending_in != before.pending_in
-                         || item.approved != before.approved;
+                         || item.approved != before.approved
+                         || item.listed != before.listed;
           bool shown = shown_changed(before, item);
           // Delivered once the roster is stored: the user's answer may be
           // handled by another node of a cluster, which reads the store.

@@ -24,9 +24,9 @@ constexpr const char* roster_ns = roster_xml::ns;
 
 bool in_roster(const hooks::roster_item& item) {
   // A subscription request alone (Pending In) does not put the contact
-  // in the roster (RFC 6121 §3.1.3).
-  return item.subscription != "none" || item.ask_out || !item.pending_in
-         || !item.name.empty() || !item.groups.empty();
+  // in the roster (RFC 6121 §3.1.3); a contact that was listed stays
+  // listed, as None + Pending In too (Appendix A).
+  return item.listed;
 }
 
 bool session_state::on_roster_iq(const xml::element_ptr& e,
@@ -139,6 +139,7 @@ void session_state::roster_set(const xml::element_ptr& e) {
         item.contact = contact_jid;
         item.name = name;
         item.groups = groups;
+        item.listed = true; // she added it: a request alone is listed now
         self
           ->request(vhost->actor, caf::infinite,
                     hooks::roster_set_item{bare, item})

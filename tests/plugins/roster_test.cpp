@@ -1,7 +1,8 @@
 #define CAF_SUITE plugins.roster
 
 // roster.memory and roster.sqlite (plugins/roster/): the roster.* hooks
-// against both backends, and roster.sqlite's persistence across a restart.
+// against both backends, roster.sqlite's persistence across a restart and
+// its migration from schema version 1 (no `listed`).
 // roster.sqlite is detached, so these tests use a real actor_system and a
 // scoped_actor instead of the test coordinator.
 
@@ -10,11 +11,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
@@ -154,13 +157,22 @@ void basics(fixture& f, const char* type) {
   CAF_CHECK_EQUAL(r.items[0].subscription, "both");
   CAF_CHECK(r.items[0].ask_out && r.items[0].pending_in
             && r.items[0].approved);
-  // A second item, without groups.
-  auto v3 = f.set(a, "alice@localhost", item("carol@localhost", "", {}));
+  CAF_CHECK(r.items[0].listed);
+  // A second item, without groups: a request alone (not listed).
+  auto req = item("carol@localhost", "", {});
+  req.pending_in = true;
+  req.listed = false;
+  auto v3 = f.set(a, "alice@localhost", req);
   r = f.get(a, "alice@localhost");
   CAF_REQUIRE_EQUAL(r.items.size(), 2u);
   CAF_CHECK_EQUAL(r.items[0].contact.str(), "bob@example.org");
   CAF_CHECK_EQUAL(r.items[1].contact.str(), "carol@localhost");
   CAF_CHECK(r.items[1].groups.empty());
+  CAF_CHECK(!r.items[1].listed && r.items[1].pending_in);
+  l = f.value(a, hooks::roster_load_item{J("alice@localhost"),
+                                         J("carol@localhost")});
+  CAF_REQUIRE_EQUAL(l.size(), 1u);
+  CAF_CHECK(!l[0].listed);
   // Remove.
   auto v4 = f.value(a, hooks::roster_remove_item{J("alice@localhost"),
                                                  J("bob@example.org")});
@@ -236,6 +248,69 @@ CAF_TEST(sqlite keeps everything across a restart) {
   auto c = plugin("roster.sqlite");
   CAF_CHECK(get(c, "alice@localhost").items.empty());
   CAF_CHECK_EQUAL(get(c, "dave@localhost").items.size(), 1u);
+}
+
+CAF_TEST(sqlite migrates version 1: listed by the old rule) {
+  // A file as roster.sqlite wrote it before `listed`: a request alone
+  // (None + Pending In, no name, no groups) and items that were shown.
+  sqlite3* db = nullptr;
+  CAF_REQUIRE_EQUAL(sqlite3_open((dir / "roster.sqlite").c_str(), &db),
+                    SQLITE_OK);
+  auto rc = sqlite3_exec(db, R"(
+    CREATE TABLE schema_version (version INTEGER NOT NULL);
+    INSERT INTO schema_version VALUES (1);
+    CREATE TABLE roster_items (domain TEXT NOT NULL, user TEXT NOT NULL,
+      contact TEXT NOT NULL, name TEXT NOT NULL, subscription TEXT NOT NULL,
+      ask_out INTEGER NOT NULL, pending_in INTEGER NOT NULL,
+      approved INTEGER NOT NULL, PRIMARY KEY (domain, user, contact))
+      WITHOUT ROWID;
+    CREATE TABLE roster_groups (domain TEXT NOT NULL, user TEXT NOT NULL,
+      contact TEXT NOT NULL, grp TEXT NOT NULL,
+      PRIMARY KEY (domain, user, contact, grp)) WITHOUT ROWID;
+    CREATE TABLE roster_versions (domain TEXT NOT NULL, user TEXT NOT NULL,
+      version INTEGER NOT NULL, PRIMARY KEY (domain, user)) WITHOUT ROWID;
+    INSERT INTO roster_items VALUES
+      ('localhost', 'alice', 'req@localhost', '', 'none', 0, 1, 0),
+      ('localhost', 'alice', 'named@localhost', 'N', 'none', 0, 1, 0),
+      ('localhost', 'alice', 'grouped@localhost', '', 'none', 0, 1, 0),
+      ('localhost', 'alice', 'plain@localhost', '', 'none', 0, 0, 0),
+      ('localhost', 'alice', 'to@localhost', '', 'to', 0, 1, 0),
+      ('localhost', 'alice', 'ask@localhost', '', 'none', 1, 1, 0),
+      ('localhost', 'bob', 'req@localhost', '', 'none', 0, 1, 0);
+    INSERT INTO roster_groups VALUES
+      ('localhost', 'alice', 'grouped@localhost', 'G');
+    INSERT INTO roster_versions VALUES ('localhost', 'alice', 7);
+  )",
+                         nullptr, nullptr, nullptr);
+  CAF_REQUIRE_EQUAL(rc, SQLITE_OK);
+  sqlite3_close(db);
+  auto a = plugin("roster.sqlite");
+  auto r = get(a, "alice@localhost");
+  CAF_CHECK_EQUAL(r.version, "7");
+  std::map<std::string, bool> listed;
+  for (auto& it : r.items)
+    listed[it.contact.str()] = it.listed;
+  CAF_CHECK_EQUAL(listed.size(), 6u);
+  CAF_CHECK(!listed["req@localhost"]);
+  CAF_CHECK(listed["named@localhost"]);
+  CAF_CHECK(listed["grouped@localhost"]);
+  CAF_CHECK(listed["plain@localhost"]);
+  CAF_CHECK(listed["to@localhost"]);
+  CAF_CHECK(listed["ask@localhost"]);
+  auto b = get(a, "bob@localhost");
+  CAF_REQUIRE_EQUAL(b.items.size(), 1u);
+  CAF_CHECK(!b.items[0].listed);
+  // A None + Pending In item that is listed keeps the flag (the case the
+  // old rule could not tell from a request).
+  auto kept = item("req@localhost", "", {});
+  kept.pending_in = true;
+  set(a, "alice@localhost", kept);
+  stop(a);
+  auto c = plugin("roster.sqlite");
+  auto l = value(c, hooks::roster_load_item{J("alice@localhost"),
+                                            J("req@localhost")});
+  CAF_REQUIRE_EQUAL(l.size(), 1u);
+  CAF_CHECK(l[0].listed && l[0].pending_in);
 }
 
 CAF_TEST(sqlite file option and storage failures) {

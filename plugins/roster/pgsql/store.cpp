@@ -34,29 +34,41 @@ const std::vector<pgsql::migration> steps{
        username TEXT   NOT NULL,
        version  BIGINT NOT NULL,
        PRIMARY KEY (domain, username)))",
+  // 2: whether an item is in the roster or only holds a request (RFC 6121
+  // §3.1.3). Rows written before it were judged by name, groups and
+  // state: None + Pending In without name or groups was a request alone.
+  R"(ALTER TABLE roster_items ADD COLUMN listed BOOLEAN NOT NULL DEFAULT true;
+     UPDATE roster_items SET listed = false
+      WHERE subscription = 'none' AND NOT ask_out AND pending_in
+        AND name = ''
+        AND NOT EXISTS (SELECT 1 FROM roster_groups g
+                         WHERE g.domain = roster_items.domain
+                           AND g.username = roster_items.username
+                           AND g.contact = roster_items.contact))",
 };
 
 constexpr const char* sql_snapshot =
   "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
 constexpr const char* sql_items =
-  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  "SELECT contact, name, subscription, ask_out, pending_in, approved, listed"
   " FROM roster_items WHERE domain = $1 AND username = $2 ORDER BY contact";
 constexpr const char* sql_groups =
   "SELECT contact, grp FROM roster_groups WHERE domain = $1"
   " AND username = $2 ORDER BY contact, grp";
 constexpr const char* sql_item =
-  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  "SELECT contact, name, subscription, ask_out, pending_in, approved, listed"
   " FROM roster_items WHERE domain = $1 AND username = $2 AND contact = $3";
 constexpr const char* sql_item_groups =
   "SELECT contact, grp FROM roster_groups"
   " WHERE domain = $1 AND username = $2 AND contact = $3 ORDER BY grp";
 constexpr const char* sql_upsert =
   "INSERT INTO roster_items (domain, username, contact, name, subscription,"
-  " ask_out, pending_in, approved) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+  " ask_out, pending_in, approved, listed)"
+  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
   " ON CONFLICT (domain, username, contact) DO UPDATE SET"
   " name = EXCLUDED.name, subscription = EXCLUDED.subscription,"
   " ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in,"
-  " approved = EXCLUDED.approved";
+  " approved = EXCLUDED.approved, listed = EXCLUDED.listed";
 constexpr const char* sql_del_item =
   "DELETE FROM roster_items WHERE domain = $1 AND username = $2"
   " AND contact = $3";
@@ -97,6 +109,7 @@ bool read_item(const result& r, int i, hooks::roster_item& out) {
   out.ask_out = r.boolean(i, 3);
   out.pending_in = r.boolean(i, 4);
   out.approved = r.boolean(i, 5);
+  out.listed = r.boolean(i, 6);
   return true;
 }
 
@@ -188,7 +201,7 @@ caf::expected<std::string> store::set(const std::string& domain,
     auto r = s.exec(sql_upsert,
                     {domain, user, contact, item.name, item.subscription,
                      flag(item.ask_out), flag(item.pending_in),
-                     flag(item.approved)});
+                     flag(item.approved), flag(item.listed)});
     if (!r)
       return r.error();
     if (auto d = s.exec(sql_del_groups, {domain, user, contact}); !d)

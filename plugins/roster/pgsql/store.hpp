@@ -4,11 +4,12 @@
 // roster.sqlite). Used by one detached actor; every call blocks (bounded,
 // see plugins/common/pgsql/connection.hpp).
 //
-// Schema (component "roster", version 1):
+// Schema (component "roster", version 2; 1 had no `listed`):
 //
 //   roster_items(domain, username, contact TEXT,     -- PRIMARY KEY
 //                name, subscription TEXT,            --   (domain, username,
-//                ask_out, pending_in, approved BOOLEAN)  --  contact)
+//                ask_out, pending_in, approved,      --    contact)
+//                listed BOOLEAN)
 //   roster_groups(domain, username, contact, grp TEXT)   -- PRIMARY KEY: all
 //   roster_versions(domain, username TEXT, version BIGINT)
 //                                                    -- PRIMARY KEY

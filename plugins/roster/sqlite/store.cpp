@@ -40,22 +40,36 @@ CREATE TABLE roster_versions (
 ) WITHOUT ROWID;
 )";
 
+// 2: whether an item is in the roster or only holds a request (RFC 6121
+// §3.1.3). Rows written before it were judged by name, groups and state:
+// None + Pending In without name or groups was a request alone.
+constexpr const char* add_listed = R"(
+ALTER TABLE roster_items ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;
+UPDATE roster_items SET listed = 0
+ WHERE subscription = 'none' AND ask_out = 0 AND pending_in <> 0
+   AND name = ''
+   AND NOT EXISTS (SELECT 1 FROM roster_groups g
+                    WHERE g.domain = roster_items.domain
+                      AND g.user = roster_items.user
+                      AND g.contact = roster_items.contact);
+)";
+
 constexpr const char* sql_items =
-  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  "SELECT contact, name, subscription, ask_out, pending_in, approved, listed"
   " FROM roster_items WHERE domain = ?1 AND user = ?2 ORDER BY contact";
 constexpr const char* sql_groups =
   "SELECT contact, grp FROM roster_groups WHERE domain = ?1 AND user = ?2"
   " ORDER BY contact, grp";
 constexpr const char* sql_item =
-  "SELECT contact, name, subscription, ask_out, pending_in, approved"
+  "SELECT contact, name, subscription, ask_out, pending_in, approved, listed"
   " FROM roster_items WHERE domain = ?1 AND user = ?2 AND contact = ?3";
 constexpr const char* sql_item_groups =
   "SELECT contact, grp FROM roster_groups"
   " WHERE domain = ?1 AND user = ?2 AND contact = ?3 ORDER BY grp";
 constexpr const char* sql_upsert =
   "INSERT OR REPLACE INTO roster_items (domain, user, contact, name,"
-  " subscription, ask_out, pending_in, approved)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+  " subscription, ask_out, pending_in, approved, listed)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr const char* sql_del_item =
   "DELETE FROM roster_items WHERE domain = ?1 AND user = ?2 AND contact = ?3";
 constexpr const char* sql_del_groups =
@@ -96,13 +110,14 @@ bool read_item(sqlite3_stmt* s, hooks::roster_item& out) {
   out.ask_out = sqlite3_column_int(s, 3) != 0;
   out.pending_in = sqlite3_column_int(s, 4) != 0;
   out.approved = sqlite3_column_int(s, 5) != 0;
+  out.listed = sqlite3_column_int(s, 6) != 0;
   return true;
 }
 
 } // namespace
 
 caf::expected<std::unique_ptr<store>> store::open(const std::string& path) {
-  auto db = sqlite::database::open(path, {create_tables});
+  auto db = sqlite::database::open(path, {create_tables, add_listed});
   if (!db)
     return db.error();
   std::unique_ptr<store> st{new store};
@@ -260,6 +275,7 @@ caf::expected<std::string> store::set(const std::string& domain,
     sqlite3_bind_int(*upsert, 6, item.ask_out ? 1 : 0);
     sqlite3_bind_int(*upsert, 7, item.pending_in ? 1 : 0);
     sqlite3_bind_int(*upsert, 8, item.approved ? 1 : 0);
+    sqlite3_bind_int(*upsert, 9, item.listed ? 1 : 0);
     if (auto err = step_done(*upsert))
       return err;
   }

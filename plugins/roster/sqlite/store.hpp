@@ -3,12 +3,13 @@
 // The SQLite roster store behind roster.sqlite: one database file, opened
 // once per plugin actor (which runs detached: every call here blocks).
 //
-// Schema (version 1):
+// Schema (version 2; 1 had no `listed`):
 //
 //   schema_version(version INTEGER NOT NULL)          -- one row
 //   roster_items(domain, user, contact TEXT,          -- PRIMARY KEY
 //                name TEXT, subscription TEXT,        --   (domain, user,
-//                ask_out, pending_in, approved INTEGER) --  contact)
+//                ask_out, pending_in, approved,       --    contact)
+//                listed INTEGER)
 //   roster_groups(domain, user, contact, grp TEXT)    -- PRIMARY KEY: all
 //   roster_versions(domain, user TEXT, version INTEGER)
 //                                                     -- PRIMARY KEY
