@@ -60,13 +60,13 @@ INSERT INTO roster_versions VALUES ('localhost', 'alice', 7);
 """
 
 WANT = {
-    "alice req@localhost": "f",
-    "alice named@localhost": "t",
-    "alice grouped@localhost": "t",
-    "alice plain@localhost": "t",
-    "alice to@localhost": "t",
-    "alice ask@localhost": "t",
-    "bob req@localhost": "f",
+    "alice req@localhost": "false",
+    "alice named@localhost": "true",
+    "alice grouped@localhost": "true",
+    "alice plain@localhost": "true",
+    "alice to@localhost": "true",
+    "alice ask@localhost": "true",
+    "bob req@localhost": "false",
 }
 
 
