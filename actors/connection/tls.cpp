@@ -108,7 +108,8 @@ peer_trust::make(const std::vector<identity>& ids, const std::string& ca_file,
                  std::string& error) {
   auto res = std::shared_ptr<peer_trust>(new peer_trust);
   res->store_ = X509_STORE_new();
-  if (res->store_ == nullptr || X509_STORE_set_default_paths(res->store_) != 1) {
+  if (res->store_ == nullptr
+      || X509_STORE_set_default_paths(res->store_) != 1) {
     error = "s2s: cannot load the default trust anchors: " + last_ssl_error();
     return nullptr;
   }

@@ -41,7 +41,8 @@ std::string dialback_key(std::string_view secret, std::string_view receiving,
 
 std::string load_or_make_secret(const std::string& data_dir,
                                 std::string& error) {
-  auto path = (std::filesystem::path{data_dir} / "s2s_dialback_secret").string();
+  auto path
+    = (std::filesystem::path{data_dir} / "s2s_dialback_secret").string();
   if (std::ifstream in{path}; in) {
     std::string secret;
     std::getline(in, secret);

@@ -217,7 +217,8 @@ struct manager_state {
 };
 
 std::string now_utc() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  using clock = std::chrono::system_clock;
+  auto t = clock::to_time_t(clock::now());
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -156,10 +156,19 @@ void out_state::on_event(xml::stream_event& ev) {
         finish("remote-server-not-found", "not a jabber:server stream");
         return;
       }
+      std::string version;
       for (auto& a : ev.header.attrs)
-        if (a.name == "id" && a.ns.empty())
+        if (a.ns.empty() && a.name == "id")
           stream_id = a.value;
+        else if (a.ns.empty() && a.name == "version")
+          version = a.value;
       ph = phase::features;
+      if (version.rfind("1.", 0) != 0) {
+        // RFC 6120 §4.7.5: a pre-1.0 peer sends no features (and knows
+        // no TLS): straight to dialback, unless TLS is required.
+        on_features(std::make_shared<const xml::element>("features",
+                                                         ns::stream));
+      }
       break;
     }
     case xml::stream_event::stanza:

@@ -99,7 +99,8 @@ void out_state::on_features(const xml::element_ptr& e) {
     ph = phase::starttls;
     return;
   }
-  if (!tls && (cfg->tls_required || (starttls && starttls->child("required")))) {
+  bool peer_requires = starttls && starttls->child("required");
+  if (!tls && (cfg->tls_required || peer_requires)) {
     write("</stream:stream>");
     finish("remote-server-not-found",
            starttls ? "TLS required by the peer, but no TLS here"

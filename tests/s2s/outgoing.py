@@ -9,6 +9,8 @@ condition, in bounded time:
 * dialback answered type='invalid'       -> remote-server-not-found
 * the peer stops answering after TLS     -> remote-server-timeout
 * the peer refuses STARTTLS (<failure/>) -> remote-server-not-found
+* a pre-1.0 peer (no version, no features, no TLS) -> remote-server-not-found
+  (s2s_tls = "required")
 * the peer takes an iq get, then closes the stream without answering:
   the iq is answered remote-server-timeout once the handshake timeout has
   passed (every iq get/set gets exactly one answer)
@@ -89,12 +91,20 @@ def iq_then_close(s, tls_wrap):
     s.wait_closed()
 
 
+def pre_1_0(s, tls_wrap):
+    read_header(s)
+    s.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='%s' "
+           "xmlns:db='%s' from='f7.test' id='old'>" % (NS_STREAM, NS_DB))
+    s.wait_closed()  # no features, no TLS: a.test requires TLS
+
+
 CASES = [("f1.test", no_starttls, "remote-server-not-found"),
          ("f2.test", stream_error_at_once, "remote-server-not-found"),
          ("f3.test", dialback_invalid, "remote-server-not-found"),
          ("f4.test", silent_after_tls, "remote-server-timeout"),
          ("f5.test", starttls_refused, "remote-server-not-found"),
-         ("f6.test", iq_then_close, "remote-server-timeout")]
+         ("f6.test", iq_then_close, "remote-server-timeout"),
+         ("f7.test", pre_1_0, "remote-server-not-found")]
 
 
 def run(binary, log=print):

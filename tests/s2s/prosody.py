@@ -143,6 +143,10 @@ def run(binary, log=print):
     if shutil.which("prosody") is None:
         log("SKIP: prosody is not installed (apt-get install -y prosody)")
         return
+    log("Prosody settings changed for loopback federation: a test module for "
+        "static s2s routes (mod_test_s2s_routes: a.test -> 127.0.0.1), "
+        "run_as_root, daemonize = false; for the test client only: "
+        "c2s_require_encryption = false, allow_unencrypted_plain_auth = true")
     run_mode(binary, True, log)
     run_mode(binary, False, log)
 

@@ -24,7 +24,8 @@ jid J(const std::string& s) {
 
 using route_log = std::vector<msg::route>;
 
-caf::behavior fake_s2s(caf::event_based_actor*, std::shared_ptr<route_log> log) {
+caf::behavior fake_s2s(caf::event_based_actor*,
+                       std::shared_ptr<route_log> log) {
   return {[log](msg::route& r) { log->push_back(r); }};
 }
 

@@ -61,7 +61,8 @@ CAF_TEST(dialback secret is made once and kept) {
   CAF_CHECK_EQUAL(first.size(), 64u);
   auto second = s2s::load_or_make_secret(dir.string(), err);
   CAF_CHECK_EQUAL(first, second);
-  auto perms = std::filesystem::status(dir / "s2s_dialback_secret").permissions();
+  auto perms
+    = std::filesystem::status(dir / "s2s_dialback_secret").permissions();
   CAF_CHECK((perms & std::filesystem::perms::group_read)
             == std::filesystem::perms::none);
   std::filesystem::remove_all(dir);
