@@ -1,10 +1,9 @@
 #pragma once
 
 // The SQLite store behind blocking.sqlite: one database file, opened once
-// per plugin actor (which runs detached: every call here blocks). Same
-// conventions as the other stores: WAL, synchronous = FULL, a busy
-// timeout, prepared statements, a transaction per change, failures as
-// caf::error carrying SQLite's message.
+// per plugin actor (which runs detached: every call here blocks), on the
+// shared SQLite layer (plugins/common/sqlite: mode 0600, WAL, synchronous
+// = FULL, migrations, cached statements, transactions, errors).
 //
 // Schema (version 1):
 //
@@ -20,8 +19,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-struct sqlite3;
-struct sqlite3_stmt;
+#include "plugins/common/sqlite/database.hpp"
 
 namespace dja::plugins::sqlite_blocking {
 
@@ -30,7 +28,7 @@ public:
   /// Opens (creating if needed, mode 0600) and migrates the database.
   static caf::expected<std::unique_ptr<store>> open(const std::string& path);
 
-  ~store();
+  ~store() = default;
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
@@ -48,21 +46,10 @@ public:
   remove(const std::string& domain, const std::string& user,
          const std::vector<std::string>& items);
 
-  static constexpr int schema_version = 1;
-
 private:
   store() = default;
-  caf::error fail(const char* what) const;
-  caf::error exec(const char* sql);
-  caf::error migrate();
-  caf::expected<sqlite3_stmt*> prepare(sqlite3_stmt*& slot, const char* sql);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* list_ = nullptr;
-  sqlite3_stmt* add_ = nullptr;
-  sqlite3_stmt* remove_ = nullptr;
-  sqlite3_stmt* remove_all_ = nullptr;
+  std::unique_ptr<sqlite::database> db_;
 };
 
 } // namespace dja::plugins::sqlite_blocking
