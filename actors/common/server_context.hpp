@@ -16,6 +16,7 @@
 
 #include "common/auth_throttle.hpp"
 #include "common/jid.hpp"
+#include "common/limits.hpp"
 
 namespace dja::tls {
 class context_set;
@@ -67,7 +68,8 @@ struct router_ref {
 };
 
 struct server_context {
-  std::size_t max_stanza_size = 256 * 1024;
+  std::size_t max_stanza_size = 256 * 1024; ///< = limits.c2s_stanza_size
+  dja::limits limits; ///< [limits]: what one peer may cost
   std::chrono::seconds negotiation_timeout{30};
   std::unordered_map<std::string, vhost_info> vhosts;
   router_ref router;

@@ -466,11 +466,16 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
       s2s_routes(v, cfg);
     else if (k == "cluster")
       detail::check_cluster(v, file_, cfg.cluster, errors_);
+    else if (k == "limits")
+      detail::check_limits(v, file_, cfg.limits, errors_);
     else
       fail(line_of(k), join_key("", k.str()),
            "one of the top-level keys server, listen, vhost, s2s_route, "
-           "cluster");
+           "cluster, limits");
   }
+  // [server] max_stanza_size is the older name of limits.c2s_stanza_size.
+  if (!t.at_path("limits.c2s_stanza_size"))
+    cfg.limits.c2s_stanza_size = cfg.max_stanza_size;
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);
     if (n == nullptr)

@@ -12,6 +12,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/limits.hpp"
+
 namespace dja::config {
 
 /// A `[[listen]]` block.
@@ -88,7 +90,9 @@ struct server_cfg {
   std::string log_level = "info"; ///< trace | debug | info | warn | error
   std::string log_file; ///< empty: standard error
   std::string data_dir = "data";
-  std::size_t max_stanza_size = 256 * 1024; ///< bytes; policy-violation
+  /// bytes; policy-violation. The older name of limits.c2s_stanza_size:
+  /// when [limits] does not set that, this applies to c2s streams.
+  std::size_t max_stanza_size = 256 * 1024;
   std::chrono::seconds negotiation_timeout{30}; ///< unauthenticated idle
   std::string tls_ciphers;      ///< TLS 1.2 cipher list ("" = OpenSSL's)
   std::string tls_ciphersuites; ///< TLS 1.3 suites ("" = OpenSSL's)
@@ -112,6 +116,8 @@ struct server_cfg {
   std::chrono::seconds s2s_handshake_timeout{30};
   std::vector<s2s_route_cfg> s2s_routes;
   cluster_cfg cluster;
+  /// `[limits]`: what one connection, account or address may cost.
+  dja::limits limits;
 };
 
 /// One configuration mistake.
@@ -138,6 +144,10 @@ namespace detail {
 /// Checks a `[cluster]` table (server/config_cluster.cpp).
 void check_cluster(const toml::node& n, const std::string& file,
                    cluster_cfg& out, std::vector<config_error>& errors);
+
+/// Checks a `[limits]` table (server/config_limits.cpp).
+void check_limits(const toml::node& n, const std::string& file, limits& out,
+                  std::vector<config_error>& errors);
 
 } // namespace detail
 

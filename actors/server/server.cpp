@@ -113,7 +113,8 @@ int run_server(const config::server_cfg& cfg) {
   sys.await_actors_before_shutdown(false);
 
   auto ctx = std::make_shared<server_context>();
-  ctx->max_stanza_size = cfg.max_stanza_size;
+  ctx->max_stanza_size = cfg.limits.c2s_stanza_size;
+  ctx->limits = cfg.limits;
   ctx->negotiation_timeout = cfg.negotiation_timeout;
   ctx->throttle = std::make_shared<auth_throttle>(cfg.auth_fail_limit,
                                                   cfg.auth_fail_window);

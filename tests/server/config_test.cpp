@@ -149,6 +149,30 @@ CAF_TEST(unknown top-level key) {
   CAF_CHECK(only_error(r, 7, "vhosts"));
 }
 
+CAF_TEST(limits) {
+  auto r = load(minimal);
+  CAF_REQUIRE(r.ok());
+  CAF_CHECK_EQUAL(r.cfg.limits.c2s_stanza_size, 256u * 1024u);
+  CAF_CHECK_EQUAL(r.cfg.limits.max_resources, 100u);
+  r = load("[server]\nmax_stanza_size = 65536\n" + minimal);
+  CAF_CHECK_EQUAL(r.cfg.limits.c2s_stanza_size, 65536u);
+  r = load("[server]\nmax_stanza_size = 65536\n[limits]\n"
+           "c2s_stanza_size = 2048\nmax_resources = 3\nc2s_idle_timeout = 60\n"
+           + minimal);
+  CAF_REQUIRE_EQUAL(all_errors(r), "");
+  CAF_CHECK_EQUAL(r.cfg.limits.c2s_stanza_size, 2048u);
+  CAF_CHECK_EQUAL(r.cfg.limits.max_resources, 3u);
+  CAF_CHECK_EQUAL(r.cfg.limits.c2s_idle_timeout.count(), 60);
+  r = load("[limits]\nmax_resourcez = 3\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "limits.max_resourcez", "max_resources"));
+  r = load("[limits]\nwrite_buffer = 10\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "limits.write_buffer", "16384.."));
+  r = load("[limits]\nmax_resources = \"many\"\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "limits.max_resources", "an integer"));
+  r = load("limits = 3\n" + minimal);
+  CAF_CHECK(only_error(r, 1, "limits", "a table"));
+}
+
 CAF_TEST(unknown server key) {
   auto r = load("[server]\nlog_lvl = \"info\"\n" + minimal);
   CAF_CHECK(only_error(r, 2, "server.log_lvl", "log_level"));

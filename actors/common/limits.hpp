@@ -1,0 +1,67 @@
+#pragma once
+
+// The resource bounds of the server: what one peer (a connection, an
+// account, an address) may cost at most. Each is a `[limits]` key in the
+// configuration (actors/server/config_limits.cpp parses them; the defaults
+// below are what the server uses without one). 0 means "no bound" only
+// where a field says so.
+//
+// Defaults follow what Prosody 0.12 and ejabberd 23 ship: stanza sizes as
+// Prosody's c2s/s2s_stanza_size_limit, a per-connection shaper like
+// Prosody's mod_limits / ejabberd's c2s_shaper, session and resource caps
+// like ejabberd's max_user_sessions.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace dja {
+
+struct limits {
+  // --- streams ---
+  /// Largest stanza a client may send (bytes); larger: the stream ends
+  /// with <policy-violation/> (RFC 6120 §4.9.3.14).
+  std::size_t c2s_stanza_size = 256 * 1024;
+  /// Largest stanza a federated server may send (bytes).
+  std::size_t s2s_stanza_size = 512 * 1024;
+  /// Largest stanza before a stream is authenticated (bytes): parse
+  /// trees of strangers stay a few KiB.
+  std::size_t preauth_stanza_size = 10 * 1024;
+  /// Bytes a connection may hold unwritten (a peer that does not read);
+  /// past it the connection is closed and what it could not take goes to
+  /// offline storage or bounces.
+  std::size_t write_buffer = 1024 * 1024;
+  /// Bytes per second read from one client connection (a token bucket:
+  /// past it the server reads less, it drops nothing); 0 = unbounded.
+  std::size_t c2s_rate = 0;
+  /// Bytes per second read from one server-to-server connection; 0 =
+  /// unbounded.
+  std::size_t s2s_rate = 0;
+  /// Bytes a connection may read at once above its rate (the bucket).
+  std::size_t rate_burst = 1024 * 1024;
+
+  // --- connections ---
+  /// Open connections (all listeners); 0 = derived from the open-file
+  /// limit (RLIMIT_NOFILE less a reserve for databases and logs).
+  std::size_t max_connections = 0;
+  /// Open connections from one remote address (IPv6: its /64); 0 =
+  /// unbounded.
+  std::size_t max_connections_per_address = 1000;
+
+  // --- sessions ---
+  /// A bound stream that sends nothing this long gets an XEP-0199 ping.
+  std::chrono::seconds c2s_idle_timeout{300};
+  /// ... and is closed (<connection-timeout/>) when nothing arrives
+  /// within this long after the ping.
+  std::chrono::seconds c2s_ping_timeout{60};
+  /// Resources one account may bind at once (bind answers
+  /// <resource-constraint/> beyond it).
+  std::size_t max_resources = 100;
+  /// Subscription requests one user may have pending from others.
+  std::size_t max_pending_subscriptions = 500;
+  /// IQ get/set a session may have waiting for an answer (from the
+  /// server or another entity); beyond it <resource-constraint/>.
+  std::size_t max_iqs_in_flight = 64;
+};
+
+} // namespace dja
