@@ -1,21 +1,20 @@
 #pragma once
 
-// The hook catalogue: every hook a plugin can serve, in one place.
-// docs/hooks.md is the same catalogue for plugin authors.
-//
-// Three kinds, never mixed (DESIGN §3):
-//  - first:  the chain ends at the first plugin that does not decline; a
-//            plugin replies `answer<T>` (handled or declined) or an error.
-//            When every plugin declines, the hook's default applies. Errors
-//            and timeouts fail closed.
-//  - fold:   every plugin may pass the value on (possibly altered) or drop
-//            it; declined = pass unchanged.
-//  - notify: a plain send to every plugin; nobody waits.
-//
-// Each request struct names its hook (`name`) and its answer type.
+// The hook catalogue: every hook a plugin can serve, in one place. Each
+// request struct below is the one declaration of its hook: its name, its
+// kind (actors/hooks/hook.hpp), its answer type, what its caller gets
+// when every plugin declines or one fails (`settle`, the fallback), and,
+// at the end of the file, its line in the list of hooks from which the
+// vhost's handlers, the hook ids and the CAF message registration come.
+// docs/hooks.md is the same catalogue for plugin authors; a test
+// (tests/hooks/catalogue_test.cpp) keeps the two in step.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -23,19 +22,9 @@
 
 #include "common/jid.hpp"
 #include "common/xml.hpp"
+#include "hooks/hook.hpp"
 
 namespace dja::hooks {
-
-/// A plugin's reply to a `first` or `fold` hook: handled (with a value) or
-/// declined (pass to the next plugin). Errors travel as caf::error.
-template <class T>
-struct answer {
-  bool declined = true;
-  T value{};
-
-  static answer decline() { return {}; }
-  static answer handled(T v) { return {false, std::move(v)}; }
-};
 
 // --- auth -------------------------------------------------------------------
 
@@ -46,6 +35,11 @@ struct answer {
 struct auth_check_password {
   static constexpr const char* name = "auth.check_password";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: rejected; an error stays an error.
+  static caf::expected<bool> settle(const auth_check_password&, outcome<bool> r) {
+    return value_or<bool>(std::move(r), false);
+  }
   jid user; ///< bare JID: local part and vhost domain
   std::string password;
   std::string remote_addr; ///< for plugins that throttle; never logged
@@ -56,6 +50,11 @@ struct auth_check_password {
 struct auth_user_exists {
   static constexpr const char* name = "auth.user_exists";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: no such user; an error stays an error.
+  static caf::expected<bool> settle(const auth_user_exists&, outcome<bool> r) {
+    return value_or<bool>(std::move(r), false);
+  }
   jid user;
 };
 
@@ -77,6 +76,11 @@ struct scram_credentials {
 struct auth_get_scram {
   static constexpr const char* name = "auth.get_scram";
   using answer_type = answer<scram_credentials>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: no such user; an error stays an error.
+  static caf::expected<scram_credentials> settle(const auth_get_scram&, outcome<scram_credentials> r) {
+    return value_or<scram_credentials>(std::move(r), scram_credentials{});
+  }
   jid user;
   std::string hash;
 };
@@ -95,6 +99,11 @@ enum class account_result : uint8_t {
 struct auth_register {
   static constexpr const char* name = "auth.register";
   using answer_type = answer<account_result>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: not allowed; an error stays an error.
+  static caf::expected<account_result> settle(const auth_register&, outcome<account_result> r) {
+    return value_or<account_result>(std::move(r), account_result::not_allowed);
+  }
   jid user;
   std::string password;
 };
@@ -104,6 +113,11 @@ struct auth_register {
 struct auth_set_password {
   static constexpr const char* name = "auth.set_password";
   using answer_type = answer<account_result>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: not allowed; an error stays an error.
+  static caf::expected<account_result> settle(const auth_set_password&, outcome<account_result> r) {
+    return value_or<account_result>(std::move(r), account_result::not_allowed);
+  }
   jid user;
   std::string password;
 };
@@ -113,6 +127,11 @@ struct auth_set_password {
 struct auth_remove_user {
   static constexpr const char* name = "auth.remove_user";
   using answer_type = answer<account_result>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: not allowed; an error stays an error.
+  static caf::expected<account_result> settle(const auth_remove_user&, outcome<account_result> r) {
+    return value_or<account_result>(std::move(r), account_result::not_allowed);
+  }
   jid user;
 };
 
@@ -121,6 +140,11 @@ struct auth_remove_user {
 struct auth_list_users {
   static constexpr const char* name = "auth.list_users";
   using answer_type = answer<std::vector<std::string>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: none; an error stays an error.
+  static caf::expected<std::vector<std::string>> settle(const auth_list_users&, outcome<std::vector<std::string>> r) {
+    return value_or<std::vector<std::string>>(std::move(r), {});
+  }
 };
 
 // --- stanzas ----------------------------------------------------------------
@@ -133,6 +157,15 @@ struct auth_list_users {
 struct iq_request {
   static constexpr const char* name = "iq";
   using answer_type = answer<xml::element_ptr>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// The chain: the plugins that declared this key ("get NS" / "set NS"
+  /// of the payload); "" (no payload) reaches no plugin.
+  static std::string key(const iq_request& req);
+  /// Handled: the plugin's reply, addressed per RFC 6120 §8.2.3; all
+  /// declined (or a null reply): <service-unavailable/>; an error:
+  /// <internal-server-error/>. Always a reply stanza, never an error.
+  static xml::element_ptr settle(const iq_request& req,
+                                 outcome<xml::element_ptr> r);
   xml::element_ptr stanza; ///< from already stamped
   jid from;
   jid to; ///< the server domain or a bare JID
@@ -152,6 +185,12 @@ struct filter_verdict {
 struct filter_stanza {
   static constexpr const char* name = "filter.stanza";
   using answer_type = answer<filter_verdict>;
+  static constexpr hook_kind kind = hook_kind::fold;
+  /// The fold's verdict; an error drops the stanza.
+  static filter_verdict settle(const filter_stanza&,
+                               caf::expected<filter_verdict> r) {
+    return r ? std::move(*r) : filter_verdict{nullptr, "filter failed"};
+  }
   xml::element_ptr stanza;
   jid from;
 };
@@ -172,6 +211,12 @@ struct delivery_verdict {
 struct deliver {
   static constexpr const char* name = "deliver";
   using answer_type = answer<delivery_verdict>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined, or an error: not taken (the router's default bounce).
+  static delivery_verdict settle(const deliver&,
+                                 outcome<delivery_verdict> r) {
+    return r && !r->declined ? std::move(r->value) : delivery_verdict{};
+  }
   xml::element_ptr stanza;
   jid to;
 };
@@ -193,6 +238,11 @@ struct offline_message {
 struct offline_fetch {
   static constexpr const char* name = "offline.fetch";
   using answer_type = answer<std::vector<offline_message>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: none; an error stays an error.
+  static caf::expected<std::vector<offline_message>> settle(const offline_fetch&, outcome<std::vector<offline_message>> r) {
+    return value_or<std::vector<offline_message>>(std::move(r), {});
+  }
   jid user;
 };
 
@@ -204,6 +254,11 @@ struct offline_fetch {
 struct offline_remove {
   static constexpr const char* name = "offline.remove";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: not removed; an error stays an error.
+  static caf::expected<bool> settle(const offline_remove&, outcome<bool> r) {
+    return value_or<bool>(std::move(r), false);
+  }
   jid user;
   std::vector<int64_t> ids;
 };
@@ -254,6 +309,11 @@ struct roster {
 struct roster_get {
   static constexpr const char* name = "roster.get";
   using answer_type = answer<roster>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: an empty roster; an error stays an error.
+  static caf::expected<roster> settle(const roster_get&, outcome<roster> r) {
+    return value_or<roster>(std::move(r), roster{});
+  }
   jid user;
 };
 
@@ -262,6 +322,11 @@ struct roster_get {
 struct roster_load_item {
   static constexpr const char* name = "roster.load_item";
   using answer_type = answer<std::vector<roster_item>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: no item; an error stays an error.
+  static caf::expected<std::vector<roster_item>> settle(const roster_load_item&, outcome<std::vector<roster_item>> r) {
+    return value_or<std::vector<roster_item>>(std::move(r), {});
+  }
   jid user;
   jid contact;
 };
@@ -272,6 +337,11 @@ struct roster_load_item {
 struct roster_set_item {
   static constexpr const char* name = "roster.set_item";
   using answer_type = answer<std::string>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: an error (nothing stores it).
+  static caf::expected<std::string> settle(const roster_set_item&, outcome<std::string> r) {
+    return value_or_error(std::move(r), name);
+  }
   jid user;
   roster_item item;
 };
@@ -280,6 +350,11 @@ struct roster_set_item {
 struct roster_remove_item {
   static constexpr const char* name = "roster.remove_item";
   using answer_type = answer<std::string>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: an error (nothing stores it).
+  static caf::expected<std::string> settle(const roster_remove_item&, outcome<std::string> r) {
+    return value_or_error(std::move(r), name);
+  }
   jid user;
   jid contact;
 };
@@ -288,6 +363,11 @@ struct roster_remove_item {
 struct roster_wipe {
   static constexpr const char* name = "roster.wipe";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: nothing wiped; an error stays an error.
+  static caf::expected<bool> settle(const roster_wipe&, outcome<bool> r) {
+    return value_or<bool>(std::move(r), false);
+  }
   jid user;
 };
 
@@ -310,6 +390,13 @@ struct roster_wipe {
 struct presence_check {
   static constexpr const char* name = "presence.check";
   using answer_type = answer<std::vector<xml::element_ptr>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// The whole answer: the router must tell "declined" (its default)
+  /// from "handled, nothing to report". An error counts as declined.
+  static answer_type settle(const presence_check&,
+                            outcome<std::vector<xml::element_ptr>> r) {
+    return r ? std::move(*r) : answer_type::decline();
+  }
   jid prober;  ///< who asks (full JID of a local session, or a bare JID)
   jid contact; ///< bare JID probed
 };
@@ -326,6 +413,13 @@ struct presence_check {
 struct presence_alter_available {
   static constexpr const char* name = "presence.alter_available";
   using answer_type = answer<filter_verdict>;
+  static constexpr hook_kind kind = hook_kind::fold;
+  /// An error: broadcast unchanged (a broken decorator must not make a
+  /// user invisible).
+  static filter_verdict settle(const presence_alter_available& req,
+                               caf::expected<filter_verdict> r) {
+    return r ? std::move(*r) : filter_verdict{req.stanza, {}};
+  }
   xml::element_ptr stanza;
   jid user; ///< full JID of the session
 };
@@ -337,6 +431,13 @@ struct presence_alter_available {
 struct presence_alter_unavailable {
   static constexpr const char* name = "presence.alter_unavailable";
   using answer_type = answer<filter_verdict>;
+  static constexpr hook_kind kind = hook_kind::fold;
+  /// An error: broadcast unchanged (a broken decorator must not make a
+  /// user invisible).
+  static filter_verdict settle(const presence_alter_unavailable& req,
+                               caf::expected<filter_verdict> r) {
+    return r ? std::move(*r) : filter_verdict{req.stanza, {}};
+  }
   xml::element_ptr stanza;
   jid user;
 };
@@ -346,6 +447,7 @@ struct presence_alter_unavailable {
 /// the client's own when a plugin dropped it).
 struct presence_initial {
   static constexpr const char* name = "presence.initial";
+  static constexpr hook_kind kind = hook_kind::notify;
   jid full;
   xml::element_ptr stanza;
 };
@@ -365,6 +467,11 @@ struct presence_initial {
 struct blocking_list {
   static constexpr const char* name = "blocking.list";
   using answer_type = answer<std::vector<std::string>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: nothing blocked; an error stays an error.
+  static caf::expected<std::vector<std::string>> settle(const blocking_list&, outcome<std::vector<std::string>> r) {
+    return value_or<std::vector<std::string>>(std::move(r), {});
+  }
   jid user; ///< bare
 };
 
@@ -374,6 +481,11 @@ struct blocking_list {
 struct blocking_block {
   static constexpr const char* name = "blocking.block";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: an error (nothing stores it).
+  static caf::expected<bool> settle(const blocking_block&, outcome<bool> r) {
+    return value_or_error(std::move(r), name);
+  }
   jid user;
   std::vector<std::string> items;
 };
@@ -385,6 +497,11 @@ struct blocking_block {
 struct blocking_unblock {
   static constexpr const char* name = "blocking.unblock";
   using answer_type = answer<std::vector<std::string>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: an error (nothing stores it).
+  static caf::expected<std::vector<std::string>> settle(const blocking_unblock&, outcome<std::vector<std::string>> r) {
+    return value_or_error(std::move(r), name);
+  }
   jid user;
   std::vector<std::string> items; ///< empty: all
 };
@@ -397,6 +514,11 @@ struct blocking_unblock {
 struct blocking_check {
   static constexpr const char* name = "blocking.check";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: not blocked; an error stays an error.
+  static caf::expected<bool> settle(const blocking_check&, outcome<bool> r) {
+    return value_or<bool>(std::move(r), false);
+  }
   jid user; ///< bare
   jid contact;
 };
@@ -409,6 +531,11 @@ struct blocking_check {
 struct connection_accepted {
   static constexpr const char* name = "connection.accepted";
   using answer_type = answer<bool>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: accepted; an error: refused (fail closed).
+  static bool settle(const connection_accepted&, outcome<bool> r) {
+    return r && (r->declined || r->value);
+  }
   std::string remote_addr;
   uint16_t remote_port = 0;
 };
@@ -416,6 +543,7 @@ struct connection_accepted {
 /// `session.bound` (notify): a resource was bound.
 struct session_bound {
   static constexpr const char* name = "session.bound";
+  static constexpr hook_kind kind = hook_kind::notify;
   jid full;
   caf::actor session;
   std::string remote_addr;
@@ -424,6 +552,7 @@ struct session_bound {
 /// `session.closed` (notify): a bound session ended.
 struct session_closed {
   static constexpr const char* name = "session.closed";
+  static constexpr hook_kind kind = hook_kind::notify;
   jid full;
   std::string reason;
   /// The <status/> text of the session's last unavailable presence, if
@@ -431,58 +560,123 @@ struct session_closed {
   std::string status = {};
 };
 
+
 // Disco features, identities and stream features are not hook calls: a
-// plugin declares them in its manifest (plugins/plugin.hpp) and the vhost
-// answers from that.
+// plugin declares them in its manifest (actors/hooks/plugin.hpp) and the
+// vhost answers from that.
 
 } // namespace dja::hooks
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<bool>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::xml::element_ptr>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::filter_verdict>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_check_password)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_user_exists)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::scram_credentials>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::account_result>)
+// --- the list of hooks --------------------------------------------------------
+
+/// Every hook, one line each. A hook's position is its id; the vhost has
+/// one handler per line (actors/vhost/vhost.cpp); CAF may pass the
+/// request in a message. A new hook: its struct above, its line here, its
+/// row in docs/hooks.md.
+#define DJA_HOOK_LIST(X)                                                       \
+  X(auth_check_password)                                                       \
+  X(auth_user_exists)                                                          \
+  X(auth_get_scram)                                                            \
+  X(auth_register)                                                             \
+  X(auth_set_password)                                                         \
+  X(auth_remove_user)                                                          \
+  X(auth_list_users)                                                           \
+  X(iq_request)                                                                \
+  X(filter_stanza)                                                             \
+  X(deliver)                                                                   \
+  X(offline_fetch)                                                             \
+  X(offline_remove)                                                            \
+  X(roster_get)                                                                \
+  X(roster_load_item)                                                          \
+  X(roster_set_item)                                                           \
+  X(roster_remove_item)                                                        \
+  X(roster_wipe)                                                               \
+  X(presence_check)                                                            \
+  X(presence_alter_available)                                                  \
+  X(presence_alter_unavailable)                                                \
+  X(presence_initial)                                                          \
+  X(blocking_list)                                                             \
+  X(blocking_block)                                                            \
+  X(blocking_unblock)                                                          \
+  X(blocking_check)                                                            \
+  X(connection_accepted)                                                       \
+  X(session_bound)                                                             \
+  X(session_closed)
+
+#define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
+DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)
+#undef DJA_HOOK_ALLOW_UNSAFE
+
+namespace dja::hooks {
+
+template <class... Hooks>
+struct list {};
+
+namespace detail {
+
+template <class List>
+struct drop_first;
+
+template <class T, class... Ts>
+struct drop_first<list<T, Ts...>> {
+  using type = list<Ts...>;
+};
+
+template <class T, class... Ts>
+constexpr size_t index_in(list<Ts...>) {
+  size_t i = 0;
+  bool found = false;
+  ((found = found || std::is_same<T, Ts>::value, i += found ? 0 : 1), ...);
+  return i;
+}
+
+} // namespace detail
+
+#define DJA_HOOK_TYPE(h) , h
+/// Every hook type, in the order of DJA_HOOK_LIST.
+using all = detail::drop_first<list<void DJA_HOOK_LIST(DJA_HOOK_TYPE)>>::type;
+#undef DJA_HOOK_TYPE
+
+template <class... Hooks>
+constexpr size_t size(list<Hooks...>) {
+  return sizeof...(Hooks);
+}
+
+/// How many hooks there are.
+constexpr size_t count = size(all{});
+
+/// The position of `Hook` in the list (declared in
+/// common/server_context.hpp, which knows no hook).
+template <class Hook>
+struct index {
+  static constexpr size_t value = detail::index_in<Hook>(all{});
+  static_assert(value < count, "not a hook of the catalogue");
+};
+
+/// The id of a hook, for manifests: `hooks::id<hooks::roster_get>`.
+template <class Hook>
+constexpr hook_id id{static_cast<uint8_t>(index<Hook>::value)};
+
+/// Its name (`auth.check_password`) and kind.
+const char* name_of(hook_id h);
+hook_kind kind_of(hook_id h);
+
+/// The hook of this name, if any (for names read from a configuration).
+std::optional<hook_id> find(std::string_view name);
+
+/// Every hook name, comma-separated (for "one of ..." in errors).
+std::string names();
+
+} // namespace dja::hooks
+
+// Value types that travel as replies of the vhost.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::scram_credentials)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::account_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_get_scram)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_register)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_set_password)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_remove_user)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::auth_list_users)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<std::string>>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::iq_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_stanza)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::deliver)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_verdict)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::delivery_verdict)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::delivery_verdict>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::connection_accepted)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_fetch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::xml::element_ptr>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::hooks::offline_message>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::hooks::offline_message>>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::offline_remove)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::xml::element_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dja::hooks::roster_item>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<dja::hooks::roster>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::vector<dja::hooks::roster_item>>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::answer<std::string>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_get)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_load_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_set_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_remove_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::roster_wipe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_bound)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::session_closed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_check)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_available)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_alter_unavailable)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::presence_initial)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_block)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_unblock)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::blocking_check)

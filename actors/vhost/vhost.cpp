@@ -1,13 +1,19 @@
+// The vhost actor (vhost.hpp): the chain engine. `first` chains end at
+// the first plugin that does not decline, folds pass a stanza along,
+// notifications go to everyone; every request in flight fails exactly
+// once when its plugin dies; a hook nobody serves answers at once.
+
 #include "vhost/vhost.hpp"
 
 #include <algorithm>
+#include <array>
+#include <type_traits>
 #include <memory>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/errors.hpp"
 #include "common/messages.hpp"
 
 namespace dja {
@@ -32,14 +38,58 @@ constexpr auto restart_window = std::chrono::seconds(10);
 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
+/// Hooks dispatched by a key of the request (`iq`) have `Req::key`.
+template <class Req, class = void>
+struct has_key : std::false_type {};
+
+template <class Req>
+struct has_key<Req, std::void_t<decltype(Req::key(std::declval<Req>()))>>
+  : std::true_type {};
+
+template <class T>
+struct unwrap_expected {
+  using type = T;
+};
+
+template <class T>
+struct unwrap_expected<caf::expected<T>> {
+  using type = T;
+};
+
+/// What the chain of `Req` ends with: a `first` chain with the answer
+/// that ended it, a fold with its value; or an error.
+template <class Req>
+using chain_result = caf::expected<std::conditional_t<
+  Req::kind == hooks::hook_kind::first, typename Req::answer_type,
+  decltype(Req::answer_type::value)>>;
+
+/// What the vhost answers the caller of `Req`: the value of its `settle`.
+template <class Req>
+using reply_t = typename unwrap_expected<decltype(Req::settle(
+  std::declval<const Req&>(), std::declval<chain_result<Req>>()))>::type;
+
+/// Delivers a settled value, or the error it holds.
+template <class T>
+void deliver_settled(caf::response_promise& rp, caf::expected<T> x) {
+  if (x)
+    rp.deliver(std::move(*x));
+  else
+    rp.deliver(std::move(x.error()));
+}
+
+template <class T>
+void deliver_settled(caf::response_promise& rp, T x) {
+  rp.deliver(std::move(x));
+}
+
 struct vhost_state {
   static inline const char* name = "vhost";
 
   caf::stateful_actor<vhost_state>* self = nullptr;
   std::string domain;
   std::vector<plugin_slot> plugins;
-  /// hook name -> plugin indexes in config order.
-  std::unordered_map<std::string, std::vector<size_t>> chains;
+  /// hook id -> plugin indexes in config order.
+  std::array<std::vector<size_t>, hooks::count> chains;
   /// "get NS" / "set NS" -> plugin indexes in config order.
   std::unordered_map<std::string, std::vector<size_t>> iq_chains;
 
@@ -53,16 +103,28 @@ struct vhost_state {
   std::unordered_map<uint64_t, pending> inflight;
   uint64_t next_token = 0;
 
-  const std::vector<size_t>* chain(const std::string& hook) const {
-    auto i = chains.find(hook);
-    return i == chains.end() ? nullptr : &i->second;
+  /// The chain of `req`: by its key for a hook dispatched by key (`iq`),
+  /// else every plugin serving the hook.
+  template <class Req>
+  const std::vector<size_t>* chain(const Req& req) const {
+    if constexpr (has_key<Req>::value) {
+      auto i = iq_chains.find(Req::key(req));
+      return i == iq_chains.end() ? nullptr : &i->second;
+    } else {
+      return &chains[hooks::index<Req>::value];
+    }
   }
 
   void start(caf::actor_system& sys, std::vector<plugin_instance> specs) {
     for (auto& spec : specs) {
       auto idx = plugins.size();
-      for (auto& h : spec.manifest.hooks)
-        chains[h].push_back(idx);
+      for (auto& h : spec.manifest.hooks) {
+        if (auto id = hooks::find(h))
+          chains[id->index].push_back(idx);
+        else
+          spdlog::error("vhost {}: plugin {} declares an unknown hook {}",
+                        domain, spec.name, h);
+      }
       for (auto& key : spec.manifest.iqs)
         iq_chains[key].push_back(idx);
       plugin_slot slot{std::move(spec), {}, 0};
@@ -70,11 +132,14 @@ struct vhost_state {
       self->monitor(slot.handle);
       plugins.push_back(std::move(slot));
     }
-    for (auto& [hook, idxs] : chains) {
+    for (size_t h = 0; h < chains.size(); ++h) {
+      if (chains[h].empty())
+        continue;
       std::string order;
-      for (auto i : idxs)
+      for (auto i : chains[h])
         order += (order.empty() ? "" : " -> ") + plugins[i].spec.name;
-      spdlog::debug("vhost {}: hook {}: {}", domain, hook, order);
+      spdlog::debug("vhost {}: hook {}: {}", domain,
+                    hooks::name_of({static_cast<uint8_t>(h)}), order);
     }
     for (auto& [key, idxs] : iq_chains) {
       std::string order;
@@ -216,69 +281,53 @@ struct vhost_state {
       });
   }
 
-  /// A `first` hook answered with its value, or `fallback` when every
-  /// plugin declined (or an error when `declined_is_error`).
-  template <class Req, class T = decltype(typename Req::answer_type{}.value)>
-  caf::response_promise first_or(Req req, T fallback,
-                                 bool declined_is_error = false) {
-    auto rp = self->make_response_promise();
-    first(chain(req.name), 0, std::move(req),
-          [rp, fallback, declined_is_error](
-            expected<typename Req::answer_type> r) mutable {
-            if (!r)
-              rp.deliver(r.error());
-            else if (!r->declined)
-              rp.deliver(std::move(r->value));
-            else if (declined_is_error)
-              rp.deliver(caf::make_error(caf::sec::unexpected_message,
-                                         "no plugin serves " + std::string{Req::name}));
-            else
-              rp.deliver(std::move(fallback));
-          });
-    return rp;
-  }
-
-  /// A presence fold: on an error the presence goes on unchanged (a
-  /// broken decorator must not make a user invisible).
+  /// Runs the chain of `req` and answers the caller with the hook's
+  /// `settle` of how it ended (its fallback when all declined or one
+  /// failed): one answer, exactly once.
   template <class Req>
-  caf::response_promise alter_presence(Req req) {
+  caf::response_promise run(Req req) {
     auto rp = self->make_response_promise();
-    auto orig = req.stanza;
-    fold(chain(req.name), 0, std::move(req),
-         [rp, orig](expected<hooks::filter_verdict> r) mutable {
-           rp.deliver(r ? std::move(*r) : hooks::filter_verdict{orig, {}});
-         });
+    auto orig = req;
+    auto done = [rp, orig](chain_result<Req> r) mutable {
+      deliver_settled(rp, Req::settle(orig, std::move(r)));
+    };
+    if constexpr (Req::kind == hooks::hook_kind::first)
+      first(chain(req), 0, std::move(req), std::move(done));
+    else
+      fold(chain(req), 0, std::move(req), std::move(done));
     return rp;
   }
 
   template <class Notice>
   void notify(const Notice& n) {
-    if (auto c = chain(Notice::name))
-      for (auto idx : *c)
-        if (plugins[idx].handle)
-          self->send(plugins[idx].handle, n);
+    for (auto idx : *chain(n))
+      if (plugins[idx].handle)
+        self->send(plugins[idx].handle, n);
   }
 };
 
-/// The reply a plugin built, addressed as RFC 6120 §8.2.3 wants.
-xml::element_ptr address_reply(const xml::element& req,
-                               const xml::element_ptr& reply) {
-  auto out = std::make_shared<xml::element>(*reply);
-  out->name = "iq";
-  out->ns = "jabber:client";
-  out->set_attr("id", req.attr_or("id"));
-  if (auto to = req.attr("to"))
-    out->set_attr("from", *to);
+using vhost_actor_t = caf::stateful_actor<vhost_state>;
+
+/// The handler of one hook: a request runs its chain, a notification
+/// goes to every plugin serving it.
+template <class Hook>
+auto handler(vhost_actor_t* self) {
+  if constexpr (Hook::kind == hooks::hook_kind::notify)
+    return [self](const Hook& n) { self->state.notify(n); };
   else
-    out->remove_attr("from");
-  out->set_attr("to", req.attr_or("from"));
-  auto type = out->attr("type");
-  if (!type || (*type != "result" && *type != "error"))
-    out->set_attr("type", "result");
-  return out;
+    return [self](Hook& req) -> caf::result<reply_t<Hook>> {
+      return self->state.run(std::move(req));
+    };
 }
 
-caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
+/// One handler per hook of the catalogue, then `more`.
+template <class... Hooks, class... Ts>
+caf::behavior hook_handlers(vhost_actor_t* self, hooks::list<Hooks...>,
+                            Ts... more) {
+  return {handler<Hooks>(self)..., std::move(more)...};
+}
+
+caf::behavior vhost_actor(vhost_actor_t* self,
                           std::string domain,
                           std::vector<plugin_instance> specs) {
   auto& st = self->state;
@@ -288,160 +337,8 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.on_down(dm);
   });
-  return {
-    [self](hooks::auth_check_password& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false); // fail closed
-    },
-    [self](hooks::auth_get_scram& req)
-      -> caf::result<hooks::scram_credentials> {
-      // Declined by all: no such user (found = false).
-      return self->state.first_or(std::move(req), hooks::scram_credentials{});
-    },
-    [self](hooks::auth_register& req) -> caf::result<hooks::account_result> {
-      return self->state.first_or(std::move(req),
-                                  hooks::account_result::not_allowed);
-    },
-    [self](hooks::auth_set_password& req)
-      -> caf::result<hooks::account_result> {
-      return self->state.first_or(std::move(req),
-                                  hooks::account_result::not_allowed);
-    },
-    [self](hooks::auth_remove_user& req)
-      -> caf::result<hooks::account_result> {
-      return self->state.first_or(std::move(req),
-                                  hooks::account_result::not_allowed);
-    },
-    [self](hooks::auth_list_users& req)
-      -> caf::result<std::vector<std::string>> {
-      return self->state.first_or(std::move(req), std::vector<std::string>{});
-    },
-    [self](hooks::offline_fetch& req)
-      -> caf::result<std::vector<hooks::offline_message>> {
-      return self->state.first_or(std::move(req),
-                                  std::vector<hooks::offline_message>{});
-    },
-    [self](hooks::offline_remove& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false);
-    },
-    [self](hooks::roster_get& req) -> caf::result<hooks::roster> {
-      return self->state.first_or(std::move(req), hooks::roster{});
-    },
-    [self](hooks::roster_load_item& req)
-      -> caf::result<std::vector<hooks::roster_item>> {
-      return self->state.first_or(std::move(req),
-                                  std::vector<hooks::roster_item>{});
-    },
-    [self](hooks::roster_set_item& req) -> caf::result<std::string> {
-      return self->state.first_or(std::move(req), std::string{}, true);
-    },
-    [self](hooks::roster_remove_item& req) -> caf::result<std::string> {
-      return self->state.first_or(std::move(req), std::string{}, true);
-    },
-    [self](hooks::roster_wipe& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false);
-    },
-    [self](hooks::blocking_list& req)
-      -> caf::result<std::vector<std::string>> {
-      return self->state.first_or(std::move(req), std::vector<std::string>{});
-    },
-    [self](hooks::blocking_block& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false, true);
-    },
-    [self](hooks::blocking_unblock& req)
-      -> caf::result<std::vector<std::string>> {
-      return self->state.first_or(std::move(req), std::vector<std::string>{},
-                                  true);
-    },
-    [self](hooks::blocking_check& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false);
-    },
-    [self](hooks::auth_user_exists& req) -> caf::result<bool> {
-      return self->state.first_or(std::move(req), false);
-    },
-    [self](hooks::iq_request& req) -> caf::result<xml::element_ptr> {
-      auto rp = self->make_response_promise<xml::element_ptr>();
-      auto& st = self->state;
-      auto orig = req.stanza;
-      auto payload = orig->first_element();
-      const std::vector<size_t>* chain = nullptr;
-      if (payload != nullptr) {
-        auto key = orig->attr_or("type") + " " + payload->ns;
-        if (auto i = st.iq_chains.find(key); i != st.iq_chains.end())
-          chain = &i->second;
-      }
-      st.first(chain, 0, std::move(req),
-               [rp, orig](expected<hooks::answer<xml::element_ptr>> r) mutable {
-                 if (!r)
-                   rp.deliver(
-                     errors::stanza_error(*orig, "internal-server-error"));
-                 else if (r->declined || !r->value)
-                   rp.deliver(
-                     errors::stanza_error(*orig, "service-unavailable"));
-                 else
-                   rp.deliver(address_reply(*orig, r->value));
-               });
-      return rp;
-    },
-    [self](hooks::filter_stanza& req) -> caf::result<hooks::filter_verdict> {
-      auto rp = self->make_response_promise<hooks::filter_verdict>();
-      auto& st = self->state;
-      st.fold(st.chain(req.name), 0, std::move(req),
-              [rp](expected<hooks::filter_verdict> r) mutable {
-                if (!r)
-                  rp.deliver(hooks::filter_verdict{nullptr, "filter failed"});
-                else
-                  rp.deliver(std::move(*r));
-              });
-      return rp;
-    },
-    [self](hooks::deliver& req) -> caf::result<hooks::delivery_verdict> {
-      auto rp = self->make_response_promise<hooks::delivery_verdict>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<hooks::delivery_verdict>> r) mutable {
-                 if (r && !r->declined)
-                   rp.deliver(std::move(r->value));
-                 else
-                   rp.deliver(hooks::delivery_verdict{}); // default bounce
-               });
-      return rp;
-    },
-    [self](hooks::connection_accepted& req) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<hooks::answer<bool>> r) mutable {
-                 if (!r)
-                   rp.deliver(false); // fail closed
-                 else
-                   rp.deliver(r->declined || r->value);
-               });
-      return rp;
-    },
-    [self](hooks::presence_check& req)
-      -> caf::result<hooks::answer<std::vector<xml::element_ptr>>> {
-      // The whole answer: the router must tell "declined" (its default)
-      // from "handled, nothing to report". An error counts as declined.
-      using answer_t = hooks::presence_check::answer_type;
-      auto rp = self->make_response_promise<answer_t>();
-      auto& st = self->state;
-      st.first(st.chain(req.name), 0, std::move(req),
-               [rp](expected<answer_t> r) mutable {
-                 rp.deliver(r ? std::move(*r) : answer_t::decline());
-               });
-      return rp;
-    },
-    [self](hooks::presence_alter_available& req)
-      -> caf::result<hooks::filter_verdict> {
-      return self->state.alter_presence(std::move(req));
-    },
-    [self](hooks::presence_alter_unavailable& req)
-      -> caf::result<hooks::filter_verdict> {
-      return self->state.alter_presence(std::move(req));
-    },
-    [self](const hooks::presence_initial& n) { self->state.notify(n); },
-    [self](const hooks::session_bound& n) { self->state.notify(n); },
-    [self](const hooks::session_closed& n) { self->state.notify(n); },
+  return hook_handlers(
+    self, hooks::all{},
     [self](restart_atom, size_t idx) { self->state.restart(idx); },
     [self](shutdown_atom) {
       for (auto& p : self->state.plugins) {
@@ -451,8 +348,7 @@ caf::behavior vhost_actor(caf::stateful_actor<vhost_state>* self,
         self->send_exit(p.handle, caf::exit_reason::user_shutdown);
       }
       self->quit();
-    },
-  };
+    });
 }
 
 } // namespace

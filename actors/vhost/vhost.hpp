@@ -2,19 +2,11 @@
 
 // The vhost actor: one per served domain. Owns that domain's plugin
 // actors (spawns, monitors and restarts them) and runs its hook chains in
-// config order. Callers send it a hook request and get one answer, with
-// the hook's default already applied:
-//
-//   auth_check_password -> bool   (error: temporary failure)
-//   auth_user_exists    -> bool
-//   iq_request          -> xml::element_ptr (the reply stanza, always)
-//   filter_stanza       -> filter_verdict
-//   deliver             -> bool   (false: nobody took it)
-//   connection_accepted -> bool
-//   presence_check      -> answer<vector<element_ptr>> (error: declined)
-//   presence_alter_available / _unavailable -> filter_verdict (error:
-//                          the stanza unchanged)
-//   session_bound, session_closed, presence_initial: notifications.
+// config order (docs/hooks.md). It has one handler per hook of the
+// catalogue (actors/hooks/catalogue.hpp): a caller sends it a hook request
+// and gets one answer, the hook's `settle` of how the chain ended (the
+// hook's fallback already applied); a notification goes to every plugin
+// serving it.
 
 #include <chrono>
 #include <functional>
@@ -48,5 +40,3 @@ caf::actor spawn_vhost(caf::actor_system& sys, std::string domain,
 plugins::manifest merge_manifests(const std::vector<plugin_instance>& ps);
 
 } // namespace dja
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::filter_verdict)
