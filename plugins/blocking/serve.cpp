@@ -102,9 +102,11 @@ caf::behavior serve(caf::event_based_actor*, std::string domain,
 }
 
 manifest describe() {
-  return manifest{{hooks::blocking_list::name, hooks::blocking_block::name,
-                   hooks::blocking_unblock::name, hooks::blocking_check::name,
-                   hooks::deliver::name},
+  return manifest{{hooks::id<hooks::blocking_list>,
+                   hooks::id<hooks::blocking_block>,
+                   hooks::id<hooks::blocking_unblock>,
+                   hooks::id<hooks::blocking_check>,
+                   hooks::id<hooks::deliver>},
                   {},
                   {ns::blocking},
                   {},

@@ -239,7 +239,8 @@ plugin_type last_type() {
       "who may ask a user's last activity: \"self\" (default) or \"vhost\" "
       "(any user of this vhost), until the roster decides"}},
     [](const toml::table&) {
-      return manifest{{hooks::session_bound::name, hooks::session_closed::name},
+      return manifest{{hooks::id<hooks::session_bound>,
+                       hooks::id<hooks::session_closed>},
                       {std::string{"get "} + ns_last},
                       {ns_last},
                       {},

@@ -102,7 +102,7 @@ plugin_type access_address_type() {
      {"deny", option_type::string_list, false,
       "addresses or CIDR prefixes refused"}},
     [](const toml::table&) {
-      return manifest{{"connection.accepted"}, {}, {}, {}};
+      return manifest{{hooks::id<hooks::connection_accepted>}, {}, {}, {}};
     },
     [](const spawn_context& ctx) {
       return ctx.sys.spawn(access_address, read_list(ctx.options, "allow"),

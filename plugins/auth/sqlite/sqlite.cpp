@@ -237,12 +237,13 @@ plugin_type auth_sqlite_type() {
      {"iterations", option_type::integer, false,
       "PBKDF2 iterations for new passwords, 4096..10000000 (default 4096)"}},
     [](const toml::table&) {
-      return manifest{{hooks::auth_check_password::name,
-                       hooks::auth_user_exists::name,
-                       hooks::auth_get_scram::name, hooks::auth_register::name,
-                       hooks::auth_set_password::name,
-                       hooks::auth_remove_user::name,
-                       hooks::auth_list_users::name},
+      return manifest{{hooks::id<hooks::auth_check_password>,
+                       hooks::id<hooks::auth_user_exists>,
+                       hooks::id<hooks::auth_get_scram>,
+                       hooks::id<hooks::auth_register>,
+                       hooks::id<hooks::auth_set_password>,
+                       hooks::id<hooks::auth_remove_user>,
+                       hooks::id<hooks::auth_list_users>},
                       {}, {}, {}, {}};
     },
     [](const spawn_context& ctx) {

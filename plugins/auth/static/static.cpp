@@ -83,7 +83,8 @@ plugin_type auth_static_type() {
       "user name -> password, e.g. { alice = \"secret\" }"}},
     [](const toml::table&) {
       return manifest{
-        {"auth.check_password", "auth.user_exists", "auth.get_scram"},
+        {hooks::id<hooks::auth_check_password>,
+         hooks::id<hooks::auth_user_exists>, hooks::id<hooks::auth_get_scram>},
         {},
         {},
         {}};

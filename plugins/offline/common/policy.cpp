@@ -114,8 +114,8 @@ option_spec max_messages_option() {
 }
 
 manifest offline_manifest() {
-  return manifest{{hooks::deliver::name, hooks::offline_fetch::name,
-                   hooks::offline_remove::name},
+  return manifest{{hooks::id<hooks::deliver>, hooks::id<hooks::offline_fetch>,
+                   hooks::id<hooks::offline_remove>},
                   {},
                   {"msgoffline"}, // XEP-0160 §4
                   {},

@@ -142,10 +142,11 @@ plugin_type roster_pgsql_type() {
     "rosters in PostgreSQL",
     pgsql::options(),
     [](const toml::table&) {
-      return manifest{{hooks::roster_get::name, hooks::roster_load_item::name,
-                       hooks::roster_set_item::name,
-                       hooks::roster_remove_item::name,
-                       hooks::roster_wipe::name},
+      return manifest{{hooks::id<hooks::roster_get>,
+                       hooks::id<hooks::roster_load_item>,
+                       hooks::id<hooks::roster_set_item>,
+                       hooks::id<hooks::roster_remove_item>,
+                       hooks::id<hooks::roster_wipe>},
                       {}, {}, {}, {}};
     },
     [](const spawn_context& ctx) {

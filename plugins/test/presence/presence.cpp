@@ -95,9 +95,9 @@ plugin_type test_presence_type() {
      {"drop_status", option_type::string, false,
       "available presences with this <status/> are dropped (default: none)"}},
     [](const toml::table&) {
-      return manifest{{hooks::presence_check::name,
-                       hooks::presence_alter_available::name,
-                       hooks::presence_initial::name},
+      return manifest{{hooks::id<hooks::presence_check>,
+                       hooks::id<hooks::presence_alter_available>,
+                       hooks::id<hooks::presence_initial>},
                       {std::string{"get "} + ns_test},
                       {},
                       {},

@@ -60,7 +60,11 @@ plugin_type test_slow_auth_type() {
     {{"users", option_type::string_map, true, "user name -> password"},
      {"delay_ms", option_type::integer, true, "delay of every answer"}},
     [](const toml::table&) {
-      return manifest{{"auth.check_password", "auth.user_exists"}, {}, {}, {}};
+      return manifest{{hooks::id<hooks::auth_check_password>,
+                       hooks::id<hooks::auth_user_exists>},
+                      {},
+                      {},
+                      {}};
     },
     [](const spawn_context& ctx) {
       auto ms = ctx.options["delay_ms"].value_or<int64_t>(0);

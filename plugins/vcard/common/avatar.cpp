@@ -11,9 +11,9 @@ option_spec avatar_hash_option() {
 }
 
 manifest vcard_manifest(const toml::table& opts) {
-  std::vector<std::string> served;
+  std::vector<hooks::hook_id> served;
   if (opts["avatar_hash"].value_or(true))
-    served.push_back(hooks::presence_alter_available::name);
+    served.push_back(hooks::id<hooks::presence_alter_available>);
   return manifest{std::move(served),
                   {std::string{"get "} + ns_vcard,
                    std::string{"set "} + ns_vcard},
