@@ -14,6 +14,8 @@
 #include <caf/actor.hpp>
 #include <toml++/toml.h>
 
+#include "hooks/hook.hpp"
+
 namespace dja::plugins {
 
 enum class option_type {
@@ -38,9 +40,9 @@ struct option_spec {
 /// What a plugin instance declares when its vhost builds the chains; the
 /// vhost answers disco and stream features from this without a hook call.
 struct manifest {
-  /// Hook names it serves (see actors/hooks/catalogue.hpp), e.g.
-  /// "auth.check_password".
-  std::vector<std::string> hooks;
+  /// The hooks it serves, by type: `hooks::id<hooks::roster_get>`
+  /// (actors/hooks/catalogue.hpp), so a misspelled hook does not compile.
+  std::vector<hooks::hook_id> hooks;
   /// IQ payload namespaces it serves, as "get NS" / "set NS".
   std::vector<std::string> iqs;
   /// disco#info features it adds to the server domain.

@@ -4,6 +4,7 @@
 // server. Built once at start-up, immutable afterwards, shared read-only
 // between threads.
 
+#include <bitset>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -26,34 +27,38 @@ namespace dja::s2s {
 struct settings;
 } // namespace dja::s2s
 
+namespace dja::hooks {
+/// The position of a hook in the catalogue's list
+/// (actors/hooks/catalogue.hpp); only declared here, so that the core's
+/// common types know no hook.
+template <class Hook>
+struct index;
+} // namespace dja::hooks
+
 namespace dja {
 
 /// One served domain, as the core sees it.
 struct vhost_info {
   std::string domain;
   caf::actor actor; ///< runs the hook chains (actors/vhost)
-  /// True when some plugin serves `filter.stanza`: only then does a
-  /// session ask the vhost about each stanza.
-  bool has_filters = false;
-  /// True when some plugin serves `connection.accepted`.
-  bool has_accept_hook = false;
+  /// The hooks some plugin of this vhost serves, by position in the
+  /// catalogue's list.
+  std::bitset<64> served;
   /// Pre-authentication stream features plugins declared (XEP-0077).
   bool inband_registration = false;
-  /// Some plugin serves `roster.get` (rosters are stored).
-  bool has_roster = false;
-  /// Some plugin serves `blocking.list` (XEP-0191): sessions load and
-  /// enforce the user's block list.
-  bool has_blocking = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
-  /// Some plugin serves `presence.check`: only then does the router ask
-  /// the vhost about probes.
-  bool has_presence_check = false;
-  /// Some plugin serves `presence.alter_available` /
-  /// `presence.alter_unavailable`: only then does a session run the fold
-  /// on its presence broadcasts.
-  bool has_alter_available = false;
-  bool has_alter_unavailable = false;
+
+  /// Some plugin serves `Hook`. The core asks the vhost only then, so a
+  /// hook nobody serves costs nothing: e.g. a session runs
+  /// `filter.stanza` on each stanza, the presence folds on its
+  /// broadcasts, loads rosters (`roster.get`) and block lists
+  /// (`blocking.list`, XEP-0191) only when served; the router asks
+  /// `presence.check` about probes only when served.
+  template <class Hook>
+  bool serves() const {
+    return served.test(hooks::index<Hook>::value);
+  }
 };
 
 /// The router: a fixed set of shards; a bare JID always maps to the same

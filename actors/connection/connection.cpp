@@ -192,7 +192,7 @@ void connection_state::on_stream_open(const xml::stream_header& h) {
     return;
   }
   vhost = v;
-  if (!accepted && vhost->has_accept_hook) {
+  if (!accepted && vhost->serves<hooks::connection_accepted>()) {
     accepted = true;
     busy = true;
     self
@@ -265,7 +265,7 @@ void connection_state::send_features() {
     ph = phase::sasl;
   } else {
     features.add_child(xml::element{"bind", ns::bind});
-    if (vhost->has_roster) {
+    if (vhost->serves<hooks::roster_get>()) {
       // RFC 6121 §2.6.1 roster versioning, §3.4 pre-approval.
       features.add_child(xml::element{"ver", "urn:xmpp:features:rosterver"});
       features.add_child(xml::element{"sub", "urn:xmpp:features:pre-approval"});

@@ -386,7 +386,7 @@ struct roster_wipe {
 /// a contact in a domain not served here, a handled answer also replaces
 /// the router's <remote-server-not-found/>. Default: the router's answer
 /// only. Error or timeout: as the default (logged). Only asked when some
-/// plugin of the vhost serves it (vhost_info::has_presence_check).
+/// plugin of the vhost serves it (vhost_info::serves).
 struct presence_check {
   static constexpr const char* name = "presence.check";
   using answer_type = answer<std::vector<xml::element_ptr>>;
@@ -408,7 +408,7 @@ struct presence_check {
 /// element added, XEP-0153); handled(verdict without one): not broadcast
 /// (the resource still becomes available for delivery). Default: pass
 /// unchanged. Error or timeout: broadcast unchanged (logged). Only run
-/// when some plugin serves it (vhost_info::has_alter_available); the
+/// when some plugin serves it (vhost_info::serves); the
 /// session handles nothing else of its client until the fold answers.
 struct presence_alter_available {
   static constexpr const char* name = "presence.alter_available";
@@ -644,6 +644,7 @@ constexpr size_t size(list<Hooks...>) {
 
 /// How many hooks there are.
 constexpr size_t count = size(all{});
+static_assert(count <= 64, "vhost_info::served holds 64 hooks");
 
 /// The position of `Hook` in the list (declared in
 /// common/server_context.hpp, which knows no hook).

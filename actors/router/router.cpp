@@ -679,7 +679,7 @@ struct shard_state {
     for (auto* d : {&r.to.domain(), &r.from.domain()}) {
       auto v = vhosts->find(*d);
       if (v != vhosts->end())
-        return v->second.has_presence_check ? &v->second : nullptr;
+        return v->second.serves<hooks::presence_check>() ? &v->second : nullptr;
     }
     return nullptr;
   }

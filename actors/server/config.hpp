@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "common/limits.hpp"
+#include "hooks/hook.hpp"
 
 namespace dja::config {
 
@@ -41,6 +42,9 @@ struct plugin_cfg {
   std::string type;
   toml::table options; ///< every key of the block except type / timeout_ms
   std::chrono::milliseconds timeout{5000}; ///< `timeout_ms`, any plugin
+  /// `hooks = ["auth.check_password"]`, any plugin: serve only these of
+  /// the hooks its type serves (empty: all of them).
+  std::vector<hooks::hook_id> only_hooks;
   std::string where;
 };
 

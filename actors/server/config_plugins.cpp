@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "hooks/catalogue.hpp"
 #include "plugins/plugin.hpp"
 
 namespace dja::config {
@@ -120,7 +121,7 @@ std::string known_types() {
 }
 
 std::string accepted_keys(const plugin_type& type) {
-  std::string res = "type, timeout_ms";
+  std::string res = "type, timeout_ms, hooks";
   for (auto& o : type.options)
     res += ", " + o.key;
   return res;
@@ -209,6 +210,7 @@ public:
     out.options = t;
     out.options.erase("type");
     out.options.erase("timeout_ms");
+    out.options.erase("hooks");
     auto ty = type(t, key, out);
     if (auto v = t.get("timeout_ms")) {
       auto err = detail::int_error(*v, 1, 600000, " (milliseconds)");
@@ -219,6 +221,8 @@ public:
     }
     if (ty == nullptr)
       return; // Cannot check the options of an unknown type.
+    if (auto v = t.get("hooks"))
+      hook_subset(*v, key + ".hooks", *ty, out);
     auto spec_of = [ty](std::string_view k) -> const option_spec* {
       auto& os = ty->options;
       auto i = std::find_if(os.begin(), os.end(),
@@ -226,7 +230,7 @@ public:
       return i != os.end() ? &*i : nullptr;
     };
     for (auto&& [k, v] : t) {
-      if (k == "type" || k == "timeout_ms")
+      if (k == "type" || k == "timeout_ms" || k == "hooks")
         continue;
       auto sub = detail::join_key(key, k.str());
       if (auto spec = spec_of(k.str()))
@@ -240,6 +244,38 @@ public:
         fail(line_of(t), detail::join_key(key, spec.key),
              type_name(spec.type) + std::string{" (required by "} + ty->name
                + ")");
+  }
+
+  /// `hooks`: names of hooks the type serves. A name the catalogue does
+  /// not know is an error, never a hook silently not called.
+  void hook_subset(const toml::node& v, const std::string& key,
+                   const plugin_type& ty, plugin_cfg& out) {
+    auto a = v.as_array();
+    if (a == nullptr) {
+      fail(line_of(v), key, "an array of hook names" + detail::got(v));
+      return;
+    }
+    auto served = ty.describe(out.options).hooks;
+    std::string served_names;
+    for (auto h : served)
+      served_names += (served_names.empty() ? "" : ", ")
+                      + std::string{hooks::name_of(h)};
+    for (size_t i = 0; i < a->size(); ++i) {
+      auto& x = *a->get(i);
+      auto sub = key + "[" + std::to_string(i) + "]";
+      auto name = x.value<std::string>();
+      auto id = name ? hooks::find(*name) : std::nullopt;
+      if (!id)
+        fail(line_of(x), sub,
+             "a hook name, one of " + hooks::names() + detail::got(x));
+      else if (std::find(served.begin(), served.end(), *id) == served.end())
+        fail(line_of(x), sub,
+             "a hook " + ty.name + " serves ("
+               + (served_names.empty() ? "none" : served_names) + ")"
+               + detail::got(x));
+      else
+        out.only_hooks.push_back(*id);
+    }
   }
 
 private:

@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <algorithm>
+#include <bitset>
 #include <csignal>
 #include <memory>
 #include <thread>
@@ -46,6 +47,16 @@ std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
     plugin_instance inst;
     inst.name = type->name;
     inst.manifest = type->describe(p.options);
+    if (!p.only_hooks.empty()) { // `hooks = [...]`: a subset
+      auto& hs = inst.manifest.hooks;
+      hs.erase(std::remove_if(hs.begin(), hs.end(),
+                              [&](hooks::hook_id h) {
+                                return std::find(p.only_hooks.begin(),
+                                                 p.only_hooks.end(), h)
+                                       == p.only_hooks.end();
+                              }),
+               hs.end());
+    }
     inst.timeout = p.timeout;
     out.push_back(std::move(inst));
   }
@@ -69,12 +80,13 @@ std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
 
 namespace {
 
-bool has_hook(const std::vector<plugin_instance>& ps, const char* hook) {
+/// The hooks some plugin of `ps` serves.
+std::bitset<64> served_hooks(const std::vector<plugin_instance>& ps) {
+  std::bitset<64> res;
   for (auto& p : ps)
-    for (auto& h : p.manifest.hooks)
-      if (h == hook)
-        return true;
-  return false;
+    for (auto h : p.manifest.hooks)
+      res.set(h.index);
+  return res;
 }
 
 /// Blocks until SIGTERM or SIGINT (blocked in every thread by main).
@@ -138,17 +150,9 @@ int run_server(const config::server_cfg& cfg) {
     auto plugins = make_plugins(v, cfg.data_dir);
     vhost_info info;
     info.domain = v.domain;
-    info.has_filters = has_hook(plugins, hooks::filter_stanza::name);
-    info.has_accept_hook = has_hook(plugins, hooks::connection_accepted::name);
+    info.served = served_hooks(plugins);
     info.has_tls = !v.tls_cert.empty();
-    info.has_roster = has_hook(plugins, hooks::roster_get::name);
-    info.has_presence_check = has_hook(plugins, hooks::presence_check::name);
-    info.has_alter_available
-      = has_hook(plugins, hooks::presence_alter_available::name);
-    info.has_alter_unavailable
-      = has_hook(plugins, hooks::presence_alter_unavailable::name);
-    info.has_blocking = has_hook(plugins, hooks::blocking_list::name);
-    if (info.has_blocking)
+    if (info.serves<hooks::blocking_list>())
       blocking->insert(v.domain);
     for (auto& p : plugins)
       for (auto& f : p.manifest.stream_features)

@@ -285,7 +285,7 @@ bool session_state::blocked_outbound(const xml::element& e, const jid& to) {
 bool session_state::iq_to_blocking_user(const xml::element_ptr& e,
                                         const jid& target,
                                         const vhost_info& v) {
-  if (!v.has_blocking || target.local().empty() || target == bare)
+  if (!v.serves<hooks::blocking_list>() || target.local().empty() || target == bare)
     return false;
   // The server answers for `target` (vCard, last activity, ...): not
   // for a JID that `target` blocks (§3.3: iq get/set -> unavailable).

@@ -58,8 +58,8 @@ void session_state::broadcast_presence(const xml::element& e) {
 void session_state::alter_presence(xml::element_ptr pres, bool avail,
                                    std::function<void(xml::element_ptr)> k) {
   bool has = vhost != nullptr
-             && (avail ? vhost->has_alter_available
-                       : vhost->has_alter_unavailable);
+             && (avail ? vhost->serves<hooks::presence_alter_available>()
+                       : vhost->serves<hooks::presence_alter_unavailable>());
   if (!has) {
     k(std::move(pres));
     return;

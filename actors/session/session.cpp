@@ -49,7 +49,7 @@ void session_state::from_client(const xml::element_ptr& in) {
   if (e.name == "iq" && !valid_iq(*stamped))
     return;
   xml::element_ptr out = std::move(stamped);
-  if (vhost->has_filters) {
+  if (vhost->serves<hooks::filter_stanza>()) {
     self
       ->request(vhost->actor, caf::infinite,
                 hooks::filter_stanza{out, full})

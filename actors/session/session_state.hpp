@@ -104,7 +104,9 @@ struct session_state {
   // --- roster.cpp ---
   /// Some plugin of the vhost stores rosters (else roster iqs get the
   /// iq hook's default, <service-unavailable/>).
-  bool vhost_has_roster() const { return vhost && vhost->has_roster; }
+  bool vhost_has_roster() const {
+    return vhost && vhost->serves<hooks::roster_get>();
+  }
   /// A roster iq to `target` (a bare JID of a served domain): true when
   /// answered here (own roster; another account's: <forbidden/>), false
   /// to let the vhost's iq hook answer it.
@@ -120,7 +122,9 @@ struct session_state {
   void cancel_subscriptions(const hooks::roster_item& item);
 
   // --- blocking.cpp (XEP-0191) ---
-  bool vhost_has_blocking() const { return vhost && vhost->has_blocking; }
+  bool vhost_has_blocking() const {
+    return vhost && vhost->serves<hooks::blocking_list>();
+  }
   /// Loads the block list; the session handles nothing else until then.
   void load_blocklist();
   void on_blocking_iq(const xml::element_ptr& e);

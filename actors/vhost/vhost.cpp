@@ -118,13 +118,8 @@ struct vhost_state {
   void start(caf::actor_system& sys, std::vector<plugin_instance> specs) {
     for (auto& spec : specs) {
       auto idx = plugins.size();
-      for (auto& h : spec.manifest.hooks) {
-        if (auto id = hooks::find(h))
-          chains[id->index].push_back(idx);
-        else
-          spdlog::error("vhost {}: plugin {} declares an unknown hook {}",
-                        domain, spec.name, h);
-      }
+      for (auto h : spec.manifest.hooks)
+        chains[h.index].push_back(idx);
       for (auto& key : spec.manifest.iqs)
         iq_chains[key].push_back(idx);
       plugin_slot slot{std::move(spec), {}, 0};
@@ -360,8 +355,7 @@ caf::actor spawn_vhost(caf::actor_system& sys, std::string domain,
 
 plugins::manifest merge_manifests(const std::vector<plugin_instance>& ps) {
   plugins::manifest all;
-  auto add = [](std::vector<std::string>& to,
-                const std::vector<std::string>& from) {
+  auto add = [](auto& to, const auto& from) {
     for (auto& x : from)
       if (std::find(to.begin(), to.end(), x) == to.end())
         to.push_back(x);

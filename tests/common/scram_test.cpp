@@ -627,9 +627,10 @@ CAF_TEST(auth.static derives SCRAM credentials) {
                                   all, caf::actor{}};
   auto type = dja::plugins::find_type("auth.static");
   CAF_REQUIRE(type != nullptr);
-  auto hooks = type->describe(options).hooks;
-  CAF_CHECK(std::find(hooks.begin(), hooks.end(), "auth.get_scram")
-            != hooks.end());
+  auto served = type->describe(options).hooks;
+  CAF_CHECK(std::find(served.begin(), served.end(),
+                      dja::hooks::id<dja::hooks::auth_get_scram>)
+            != served.end());
   auto plugin = type->spawn(ctx);
   auto ask = [&](const char* user, const char* hash) {
     answer out;

@@ -182,7 +182,8 @@ CAF_TEST(manifest) {
   CAF_REQUIRE(t != nullptr);
   auto m = t->describe(options);
   CAF_CHECK_EQUAL(m.features, (strings{"urn:xmpp:blocking"}));
-  CAF_CHECK(std::find(m.hooks.begin(), m.hooks.end(), "deliver")
+  CAF_CHECK(std::find(m.hooks.begin(), m.hooks.end(),
+                      hooks::id<hooks::deliver>)
             != m.hooks.end());
 }
 

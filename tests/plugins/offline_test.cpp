@@ -330,9 +330,10 @@ CAF_TEST(sqlite manifest) {
   CAF_REQUIRE(t != nullptr);
   auto m = t->describe(toml::table{});
   CAF_CHECK_EQUAL(m.features, std::vector<std::string>{"msgoffline"});
-  CAF_CHECK_EQUAL(m.hooks,
-                  (std::vector<std::string>{"deliver", "offline.fetch",
-                                            "offline.remove"}));
+  CAF_CHECK(m.hooks
+            == (std::vector<hooks::hook_id>{hooks::id<hooks::deliver>,
+                                            hooks::id<hooks::offline_fetch>,
+                                            hooks::id<hooks::offline_remove>}));
 }
 
 CAF_TEST(sqlite store and fetch in order for an existing user) {
@@ -413,9 +414,10 @@ CAF_TEST(memory manifest) {
   CAF_REQUIRE(t != nullptr);
   auto m = t->describe(toml::table{});
   CAF_CHECK_EQUAL(m.features, std::vector<std::string>{"msgoffline"});
-  CAF_CHECK_EQUAL(m.hooks,
-                  (std::vector<std::string>{"deliver", "offline.fetch",
-                                            "offline.remove"}));
+  CAF_CHECK(m.hooks
+            == (std::vector<hooks::hook_id>{hooks::id<hooks::deliver>,
+                                            hooks::id<hooks::offline_fetch>,
+                                            hooks::id<hooks::offline_remove>}));
 }
 
 CAF_TEST(memory store and fetch in order for an existing user) {

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "hooks/catalogue.hpp"
+
 using namespace dja::config;
 
 namespace {
@@ -270,7 +272,28 @@ CAF_TEST(unknown plugin option) {
   auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
                           "users = { a = \"b\" }\nuserz = 1\n");
   CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].userz",
-                       "type, timeout_ms, users"));
+                       "type, timeout_ms, hooks, users"));
+}
+
+CAF_TEST(plugin hooks are named by the catalogue) {
+  auto base = minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
+                        "users = { a = \"b\" }\n";
+  auto r = load(base + "hooks = [\"auth.check_password\"]\n");
+  CAF_REQUIRE(r.errors.empty());
+  CAF_REQUIRE_EQUAL(r.cfg.vhosts[0].plugins[0].only_hooks.size(), 1u);
+  CAF_CHECK(r.cfg.vhosts[0].plugins[0].only_hooks[0]
+            == dja::hooks::id<dja::hooks::auth_check_password>);
+  CAF_MESSAGE("a misspelled hook is an error, not a hook never called");
+  r = load(base + "hooks = [\"auth.check_pasword\"]\n");
+  CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].hooks[0]",
+                       "a hook name, one of auth.check_password"));
+  CAF_MESSAGE("a hook the type does not serve is an error too");
+  r = load(base + "hooks = [\"auth.check_password\", \"roster.get\"]\n");
+  CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].hooks[1]",
+                       "a hook auth.static serves (auth.check_password"));
+  r = load(base + "hooks = \"roster.get\"\n");
+  CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].hooks",
+                       "an array of hook names"));
 }
 
 CAF_TEST(wrong plugin option type) {

@@ -221,7 +221,7 @@ inline caf::behavior fake_plugin(fake_actor* self, std::string name, act what,
 struct fake {
   std::string name;
   std::vector<act> acts;
-  std::vector<std::string> hooks;
+  std::vector<hooks::hook_id> hooks;
   std::vector<std::string> iqs = {};
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds delay{0};

@@ -1,6 +1,6 @@
 #define CAF_SUITE vhost.hook_chain
 
-// The vhost's hook runner (DESIGN §3), driven by the deterministic test
+// The vhost's hook runner (docs/hooks.md), driven by the deterministic test
 // coordinator. Fake plugin actors (vhost/fake_plugin.hpp) answer, decline,
 // fail, stay silent, die or answer late; a probe actor plays the caller and
 // records its answer.
@@ -81,7 +81,7 @@ std::string answered_by(const std::optional<xml::element_ptr>& e) {
 }
 
 const hooks::auth_check_password pw{J("alice@example.org"), "secret", "::1"};
-const char* check_pw = hooks::auth_check_password::name;
+const hooks::hook_id check_pw = hooks::id<hooks::auth_check_password>;
 
 struct fixture : test_coordinator_fixture<> {
   std::shared_ptr<journal> log = std::make_shared<journal>();
@@ -185,9 +185,10 @@ CAF_TEST(a declining plugin hands the request to the next in config order) {
 }
 
 CAF_TEST(when every plugin declines the hook default applies) {
-  std::vector<std::string> all{check_pw, hooks::auth_user_exists::name,
-                               hooks::deliver::name,
-                               hooks::connection_accepted::name};
+  std::vector<hooks::hook_id> all{check_pw,
+                                  hooks::id<hooks::auth_user_exists>,
+                                  hooks::id<hooks::deliver>,
+                                  hooks::id<hooks::connection_accepted>};
   auto vh = vhost({{"p1", {act::decline}, all, {"get urn:test:x"}},
                    {"p2", {act::decline}, all, {"get urn:test:x"}}});
   CAF_MESSAGE("check_password: rejected");
@@ -221,8 +222,8 @@ CAF_TEST(when every plugin declines the hook default applies) {
 }
 
 CAF_TEST(an error ends a first chain and is never an accept) {
-  std::vector<std::string> all{check_pw, hooks::deliver::name,
-                               hooks::connection_accepted::name};
+  std::vector<hooks::hook_id> all{check_pw, hooks::id<hooks::deliver>,
+                                  hooks::id<hooks::connection_accepted>};
   auto vh = vhost({{"p1", {act::fail}, all, {"get urn:test:x"}},
                    {"p2", {act::accept}, all, {"get urn:test:x"}}});
   auto r = ask<bool>(vh, pw);
@@ -321,7 +322,7 @@ CAF_TEST(iq requests reach only the plugins declaring their type and ns) {
 }
 
 CAF_TEST(filter.stanza folds: pass alter drop) {
-  const char* filt = hooks::filter_stanza::name;
+  const hooks::hook_id filt = hooks::id<hooks::filter_stanza>;
   auto in = chat();
   hooks::filter_stanza req{in, J("alice@example.org/home")};
   CAF_MESSAGE("no filter: the very same stanza goes on");
@@ -358,8 +359,8 @@ CAF_TEST(filter.stanza folds: pass alter drop) {
 }
 
 CAF_TEST(notifications reach every declaring plugin and nobody waits) {
-  const char* bound = hooks::session_bound::name;
-  const char* closed = hooks::session_closed::name;
+  const hooks::hook_id bound = hooks::id<hooks::session_bound>;
+  const hooks::hook_id closed = hooks::id<hooks::session_closed>;
   auto vh = vhost({{"mute", {act::silent}, {bound, closed}},
                    {"auth", {act::accept}, {check_pw}},
                    {"log", {act::decline}, {bound}}});

@@ -49,9 +49,9 @@ xml::element_ptr available() {
   return e;
 }
 
-const char* alter_av = hooks::presence_alter_available::name;
-const char* alter_un = hooks::presence_alter_unavailable::name;
-const char* check = hooks::presence_check::name;
+const hooks::hook_id alter_av = hooks::id<hooks::presence_alter_available>;
+const hooks::hook_id alter_un = hooks::id<hooks::presence_alter_unavailable>;
+const hooks::hook_id check = hooks::id<hooks::presence_check>;
 
 using check_answer = hooks::presence_check::answer_type;
 
@@ -231,7 +231,7 @@ CAF_TEST(presence.check: the first plugin that does not decline answers) {
 }
 
 CAF_TEST(presence.initial reaches every declaring plugin as a send) {
-  const char* initial = hooks::presence_initial::name;
+  const hooks::hook_id initial = hooks::id<hooks::presence_initial>;
   auto vh = vhost({{"a", {act::silent}, {initial}},
                    {"b", {act::decline}, {alter_av}},
                    {"c", {act::decline}, {initial}}});
