@@ -1,7 +1,7 @@
 // The one list of built-in plugin types. A plugin type's name is its TOML
 // `type`, its folder under plugins/ and its log tag.
 
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

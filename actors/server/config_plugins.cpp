@@ -1,12 +1,12 @@
 // The [[vhost.plugin]] check (a plugin block against its type's option
-// schema, plugins/plugin.hpp) and the message helpers config.cpp shares.
+// schema, actors/hooks/plugin.hpp) and the message helpers config.cpp shares.
 
 #include "server/config.hpp"
 
 #include <algorithm>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::config {
 

@@ -15,7 +15,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins::blocking {
 

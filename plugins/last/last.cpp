@@ -17,7 +17,7 @@
 
 #include "common/errors.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp"
 
 namespace dja::plugins {

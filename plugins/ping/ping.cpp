@@ -6,7 +6,7 @@
 #include "common/errors.hpp"
 #include "common/namespaces.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -15,7 +15,7 @@
 
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 using dja::crypto::hash_fn;
 using dja::hooks::scram_credentials;

@@ -22,7 +22,7 @@
 #include "common/messages.hpp"
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
 #include "vhost/vhost.hpp"

@@ -18,7 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

@@ -22,7 +22,7 @@
 
 #include "common/stream_parser.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

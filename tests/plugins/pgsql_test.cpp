@@ -16,7 +16,7 @@
 #include <caf/all.hpp>
 
 #include "plugins/common/pgsql/connection.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 using namespace dja::plugins;
 

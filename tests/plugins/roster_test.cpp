@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

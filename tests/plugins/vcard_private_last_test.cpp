@@ -21,7 +21,7 @@
 #include "common/messages.hpp"
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp"
 #include "plugins/vcard/common/photo_hash.hpp"
 #include "server/config.hpp"

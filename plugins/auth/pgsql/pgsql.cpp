@@ -20,7 +20,7 @@
 #include "hooks/catalogue.hpp"
 #include "plugins/auth/pgsql/store.hpp"
 #include "plugins/common/pgsql/options.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -18,7 +18,7 @@
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
 #include "plugins/auth/sqlite/store.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

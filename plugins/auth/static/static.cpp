@@ -17,7 +17,7 @@
 #include "common/crypto.hpp"
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/users.hpp"
 
 namespace dja::plugins {

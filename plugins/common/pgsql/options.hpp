@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "plugins/common/pgsql/connection.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins::pgsql {
 

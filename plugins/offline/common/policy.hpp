@@ -16,7 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins::offline {
 

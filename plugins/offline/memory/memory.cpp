@@ -17,7 +17,7 @@
 
 #include "hooks/catalogue.hpp"
 #include "plugins/offline/common/policy.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -21,7 +21,7 @@
 #include "plugins/common/pgsql/options.hpp"
 #include "plugins/offline/common/policy.hpp"
 #include "plugins/offline/pgsql/store.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -22,7 +22,7 @@
 #include "hooks/catalogue.hpp"
 #include "plugins/offline/common/policy.hpp"
 #include "plugins/offline/sqlite/store.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -16,7 +16,7 @@
 
 #include "common/errors.hpp"
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/common/pgsql/doc_store.hpp"
 #include "plugins/common/pgsql/options.hpp"
 #include "plugins/vcard/sqlite/doc_store.hpp" // parse_element

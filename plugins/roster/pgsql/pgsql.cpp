@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/common/pgsql/options.hpp"
 #include "plugins/roster/pgsql/store.hpp"
 

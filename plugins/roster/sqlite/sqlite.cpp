@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/roster/sqlite/store.hpp"
 
 namespace dja::plugins {

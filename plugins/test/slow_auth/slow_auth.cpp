@@ -8,7 +8,7 @@
 #include <caf/all.hpp>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 #include "plugins/users.hpp"
 
 namespace dja::plugins {

@@ -13,7 +13,7 @@
 #include <caf/expected.hpp>
 
 #include "hooks/catalogue.hpp"
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins::vcard {
 

@@ -1,9 +1,10 @@
 #pragma once
 
-// What a plugin type is: a name (= TOML `type` = folder = log tag), its
-// option schema, what it declares (hooks served, IQ namespaces, disco
-// features) and how to spawn it. The list of built-in types is in
-// plugins/registry.cpp.
+// The contract between the core and the plugins, beside the hook
+// catalogue (so the core includes no file of plugins/): what a plugin
+// type is: a name (= TOML `type` = folder = log tag), its option schema,
+// what it declares (hooks served, IQ namespaces, disco features) and how
+// to spawn it. The list of built-in types is in plugins/registry.cpp.
 
 #include <functional>
 #include <string>
