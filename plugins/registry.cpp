@@ -1,5 +1,7 @@
 // The one list of built-in plugin types. A plugin type's name is its TOML
-// `type`, its folder under plugins/ and its log tag.
+// `type`, its folder under plugins/ and its log tag. Test builds add the
+// types of plugins/test/ (test_types(): plugins/test/types.cpp there,
+// plugins/no_test_types.cpp in the server).
 
 #include "hooks/plugin.hpp"
 
@@ -21,8 +23,6 @@ plugin_type offline_sqlite_type(); // plugins/offline/sqlite
 plugin_type blocking_memory_type(); // plugins/blocking/memory
 plugin_type blocking_sqlite_type(); // plugins/blocking/sqlite
 plugin_type offline_memory_type(); // plugins/offline/memory
-plugin_type test_slow_auth_type(); // plugins/test/slow_auth (tests only)
-plugin_type test_presence_type();  // plugins/test/presence (tests only)
 plugin_type auth_pgsql_type();     // plugins/auth/pgsql
 plugin_type roster_pgsql_type();   // plugins/roster/pgsql
 plugin_type offline_pgsql_type();  // plugins/offline/pgsql
@@ -31,18 +31,21 @@ plugin_type private_pgsql_type();  // plugins/private/pgsql
 plugin_type blocking_pgsql_type(); // plugins/blocking/pgsql
 
 const std::vector<plugin_type>& builtin_types() {
-  static const std::vector<plugin_type> all{
-    access_address_type(), auth_sqlite_type(), auth_static_type(), disco_type(),
-    ping_type(), register_type(), version_type(),
-    vcard_sqlite_type(), private_sqlite_type(), last_type(),
-    roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
-    blocking_memory_type(), blocking_sqlite_type(),
-    offline_memory_type(),
-    test_slow_auth_type(),
-    test_presence_type(),
-    auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
-    vcard_pgsql_type(), private_pgsql_type(), blocking_pgsql_type(),
-  };
+  static const std::vector<plugin_type> all = [] {
+    std::vector<plugin_type> res{
+      access_address_type(), auth_sqlite_type(), auth_static_type(),
+      disco_type(), ping_type(), register_type(), version_type(),
+      vcard_sqlite_type(), private_sqlite_type(), last_type(),
+      roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
+      blocking_memory_type(), blocking_sqlite_type(),
+      offline_memory_type(),
+      auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
+      vcard_pgsql_type(), private_pgsql_type(), blocking_pgsql_type(),
+    };
+    for (auto& t : test_types())
+      res.push_back(std::move(t));
+    return res;
+  }();
   return all;
 }
 

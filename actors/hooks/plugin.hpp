@@ -77,8 +77,14 @@ struct plugin_type {
   std::function<caf::actor(const spawn_context&)> spawn;
 };
 
-/// Every built-in plugin type, in one list.
+/// Every built-in plugin type, in one list (plugins/registry.cpp).
 const std::vector<plugin_type>& builtin_types();
+
+/// The plugin types only test builds have (`test.*`, plugins/test/): the
+/// unit tests and djabberd-actors-test, which the scenarios run, link
+/// plugins/test/types.cpp; the server gets the empty list of
+/// plugins/no_test_types.cpp.
+std::vector<plugin_type> test_types();
 
 /// The type with this name, or nullptr.
 const plugin_type* find_type(std::string_view name);

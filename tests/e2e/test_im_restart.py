@@ -7,7 +7,7 @@ Starts djabberd-actors with scenarios/configs/im.toml (temporary config and
 data directory, free port on 127.0.0.1). Run 1: alice logs in, sends bob
 (not logged in) a chat message and adds bob to her roster. The server is
 stopped with SIGTERM (must exit with status 0) and started again with the
-same config and data directory (tools/scenario_runner.py Server.restart).
+same config and data directory (tests/scenarios/runner.py Server.restart).
 Run 2: bob logs in, sends initial presence and gets alice's message with an
 XEP-0203 delay stamp; alice logs in and her roster still has bob.
 
@@ -27,9 +27,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
-import scenario_runner as sr  # noqa: E402  (Server: free port + temp config + start/restart/stop)
+import runner as sr  # noqa: E402  (Server: free port + temp config + start/restart/stop)
 
 try:
     import slixmpp

@@ -36,9 +36,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
-import scenario_runner as sr  # noqa: E402  (Server: ports, certificate, temp config, start/stop)
+import runner as sr  # noqa: E402  (Server: ports, certificate, temp config, start/stop)
 
 DOMAIN = "localhost"
 STEP = 10  # seconds per step

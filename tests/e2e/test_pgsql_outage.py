@@ -39,10 +39,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
 import pg_helper  # noqa: E402
-import scenario_runner as sr  # noqa: E402
+import runner as sr  # noqa: E402
 
 NAME = "test_pgsql_outage"
 OWN = os.path.join(HERE, "pgsql")

@@ -130,7 +130,7 @@ def main():
         if not paths:
             raise pg_helper.PgError("no scenarios found for %s" % ", ".join(CONFIGS))
         print("%d scenarios, each with its own database" % len(paths))
-        p = subprocess.run([sys.executable, os.path.join(REPO, "tools", "scenario_runner.py"),
+        p = subprocess.run([sys.executable, os.path.join(REPO, "tests", "scenarios", "runner.py"),
                             "--server", binary, "-j", str(args.jobs)] + paths,
                            stdin=subprocess.DEVNULL, timeout=max(10, args.limit - 20))
         signal.alarm(0)

@@ -29,9 +29,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
-import scenario_runner as sr  # noqa: E402  (Server: free port + temp config + start/restart/stop)
+import runner as sr  # noqa: E402  (Server: free port + temp config + start/restart/stop)
 
 try:
     import slixmpp

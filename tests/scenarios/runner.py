@@ -4,9 +4,9 @@
 stanza the server sends.
 
 Usage:
-    scenario_runner.py --server build/djabberd-actors scenarios/
-    scenario_runner.py --attach 127.0.0.1:16222 scenarios/      # e.g. Prosody
-    scenario_runner.py --server BIN -k sasl -v scenarios/
+    tests/scenarios/runner.py --server build/djabberd-actors-test scenarios/
+    tests/scenarios/runner.py --attach 127.0.0.1:16222 scenarios/  # Prosody
+    tests/scenarios/runner.py --server BIN -k sasl -v scenarios/
 
 For each scenario the runner picks a free port on 127.0.0.1, writes the
 scenario's config (scenarios/configs/NAME.toml, @PORT@ / @DATA_DIR@ replaced)
@@ -63,7 +63,7 @@ SERVER_START_TIMEOUT = 10.0    # seconds until the port must accept
 SERVER_STOP_TIMEOUT = 5.0      # seconds after SIGTERM before SIGKILL
 CHUNK = 65536                  # bytes per write of a generated payload
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))  # tests/scenarios/ -> the repo
 
 
 class ScenarioError(Exception):

@@ -1,0 +1,14 @@
+// The server offers no test plugin types (see test_types() in
+// actors/hooks/plugin.hpp). Alone in its file, so that the linker takes
+// it from the dja_core archive only when nothing defines test_types():
+// test builds link plugins/test/types.cpp instead.
+
+#include "hooks/plugin.hpp"
+
+namespace dja::plugins {
+
+std::vector<plugin_type> test_types() {
+  return {};
+}
+
+} // namespace dja::plugins
