@@ -16,7 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "cluster/directory.hpp"
-#include "router/router.hpp"
+#include "common/server_context.hpp"
 
 namespace dja::cluster {
 

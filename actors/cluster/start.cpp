@@ -9,7 +9,7 @@
 
 namespace dja::cluster {
 
-std::string configure(const config::cluster_cfg& cfg,
+std::string configure(const settings& cfg,
                       caf::actor_system_config& sys_cfg) {
   auto err = check_tls_files(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
   if (!err.empty())
@@ -32,7 +32,7 @@ std::string configure(const config::cluster_cfg& cfg,
 }
 
 std::shared_ptr<const link> start(caf::actor_system& sys,
-                                  const config::cluster_cfg& cfg,
+                                  const settings& cfg,
                                   const std::string& data_dir,
                                   std::shared_ptr<const vhost_table> vhosts) {
   auto dir = std::make_shared<directory>();

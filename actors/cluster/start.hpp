@@ -10,20 +10,20 @@
 #include <caf/fwd.hpp>
 
 #include "cluster/node.hpp"
-#include "server/config.hpp"
+#include "cluster/settings.hpp"
 
 namespace dja::cluster {
 
 /// Loads CAF's OpenSSL module with the node's certificate, key and CA
 /// (so every node link is mutually authenticated), enables BASP
 /// heartbeats and registers the wire messages. Empty, or what is wrong.
-std::string configure(const config::cluster_cfg& cfg,
+std::string configure(const settings& cfg,
                       caf::actor_system_config& sys_cfg);
 
 /// Spawns and publishes the node actor; null (after logging why) when
 /// the listen address cannot be used.
 std::shared_ptr<const link> start(caf::actor_system& sys,
-                                  const config::cluster_cfg& cfg,
+                                  const settings& cfg,
                                   const std::string& data_dir,
                                   std::shared_ptr<const vhost_table> vhosts);
 

@@ -4,7 +4,7 @@
 
 namespace dja::roster_xml {
 
-xml::element item(const hooks::roster_item& it, bool removed) {
+xml::element item(const roster_item& it, bool removed) {
   xml::element el{"item", ns};
   el.set_attr("jid", it.contact.str());
   if (removed) {
@@ -23,7 +23,7 @@ xml::element item(const hooks::roster_item& it, bool removed) {
   return el;
 }
 
-xml::element_ptr push(const hooks::roster_item& it, const std::string& version,
+xml::element_ptr push(const roster_item& it, const std::string& version,
                       bool removed) {
   auto iq = std::make_shared<xml::element>("iq", "jabber:client");
   iq->set_attr("type", "set").set_attr("id", "push-" + version);

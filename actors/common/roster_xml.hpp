@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/xml.hpp"
-#include "hooks/catalogue.hpp"
+#include "common/roster_item.hpp"
 
 namespace dja::roster_xml {
 
@@ -15,11 +15,11 @@ constexpr const char* ns = "jabber:iq:roster";
 
 /// `<item jid name subscription [ask] [approved]><group/>...</item>`, or
 /// `<item jid subscription='remove'/>` for a removed item.
-xml::element item(const hooks::roster_item& item, bool removed);
+xml::element item(const roster_item& item, bool removed);
 
 /// A roster push (`<iq type='set'><query ver>ITEM</query></iq>`), without
 /// `to`: each session addresses it to its own full JID.
-xml::element_ptr push(const hooks::roster_item& item,
+xml::element_ptr push(const roster_item& item,
                       const std::string& version, bool removed);
 
 } // namespace dja::roster_xml

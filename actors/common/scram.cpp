@@ -207,12 +207,12 @@ std::optional<mechanism> parse_mechanism(std::string_view name) {
   return mechanism{*h, plus};
 }
 
-hooks::scram_credentials derive(hash_fn h, std::string_view password,
+credentials derive(hash_fn h, std::string_view password,
                                 std::string salt, uint32_t iterations) {
   // Normalize(password): SASLprep is optional for us; the bytes as they are.
   auto salted = crypto::pbkdf2(h, password, salt, iterations);
   auto client_key = crypto::hmac(h, salted, "Client Key");
-  hooks::scram_credentials out;
+  credentials out;
   out.found = true;
   out.salt = std::move(salt);
   out.iterations = iterations;
@@ -329,7 +329,7 @@ server_exchange::step server_exchange::client_first(std::string_view msg) {
 }
 
 server_exchange::step
-server_exchange::credentials(const hooks::scram_credentials& creds) {
+server_exchange::credentials(const scram::credentials& creds) {
   if (state_ != state::await_credentials)
     return fail("malformed-request", "credentials out of sequence");
   std::string salt;

@@ -39,7 +39,7 @@
 #include <string_view>
 
 #include "common/crypto.hpp"
-#include "hooks/catalogue.hpp"
+#include "common/scram_credentials.hpp"
 
 namespace dja::scram {
 
@@ -66,7 +66,7 @@ std::optional<mechanism> parse_mechanism(std::string_view name);
 /// password without control characters; a client that SASLpreps a
 /// non-ASCII password into a different form will not match.
 /// `iterations` must be >= 1. found = true.
-hooks::scram_credentials derive(hash_fn h, std::string_view password,
+credentials derive(hash_fn h, std::string_view password,
                                 std::string salt, uint32_t iterations);
 
 class server_exchange {
@@ -98,14 +98,14 @@ public:
   /// `auth.get_scram` for username() (after preparing it) and name(hash()).
   step client_first(std::string_view msg);
 
-  /// The answer of `auth.get_scram`. Pass a default scram_credentials{}
+  /// The answer of `auth.get_scram`. Pass a default credentials{}
   /// (found = false) when the user name does not prep or the hook says no
   /// such user: the exchange goes on with fake credentials (a salt stable
   /// per user name, 4096 iterations) and fails at the proof, so the client
   /// cannot tell that the user does not exist. On a hook error answer
   /// <temporary-auth-failure/> instead and drop the exchange.
   /// challenge: the server-first-message.
-  step credentials(const hooks::scram_credentials& creds);
+  step credentials(const scram::credentials& creds);
 
   /// The client-final-message (raw bytes, already base64-decoded).
   /// success: data is the server-final-message "v=base64(ServerSignature)".

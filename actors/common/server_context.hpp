@@ -61,6 +61,10 @@ struct vhost_info {
   }
 };
 
+/// domain -> vhost (its actor for the `deliver` hook, the hooks it
+/// serves): what the router shards and the cluster node look up.
+using vhost_table = std::unordered_map<std::string, vhost_info>;
+
 /// The router: a fixed set of shards; a bare JID always maps to the same
 /// shard, so one user's sessions live in one place.
 struct router_ref {

@@ -56,7 +56,7 @@ struct connection_state {
   /// asynchronous answer (auth, bind) is pending, so order is kept.
   std::deque<xml::stream_event> backlog;
   bool busy = false;
-  /// Idle streams drop their parser (DESIGN §8a): a timer checks whether
+  /// Idle streams drop their parser (bench/RESULTS.md, "Memory"): a timer checks whether
   /// any bytes arrived since it was set.
   bool hibernate_timer = false;
   uint64_t data_seq = 0;
@@ -101,7 +101,7 @@ struct connection_state {
   void on_sasl(const xml::element& e);
   void sasl_plain(const std::string& b64);
   void scram_start(const std::string& mech, const std::string& b64);
-  void scram_challenge(const hooks::scram_credentials& creds);
+  void scram_challenge(const scram::credentials& creds);
   void scram_response(const std::string& b64);
   std::optional<jid> user_for(const std::string& name) const;
   bool authzid_ok(const std::string& authzid, const jid& who);

@@ -21,6 +21,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "common/jid.hpp"
+#include "common/roster_item.hpp"
+#include "common/scram_credentials.hpp"
 #include "common/xml.hpp"
 #include "hooks/hook.hpp"
 
@@ -58,14 +60,9 @@ struct auth_user_exists {
   jid user;
 };
 
-/// Stored SCRAM credentials (RFC 5802 §3) for one hash function.
-struct scram_credentials {
-  bool found = false;      ///< false: no such user
-  std::string salt;        ///< raw bytes
-  uint32_t iterations = 0; ///< PBKDF2 iteration count
-  std::string stored_key;  ///< raw bytes: H(ClientKey)
-  std::string server_key;  ///< raw bytes: HMAC(SaltedPassword, "Server Key")
-};
+/// Stored SCRAM credentials (common/scram_credentials.hpp).
+using scram_credentials = scram::credentials;
+
 
 /// `auth.get_scram` (first). The SCRAM credentials of `user` for `hash`
 /// ("SHA-1" or "SHA-256"), so no plaintext password is ever needed.
@@ -265,44 +262,10 @@ struct offline_remove {
 
 // --- rosters (RFC 6121 §2, §3; DJabberd's Roster* hooks) ---
 
-/// One roster item with its subscription state (RFC 6121 Appendix A).
-struct roster_item {
-  jid contact; ///< bare JID
-  std::string name;
-  std::vector<std::string> groups;
-  /// "none", "to", "from" or "both".
-  std::string subscription = "none";
-  bool ask_out = false;    ///< Pending Out: shown as ask='subscribe'
-  bool pending_in = false; ///< Pending In (not shown in the roster)
-  bool approved = false;   ///< pre-approved (RFC 6121 §3.4)
-  /// In the user's roster (shown by a roster get): she added the contact
-  /// or a subscription state made it appear. False for a record that only
-  /// holds a request from a contact she never added (Pending In alone,
-  /// RFC 6121 §3.1.3); such a record stays unlisted until she acts, and a
-  /// listed contact stays listed as None + Pending In (Appendix A).
-  bool listed = true;
-
-  /// The contact receives the user's presence ("from" or "both").
-  bool subscribed_from() const {
-    return subscription == "from" || subscription == "both";
-  }
-  /// The user receives the contact's presence ("to" or "both").
-  bool subscribed_to() const {
-    return subscription == "to" || subscription == "both";
-  }
-  /// A subscription state or a pending request of the user's own puts
-  /// the contact in her roster (an item is never unlisted again).
-  void update_listed() {
-    if (subscription != "none" || ask_out || approved)
-      listed = true;
-  }
-};
-
-/// A user's roster and its version (RFC 6121 §2.6).
-struct roster {
-  std::string version;
-  std::vector<roster_item> items;
-};
+/// A roster item and a roster (common/roster_item.hpp): values the
+/// router, the sessions and the roster stores share.
+using dja::roster;
+using dja::roster_item;
 
 /// `roster.get` (first, RosterGet). handled(roster). Default: an empty
 /// roster. Error: <internal-server-error/>.

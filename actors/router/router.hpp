@@ -26,9 +26,6 @@ namespace cluster {
 struct link;
 } // namespace cluster
 
-/// domain -> vhost (its actor for the `deliver` hook, its flags).
-using vhost_table = std::unordered_map<std::string, vhost_info>;
-
 /// The domains whose vhost has a blocking plugin (XEP-0191): only for
 /// them does a shard ask `blocking.check` before it lets an inbound
 /// subscription or probe through.

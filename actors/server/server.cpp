@@ -89,6 +89,29 @@ std::bitset<64> served_hooks(const std::vector<plugin_instance>& ps) {
   return res;
 }
 
+/// True when the configuration has an s2s listener (federation on).
+bool s2s_enabled(const config::server_cfg& cfg) {
+  for (auto& l : cfg.listeners)
+    if (l.kind == "s2s")
+      return true;
+  return false;
+}
+
+/// The federation settings of the configuration (actors/s2s/settings.hpp).
+s2s::settings s2s_settings(const config::server_cfg& cfg) {
+  s2s::settings st;
+  st.tls_required = cfg.s2s_tls == "required";
+  st.require_certificate.insert(cfg.s2s_require_certificate.begin(),
+                                cfg.s2s_require_certificate.end());
+  st.idle_timeout = cfg.s2s_idle_timeout;
+  st.connect_timeout = cfg.s2s_connect_timeout;
+  st.handshake_timeout = cfg.s2s_handshake_timeout;
+  for (auto& r : cfg.s2s_routes)
+    st.routes[r.domain] = s2s::route{r.host, r.port};
+  st.dialback_secret = cfg.s2s_dialback_secret;
+  return st;
+}
+
 /// Blocks until SIGTERM or SIGINT (blocked in every thread by main).
 int wait_for_signal() {
   sigset_t set;
@@ -178,9 +201,12 @@ int run_server(const config::server_cfg& cfg) {
   ctx->router.shards = spawn_router(sys, shards, table, blocking, cluster_link);
   if (cluster_link)
     caf::anon_send(cluster_link->node, ctx->router.shards);
-  if (s2s::enabled(cfg)) {
+  if (s2s_enabled(cfg)) {
     std::string err;
-    if (!s2s::start(sys, ctx, cfg, ids, err)) {
+    if (!s2s::start(sys, ctx, s2s_settings(cfg),
+                    {cfg.data_dir, cfg.s2s_ca_file, cfg.tls_ciphers,
+                     cfg.tls_ciphersuites},
+                    ids, err)) {
       spdlog::critical("{}: s2s: {}", cfg.file, err);
       return 1;
     }
