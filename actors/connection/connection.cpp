@@ -391,7 +391,7 @@ caf::behavior connection_actor(connection_broker* self,
   st.remote_port = self->remote_port(hdl);
   spdlog::info("connection opened {}:{}", st.remote, st.remote_port);
   self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
-  // RFC 6120 §4.9.3.4 / DESIGN: idle unauthenticated streams are closed.
+  // RFC 6120 §4.9.3.4: idle unauthenticated streams are closed.
   self->delayed_send(self, st.ctx->negotiation_timeout, idle_atom::value);
   return {
     [self](const caf::io::new_data_msg& m) {

@@ -27,8 +27,9 @@ SSL_CTX* make_context(const identity& id, const std::string& ciphers,
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // Idle connections keep their memory small (DESIGN §8a): buffers are
-  // released between reads, no session cache, no tickets.
+  // Idle connections keep their memory small (bench/RESULTS.md,
+  // "Memory"): buffers are released between reads, no session cache, no
+  // tickets.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION

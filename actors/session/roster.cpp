@@ -173,22 +173,6 @@ void session_state::cancel_subscriptions(const hooks::roster_item& item) {
                msg::unavailable_to{bare, item.contact});
 }
 
-void session_state::store_item(hooks::roster_item item,
-                               std::function<void()> done) {
-  self
-    ->request(vhost->actor, caf::infinite, hooks::roster_set_item{bare, item})
-    .then(
-      [this, item, done](std::string& version) {
-        push_item(item, version, false);
-        done();
-      },
-      [this, done](caf::error& err) {
-        spdlog::error("{}: roster not stored: {}", full.str(),
-                      caf::to_string(err));
-        done();
-      });
-}
-
 void session_state::push_item(const hooks::roster_item& item,
                               const std::string& version, bool removed) {
   if (!removed && !in_roster(item))

@@ -116,8 +116,6 @@ struct session_state {
   void push_item(const hooks::roster_item& item, const std::string& version,
                  bool removed);
   void on_roster_push(const xml::element_ptr& e);
-  /// Stores `item` and pushes it (shared with presence.cpp).
-  void store_item(hooks::roster_item item, std::function<void()> done);
   /// Sends unsubscribe / unsubscribed for a removed item.
   void cancel_subscriptions(const hooks::roster_item& item);
 
