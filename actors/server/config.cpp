@@ -1,4 +1,5 @@
 #include "server/config.hpp"
+#include "server/config_detail.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -17,29 +18,11 @@
 
 namespace dja::config {
 
-// Defined in config_plugins.cpp (which declares them in the same way).
-namespace detail {
-
-std::string where(const std::string& file, int64_t line);
-std::string join_key(const std::string& prefix, std::string_view key);
-std::string got(const toml::node& v);
-std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
-                      std::string_view unit);
-void check_plugin(const toml::table& t, const std::string& file,
-                  const std::string& key, plugin_cfg& out,
-                  std::vector<config_error>& errors);
-
-} // namespace detail
-
 namespace {
 
 using detail::got;
 using detail::join_key;
-
-template <class T>
-int64_t line_of(const T& x) {
-  return static_cast<int64_t>(x.source().begin.line);
-}
+using detail::line_of;
 
 const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
                                                   "warn", "error"};

@@ -16,22 +16,11 @@
 #include <algorithm>
 #include <optional>
 
-#include "server/config.hpp"
+#include "server/config_detail.hpp"
 
 namespace dja::config::detail {
 
-std::string where(const std::string& file, int64_t line);
-std::string join_key(const std::string& prefix, std::string_view key);
-std::string got(const toml::node& v);
-std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
-                      std::string_view unit);
-
 namespace {
-
-template <class T>
-int64_t line_of(const T& x) {
-  return static_cast<int64_t>(x.source().begin.line);
-}
 
 /// "host:port" or "[v6]:port" with an IP address and a port 1..65535.
 std::optional<std::pair<std::string, uint16_t>>

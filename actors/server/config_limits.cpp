@@ -11,15 +11,9 @@
 #include <functional>
 #include <string_view>
 
-#include "server/config.hpp"
+#include "server/config_detail.hpp"
 
 namespace dja::config::detail {
-
-std::string where(const std::string& file, int64_t line);
-std::string join_key(const std::string& prefix, std::string_view key);
-std::string got(const toml::node& v);
-std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
-                      std::string_view unit);
 
 namespace {
 

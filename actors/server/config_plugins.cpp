@@ -1,7 +1,8 @@
 // The [[vhost.plugin]] check (a plugin block against its type's option
-// schema, actors/hooks/plugin.hpp) and the message helpers config.cpp shares.
+// schema, actors/hooks/plugin.hpp) and the message helpers the other
+// parts of the configuration check share (server/config_detail.hpp).
 
-#include "server/config.hpp"
+#include "server/config_detail.hpp"
 
 #include <algorithm>
 
@@ -10,18 +11,7 @@
 
 namespace dja::config {
 
-// Shared with config.cpp (which declares them in the same way); all but
-// check_plugin are message helpers.
 namespace detail {
-
-std::string where(const std::string& file, int64_t line);
-std::string join_key(const std::string& prefix, std::string_view key);
-std::string got(const toml::node& v);
-std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
-                      std::string_view unit);
-void check_plugin(const toml::table& t, const std::string& file,
-                  const std::string& key, plugin_cfg& out,
-                  std::vector<config_error>& errors);
 
 std::string where(const std::string& file, int64_t line) {
   return file + ":" + std::to_string(line);
@@ -88,11 +78,7 @@ namespace {
 using plugins::option_spec;
 using plugins::option_type;
 using plugins::plugin_type;
-
-template <class T>
-int64_t line_of(const T& x) {
-  return static_cast<int64_t>(x.source().begin.line);
-}
+using detail::line_of;
 
 const char* type_name(option_type t) {
   switch (t) {
