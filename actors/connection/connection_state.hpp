@@ -56,8 +56,8 @@ struct connection_state {
   /// asynchronous answer (auth, bind) is pending, so order is kept.
   std::deque<xml::stream_event> backlog;
   bool busy = false;
-  /// Idle streams drop their parser (bench/RESULTS.md, "Memory"): a timer checks whether
-  /// any bytes arrived since it was set.
+  /// Idle streams drop their parser (bench/RESULTS.md, "Memory"): a
+  /// timer checks whether any bytes arrived since it was set.
   bool hibernate_timer = false;
   uint64_t data_seq = 0;
   uint64_t seq_at_timer = 0;

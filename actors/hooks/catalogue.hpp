@@ -39,7 +39,8 @@ struct auth_check_password {
   using answer_type = answer<bool>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: rejected; an error stays an error.
-  static caf::expected<bool> settle(const auth_check_password&, outcome<bool> r) {
+  static caf::expected<bool> settle(const auth_check_password&,
+                                    outcome<bool> r) {
     return value_or<bool>(std::move(r), false);
   }
   jid user; ///< bare JID: local part and vhost domain
@@ -75,7 +76,8 @@ struct auth_get_scram {
   using answer_type = answer<scram_credentials>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: no such user; an error stays an error.
-  static caf::expected<scram_credentials> settle(const auth_get_scram&, outcome<scram_credentials> r) {
+  static caf::expected<scram_credentials> settle(const auth_get_scram&,
+                                                 outcome<scram_credentials> r) {
     return value_or<scram_credentials>(std::move(r), scram_credentials{});
   }
   jid user;
@@ -98,7 +100,8 @@ struct auth_register {
   using answer_type = answer<account_result>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: not allowed; an error stays an error.
-  static caf::expected<account_result> settle(const auth_register&, outcome<account_result> r) {
+  static caf::expected<account_result> settle(const auth_register&,
+                                              outcome<account_result> r) {
     return value_or<account_result>(std::move(r), account_result::not_allowed);
   }
   jid user;
@@ -112,7 +115,8 @@ struct auth_set_password {
   using answer_type = answer<account_result>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: not allowed; an error stays an error.
-  static caf::expected<account_result> settle(const auth_set_password&, outcome<account_result> r) {
+  static caf::expected<account_result> settle(const auth_set_password&,
+                                              outcome<account_result> r) {
     return value_or<account_result>(std::move(r), account_result::not_allowed);
   }
   jid user;
@@ -126,7 +130,8 @@ struct auth_remove_user {
   using answer_type = answer<account_result>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: not allowed; an error stays an error.
-  static caf::expected<account_result> settle(const auth_remove_user&, outcome<account_result> r) {
+  static caf::expected<account_result> settle(const auth_remove_user&,
+                                              outcome<account_result> r) {
     return value_or<account_result>(std::move(r), account_result::not_allowed);
   }
   jid user;
@@ -139,7 +144,8 @@ struct auth_list_users {
   using answer_type = answer<std::vector<std::string>>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: none; an error stays an error.
-  static caf::expected<std::vector<std::string>> settle(const auth_list_users&, outcome<std::vector<std::string>> r) {
+  static caf::expected<std::vector<std::string>>
+  settle(const auth_list_users&, outcome<std::vector<std::string>> r) {
     return value_or<std::vector<std::string>>(std::move(r), {});
   }
 };
@@ -237,7 +243,8 @@ struct offline_fetch {
   using answer_type = answer<std::vector<offline_message>>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: none; an error stays an error.
-  static caf::expected<std::vector<offline_message>> settle(const offline_fetch&, outcome<std::vector<offline_message>> r) {
+  static caf::expected<std::vector<offline_message>>
+  settle(const offline_fetch&, outcome<std::vector<offline_message>> r) {
     return value_or<std::vector<offline_message>>(std::move(r), {});
   }
   jid user;
@@ -287,7 +294,8 @@ struct roster_load_item {
   using answer_type = answer<std::vector<roster_item>>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: no item; an error stays an error.
-  static caf::expected<std::vector<roster_item>> settle(const roster_load_item&, outcome<std::vector<roster_item>> r) {
+  static caf::expected<std::vector<roster_item>>
+  settle(const roster_load_item&, outcome<std::vector<roster_item>> r) {
     return value_or<std::vector<roster_item>>(std::move(r), {});
   }
   jid user;
@@ -302,7 +310,8 @@ struct roster_set_item {
   using answer_type = answer<std::string>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: an error (nothing stores it).
-  static caf::expected<std::string> settle(const roster_set_item&, outcome<std::string> r) {
+  static caf::expected<std::string> settle(const roster_set_item&,
+                                           outcome<std::string> r) {
     return value_or_error(std::move(r), name);
   }
   jid user;
@@ -315,7 +324,8 @@ struct roster_remove_item {
   using answer_type = answer<std::string>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: an error (nothing stores it).
-  static caf::expected<std::string> settle(const roster_remove_item&, outcome<std::string> r) {
+  static caf::expected<std::string> settle(const roster_remove_item&,
+                                           outcome<std::string> r) {
     return value_or_error(std::move(r), name);
   }
   jid user;
@@ -432,7 +442,8 @@ struct blocking_list {
   using answer_type = answer<std::vector<std::string>>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: nothing blocked; an error stays an error.
-  static caf::expected<std::vector<std::string>> settle(const blocking_list&, outcome<std::vector<std::string>> r) {
+  static caf::expected<std::vector<std::string>>
+  settle(const blocking_list&, outcome<std::vector<std::string>> r) {
     return value_or<std::vector<std::string>>(std::move(r), {});
   }
   jid user; ///< bare
@@ -462,7 +473,8 @@ struct blocking_unblock {
   using answer_type = answer<std::vector<std::string>>;
   static constexpr hook_kind kind = hook_kind::first;
   /// All declined: an error (nothing stores it).
-  static caf::expected<std::vector<std::string>> settle(const blocking_unblock&, outcome<std::vector<std::string>> r) {
+  static caf::expected<std::vector<std::string>>
+  settle(const blocking_unblock&, outcome<std::vector<std::string>> r) {
     return value_or_error(std::move(r), name);
   }
   jid user;
@@ -530,7 +542,7 @@ struct session_closed {
 
 } // namespace dja::hooks
 
-// --- the list of hooks --------------------------------------------------------
+// --- the list of hooks -----------------------------------------------------
 
 /// Every hook, one line each. A hook's position is its id; the vhost has
 /// one handler per line (actors/vhost/vhost.cpp); CAF may pass the
