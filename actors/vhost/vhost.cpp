@@ -286,10 +286,11 @@ struct vhost_state {
     auto done = [rp, orig](chain_result<Req> r) mutable {
       deliver_settled(rp, Req::settle(orig, std::move(r)));
     };
+    auto c = chain(req); // before `req` is moved
     if constexpr (Req::kind == hooks::hook_kind::first)
-      first(chain(req), 0, std::move(req), std::move(done));
+      first(c, 0, std::move(req), std::move(done));
     else
-      fold(chain(req), 0, std::move(req), std::move(done));
+      fold(c, 0, std::move(req), std::move(done));
     return rp;
   }
 
