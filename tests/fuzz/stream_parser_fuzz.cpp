@@ -1,0 +1,81 @@
+// Fuzz target: the XML stream parser (actors/common/stream_parser*), RFC
+// 6120 §11. The input is a whole stream as a peer would send it. It is fed
+// once in one piece and once split at points taken from the input (with
+// hibernate() wherever the parser allows it); both runs must report the
+// same events and the same error, because TCP may cut a stream anywhere.
+// Every stanza must survive serialize() and parse again unchanged.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fuzz_util.hpp"
+
+using namespace dja;
+
+namespace {
+
+/// Small enough that the fuzzer reaches the size limit.
+constexpr size_t max_stanza = 2048;
+
+struct run {
+  std::vector<std::string> events;
+  xml::parse_error err = xml::parse_error::none;
+  std::vector<xml::element_ptr> stanzas;
+};
+
+run feed(const uint8_t* data, size_t size, const std::vector<size_t>& chunks,
+         bool hibernate) {
+  run r;
+  xml::stream_parser p{max_stanza};
+  std::vector<xml::stream_event> evs;
+  size_t pos = 0;
+  for (auto len : chunks) {
+    r.err = p.feed(reinterpret_cast<const char*>(data) + pos, len, evs);
+    pos += len;
+    if (r.err != xml::parse_error::none)
+      break;
+    if (hibernate && p.can_hibernate())
+      p.hibernate();
+  }
+  for (auto& ev : evs) {
+    r.events.push_back(fuzz::describe(ev));
+    if (ev.kind == xml::stream_event::stanza)
+      r.stanzas.push_back(ev.elem);
+  }
+  return r;
+}
+
+std::string joined(const run& r) {
+  std::string s = std::string{"error: "} + xml::to_condition(r.err) + "\n";
+  for (auto& e : r.events)
+    s += e + "\n";
+  return s;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 64 * 1024)
+    return 0;
+  auto whole = feed(data, size, {size}, false);
+  auto chunks = fuzz::split_points(data, size);
+  auto split = feed(data, size, chunks, (size & 1) != 0);
+  // The size limit counts buffered bytes, which depend on the split only
+  // within one chunk. libxml2 may need more bytes to see that a split
+  // stream is not well-formed (it waits for a tag's end), so the split run
+  // may stop short of the whole run's error, with a prefix of its events;
+  // a split must never make an error of a stream that is fine whole.
+  bool prefix = split.events.size() <= whole.events.size()
+                && std::equal(split.events.begin(), split.events.end(),
+                              whole.events.begin());
+  bool later = split.err == xml::parse_error::none && prefix;
+  if (whole.err != xml::parse_error::too_big
+      && split.err != xml::parse_error::too_big && !later
+      && (whole.err != split.err || whole.events != split.events))
+    fuzz::fail("split stream differs from whole stream",
+               joined(whole) + "---\n" + joined(split));
+  for (auto& st : whole.stanzas)
+    fuzz::check_round_trip(*st, fuzz::client_header, "jabber:client");
+  return 0;
+}
