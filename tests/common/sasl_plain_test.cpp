@@ -43,3 +43,13 @@ CAF_TEST(failures name their RFC 6120 conditions) {
   CAF_CHECK_EQUAL(cond(base64::encode(std::string{"\0a\0b\0c", 6})),
                   "malformed-request");
 }
+
+CAF_TEST(base64 with pad bits set is incorrect-encoding) {
+  // RFC 4648 §3.5; found by tests/fuzz (corpus/sasl/crash-base64-pad-bits):
+  // "AGp1bGlld+==" decoded like "AGp1bGlldA==".
+  CAF_CHECK_EQUAL(cond("AGp1bGlld+=="), "incorrect-encoding");
+  CAF_CHECK_EQUAL(cond("AGp1bGlldA=="), "malformed-request");
+  CAF_CHECK(!base64::decode("QR=="));
+  CAF_CHECK(!base64::decode("QUF="));
+  CAF_CHECK_EQUAL(*base64::decode("QUE="), "AA");
+}
