@@ -28,4 +28,9 @@ if [ "${1:-}" = "--test" ]; then
     systemctl disable --now prosody postgresql >/dev/null 2>&1 || true
   fi
 fi
+if [ "${1:-}" = "--fuzz" ]; then
+  # bench/fuzz.sh: clang with libFuzzer and the sanitizer runtimes.
+  apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev \
+    >/dev/null
+fi
 ./tools/make-cert.sh localhost config/tls/localhost.crt config/tls/localhost.key

@@ -70,6 +70,10 @@ std::optional<std::string> decode(std::string_view in) {
         return std::nullopt;
     }
     auto n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    // RFC 4648 §3.5: the pad bits must be zero, so that every input has
+    // one encoding ("QQ==" only, not "QR==").
+    if ((pad == 2 && (n & 0xFFFF) != 0) || (pad == 1 && (n & 0xFF) != 0))
+      return std::nullopt;
     out += static_cast<char>((n >> 16) & 0xFF);
     if (pad < 2)
       out += static_cast<char>((n >> 8) & 0xFF);

@@ -179,6 +179,17 @@ std::optional<std::string> prep_domain(std::string_view raw) {
   ascii_lower(res);
   if (res.empty() || res.size() > max_part)
     return std::nullopt;
+  // RFC 3490 §4.2 step 7: the U-labels must give the A-labels back. An
+  // A-label that does not (e.g. "xn--bchrean--bchrealp") is refused, or
+  // the JID would print as one that prepares to a different JID.
+  idn_str again;
+  if (idna_to_ascii_8z(res.c_str(), &again.ptr, flags) != IDNA_SUCCESS)
+    return std::nullopt;
+  std::string a{again.ptr}, b{ace.ptr};
+  ascii_lower(a);
+  ascii_lower(b);
+  if (a != b)
+    return std::nullopt;
   return res;
 }
 

@@ -9,6 +9,7 @@
 #include "common/base64.hpp"
 #include "common/errors.hpp"
 #include "common/namespaces.hpp"
+#include "common/sasl_plain.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
 
@@ -112,28 +113,14 @@ void connection_state::on_sasl(const xml::element& e) {
 }
 
 void connection_state::sasl_plain(const std::string& b64) {
-  // "=" is an empty response (RFC 6120 §6.4.2).
-  auto decoded = b64 == "=" ? std::optional<std::string>{std::string{}}
-                            : base64::decode(b64);
-  if (!decoded) {
-    sasl_failure("incorrect-encoding");
+  auto plain = dja::sasl_plain::decode(b64);
+  if (!plain.msg) {
+    sasl_failure(plain.condition);
     return;
   }
-  // RFC 4616 §2: [authzid] NUL authcid NUL passwd
-  auto& msg = *decoded;
-  auto p1 = msg.find('\0');
-  auto p2 = p1 == std::string::npos ? p1 : msg.find('\0', p1 + 1);
-  if (p2 == std::string::npos || msg.find('\0', p2 + 1) != std::string::npos) {
-    sasl_failure("malformed-request");
-    return;
-  }
-  auto authzid = msg.substr(0, p1);
-  auto authcid = msg.substr(p1 + 1, p2 - p1 - 1);
-  auto password = msg.substr(p2 + 1);
-  if (authcid.empty() || password.empty()) {
-    sasl_failure(authcid.empty() ? "malformed-request" : "not-authorized");
-    return;
-  }
+  auto& authzid = plain.msg->authzid;
+  auto& authcid = plain.msg->authcid;
+  auto& password = plain.msg->password;
   auto who = user_for(authcid);
   if (!who) {
     auth_failed(authcid);

@@ -1,3 +1,9 @@
+// toml++ 3.x's parser asserts (a debug build aborts; clang -O2 assumes it,
+// undefined behaviour) that a table header starts with a key character,
+// and "[%server]" breaks that; the check right after the assertion reports
+// the proper error. Only this file parses TOML, so the assertion is off
+// here (tests/fuzz found it: corpus/config/crash-table-header).
+#define TOML_ASSERT(expr) static_cast<void>(0)
 #include "server/config.hpp"
 #include "server/config_detail.hpp"
 

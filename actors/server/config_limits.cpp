@@ -93,8 +93,11 @@ void check_limits(const toml::node& n, const std::string& file, limits& out,
   }
   for (auto&& [k, v] : *t) {
     auto key = join_key("limits", k.str());
+    // A copy of the binding `k`: C++17 lambdas cannot capture structured
+    // bindings (clang refuses it; bench/fuzz.sh builds with clang).
+    std::string_view name = k.str();
     auto it = std::find_if(keys().begin(), keys().end(),
-                           [&](const limit_key& lk) { return k == lk.name; });
+                           [&](const limit_key& lk) { return name == lk.name; });
     if (it == keys().end()) {
       errors.push_back({file, line_of(k), key, key_list()});
       continue;
