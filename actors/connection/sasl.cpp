@@ -313,8 +313,10 @@ void connection_state::sasl_success(const jid& who,
                who.str(), sasl_mech, tls ? ", " + tls->version() : "");
   authenticated = true;
   user = who;
-  // RFC 6120 §6.4.6: the client restarts the stream.
+  // RFC 6120 §6.4.6: the client restarts the stream, now with the full
+  // stanza size (strangers had preauth_stanza_size).
   parser->reset();
+  parser->set_max_stanza_size(ctx->limits.c2s_stanza_size);
   backlog.clear();
   header_sent = false;
   ph = phase::header;

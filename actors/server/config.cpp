@@ -476,6 +476,9 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
   // [server] max_stanza_size is the older name of limits.c2s_stanza_size.
   if (!t.at_path("limits.c2s_stanza_size"))
     cfg.limits.c2s_stanza_size = cfg.max_stanza_size;
+  // A stream gets its full limit only once authenticated, never less.
+  cfg.limits.preauth_stanza_size = std::min(cfg.limits.preauth_stanza_size,
+                                            cfg.limits.c2s_stanza_size);
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);
     if (n == nullptr)
