@@ -28,6 +28,10 @@ std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
 void check_plugin(const toml::table& t, const std::string& file,
                   const std::string& key, plugin_cfg& out,
                   std::vector<config_error>& errors);
+// config_files.cpp
+std::string pem_pair_error(const std::string& cert, const std::string& key,
+                           bool& key_at_fault);
+std::string dir_error(const std::string& dir);
 
 } // namespace detail
 
@@ -139,6 +143,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       if (auto s = str(v, key, "a non-empty string (a directory)")) {
         if (s->empty())
           fail(line_of(v), key, "a non-empty string (a directory)");
+        else if (auto err = detail::dir_error(*s); !err.empty())
+          fail(line_of(v), key, err);
         else
           cfg.data_dir = *s;
       }
@@ -350,6 +356,7 @@ void checker::listeners(const toml::node& n, server_cfg& cfg) {
     }
     listen_cfg l;
     l.where = detail::where(file_, line_of(*t));
+    l.line = line_of(*t);
     listener(*t, key, l);
     auto addr = canonical_ip(l.address);
     auto port = t->get("port");
@@ -416,9 +423,19 @@ void checker::vhost(const toml::table& t, const std::string& key,
   }
   if (!t.contains("domain"))
     fail(line_of(t), key + ".domain", "a domain name (required)");
-  if (t.contains("tls_cert") != t.contains("tls_key"))
+  if (t.contains("tls_cert") != t.contains("tls_key")) {
     fail(line_of(t), key + (t.contains("tls_cert") ? ".tls_key" : ".tls_cert"),
          "tls_cert and tls_key together (one of them is missing)");
+  } else if (!vh.tls_cert.empty() && !vh.tls_key.empty()) {
+    // What the start would refuse: a PEM that does not parse, a key of
+    // another certificate.
+    bool key_at_fault = false;
+    auto err = detail::pem_pair_error(vh.tls_cert, vh.tls_key, key_at_fault);
+    if (!err.empty()) {
+      auto k = key_at_fault ? "tls_key" : "tls_cert";
+      fail(line_of(*t.get(k)), key + "." + k, err);
+    }
+  }
 }
 
 void checker::vhosts(const toml::node& n, server_cfg& cfg) {
@@ -497,9 +514,9 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
                                          : l.starttls == "required");
     if (needs_tls && !any_cert)
       errors_.push_back(config_error{
-        file_, 0, "listen[" + std::to_string(i) + "]",
-        "a [[vhost]] with tls_cert and tls_key (this listener requires TLS; "
-        "listener at " + l.where + ")"});
+        file_, l.line, "listen[" + std::to_string(i) + "]",
+        "a [[vhost]] with tls_cert and tls_key (this listener requires "
+        "TLS)"});
   }
   require("vhost", "at least one [[vhost]] block");
 }

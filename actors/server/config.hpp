@@ -33,6 +33,7 @@ struct listen_cfg {
   /// authentication before falling back.
   bool sasl_channel_binding = false;
   std::string where;   ///< "file:line" of the block, for later errors
+  int64_t line = 0;    ///< ... its line
 };
 
 /// A `[[vhost.plugin]]` block: its type and its own options (checked
