@@ -417,6 +417,7 @@ caf::behavior connection_actor(connection_broker* self,
     },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },
     [self](hibernate_atom) { self->state.on_hibernate_timer(); },
+    [self](throttle_atom) { self->state.on_throttle_timer(); },
   };
 }
 

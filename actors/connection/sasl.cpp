@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
+#include "common/context_extras.hpp"
 #include "common/errors.hpp"
+#include "common/login_throttle.hpp"
 #include "common/namespaces.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
@@ -15,6 +17,11 @@
 namespace dja {
 
 namespace {
+
+/// The node's login throttle, or null (none installed: unit tests).
+login_throttle* throttle_of(const server_context& ctx) {
+  return extras_of(ctx)->throttle.get();
+}
 
 /// RFC 6120 §6.4.5: allow retries on one stream, but not forever.
 constexpr int max_sasl_failures = 5;
@@ -74,11 +81,12 @@ void connection_state::on_sasl(const xml::element& e) {
                                    : "invalid-mechanism");
       return;
     }
-    if (!ctx->throttle->allowed(remote)) {
-      spdlog::warn("authentication from {} refused: too many failures",
-                   remote);
-      write("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-            "<temporary-auth-failure/></failure>");
+    if (auto t = throttle_of(*ctx); t != nullptr && !t->allowed(remote)) {
+      // Its answers are queued a minute ahead already. Counts toward
+      // this stream's retries: a refused stream may not retry forever.
+      spdlog::warn("authentication from {}:{} refused: too many failures",
+                   remote, remote_port);
+      sasl_failure("temporary-auth-failure");
       return;
     }
     sasl_mech = mech;
@@ -151,11 +159,13 @@ void connection_state::sasl_plain(const std::string& b64) {
       [this, user_jid](bool ok) {
         if (ph == phase::closed)
           return;
-        if (ok)
-          sasl_success(user_jid, {});
-        else
-          auth_failed(user_jid.str());
-        resume();
+        auto now = ok ? answer_auth(user_jid.str(),
+                                    [this, user_jid] {
+                                      sasl_success(user_jid, {});
+                                    })
+                      : auth_failed(user_jid.str());
+        if (now)
+          resume();
       },
       [this](caf::error& err) {
         if (ph == phase::closed)
@@ -257,7 +267,9 @@ void connection_state::scram_response(const std::string& b64) {
   auto name = scram->username();
   scram.reset();
   if (step.kind == scram::server_exchange::step::success && !who.empty()) {
-    sasl_success(who, base64::encode(step.data));
+    answer_auth(who.str(), [this, who, data = base64::encode(step.data)] {
+      sasl_success(who, data);
+    });
     return;
   }
   spdlog::info("SCRAM from {}:{} failed: {}", remote, remote_port,
@@ -283,13 +295,47 @@ bool connection_state::authzid_ok(const std::string& authzid, const jid& who) {
   return false;
 }
 
-void connection_state::auth_failed(const std::string& who) {
+bool connection_state::auth_failed(const std::string& who) {
   spdlog::info("authentication failed for {} from {}:{}", who, remote,
                remote_port);
-  if (ctx->throttle->failed(remote))
-    spdlog::warn("{}: too many failed authentications; refusing it for a "
-                 "while", remote);
-  sasl_failure("not-authorized");
+  auto account = who.find('@') == std::string::npos
+                   ? who + '@' + vhost->domain
+                   : who;
+  auto now = answer_auth(account, [this] { sasl_failure("not-authorized"); });
+  if (auto t = throttle_of(*ctx); t != nullptr && t->failed(remote, account))
+    spdlog::warn("too many failed authentications from {} or for {}: "
+                 "answers to them are delayed from now on",
+                 remote, account);
+  return now;
+}
+
+bool connection_state::answer_auth(const std::string& account,
+                                   std::function<void()> answer) {
+  auto t = throttle_of(*ctx);
+  auto delay = t != nullptr ? t->answer_delay(remote, account)
+                            : login_throttle::duration::zero();
+  if (delay <= login_throttle::duration::zero()) {
+    answer();
+    return true;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay);
+  spdlog::info("authentication of {} from {}:{} answered in {} ms "
+               "(brute-force throttle)",
+               account, remote, remote_port, ms.count());
+  busy = true;
+  held_answer = std::move(answer);
+  self->delayed_send(self, delay, throttle_atom::value);
+  return false;
+}
+
+void connection_state::on_throttle_timer() {
+  if (ph == phase::closed || !held_answer)
+    return;
+  auto answer = std::move(held_answer);
+  held_answer = nullptr;
+  answer();
+  if (ph != phase::closed)
+    resume();
 }
 
 void connection_state::sasl_failure(const char* condition) {
@@ -308,7 +354,8 @@ void connection_state::sasl_success(const jid& who,
   else
     write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + additional
           + "</success>");
-  ctx->throttle->succeeded(remote);
+  if (auto t = throttle_of(*ctx))
+    t->succeeded(who.bare().str());
   spdlog::info("authenticated {}:{} as {} ({}{})", remote, remote_port,
                who.str(), sasl_mech, tls ? ", " + tls->version() : "");
   authenticated = true;

@@ -155,11 +155,15 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       if (auto s = str(v, key, "an OpenSSL TLS 1.3 ciphersuites string"))
         cfg.tls_ciphersuites = *s;
     } else if (k == "auth_fail_limit") {
-      if (auto i = int_in(v, key, 1, 1000000, " (failures per address)"))
+      if (auto i = int_in(v, key, 1, 1000000,
+                          " (failures per address and per account)"))
         cfg.auth_fail_limit = static_cast<int>(*i);
     } else if (k == "auth_fail_window") {
       if (auto i = int_in(v, key, 1, 86400, " (seconds)"))
         cfg.auth_fail_window = std::chrono::seconds{*i};
+    } else if (k == "auth_delay_max") {
+      if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
+        cfg.auth_delay_max = std::chrono::seconds{*i};
     } else if (k == "log_file") {
       if (auto s = str(v, key, "a string (a file path)"))
         cfg.log_file = *s;
@@ -175,7 +179,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, tls_ciphers, tls_ciphersuites, "
-           "auth_fail_limit, auth_fail_window, s2s_tls, s2s_ca_file, "
+           "auth_fail_limit, auth_fail_window, auth_delay_max, s2s_tls, "
+           "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "
            "s2s_connect_timeout, s2s_handshake_timeout");
     }
@@ -403,9 +408,10 @@ void checker::vhost(const toml::table& t, const std::string& key,
           fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
         }
       }
-    } else if (k == "default_plugins") {
+    } else if (k == "default_plugins" || k == "correct_forged_from") {
       if (auto b = v.as_boolean())
-        vh.default_plugins = b->get();
+        (k == "default_plugins" ? vh.default_plugins
+                                : vh.correct_forged_from) = b->get();
       else
         fail(line_of(v), sub, "a boolean" + got(v));
     } else if (k == "tls_cert" || k == "tls_key") {
@@ -418,7 +424,7 @@ void checker::vhost(const toml::table& t, const std::string& key,
       }
     } else {
       fail(line_of(k), sub, "one of the keys domain, plugin, tls_cert, "
-                            "tls_key, default_plugins");
+                            "tls_key, default_plugins, correct_forged_from");
     }
   }
   if (!t.contains("domain"))
