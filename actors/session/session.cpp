@@ -12,6 +12,8 @@
 namespace dja {
 
 void session_state::to_client(xml::element_ptr e) {
+  if (e->name == "iq")
+    iq_answered(*e);
   self->send(conn, msg::to_client{std::move(e)});
 }
 
@@ -46,7 +48,7 @@ void session_state::from_client(const xml::element_ptr& in) {
     }
     stamped->set_attr("to", to->str());
   }
-  if (e.name == "iq" && !valid_iq(*stamped))
+  if (e.name == "iq" && (!valid_iq(*stamped) || !count_iq(*stamped)))
     return;
   xml::element_ptr out = std::move(stamped);
   if (vhost->has_filters) {
