@@ -385,7 +385,10 @@ bool connection_state::preauth_register(const xml::element_ptr& e) {
     return true;
   }
   auto stanza = std::make_shared<xml::element>(*e);
-  stanza->remove_attr("from");
+  // `from` is the client's address (an IP literal is a valid JID), for
+  // per-address limits (the register plugin's registration_interval);
+  // the reply's `to` is removed below.
+  stanza->set_attr("from", remote);
   stanza->set_attr("to", vhost->domain);
   busy = true;
   self

@@ -140,8 +140,20 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
 void session_state::iq_to_vhost(const xml::element_ptr& e, const jid& target,
                                 const vhost_info& v) {
   self->request(v.actor, caf::infinite, hooks::iq_request{e, full, target})
-    .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
-          [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+    .then(
+      [this, e](xml::element_ptr& reply) {
+        bool removed = reply->attr_or("type") == "result"
+                       && e->attr_or("type") == "set"
+                       && e->first_element()->ns == "jabber:iq:register"
+                       && e->first_element()->child("remove") != nullptr;
+        to_client(std::move(reply));
+        // XEP-0077 §3.2: the account is gone; the server closes the
+        // stream with <not-authorized/>.
+        if (removed)
+          self->send(conn, msg::close_stream{"not-authorized",
+                                             "account removed"});
+      },
+      [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
 void session_state::close(const std::string& reason) {
