@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/context_extras.hpp"
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
@@ -29,12 +30,18 @@ void session_state::route(xml::element_ptr e, const jid& to) {
 /// From the client: check, stamp, filter, dispatch.
 void session_state::from_client(const xml::element_ptr& in) {
   const auto& e = *in;
-  // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused.
+  // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused, or
+  // corrected (the stamp below overwrites it).
   if (auto from = e.attr("from")) {
     auto j = jid::parse(*from);
     if (!j || (*j != full && *j != bare)) {
-      self->send(conn, msg::close_stream{"invalid-from", {}});
-      return;
+      if (extras_of(*ctx)->correct_forged_from.count(full.domain()) == 0) {
+        self->send(conn, msg::close_stream{"invalid-from", {}});
+        return;
+      }
+      // COMPAT(libpurple): old clients sent a wrong `from` harmlessly;
+      // DJabberd and Prosody correct it.
+      spdlog::debug("{}: forged from '{}' corrected", full.str(), *from);
     }
   }
   auto stamped = std::make_shared<xml::element>(e);
