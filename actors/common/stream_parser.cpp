@@ -1,8 +1,10 @@
 #include "common/stream_parser.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -100,6 +102,12 @@ const char* to_condition(parse_error e) {
       return "restricted-xml";
     case parse_error::too_big:
       return "policy-violation";
+    case parse_error::unsupported_encoding:
+      return "unsupported-encoding";
+    case parse_error::unsupported_version:
+      return "unsupported-version";
+    case parse_error::nested_header:
+      return "unsupported-stanza-type";
     default:
       return "";
   }
@@ -155,6 +163,19 @@ stream_parser::impl::~impl() {
     xmlFreeParserCtxt(ctxt);
 }
 
+void stream_parser::impl::set_max(std::size_t max) {
+  max_bytes = max;
+  tree_limit = saturated(max, tree_factor);
+  set_dict_limit();
+}
+
+void stream_parser::impl::set_dict_limit() {
+  // Names and namespace URIs are interned for the life of the context.
+  if (ctxt != nullptr && ctxt->dict != nullptr)
+    xmlDictSetLimit(ctxt->dict,
+                    std::max<std::size_t>(saturated(max_bytes, 4), 65536));
+}
+
 void stream_parser::impl::open() {
   auto sax = const_cast<xmlSAXHandler*>(sax_handler());
   ctxt = xmlCreatePushParserCtxt(sax, this, nullptr, 0, nullptr);
@@ -164,10 +185,7 @@ void stream_parser::impl::open() {
   xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
   // XMPP is UTF-8 only: no autodetection, no encoding switch.
   xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
-  // Names and namespace URIs are interned for the life of the context.
-  if (ctxt->dict != nullptr)
-    xmlDictSetLimit(ctxt->dict,
-                    std::max<std::size_t>(saturated(max_bytes, 4), 65536));
+  set_dict_limit();
 }
 
 parse_error stream_parser::impl::feed(const char* data, std::size_t len) {
@@ -182,6 +200,8 @@ parse_error stream_parser::impl::feed(const char* data, std::size_t len) {
       break;
     }
   }
+  if (!decl_checked)
+    check_declaration(data, len);
   while (len > 0 && err == parse_error::none) {
     auto n = std::min(len, slice_size);
     parse(data, n);
@@ -221,6 +241,58 @@ void stream_parser::impl::parse(const char* data, std::size_t len) {
   if (err == parse_error::none && (ok < len || (!ended && over_limit())))
     err = parse_error::too_big;
   failed();
+}
+
+namespace {
+
+/// The value of pseudo-attribute `name` in an XML declaration, or "".
+std::string decl_value(const std::string& decl, const char* name) {
+  auto pos = decl.find(name);
+  if (pos == std::string::npos)
+    return {};
+  pos = decl.find_first_of("'\"", pos);
+  if (pos == std::string::npos)
+    return {};
+  auto end = decl.find(decl[pos], pos + 1);
+  if (end == std::string::npos)
+    return {};
+  return decl.substr(pos + 1, end - pos - 1);
+}
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
+} // namespace
+
+void stream_parser::impl::check_declaration(const char* data,
+                                            std::size_t len) {
+  // libxml2, told to ignore declared encodings (XMPP is UTF-8 only),
+  // forgets the declaration: read it here, from the first bytes.
+  static constexpr std::string_view start = "<?xml ";
+  static constexpr std::size_t max_decl = 256;
+  decl.append(data, std::min(len, max_decl - decl.size()));
+  auto n = std::min(decl.size(), start.size());
+  if (decl.compare(0, n, start, 0, n) != 0) {
+    decl_checked = true; // no declaration
+  } else if (auto end = decl.find("?>"); end != std::string::npos) {
+    decl.resize(end);
+    decl_checked = true;
+    auto enc = decl_value(decl, "encoding");
+    auto ver = decl_value(decl, "version");
+    if (!enc.empty() && !equal_nocase(enc, "UTF-8"))
+      fail(parse_error::unsupported_encoding, false);
+    else if (!ver.empty() && ver != "1.0")
+      fail(parse_error::unsupported_version, false);
+  } else if (decl.size() >= max_decl) {
+    decl_checked = true; // libxml2 will find what is wrong with it
+  }
+  if (decl_checked)
+    std::string{}.swap(decl);
 }
 
 bool stream_parser::impl::over_limit() const {
@@ -265,6 +337,11 @@ void stream_parser::impl::on_start(void* ctx, const xmlChar* name,
     self->remember_header(name, prefix, nb_ns, nss);
     self->in_stream = true;
     self->item_ended(end);
+    return;
+  }
+  if (self->depth == 2 && xmlStrEqual(name, BAD_CAST "stream")
+      && xmlStrEqual(uri, BAD_CAST "http://etherx.jabber.org/streams")) {
+    self->fail(parse_error::nested_header);
     return;
   }
   element e{to_str(name), ns_str(uri)};
@@ -366,6 +443,14 @@ parse_error stream_parser::feed(const char* data, std::size_t len,
 
 void stream_parser::reset() {
   impl_ = std::make_unique<impl>(impl_->max_bytes);
+}
+
+void stream_parser::set_max_stanza_size(std::size_t max_stanza_bytes) {
+  impl_->set_max(max_stanza_bytes);
+}
+
+std::size_t stream_parser::max_stanza_size() const {
+  return impl_->max_bytes;
 }
 
 bool stream_parser::in_stream() const {

@@ -19,6 +19,17 @@ enum class parse_error {
   not_well_formed, ///< <not-well-formed/> (also invalid UTF-8, bad prefix)
   restricted_xml,  ///< DOCTYPE, PI, comment, non-predefined entity ref
   too_big,         ///< <policy-violation/>: stanza over the size limit
+  /// The XML declaration names an encoding other than UTF-8 (RFC 6120
+  /// §11.6, §4.9.3.22 <unsupported-encoding/>).
+  unsupported_encoding,
+  /// The XML declaration names an XML version other than 1.0 (RFC 6120
+  /// §11.1 allows XML 1.0 only): <unsupported-version/> (§4.9.3.25).
+  unsupported_version,
+  /// A stream header inside the stream (a first-level child named
+  /// stream:stream, e.g. a restart the server did not ask for): RFC 6120
+  /// §4.9.3.24 <unsupported-stanza-type/>, at once rather than when
+  /// it ends (it never would).
+  nested_header,
 };
 
 const char* to_condition(parse_error e);
@@ -54,8 +65,18 @@ public:
                    std::vector<stream_event>& out);
 
   /// Starts over for a new stream on the same connection (stream restart
-  /// after SASL or STARTTLS).
+  /// after SASL or STARTTLS). Keeps the current size limit.
   void reset();
+
+  /// Changes the size limit from the next stanza on (and across reset()):
+  /// a stream starts with a small one, a few KiB, so that strangers cost
+  /// little, and gets the full one when it is authenticated. The tree
+  /// built for a stanza is bounded by a multiple of it too, which also
+  /// bounds the number of elements (thousands of empty children).
+  void set_max_stanza_size(std::size_t max_stanza_bytes);
+
+  /// The current size limit.
+  std::size_t max_stanza_size() const;
 
   /// True between stream open and stream close.
   bool in_stream() const;

@@ -104,6 +104,14 @@ struct stream_parser::impl {
   /// Creates the libxml2 context (on the first bytes, and after hibernate).
   void open();
 
+  /// Checks the XML declaration at the start of a stream (encoding and
+  /// version), as its bytes arrive.
+  void check_declaration(const char* data, std::size_t len);
+
+  /// Sets the stanza size limit and what follows from it.
+  void set_max(std::size_t max);
+  void set_dict_limit();
+
   /// Records the first error; `halt` stops libxml2 (only from SAX content
   /// callbacks, where libxml2 expects it, or between chunks).
   void fail(parse_error e, bool halt = true) {
@@ -217,6 +225,8 @@ struct stream_parser::impl {
   std::size_t cost = 0;        // approximate heap of `stanza`
   detail::attr_scanner scanner;
   std::string header_tag; // the stream header's start tag, for prime()
+  std::string decl;           // the start of the stream, until checked
+  bool decl_checked = false;  // the XML declaration (if any) was checked
   std::uint64_t held = 0; // whitespace bytes libxml2 held at hibernate()
 };
 

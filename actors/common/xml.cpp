@@ -1,6 +1,8 @@
 #include "common/xml.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <unordered_map>
 #include <utility>
 
 namespace dja::xml {
@@ -160,58 +162,178 @@ std::string escape(std::string_view in) {
   return res;
 }
 
-void serialize(const element& e, std::string& out, std::string_view parent_ns) {
-  out += '<';
-  out += e.name;
-  if (e.ns != parent_ns) {
-    out += " xmlns='";
-    append_escaped(out, e.ns, true);
-    out += '\'';
+namespace {
+
+/// Declarations may take this many bytes of one serialization before
+/// serialize() checks whether they dominate it.
+constexpr std::size_t decl_budget = 4096;
+
+/// Writes one tree. A namespaced attribute gets a prefix aN, declared on
+/// the element that first needs it and reused in its subtree (`scope_`).
+/// In `hoist` mode every namespace below the root is declared once, on
+/// the root, and used as a prefix wherever it differs from the default
+/// namespace in scope, so that nothing is declared twice.
+class writer {
+public:
+  writer(std::string& out, bool hoist)
+    : out_(out), start_(out.size()), hoist_(hoist) {
+    // nop
   }
-  // Prefixes for namespaced attributes, declared on this element.
-  std::vector<std::string_view> prefixed;
-  for (auto& a : e.attrs) {
-    // Namespace declarations come from `ns` fields, never from attributes.
-    if (a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0)
-      continue;
-    out += ' ';
-    if (plain_attr(a)) {
-      if (a.ns == xml_ns && a.name.rfind("xml:", 0) != 0)
-        out += "xml:";
-      out += a.name;
-    } else {
-      auto i = std::find(prefixed.begin(), prefixed.end(), a.ns);
-      auto prefix = "a" + std::to_string(i - prefixed.begin());
-      if (i == prefixed.end()) {
-        prefixed.push_back(a.ns);
-        out += "xmlns:";
-        out += prefix;
-        out += "='";
-        append_escaped(out, a.ns, true);
-        out += "' ";
-      }
-      out += prefix;
-      out += ':';
-      out += local_part(a.name);
+
+  /// True when the declarations took over (not in hoist mode): the
+  /// writer stopped, the output is incomplete and must be written again
+  /// in hoist mode. A long namespace declared on many siblings would
+  /// make the output many times the input, and a peer with the same
+  /// stanza limit would close the stream.
+  bool gave_up = false;
+
+  void write_root(const element& e, std::string_view parent_ns) {
+    if (hoist_)
+      collect(e, true);
+    write(e, parent_ns, true);
+  }
+
+private:
+  /// The index of `ns` among the prefixes in scope, or -1.
+  std::ptrdiff_t find(std::string_view ns) const {
+    if (hoist_) {
+      auto i = index_.find(ns);
+      return i == index_.end() ? -1 : static_cast<std::ptrdiff_t>(i->second);
     }
-    out += "='";
-    append_escaped(out, a.value, true);
-    out += '\'';
+    auto i = std::find(scope_.begin(), scope_.end(), ns);
+    return i == scope_.end() ? -1 : i - scope_.begin();
   }
-  if (e.children.empty()) {
-    out += "/>";
-    return;
+
+  /// Hoist mode: assigns a prefix to every namespace used below the root
+  /// or by an attribute (XML Namespaces 1.0 §5: never to the empty one).
+  void collect(const element& e, bool root) {
+    auto add = [this](std::string_view ns) {
+      if (!ns.empty() && index_.emplace(ns, scope_.size()).second)
+        scope_.push_back(ns);
+    };
+    if (!root)
+      add(e.ns);
+    for (auto& a : e.attrs)
+      if (!plain_attr(a))
+        add(a.ns);
+    for (auto& c : e.children)
+      if (c.elem)
+        collect(*c.elem, false);
   }
-  out += '>';
-  for (auto& c : e.children) {
-    if (c.elem)
-      serialize(*c.elem, out, e.ns);
-    else
-      append_escaped(out, c.text, false);
+
+  void prefix(std::size_t i) {
+    out_ += 'a';
+    out_ += std::to_string(i);
   }
-  out += "</";
-  out += e.name;
-  out += '>';
+
+  void declare(std::size_t i, std::string_view ns) {
+    auto before = out_.size();
+    out_ += " xmlns:";
+    prefix(i);
+    out_ += "='";
+    append_escaped(out_, ns, true);
+    out_ += '\'';
+    count_decl(out_.size() - before);
+  }
+
+  void count_decl(std::size_t n) {
+    decl_bytes_ += n;
+    if (!hoist_ && decl_bytes_ > decl_budget
+        && 2 * decl_bytes_ > out_.size() - start_)
+      gave_up = true;
+  }
+
+  void write(const element& e, std::string_view dflt, bool root = false) {
+    auto mark = scope_.size();
+    auto child_dflt = dflt;
+    std::ptrdiff_t pfx = -1;
+    out_ += '<';
+    if (e.ns != dflt && hoist_ && (pfx = find(e.ns)) >= 0) {
+      prefix(static_cast<std::size_t>(pfx));
+      out_ += ':';
+      out_ += e.name;
+    } else {
+      out_ += e.name;
+      if (e.ns != dflt) {
+        auto before = out_.size();
+        out_ += " xmlns='";
+        append_escaped(out_, e.ns, true);
+        out_ += '\'';
+        count_decl(out_.size() - before);
+        child_dflt = e.ns;
+      }
+    }
+    if (root && hoist_)
+      for (std::size_t i = 0; i < scope_.size(); ++i)
+        declare(i, scope_[i]);
+    for (auto& a : e.attrs) {
+      // Namespace declarations come from `ns` fields, never from attributes.
+      if (a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0)
+        continue;
+      if (plain_attr(a)) {
+        out_ += ' ';
+        if (a.ns == xml_ns && a.name.rfind("xml:", 0) != 0)
+          out_ += "xml:";
+        out_ += a.name;
+      } else {
+        auto i = find(a.ns);
+        if (i < 0) {
+          i = static_cast<std::ptrdiff_t>(scope_.size());
+          scope_.push_back(a.ns);
+          declare(scope_.size() - 1, a.ns);
+        }
+        out_ += ' ';
+        prefix(static_cast<std::size_t>(i));
+        out_ += ':';
+        out_ += local_part(a.name);
+      }
+      out_ += "='";
+      append_escaped(out_, a.value, true);
+      out_ += '\'';
+    }
+    if (e.children.empty()) {
+      out_ += "/>";
+    } else {
+      out_ += '>';
+      for (auto& c : e.children) {
+        if (gave_up)
+          return;
+        if (c.elem)
+          write(*c.elem, child_dflt);
+        else
+          append_escaped(out_, c.text, false);
+      }
+      out_ += "</";
+      if (pfx >= 0) {
+        prefix(static_cast<std::size_t>(pfx));
+        out_ += ':';
+      }
+      out_ += e.name;
+      out_ += '>';
+    }
+    if (!hoist_)
+      scope_.resize(mark); // the prefixes declared here go out of scope
+  }
+
+  std::string& out_;
+  std::size_t start_;
+  bool hoist_;
+  std::size_t decl_bytes_ = 0;
+  std::vector<std::string_view> scope_; // prefix aN stands for scope_[N]
+  std::unordered_map<std::string_view, std::size_t> index_; // hoist mode
+};
+
+} // namespace
+
+void serialize(const element& e, std::string& out, std::string_view parent_ns) {
+  auto start = out.size();
+  writer w{out, false};
+  w.write_root(e, parent_ns);
+  if (w.gave_up) {
+    // Each namespace declared once, on the root, costs its length once.
+    out.resize(start);
+    writer{out, true}.write_root(e, parent_ns);
+  }
 }
 
 std::string to_string(const element& e, std::string_view parent_ns) {

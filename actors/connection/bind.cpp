@@ -1,6 +1,7 @@
 // Resource binding (RFC 6120 §7) on a connection, and the legacy session
 // iq (RFC 3921 §3) that old clients send before or after it.
 
+#include <algorithm>
 #include <random>
 
 #include <caf/all.hpp>
@@ -54,6 +55,17 @@ void connection_state::on_bind_phase(const xml::element_ptr& e) {
 void connection_state::bind_resource(const xml::element& iq,
                                      const xml::element& bind) {
   std::string resource;
+  auto elems = bind.elements();
+  if (std::count_if(elems.begin(), elems.end(), [](const xml::element* c) {
+        return c->name == "resource" && c->ns == ns::bind;
+      }) > 1) {
+    // RFC 6120 §7.6.1: at most one <resource/>; two are a malformed
+    // request (§7.7.2.1 names <bad-request/> for one that is not valid).
+    spdlog::info("bind from {}:{}: two <resource/> elements", remote,
+                 remote_port);
+    write(*errors::stanza_error(iq, "bad-request"));
+    return;
+  }
   if (auto r = bind.child("resource", ns::bind))
     resource = r->text();
   if (resource.empty()) {

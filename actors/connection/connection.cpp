@@ -386,7 +386,8 @@ caf::behavior connection_actor(connection_broker* self,
   st.opts = opts;
   if (opts.direct_tls && st.ctx->tls)
     st.tls = std::make_unique<tls::session>(st.ctx->tls->default_context());
-  st.parser = std::make_unique<xml::stream_parser>(st.ctx->max_stanza_size);
+  st.parser = std::make_unique<xml::stream_parser>(
+    st.ctx->limits.preauth_stanza_size);
   st.remote = self->remote_addr(hdl);
   st.remote_port = self->remote_port(hdl);
   spdlog::info("connection opened {}:{}", st.remote, st.remote_port);
@@ -416,6 +417,7 @@ caf::behavior connection_actor(connection_broker* self,
     },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },
     [self](hibernate_atom) { self->state.on_hibernate_timer(); },
+    [self](throttle_atom) { self->state.on_throttle_timer(); },
   };
 }
 

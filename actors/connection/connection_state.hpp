@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,8 @@
 #include "connection/tls.hpp"
 
 namespace dja {
+
+using throttle_atom = caf::atom_constant<caf::atom("throttle")>;
 
 struct connection_state {
   static inline const char* name = "connection";
@@ -68,6 +71,7 @@ struct connection_state {
   jid scram_user; ///< empty: unknown user (the exchange will fail)
   /// The client asked for a channel-binding type we cannot provide.
   bool cb_type_mismatch = false;
+  std::function<void()> held_answer; ///< held back by the auth throttle
 
   // --- connection.cpp ---
   void on_data(const char* data, size_t len);
@@ -105,7 +109,11 @@ struct connection_state {
   void scram_response(const std::string& b64);
   std::optional<jid> user_for(const std::string& name) const;
   bool authzid_ok(const std::string& authzid, const jid& who);
-  void auth_failed(const std::string& who);
+  /// Records a failure and answers it (maybe later); true if answered.
+  bool auth_failed(const std::string& who);
+  /// Runs `answer` now (true) or when the brute-force throttle allows.
+  bool answer_auth(const std::string& account, std::function<void()> answer);
+  void on_throttle_timer();
   void sasl_failure(const char* condition);
   void sasl_success(const jid& who, const std::string& additional);
   /// XEP-0077 before authentication; false: not a registration iq.

@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
+#include "common/context_extras.hpp"
 #include "common/errors.hpp"
+#include "common/login_throttle.hpp"
 #include "common/namespaces.hpp"
 #include "common/sasl_plain.hpp"
 #include "connection/connection_state.hpp"
@@ -16,6 +18,11 @@
 namespace dja {
 
 namespace {
+
+/// The node's login throttle, or null (none installed: unit tests).
+login_throttle* throttle_of(const server_context& ctx) {
+  return extras_of(ctx)->throttle.get();
+}
 
 /// RFC 6120 §6.4.5: allow retries on one stream, but not forever.
 constexpr int max_sasl_failures = 5;
@@ -75,11 +82,12 @@ void connection_state::on_sasl(const xml::element& e) {
                                    : "invalid-mechanism");
       return;
     }
-    if (!ctx->throttle->allowed(remote)) {
-      spdlog::warn("authentication from {} refused: too many failures",
-                   remote);
-      write("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-            "<temporary-auth-failure/></failure>");
+    if (auto t = throttle_of(*ctx); t != nullptr && !t->allowed(remote)) {
+      // Its answers are queued a minute ahead already. Counts toward
+      // this stream's retries: a refused stream may not retry forever.
+      spdlog::warn("authentication from {}:{} refused: too many failures",
+                   remote, remote_port);
+      sasl_failure("temporary-auth-failure");
       return;
     }
     sasl_mech = mech;
@@ -138,11 +146,13 @@ void connection_state::sasl_plain(const std::string& b64) {
       [this, user_jid](bool ok) {
         if (ph == phase::closed)
           return;
-        if (ok)
-          sasl_success(user_jid, {});
-        else
-          auth_failed(user_jid.str());
-        resume();
+        auto now = ok ? answer_auth(user_jid.str(),
+                                    [this, user_jid] {
+                                      sasl_success(user_jid, {});
+                                    })
+                      : auth_failed(user_jid.str());
+        if (now)
+          resume();
       },
       [this](caf::error& err) {
         if (ph == phase::closed)
@@ -244,7 +254,9 @@ void connection_state::scram_response(const std::string& b64) {
   auto name = scram->username();
   scram.reset();
   if (step.kind == scram::server_exchange::step::success && !who.empty()) {
-    sasl_success(who, base64::encode(step.data));
+    answer_auth(who.str(), [this, who, data = base64::encode(step.data)] {
+      sasl_success(who, data);
+    });
     return;
   }
   spdlog::info("SCRAM from {}:{} failed: {}", remote, remote_port,
@@ -270,13 +282,47 @@ bool connection_state::authzid_ok(const std::string& authzid, const jid& who) {
   return false;
 }
 
-void connection_state::auth_failed(const std::string& who) {
+bool connection_state::auth_failed(const std::string& who) {
   spdlog::info("authentication failed for {} from {}:{}", who, remote,
                remote_port);
-  if (ctx->throttle->failed(remote))
-    spdlog::warn("{}: too many failed authentications; refusing it for a "
-                 "while", remote);
-  sasl_failure("not-authorized");
+  auto account = who.find('@') == std::string::npos
+                   ? who + '@' + vhost->domain
+                   : who;
+  auto now = answer_auth(account, [this] { sasl_failure("not-authorized"); });
+  if (auto t = throttle_of(*ctx); t != nullptr && t->failed(remote, account))
+    spdlog::warn("too many failed authentications from {} or for {}: "
+                 "answers to them are delayed from now on",
+                 remote, account);
+  return now;
+}
+
+bool connection_state::answer_auth(const std::string& account,
+                                   std::function<void()> answer) {
+  auto t = throttle_of(*ctx);
+  auto delay = t != nullptr ? t->answer_delay(remote, account)
+                            : login_throttle::duration::zero();
+  if (delay <= login_throttle::duration::zero()) {
+    answer();
+    return true;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay);
+  spdlog::info("authentication of {} from {}:{} answered in {} ms "
+               "(brute-force throttle)",
+               account, remote, remote_port, ms.count());
+  busy = true;
+  held_answer = std::move(answer);
+  self->delayed_send(self, delay, throttle_atom::value);
+  return false;
+}
+
+void connection_state::on_throttle_timer() {
+  if (ph == phase::closed || !held_answer)
+    return;
+  auto answer = std::move(held_answer);
+  held_answer = nullptr;
+  answer();
+  if (ph != phase::closed)
+    resume();
 }
 
 void connection_state::sasl_failure(const char* condition) {
@@ -295,13 +341,16 @@ void connection_state::sasl_success(const jid& who,
   else
     write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + additional
           + "</success>");
-  ctx->throttle->succeeded(remote);
+  if (auto t = throttle_of(*ctx))
+    t->succeeded(who.bare().str());
   spdlog::info("authenticated {}:{} as {} ({}{})", remote, remote_port,
                who.str(), sasl_mech, tls ? ", " + tls->version() : "");
   authenticated = true;
   user = who;
-  // RFC 6120 §6.4.6: the client restarts the stream.
+  // RFC 6120 §6.4.6: the client restarts the stream, now with the full
+  // stanza size (strangers had preauth_stanza_size).
   parser->reset();
+  parser->set_max_stanza_size(ctx->limits.c2s_stanza_size);
   backlog.clear();
   header_sent = false;
   ph = phase::header;
@@ -323,7 +372,10 @@ bool connection_state::preauth_register(const xml::element_ptr& e) {
     return true;
   }
   auto stanza = std::make_shared<xml::element>(*e);
-  stanza->remove_attr("from");
+  // `from` is the client's address (an IP literal is a valid JID), for
+  // per-address limits (the register plugin's registration_interval);
+  // the reply's `to` is removed below.
+  stanza->set_attr("from", remote);
   stanza->set_attr("to", vhost->domain);
   busy = true;
   self

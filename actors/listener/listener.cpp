@@ -6,9 +6,11 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/context_extras.hpp"
 #include "common/messages.hpp"
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
+#include "listener/connection_limits.hpp"
 #include "s2s/in_state.hpp"
 
 namespace dja {
@@ -19,19 +21,67 @@ struct listener_state {
   static inline const char* name = "listener";
   context_ptr ctx;
   listener_options opts;
-  std::unordered_map<caf::actor_addr, caf::actor> connections;
+  struct open_connection {
+    caf::actor actor;
+    std::string key; ///< counted under this key in `limits`
+  };
+  std::unordered_map<caf::actor_addr, open_connection> connections;
   std::vector<caf::io::accept_handle> doormen;
+  /// Connection counts shared by the node's listeners (null: no bounds).
+  std::shared_ptr<connection_limits> limits;
   bool stopping = false;
 };
 
 using listener_broker = caf::io::stateful_broker<listener_state>;
 
+/// Refuses a connection over a bound: a stream header and a stream error
+/// (RFC 6120 §4.9.1.2: the header first, even before the peer's), then
+/// the socket closes. Over its own address's bound a peer violates a
+/// local policy (§4.9.3.14 <policy-violation/>); over the server's total
+/// the server lacks the resources (§4.9.3.17 <resource-constraint/>).
+/// Direct TLS (XEP-0368) has no plain-text stream to carry it: closed.
+void refuse(listener_broker* self, caf::io::connection_handle hdl,
+            connection_limits::verdict v, const std::string& key) {
+  auto& st = self->state;
+  bool per_address = v == connection_limits::verdict::address_full;
+  const char* cond = per_address ? "policy-violation" : "resource-constraint";
+  if (!st.opts.direct_tls) {
+    std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
+    out += st.opts.s2s ? "jabber:server" : "jabber:client";
+    out += "' xmlns:stream='http://etherx.jabber.org/streams' "
+           "version='1.0'><stream:error><";
+    out += cond;
+    out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text "
+           "xmlns='urn:ietf:params:xml:ns:xmpp-streams'>";
+    out += per_address ? "too many connections from your address"
+                       : "too many connections";
+    out += "</text></stream:error></stream:stream>";
+    auto& buf = self->wr_buf(hdl);
+    buf.insert(buf.end(), out.begin(), out.end());
+    self->flush(hdl);
+  }
+  self->close(hdl);
+  if (auto n = st.limits->to_log(key))
+    spdlog::warn("connection from {} refused ({}): {} open, limit {} per "
+                 "address, {} in total; {} refused since the last line",
+                 key, cond, st.limits->total(),
+                 st.ctx->limits.max_connections_per_address,
+                 st.limits->max_total(), n);
+}
+
 caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
                              listener_options opts) {
   self->state.ctx = std::move(ctx);
   self->state.opts = opts;
+  self->state.limits = extras_of(*self->state.ctx)->conn_limits;
   self->set_down_handler([self](caf::down_msg& dm) {
-    self->state.connections.erase(dm.source);
+    auto& st = self->state;
+    auto i = st.connections.find(dm.source);
+    if (i == st.connections.end())
+      return;
+    if (st.limits)
+      st.limits->release(i->second.key);
+    st.connections.erase(i);
   });
   return {
     [self](open_atom, const std::string& address,
@@ -48,19 +98,29 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
     },
     [self](const caf::io::new_connection_msg& m) {
       auto& st = self->state;
+      std::string key;
+      if (st.limits) {
+        key = connection_limits::key_of(self->remote_addr(m.handle));
+        auto v = st.limits->admit(key);
+        if (v != connection_limits::verdict::ok) {
+          refuse(self, m.handle, v, key);
+          return;
+        }
+      }
       auto conn = st.opts.s2s
                     ? self->fork(s2s::in_stream, m.handle, st.ctx)
                     : self->fork(connection_actor, m.handle, st.ctx, st.opts);
       self->monitor(conn);
       if (st.stopping)
         self->send(conn, shutdown_atom::value);
-      st.connections.emplace(conn.address(), conn);
+      st.connections.emplace(conn.address(),
+                             listener_state::open_connection{conn, key});
     },
     [self](shutdown_atom) -> size_t {
       auto& st = self->state;
       st.stopping = true;
       for (auto& [addr, conn] : st.connections)
-        self->send(conn, shutdown_atom::value);
+        self->send(conn.actor, shutdown_atom::value);
       // Stop accepting; the connections live on until they have closed.
       for (auto& d : st.doormen)
         self->close(d);
@@ -69,6 +129,9 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
     },
     [self](count_atom) -> size_t { return self->state.connections.size(); },
     [](const caf::io::acceptor_closed_msg&) {},
+    // A refused connection (refuse()) may still report on its way out.
+    [](const caf::io::connection_closed_msg&) {},
+    [](const caf::io::new_data_msg&) {},
   };
 }
 

@@ -2,7 +2,10 @@
 
 // The listener actor: accepts sockets on one configured address and port
 // and forks one connection actor per socket. It keeps track of its
-// connections so that a shutdown reaches every open stream.
+// connections so that a shutdown reaches every open stream, and counts
+// them per remote address and in total (connection_limits.hpp): over
+// [limits] max_connections_per_address or max_connections a socket is
+// refused with a stream error before any actor is spawned for it.
 //
 //   (open_atom, address, port) -> uint16_t actual port, or an error
 //   shutdown_atom               -> size_t connections told to close

@@ -128,6 +128,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       if (auto s = str(v, key, "a non-empty string (a directory)")) {
         if (s->empty())
           fail(line_of(v), key, "a non-empty string (a directory)");
+        else if (auto err = detail::dir_error(*s); !err.empty())
+          fail(line_of(v), key, err);
         else
           cfg.data_dir = *s;
       }
@@ -138,11 +140,15 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       if (auto s = str(v, key, "an OpenSSL TLS 1.3 ciphersuites string"))
         cfg.tls_ciphersuites = *s;
     } else if (k == "auth_fail_limit") {
-      if (auto i = int_in(v, key, 1, 1000000, " (failures per address)"))
+      if (auto i = int_in(v, key, 1, 1000000,
+                          " (failures per address and per account)"))
         cfg.auth_fail_limit = static_cast<int>(*i);
     } else if (k == "auth_fail_window") {
       if (auto i = int_in(v, key, 1, 86400, " (seconds)"))
         cfg.auth_fail_window = std::chrono::seconds{*i};
+    } else if (k == "auth_delay_max") {
+      if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
+        cfg.auth_delay_max = std::chrono::seconds{*i};
     } else if (k == "log_file") {
       if (auto s = str(v, key, "a string (a file path)"))
         cfg.log_file = *s;
@@ -158,7 +164,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, tls_ciphers, tls_ciphersuites, "
-           "auth_fail_limit, auth_fail_window, s2s_tls, s2s_ca_file, "
+           "auth_fail_limit, auth_fail_window, auth_delay_max, s2s_tls, "
+           "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "
            "s2s_connect_timeout, s2s_handshake_timeout");
     }
@@ -339,6 +346,7 @@ void checker::listeners(const toml::node& n, server_cfg& cfg) {
     }
     listen_cfg l;
     l.where = detail::where(file_, line_of(*t));
+    l.line = line_of(*t);
     listener(*t, key, l);
     auto addr = canonical_ip(l.address);
     auto port = t->get("port");
@@ -385,9 +393,10 @@ void checker::vhost(const toml::table& t, const std::string& key,
           fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
         }
       }
-    } else if (k == "default_plugins") {
+    } else if (k == "default_plugins" || k == "correct_forged_from") {
       if (auto b = v.as_boolean())
-        vh.default_plugins = b->get();
+        (k == "default_plugins" ? vh.default_plugins
+                                : vh.correct_forged_from) = b->get();
       else
         fail(line_of(v), sub, "a boolean" + got(v));
     } else if (k == "tls_cert" || k == "tls_key") {
@@ -400,14 +409,24 @@ void checker::vhost(const toml::table& t, const std::string& key,
       }
     } else {
       fail(line_of(k), sub, "one of the keys domain, plugin, tls_cert, "
-                            "tls_key, default_plugins");
+                            "tls_key, default_plugins, correct_forged_from");
     }
   }
   if (!t.contains("domain"))
     fail(line_of(t), key + ".domain", "a domain name (required)");
-  if (t.contains("tls_cert") != t.contains("tls_key"))
+  if (t.contains("tls_cert") != t.contains("tls_key")) {
     fail(line_of(t), key + (t.contains("tls_cert") ? ".tls_key" : ".tls_cert"),
          "tls_cert and tls_key together (one of them is missing)");
+  } else if (!vh.tls_cert.empty() && !vh.tls_key.empty()) {
+    // What the start would refuse: a PEM that does not parse, a key of
+    // another certificate.
+    bool key_at_fault = false;
+    auto err = detail::pem_pair_error(vh.tls_cert, vh.tls_key, key_at_fault);
+    if (!err.empty()) {
+      auto k = key_at_fault ? "tls_key" : "tls_cert";
+      fail(line_of(*t.get(k)), key + "." + k, err);
+    }
+  }
 }
 
 void checker::vhosts(const toml::node& n, server_cfg& cfg) {
@@ -465,6 +484,9 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
   // [server] max_stanza_size is the older name of limits.c2s_stanza_size.
   if (!t.at_path("limits.c2s_stanza_size"))
     cfg.limits.c2s_stanza_size = cfg.max_stanza_size;
+  // A stream gets its full limit only once authenticated, never less.
+  cfg.limits.preauth_stanza_size = std::min(cfg.limits.preauth_stanza_size,
+                                            cfg.limits.c2s_stanza_size);
   auto require = [&](const char* key, const char* what) {
     auto n = t.get(key);
     if (n == nullptr)
@@ -483,9 +505,9 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
                                          : l.starttls == "required");
     if (needs_tls && !any_cert)
       errors_.push_back(config_error{
-        file_, 0, "listen[" + std::to_string(i) + "]",
-        "a [[vhost]] with tls_cert and tls_key (this listener requires TLS; "
-        "listener at " + l.where + ")"});
+        file_, l.line, "listen[" + std::to_string(i) + "]",
+        "a [[vhost]] with tls_cert and tls_key (this listener requires "
+        "TLS)"});
   }
   require("vhost", "at least one [[vhost]] block");
 }

@@ -35,6 +35,7 @@ struct listen_cfg {
   /// authentication before falling back.
   bool sasl_channel_binding = false;
   std::string where;   ///< "file:line" of the block, for later errors
+  int64_t line = 0;    ///< ... its line
 };
 
 /// A `[[vhost.plugin]]` block: its type and its own options (checked
@@ -59,6 +60,9 @@ struct vhost_cfg {
   /// list them (or another roster.* store): what every client expects of
   /// a server; `default_plugins = false` to not.
   bool default_plugins = true;
+  /// COMPAT(libpurple): correct a client's forged `from` (RFC 6120
+  /// §8.1.2.1 allows either) instead of closing with <invalid-from/>.
+  bool correct_forged_from = false;
   std::string where;
 };
 
@@ -84,11 +88,16 @@ struct server_cfg {
   std::chrono::seconds negotiation_timeout{30}; ///< unauthenticated idle
   std::string tls_ciphers;      ///< TLS 1.2 cipher list ("" = OpenSSL's)
   std::string tls_ciphersuites; ///< TLS 1.3 suites ("" = OpenSSL's)
-  /// Brute-force defence: failed authentications allowed per remote
-  /// address within `auth_fail_window` before further attempts from it
-  /// are refused until the window has passed.
-  int auth_fail_limit = 5;
-  std::chrono::seconds auth_fail_window{60};
+  /// Brute-force defence (common/login_throttle.hpp): failed
+  /// authentications per remote address, and per account, that cost
+  /// nothing; beyond them answers are spaced by a doubling delay (up to
+  /// auth_delay_max). The count is forgotten `auth_fail_window`
+  /// after the last failure. ejabberd's mod_fail2ban allows 20 per hour,
+  /// Prosody's mod_limit_auth 5 per 30 s.
+  int auth_fail_limit = 10;
+  std::chrono::seconds auth_fail_window{600};
+  /// The longest delay before an answer to a throttled login.
+  std::chrono::seconds auth_delay_max{60};
   std::vector<listen_cfg> listeners;
   std::vector<vhost_cfg> vhosts;
   // --- federation (actors/s2s, docs/s2s.md); on with an s2s listener ---

@@ -34,6 +34,16 @@ void check_plugin(const toml::table& t, const std::string& file,
                   const std::string& key, plugin_cfg& out,
                   std::vector<config_error>& errors);
 
+/// What is wrong with a certificate/key pair (unreadable, not PEM, or the
+/// key does not match the certificate), "" when nothing is; `key_at_fault`
+/// tells which file the message is about (config_files.cpp).
+std::string pem_pair_error(const std::string& cert, const std::string& key,
+                           bool& key_at_fault);
+
+/// What is wrong with a data directory that must exist or be creatable,
+/// "" when nothing is (config_files.cpp).
+std::string dir_error(const std::string& dir);
+
 /// The line of a TOML node or key.
 template <class T>
 int64_t line_of(const T& x) {

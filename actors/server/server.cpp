@@ -14,6 +14,9 @@
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "connection/tls.hpp"
+#include "common/context_extras.hpp"
+#include "common/login_throttle.hpp"
+#include "listener/connection_limits.hpp"
 #include "listener/listener.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
@@ -153,6 +156,18 @@ int run_server(const config::server_cfg& cfg) {
   ctx->negotiation_timeout = cfg.negotiation_timeout;
   ctx->throttle = std::make_shared<auth_throttle>(cfg.auth_fail_limit,
                                                   cfg.auth_fail_window);
+  auto extras = std::make_shared<context_extras>();
+  extras->throttle = std::make_shared<login_throttle>(
+    cfg.auth_fail_limit, cfg.auth_fail_window, cfg.auth_delay_max);
+  extras->conn_limits = std::make_shared<connection_limits>(
+    cfg.limits.max_connections, cfg.limits.max_connections_per_address);
+  spdlog::info("accepting at most {} connections, {} per address (0: no "
+               "bound)", extras->conn_limits->max_total(),
+               cfg.limits.max_connections_per_address);
+  for (auto& v : cfg.vhosts)
+    if (v.correct_forged_from)
+      extras->correct_forged_from.insert(v.domain);
+  install_extras(*ctx, extras);
   std::vector<tls::identity> ids;
   for (auto& v : cfg.vhosts)
     if (!v.tls_cert.empty())

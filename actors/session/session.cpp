@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/context_extras.hpp"
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
@@ -12,6 +13,8 @@
 namespace dja {
 
 void session_state::to_client(xml::element_ptr e) {
+  if (e->name == "iq")
+    iq_answered(*e);
   self->send(conn, msg::to_client{std::move(e)});
 }
 
@@ -27,12 +30,18 @@ void session_state::route(xml::element_ptr e, const jid& to) {
 /// From the client: check, stamp, filter, dispatch.
 void session_state::from_client(const xml::element_ptr& in) {
   const auto& e = *in;
-  // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused.
+  // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused, or
+  // corrected (the stamp below overwrites it).
   if (auto from = e.attr("from")) {
     auto j = jid::parse(*from);
     if (!j || (*j != full && *j != bare)) {
-      self->send(conn, msg::close_stream{"invalid-from", {}});
-      return;
+      if (extras_of(*ctx)->correct_forged_from.count(full.domain()) == 0) {
+        self->send(conn, msg::close_stream{"invalid-from", {}});
+        return;
+      }
+      // COMPAT(libpurple): old clients sent a wrong `from` harmlessly;
+      // DJabberd and Prosody correct it.
+      spdlog::debug("{}: forged from '{}' corrected", full.str(), *from);
     }
   }
   auto stamped = std::make_shared<xml::element>(e);
@@ -46,7 +55,7 @@ void session_state::from_client(const xml::element_ptr& in) {
     }
     stamped->set_attr("to", to->str());
   }
-  if (e.name == "iq" && !valid_iq(*stamped))
+  if (e.name == "iq" && (!valid_iq(*stamped) || !count_iq(*stamped)))
     return;
   xml::element_ptr out = std::move(stamped);
   if (vhost->serves<hooks::filter_stanza>()) {
@@ -138,8 +147,20 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
 void session_state::iq_to_vhost(const xml::element_ptr& e, const jid& target,
                                 const vhost_info& v) {
   self->request(v.actor, caf::infinite, hooks::iq_request{e, full, target})
-    .then([this](xml::element_ptr& reply) { to_client(std::move(reply)); },
-          [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
+    .then(
+      [this, e](xml::element_ptr& reply) {
+        bool removed = reply->attr_or("type") == "result"
+                       && e->attr_or("type") == "set"
+                       && e->first_element()->ns == "jabber:iq:register"
+                       && e->first_element()->child("remove") != nullptr;
+        to_client(std::move(reply));
+        // XEP-0077 §3.2: the account is gone; the server closes the
+        // stream with <not-authorized/>.
+        if (removed)
+          self->send(conn, msg::close_stream{"not-authorized",
+                                             "account removed"});
+      },
+      [this, e](caf::error&) { reply_error(*e, "internal-server-error"); });
 }
 
 void session_state::close(const std::string& reason) {

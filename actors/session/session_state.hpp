@@ -4,8 +4,10 @@
 // session.cpp (stanzas in and out, presence, routing), roster.cpp
 // (RFC 6121 §2 roster management) and offline.cpp (XEP-0160 fetch).
 
+#include <chrono>
 #include <deque>
 #include <functional>
+#include <unordered_map>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,6 +60,18 @@ struct session_state {
   /// Presence broadcasts waiting for the roster; close() waits for them.
   int broadcasts_in_flight = 0;
   std::function<void()> on_settled;
+  /// The client's iq get/set waiting for an answer, by id, with when they
+  /// were sent (limits.max_iqs_in_flight; iq_bound.cpp).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
+    iqs_in_flight;
+  std::chrono::steady_clock::time_point iq_limit_logged;
+
+  // --- iq_bound.cpp ---
+  /// A get/set from the client: counted, or answered <resource-constraint/>
+  /// when too many are waiting (false: do not dispatch it).
+  bool count_iq(const xml::element& e);
+  /// An iq going to the client: a result or error ends the wait.
+  void iq_answered(const xml::element& e);
 
   // --- session.cpp ---
   void to_client(xml::element_ptr e);

@@ -8,11 +8,20 @@
 //    iq-register stream feature) creates an account (set
 //    username+password), if allow_registration.
 //
+// Registrations per address: one account per `registration_interval`
+// (default 600 s, as ejabberd's registration_timeout) from one address;
+// the connection puts the client's address in the pre-auth stanza's
+// `from`.
+//
 // The accounts themselves live in an auth plugin: this plugin asks the
 // vhost's auth.user_exists / auth.register / auth.set_password /
 // auth.remove_user chains and answers from their results.
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -43,6 +52,41 @@ using promise_t = caf::typed_response_promise<reply_t>;
 struct options {
   bool allow_registration = false;
   bool allow_password_change = true;
+  /// Seconds between two registrations from one address (0: no bound).
+  int64_t registration_interval = 600;
+};
+
+/// When each address last registered an account (pre-auth streams).
+class recent_registrations {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit recent_registrations(std::chrono::seconds interval)
+    : interval_(interval) {
+  }
+
+  /// Seconds until `addr` may register again (0: now).
+  int64_t wait(const std::string& addr) const {
+    auto i = last_.find(addr);
+    if (i == last_.end())
+      return 0;
+    auto left = interval_ - (clock::now() - i->second);
+    return std::max<int64_t>(
+      0, std::chrono::ceil<std::chrono::seconds>(left).count());
+  }
+
+  void add(const std::string& addr) {
+    auto now = clock::now();
+    if (last_.size() > max_entries)
+      for (auto i = last_.begin(); i != last_.end();)
+        i = now - i->second >= interval_ ? last_.erase(i) : std::next(i);
+    last_[addr] = now;
+  }
+
+private:
+  static constexpr size_t max_entries = 100000;
+  std::chrono::seconds interval_;
+  std::unordered_map<std::string, clock::time_point> last_;
 };
 
 reply_t error_reply(const xml::element& orig, std::string_view condition,
@@ -92,12 +136,13 @@ promise_t change(caf::event_based_actor* self, const caf::actor& vhost,
 /// A pre-auth registration: auth.user_exists (any auth plugin of the
 /// vhost may know the name), then auth.register.
 promise_t create(caf::event_based_actor* self, const caf::actor& vhost,
-                 xml::element_ptr orig, jid user, std::string password) {
+                 xml::element_ptr orig, jid user, std::string password,
+                 std::function<void()> on_done) {
   auto rp = self->make_response_promise<reply_t>();
   self->request(vhost, hook_timeout, hooks::auth_user_exists{user})
     .then(
-      [self, vhost, rp, orig, user,
-       password = std::move(password)](bool exists) mutable {
+      [self, vhost, rp, orig, user, password = std::move(password),
+       on_done = std::move(on_done)](bool exists) mutable {
         if (exists) {
           rp.deliver(error_reply(*orig, "conflict"));
           return;
@@ -105,10 +150,12 @@ promise_t create(caf::event_based_actor* self, const caf::actor& vhost,
         self->request(vhost, hook_timeout,
                       hooks::auth_register{user, std::move(password)})
           .then(
-            [rp, orig, user](account_result r) mutable {
-              if (r == account_result::done)
+            [rp, orig, user, on_done](account_result r) mutable {
+              if (r == account_result::done) {
                 spdlog::info("register: {} registered in-band",
                              user.bare_str());
+                on_done();
+              }
               rp.deliver(outcome(*orig, r));
             },
             [rp, orig](caf::error& err) mutable {
@@ -140,8 +187,11 @@ fields read_fields(const xml::element& query) {
 
 caf::behavior registration(caf::event_based_actor* self, caf::actor vhost,
                            options opts) {
+  auto recent = std::make_shared<recent_registrations>(
+    std::chrono::seconds{opts.registration_interval});
   return {
-    [self, vhost, opts](const hooks::iq_request& r) -> caf::result<reply_t> {
+    [self, vhost, opts,
+     recent](const hooks::iq_request& r) -> caf::result<reply_t> {
       auto& orig = *r.stanza;
       auto query = orig.first_element();
       if (query == nullptr || query->name != "query"
@@ -206,7 +256,26 @@ caf::behavior registration(caf::event_based_actor* self, caf::actor vhost,
       auto user = jid::make(*name, r.to.domain());
       if (!user)
         return error_reply(orig, "jid-malformed", "invalid user name");
-      return create(self, vhost, r.stanza, *user, f.password->text());
+      // Like ejabberd's registration_timeout / Prosody's
+      // min_seconds_between_registrations: one account per address and
+      // interval. XEP-0077 §3.1 leaves the error open; ejabberd answers
+      // <resource-constraint/> (type wait: RFC 6120 §8.3.3.18, retry
+      // later), as here.
+      // The connection puts the client's address in `from`.
+      auto addr = orig.attr_or("from");
+      if (opts.registration_interval > 0) {
+        if (auto left = recent->wait(addr); left > 0) {
+          spdlog::warn("register: {} refused for {}: registered an account "
+                       "less than {} s ago",
+                       user->bare_str(), addr, opts.registration_interval);
+          return error_reply(orig, "resource-constraint",
+                             "too many registrations from your address; "
+                             "wait "
+                               + std::to_string(left) + " s");
+        }
+      }
+      return create(self, vhost, r.stanza, *user, f.password->text(),
+                    [recent, addr] { recent->add(addr); });
     },
   };
 }
@@ -220,7 +289,10 @@ plugin_type register_type() {
     {{"allow_registration", option_type::boolean, false,
       "let unauthenticated clients create accounts (default false)"},
      {"allow_password_change", option_type::boolean, false,
-      "let users change their password in-band (default true)"}},
+      "let users change their password in-band (default true)"},
+     {"registration_interval", option_type::integer, false,
+      "seconds between two registrations from one address (default 600, "
+      "0: no bound)"}},
     [](const toml::table& o) {
       manifest m;
       m.iqs = {std::string{"get "} + ns_register,
@@ -236,6 +308,8 @@ plugin_type register_type() {
         ctx.options["allow_registration"].value_or(false);
       opts.allow_password_change =
         ctx.options["allow_password_change"].value_or(true);
+      opts.registration_interval =
+        ctx.options["registration_interval"].value_or(int64_t{600});
       return ctx.sys.spawn(registration, ctx.vhost_actor, opts);
     },
   };

@@ -779,3 +779,78 @@ CAF_TEST(memory of idle parsers) {
   CAF_MESSAGE("one stanza: " << us(t1 - t0) << " us after hibernation, "
                              << us(t2 - t1) << " us on a live parser");
 }
+
+CAF_TEST(limit raised after authentication) {
+  // A stream starts with the small pre-authentication limit...
+  stream_parser p{10 * 1024};
+  std::vector<stream_event> evs;
+  auto big_stanza = "<message><body>" + std::string(20000, 'x')
+                    + "</body></message>";
+  auto in = header + big_stanza;
+  CAF_CHECK(p.feed(in.data(), in.size(), evs) == parse_error::too_big);
+  // ... and keeps the one it was given across the restart after SASL.
+  p.reset();
+  p.set_max_stanza_size(64 * 1024);
+  CAF_CHECK_EQUAL(p.max_stanza_size(), 64u * 1024);
+  evs.clear();
+  CAF_CHECK(p.feed(in.data(), in.size(), evs) == parse_error::none);
+  CAF_CHECK_EQUAL(evs.size(), 2u);
+  p.reset();
+  evs.clear();
+  CAF_CHECK(p.feed(in.data(), in.size(), evs) == parse_error::none);
+}
+
+CAF_TEST(memory held by strangers) {
+  // 11,000 empty children in 43 KB, sent by connections that never log
+  // in: what their parsers hold until the negotiation timeout, with the
+  // full stanza limit and with the pre-authentication one.
+  std::string flood = header + "<message>";
+  for (int i = 0; i < 11000; ++i)
+    flood += "<a/>";
+  constexpr std::size_t n = 20;
+  auto held = [&](std::size_t limit) {
+    std::vector<std::unique_ptr<stream_parser>> ps;
+    auto base = heap_in_use();
+    for (std::size_t i = 0; i < n; ++i) {
+      ps.push_back(std::make_unique<stream_parser>(limit));
+      std::vector<stream_event> evs;
+      ps.back()->feed(flood.data(), flood.size(), evs);
+    }
+    return (heap_in_use() - base) / n;
+  };
+  auto full = held(256 * 1024);
+  auto preauth = held(10 * 1024);
+  CAF_MESSAGE("heap per stranger: " << full << " B with a 256 KiB limit, "
+                                    << preauth << " B with 10 KiB");
+  CAF_CHECK_LESS(preauth, 128u * 1024);
+}
+
+CAF_TEST(declared encoding and version) {
+  auto with_decl = [](const std::string& decl) { return decl + header; };
+  // RFC 6120 §11.6: UTF-8 only; §11.1: XML 1.0 only.
+  CAF_CHECK_EQUAL(err_of(with_decl("<?xml version='1.0' encoding='UTF-16'?>")),
+                  "unsupported-encoding");
+  CAF_CHECK_EQUAL(err_of(with_decl("<?xml version=\"1.0\" "
+                                   "encoding=\"ISO-8859-1\"?>")),
+                  "unsupported-encoding");
+  CAF_CHECK_EQUAL(err_of(with_decl("<?xml version='1.1'?>")),
+                  "unsupported-version");
+  CAF_CHECK_EQUAL(err_of(with_decl("<?xml version='1.0' encoding='utf-8'?>")),
+                  "");
+  CAF_CHECK_EQUAL(err_of(with_decl("<?xml version='1.0'?>")), "");
+  CAF_CHECK_EQUAL(err_of(header), "");
+  // After a byte order mark too.
+  CAF_CHECK_EQUAL(err_of("\xEF\xBB\xBF" + with_decl("<?xml version='1.0' "
+                                                    "encoding='UTF-16'?>")),
+                  "unsupported-encoding");
+}
+
+CAF_TEST(a stream header inside the stream) {
+  // Without an XML declaration it would be a first-level element that
+  // never ends, swallowing what follows.
+  CAF_CHECK_EQUAL(err_of(header + "<message/>" + header),
+                  "unsupported-stanza-type");
+  CAF_CHECK_EQUAL(err_of(header + "<stream:stream xmlns:stream='"
+                                  "http://etherx.jabber.org/streams'/>"),
+                  "unsupported-stanza-type");
+}

@@ -170,3 +170,47 @@ CAF_TEST(round trips) {
   CAF_CHECK_EQUAL(to_string(*p2), "<message><body>&lt;&gt;&amp;&quot;"
                                   "&apos;AB</body></message>");
 }
+
+CAF_TEST(namespace declarations are not repeated) {
+  // A prefix declared on an element stays in scope for its subtree.
+  element e{"c", "urn:x"};
+  e.attrs.push_back(attribute{"a", "1", "urn:one"});
+  e.add_child(element{"d", "urn:x"})
+    .attrs.push_back(attribute{"b", "2", "urn:one"});
+  CAF_CHECK_EQUAL(to_string(e, "urn:x"),
+                  "<c xmlns:a0='urn:one' a0:a='1'><d a0:b='2'/></c>");
+  CAF_CHECK_EQUAL(round_trip(e), "<c xmlns='urn:x' xmlns:a0='urn:one' "
+                                 "a0:a='1'><d a0:b='2'/></c>");
+}
+
+CAF_TEST(serializer does not amplify) {
+  // One long prefix declared on the stanza and used by 850 children (on
+  // an attribute, then on the element itself): written naively, each
+  // child would repeat the 2 KB namespace name.
+  std::string ns = "urn:" + std::string(2000, 'n');
+  for (auto on_attr : {true, false}) {
+    std::string in = "<message xmlns:p='" + ns + "'><body>";
+    for (int i = 0; i < 850; ++i)
+      in += on_attr ? "<c p:a='1'/>" : "<p:c/>";
+    in += "</body></message>";
+    auto parsed = parse_one(in);
+    CAF_REQUIRE(parsed != nullptr);
+    auto out = to_string(*parsed);
+    CAF_MESSAGE(in.size() << " bytes in, " << out.size() << " out");
+    CAF_CHECK_LESS_OR_EQUAL(out.size(), 2 * in.size());
+    // ... and it means the same.
+    auto again = parse_one(out);
+    CAF_REQUIRE(again != nullptr);
+    CAF_CHECK_EQUAL(to_string(*again), out);
+    auto kids = again->child("body")->elements();
+    CAF_REQUIRE_EQUAL(kids.size(), 850u);
+    CAF_CHECK_EQUAL(kids.back()->ns, on_attr ? "jabber:client" : ns);
+    if (on_attr)
+      CAF_CHECK_EQUAL(kids.back()->attrs.at(0).ns, ns);
+  }
+  // Siblings each in a new long default namespace (as written) keep it.
+  element m{"message", "jabber:client"};
+  for (int i = 0; i < 4; ++i)
+    m.add_child(element{"x", "urn:" + std::to_string(i) + std::string(50, 'y')});
+  CAF_CHECK_EQUAL(to_string(m).find("xmlns:"), std::string::npos);
+}

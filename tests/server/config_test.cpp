@@ -5,7 +5,14 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "hooks/catalogue.hpp"
 
@@ -100,7 +107,7 @@ domain = "localhost"
 CAF_TEST(all settings) {
   auto r = load(R"([server]
 log_level = "debug"
-data_dir = "/var/lib/dja"
+data_dir = "/tmp/dja-config-test"
 max_stanza_size = 65536
 negotiation_timeout = 10
 [[listen]]
@@ -127,7 +134,7 @@ domain = "example.com"
   CAF_REQUIRE_EQUAL(all_errors(r), "");
   auto& cfg = r.cfg;
   CAF_CHECK_EQUAL(cfg.log_level, "debug");
-  CAF_CHECK_EQUAL(cfg.data_dir, "/var/lib/dja");
+  CAF_CHECK_EQUAL(cfg.data_dir, "/tmp/dja-config-test");
   CAF_CHECK_EQUAL(cfg.max_stanza_size, 65536u);
   CAF_CHECK_EQUAL(cfg.negotiation_timeout.count(), 10);
   CAF_REQUIRE_EQUAL(cfg.listeners.size(), 2u);
@@ -370,4 +377,74 @@ CAF_TEST(missing file) {
                   0u);
   r = load_file("/");
   CAF_CHECK_EQUAL(r.errors.size(), 1u);
+}
+
+namespace {
+
+/// Writes a fresh self-signed certificate and its key (PEM) to the files.
+void make_cert(const std::string& crt, const std::string& key) {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("t"), -1,
+                             -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_sign(x, pkey, EVP_sha256());
+  auto f = std::fopen(crt.c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(key.c_str(), "w");
+  PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+}
+
+std::string tls_vhost(const std::string& crt, const std::string& key) {
+  return "[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\nport = 5222\n"
+         "[[vhost]]\ndomain = \"localhost\"\ntls_cert = \""
+         + crt + "\"\ntls_key = \"" + key + "\"\n";
+}
+
+} // namespace
+
+CAF_TEST(certificates are checked) {
+  auto dir = std::filesystem::temp_directory_path() / "dja-config-test-tls";
+  std::filesystem::create_directories(dir);
+  auto a_crt = (dir / "a.crt").string(), a_key = (dir / "a.key").string();
+  auto b_crt = (dir / "b.crt").string(), b_key = (dir / "b.key").string();
+  auto junk = (dir / "junk.pem").string();
+  make_cert(a_crt, a_key);
+  make_cert(b_crt, b_key);
+  std::ofstream{junk} << "-----BEGIN CERTIFICATE-----\nnot base64\n";
+  CAF_CHECK_EQUAL(all_errors(load(tls_vhost(a_crt, a_key))), "");
+  // Line 7: tls_cert, line 8: tls_key.
+  CAF_CHECK(only_error(load(tls_vhost(a_crt, b_key)), 8, "vhost[0].tls_key",
+                       "does not belong"));
+  CAF_CHECK(only_error(load(tls_vhost(junk, a_key)), 7, "vhost[0].tls_cert",
+                       "a PEM certificate"));
+  CAF_CHECK(only_error(load(tls_vhost(a_crt, junk)), 8, "vhost[0].tls_key",
+                       "a PEM private key"));
+  std::filesystem::remove_all(dir);
+}
+
+CAF_TEST(data_dir must be creatable) {
+  auto file = std::filesystem::temp_directory_path() / "dja-config-test-file";
+  std::ofstream{file} << "x";
+  auto r = load("[server]\ndata_dir = \"" + (file / "data").string() + "\"\n"
+                + minimal);
+  CAF_CHECK(only_error(r, 2, "server.data_dir", "not a directory"));
+  std::filesystem::remove(file);
+}
+
+CAF_TEST(a listener that needs TLS without certificates) {
+  auto r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+                "port = 5222\n[[listen]]\nkind = \"c2s_tls\"\n"
+                "address = \"127.0.0.1\"\nport = 5223\n"
+                "[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 5, "listen[1]", "tls_cert"));
 }
