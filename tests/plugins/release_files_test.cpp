@@ -34,8 +34,16 @@ jid J(const char* s) {
   return *jid::parse(s);
 }
 
-const fs::path data = fs::path{__FILE__}.parent_path().parent_path() / "data"
-                      / "auth-roster";
+/// tests/data/auth-roster. __FILE__ is relative to the test's build
+/// directory when ccache's base_dir rewrote the path: then it is taken
+/// from where the binary is, so the test runs from any directory.
+fs::path data_dir() {
+  auto rel = fs::path{__FILE__}.parent_path().parent_path() / "data"
+             / "auth-roster";
+  if (rel.is_absolute())
+    return rel;
+  return fs::read_symlink("/proc/self/exe").parent_path() / rel;
+}
 
 struct fixture {
   caf::actor_system_config cfg;
@@ -50,7 +58,7 @@ struct fixture {
     char tmpl[] = "/tmp/release_files_test.XXXXXX";
     dir = mkdtemp(tmpl);
     for (auto name : {"accounts.sqlite", "roster.sqlite"}) {
-      fs::copy_file(data / name, dir / name);
+      fs::copy_file(data_dir() / name, dir / name);
       fs::permissions(dir / name,
                       fs::perms::owner_read | fs::perms::owner_write);
     }
