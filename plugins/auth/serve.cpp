@@ -32,16 +32,16 @@ struct context {
   settings cfg;
   std::shared_ptr<backend> store;
 
-  /// Is this request for our vhost and a real account?
   bool ours(const jid& user) const {
-    return user.domain() == cfg.domain && !user.local().empty();
+    return cfg.scope.ours(user);
   }
 
-  /// Logs a storage failure and returns it (replied to the vhost).
   caf::error failed(const char* op, const caf::error& err) const {
-    spdlog::error("{}: vhost {}: {}: {}", cfg.tag, cfg.domain, op,
-                  caf::to_string(err));
-    return runtime_error(cfg.tag + ": " + op + " failed");
+    return cfg.scope.failed(op, err);
+  }
+
+  const std::string& domain() const {
+    return cfg.scope.domain;
   }
 
   /// Fresh credentials for both hash functions.
@@ -67,10 +67,28 @@ struct context {
     if (!changed)
       return failed(op, changed.error());
     if (*changed)
-      spdlog::info("{}: vhost {}: account {} {}", cfg.tag, cfg.domain,
+      spdlog::info("{}: vhost {}: account {} {}", cfg.scope.tag, domain(),
                    user.local(), done);
     return answer<account_result>::handled(*changed ? account_result::done
                                                     : otherwise);
+  }
+
+  /// register (`fresh`: a new account) or set_password: new credentials.
+  caf::result<answer<account_result>>
+  store_password(const jid& user, const std::string& password,
+                 bool fresh) const {
+    if (!ours(user))
+      return answer<account_result>::decline();
+    auto creds = derive(password);
+    if (!creds)
+      return creds.error();
+    if (fresh)
+      return account_write("register", user,
+                           store->insert(domain(), user.local(), *creds),
+                           account_result::conflict, "created");
+    return account_write("set_password", user,
+                         store->update(domain(), user.local(), *creds),
+                         account_result::not_found, "changed its password");
   }
 };
 
@@ -124,7 +142,7 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
       using result = answer<hooks::scram_credentials>;
       if (!c->ours(r.user))
         return result::decline();
-      auto creds = c->store->scram(c->cfg.domain, r.user.local(), r.hash);
+      auto creds = c->store->scram(c->domain(), r.user.local(), r.hash);
       if (!creds)
         return c->failed("get_scram", creds.error());
       if (!creds->found)
@@ -134,7 +152,7 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
     [c](const hooks::auth_check_password& r) -> caf::result<answer<bool>> {
       if (!c->ours(r.user))
         return answer<bool>::decline();
-      auto ok = c->store->verify(c->cfg.domain, r.user.local(), r.password);
+      auto ok = c->store->verify(c->domain(), r.user.local(), r.password);
       if (!ok)
         return c->failed("check_password", ok.error());
       if (!*ok)
@@ -144,7 +162,7 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
     [c](const hooks::auth_user_exists& r) -> caf::result<answer<bool>> {
       if (!c->ours(r.user))
         return answer<bool>::decline();
-      auto found = c->store->exists(c->cfg.domain, r.user.local());
+      auto found = c->store->exists(c->domain(), r.user.local());
       if (!found)
         return c->failed("user_exists", found.error());
       if (!*found)
@@ -153,39 +171,23 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
     },
     [c](const hooks::auth_register& r)
       -> caf::result<answer<account_result>> {
-      if (!c->ours(r.user))
-        return answer<account_result>::decline();
-      auto creds = c->derive(r.password);
-      if (!creds)
-        return creds.error();
-      return c->account_write(
-        "register", r.user,
-        c->store->insert(c->cfg.domain, r.user.local(), *creds),
-        account_result::conflict, "created");
+      return c->store_password(r.user, r.password, true);
     },
     [c](const hooks::auth_set_password& r)
       -> caf::result<answer<account_result>> {
-      if (!c->ours(r.user))
-        return answer<account_result>::decline();
-      auto creds = c->derive(r.password);
-      if (!creds)
-        return creds.error();
-      return c->account_write(
-        "set_password", r.user,
-        c->store->update(c->cfg.domain, r.user.local(), *creds),
-        account_result::not_found, "changed its password");
+      return c->store_password(r.user, r.password, false);
     },
     [c](const hooks::auth_remove_user& r)
       -> caf::result<answer<account_result>> {
       if (!c->ours(r.user))
         return answer<account_result>::decline();
       return c->account_write("remove_user", r.user,
-                              c->store->remove(c->cfg.domain,
+                              c->store->remove(c->domain(),
                                                r.user.local()),
                               account_result::not_found, "removed");
     },
     [c](const hooks::auth_list_users&) -> caf::result<answer<strings>> {
-      auto users = c->store->list(c->cfg.domain);
+      auto users = c->store->list(c->domain());
       if (!users)
         return c->failed("list_users", users.error());
       return answer<strings>::handled(std::move(*users));

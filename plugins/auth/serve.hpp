@@ -20,6 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include "hooks/catalogue.hpp"
+#include "plugins/common/scope.hpp"
 #include "plugins/plugin.hpp"
 
 namespace dja::plugins::auth {
@@ -74,9 +75,8 @@ public:
 
 /// What serve() needs besides the store.
 struct settings {
-  std::string domain;
-  std::string tag;                 ///< log tag, the plugin type's name
-  uint32_t iterations = 4096;      ///< PBKDF2 iterations for new passwords
+  plugins::scope scope;       ///< the vhost and the log tag
+  uint32_t iterations = 4096; ///< PBKDF2 iterations for new passwords
 };
 
 /// The behavior of an auth plugin.

@@ -23,33 +23,33 @@ struct context {
   std::shared_ptr<backend> store;
 
   bool ours(const jid& user) const {
-    return user.domain() == cfg.domain && !user.local().empty();
+    return cfg.scope.ours(user);
   }
 
-  /// Logs a storage failure and returns it (replied to the vhost).
   caf::error failed(const char* op, const caf::error& err) const {
-    spdlog::error("{}: vhost {}: {}: {}", cfg.tag, cfg.domain, op,
-                  caf::to_string(err));
-    return caf::make_error(caf::sec::runtime_error,
-                           cfg.tag + ": " + op + " failed");
+    return cfg.scope.failed(op, err);
+  }
+
+  const std::string& domain() const {
+    return cfg.scope.domain;
   }
 
   /// The bound: may `user` have a record for `item`'s contact? Only a new
   /// record beyond max_items is refused.
   caf::error admit(const jid& user, const hooks::roster_item& item) const {
-    auto found = store->load(cfg.domain, user.local(), item.contact.str());
+    auto found = store->load(domain(), user.local(), item.contact.str());
     if (!found)
       return failed("set_item", found.error());
     if (!found->empty())
       return {};
-    auto n = store->count(cfg.domain, user.local());
+    auto n = store->count(domain(), user.local());
     if (!n)
       return failed("set_item", n.error());
     if (*n < cfg.max_items)
       return {};
     spdlog::warn("{}: vhost {}: roster of {} is full ({} records, max_items "
                  "= {}): new {} for {} refused",
-                 cfg.tag, cfg.domain, user.local(), *n, cfg.max_items,
+                 cfg.scope.tag, domain(), user.local(), *n, cfg.max_items,
                  item.listed ? "item" : "subscription request",
                  item.contact.str());
     return quota_reached("roster of " + user.bare_str() + " is full");
@@ -82,13 +82,13 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
     [c](const hooks::roster_get& r) -> caf::result<answer<hooks::roster>> {
       if (!c->ours(r.user))
         return answer<hooks::roster>::decline();
-      return c->reply("get", c->store->get(c->cfg.domain, r.user.local()));
+      return c->reply("get", c->store->get(c->domain(), r.user.local()));
     },
     [c](const hooks::roster_load_item& r) -> caf::result<answer<items>> {
       if (!c->ours(r.user))
         return answer<items>::decline();
       return c->reply("load_item",
-                      c->store->load(c->cfg.domain, r.user.local(),
+                      c->store->load(c->domain(), r.user.local(),
                                      r.contact.bare_str()));
     },
     [c](const hooks::roster_set_item& r) -> caf::result<answer<std::string>> {
@@ -98,23 +98,23 @@ caf::behavior serve(caf::event_based_actor*, settings cfg,
       if (auto err = c->admit(r.user, item))
         return err;
       return c->reply("set_item",
-                      c->store->set(c->cfg.domain, r.user.local(), item));
+                      c->store->set(c->domain(), r.user.local(), item));
     },
     [c](const hooks::roster_remove_item& r)
       -> caf::result<answer<std::string>> {
       if (!c->ours(r.user))
         return answer<std::string>::decline();
       return c->reply("remove_item",
-                      c->store->remove(c->cfg.domain, r.user.local(),
+                      c->store->remove(c->domain(), r.user.local(),
                                        r.contact.bare_str()));
     },
     [c](const hooks::roster_wipe& r) -> caf::result<answer<bool>> {
       if (!c->ours(r.user))
         return answer<bool>::decline();
-      if (auto err = c->store->wipe(c->cfg.domain, r.user.local()))
+      if (auto err = c->store->wipe(c->domain(), r.user.local()))
         return c->failed("wipe", err);
-      spdlog::info("{}: vhost {}: roster of {} wiped", c->cfg.tag,
-                   c->cfg.domain, r.user.local());
+      spdlog::info("{}: vhost {}: roster of {} wiped", c->cfg.scope.tag,
+                   c->domain(), r.user.local());
       return answer<bool>::handled(true);
     },
   };
@@ -142,8 +142,7 @@ std::vector<option_spec> options(std::vector<option_spec> own) {
 
 settings settings_of(const spawn_context& ctx, std::string tag) {
   settings s;
-  s.domain = ctx.domain;
-  s.tag = std::move(tag);
+  s.scope = {ctx.domain, std::move(tag)};
   s.max_items = static_cast<size_t>(
     ctx.options["max_items"].value_or(int64_t{1000}));
   return s;

@@ -29,6 +29,7 @@
 #include <caf/fwd.hpp>
 
 #include "hooks/catalogue.hpp"
+#include "plugins/common/scope.hpp"
 #include "plugins/plugin.hpp"
 
 namespace dja::plugins::roster {
@@ -73,9 +74,8 @@ public:
 
 /// What serve() needs besides the store.
 struct settings {
-  std::string domain;
-  std::string tag;          ///< log tag, the plugin type's name
-  size_t max_items = 1000;  ///< records per user
+  plugins::scope scope;    ///< the vhost and the log tag
+  size_t max_items = 1000; ///< records per user
 };
 
 /// `own` (a store's options, first) and `max_items`.

@@ -217,7 +217,7 @@ caf::behavior auth_pgsql(caf::event_based_actor* self, auth::settings cfg,
   if (auto err = db->connect())
     spdlog::error("auth.pgsql: vhost {}: every request fails until the "
                   "database can be reached",
-                  cfg.domain);
+                  cfg.scope.domain);
   return auth::serve(self, std::move(cfg), std::move(db));
 }
 
@@ -231,7 +231,7 @@ plugin_type auth_pgsql_type() {
     [](const toml::table&) { return auth::describe(true); },
     [](const spawn_context& ctx) {
       std::string tag = "auth.pgsql";
-      auth::settings cfg{ctx.domain, tag, auth::iterations_of(ctx, tag)};
+      auth::settings cfg{{ctx.domain, tag}, auth::iterations_of(ctx, tag)};
       return ctx.sys.spawn<caf::detached>(auth_pgsql, std::move(cfg),
                                           pgsql::settings_of(ctx, tag));
     },

@@ -268,7 +268,7 @@ plugin_type auth_sqlite_type() {
       auto file = ctx.options["file"].value_or(std::string{"accounts.sqlite"});
       auto path = (std::filesystem::path{ctx.data_dir} / file).string();
       auto db = std::make_shared<store>(path, tag + ": vhost " + ctx.domain);
-      auth::settings cfg{ctx.domain, tag, auth::iterations_of(ctx, tag)};
+      auth::settings cfg{{ctx.domain, tag}, auth::iterations_of(ctx, tag)};
       return ctx.sys.spawn<caf::detached>(
         auth::serve, std::move(cfg),
         std::shared_ptr<auth::backend>{std::move(db)});

@@ -89,7 +89,7 @@ plugin_type auth_static_type() {
     [](const toml::table&) { return auth::describe(false); },
     [](const spawn_context& ctx) {
       return ctx.sys.spawn(auth::serve,
-                           auth::settings{ctx.domain, "auth.static"},
+                           auth::settings{{ctx.domain, "auth.static"}},
                            std::shared_ptr<auth::backend>{
                              std::make_shared<store>(
                                read_users(ctx.options))});

@@ -310,7 +310,7 @@ caf::behavior roster_pgsql(caf::event_based_actor* self,
   if (auto err = db->connect())
     spdlog::error("roster.pgsql: vhost {}: every request fails until the "
                   "database can be reached",
-                  cfg.domain);
+                  cfg.scope.domain);
   return roster::serve(self, std::move(cfg), std::move(db));
 }
 

@@ -461,7 +461,7 @@ plugin_type roster_sqlite_type() {
       auto cfg = roster::settings_of(ctx, "roster.sqlite");
       auto file = ctx.options["file"].value_or(std::string{"roster.sqlite"});
       auto path = (std::filesystem::path{ctx.data_dir} / file).string();
-      auto db = std::make_shared<store>(path, cfg.tag + ": vhost "
+      auto db = std::make_shared<store>(path, cfg.scope.tag + ": vhost "
                                                 + ctx.domain);
       return ctx.sys.spawn<caf::detached>(
         roster::serve, std::move(cfg),
