@@ -11,6 +11,7 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "common/quota.hpp"
 #include "common/roster_xml.hpp"
 #include "session/session_state.hpp"
 
@@ -148,7 +149,12 @@ void session_state::roster_set(const xml::element_ptr& e) {
               to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
               push_item(item, version, false);
             },
-            [=](caf::error&) { reply_error(*e, "internal-server-error"); });
+            [=](caf::error& err) {
+              // A store's bound (roster.max_items) is a policy, not a
+              // failure: <not-allowed/> (RFC 6120 §8.3.3.12).
+              reply_error(*e, is_quota_reached(err) ? "not-allowed"
+                                                    : "internal-server-error");
+            });
       },
       [=](caf::error&) { reply_error(*e, "internal-server-error"); });
 }

@@ -3,7 +3,7 @@
 // harness then reaches every table but answers each [[vhost.plugin]] with
 // "unknown type"; the plugin option checks are fuzzed through the replay
 // build's real registry only.
-#include "plugins/plugin.hpp"
+#include "hooks/plugin.hpp"
 
 namespace dja::plugins {
 

@@ -1,10 +1,14 @@
 #define CAF_SUITE plugins.roster
 
-// roster.memory and roster.sqlite (plugins/roster/): the roster.* hooks
-// against both backends, roster.sqlite's persistence across a restart and
-// its migration from schema version 1 (no `listed`).
-// roster.sqlite is detached, so these tests use a real actor_system and a
-// scoped_actor instead of the test coordinator.
+// The roster stores (plugins/roster/): the roster.* hooks from one test
+// body against roster.memory, roster.sqlite and roster.pgsql (the last
+// only when DJA_TEST_PGSQL_DSN names a scratch database:
+// tests/e2e/test_pgsql_store_units.py runs this binary so); persistence
+// across a restart for both databases; roster.sqlite's migration from
+// schema version 1 (no `listed`; roster.pgsql's is
+// tests/e2e/test_pgsql_roster_migration.py). The stores may be detached,
+// so these tests use a real actor_system and a scoped_actor instead of the
+// test coordinator.
 
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -19,7 +23,9 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "common/quota.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/pgsql_scratch.hpp"
 #include "hooks/plugin.hpp"
 
 using namespace dja;
@@ -65,8 +71,11 @@ struct fixture {
     fs::remove_all(dir, ec);
   }
 
-  caf::actor plugin(const char* type) {
-    plugins::spawn_context ctx{sys, "localhost", dir.string(), options, all,
+  caf::actor plugin(const std::string& type) {
+    toml::table opts = options;
+    if (type == "roster.pgsql")
+      opts.insert_or_assign("dsn", test::pgsql_dsn());
+    plugins::spawn_context ctx{sys, "localhost", dir.string(), opts, all,
                                caf::actor{}};
     auto t = plugins::find_type(type);
     CAF_REQUIRE(t != nullptr);
@@ -108,8 +117,8 @@ struct fixture {
   }
 };
 
-/// The checks shared by both backends.
-void basics(fixture& f, const char* type) {
+/// The checks shared by every backend.
+void basics(fixture& f, const std::string& type) {
   CAF_MESSAGE("backend " << type);
   auto a = f.plugin(type);
   // Empty roster.
@@ -205,9 +214,49 @@ void basics(fixture& f, const char* type) {
   CAF_CHECK(f.ask(a, hooks::roster_wipe{J("alice@example.org")}).declined);
 }
 
+/// max_items: a new record beyond it is refused with quota_reached(), a
+/// change of an existing one is not.
+void bound(fixture& f, const std::string& type) {
+  CAF_MESSAGE("backend " << type);
+  f.options.insert_or_assign("max_items", 2);
+  auto a = f.plugin(type);
+  auto refused = [&](hooks::roster_item it) {
+    caf::error err;
+    f.self->request(a, 30s, hooks::roster_set_item{J("alice@localhost"), it})
+      .receive([](hooks::answer<std::string>&) {},
+               [&](caf::error& e) { err = std::move(e); });
+    return is_quota_reached(err);
+  };
+  f.set(a, "alice@localhost", item("bob@localhost", "", {}));
+  f.set(a, "alice@localhost", item("carol@localhost", "", {}));
+  CAF_CHECK(refused(item("dave@localhost", "", {})));
+  auto req = item("erin@localhost", "", {});
+  req.pending_in = true;
+  req.listed = false;
+  CAF_CHECK(refused(req)); // a request alone is a record too
+  CAF_CHECK(!refused(item("bob@localhost", "Bob", {"G"}, "to")));
+  CAF_CHECK_EQUAL(f.get(a, "alice@localhost").items.size(), 2u);
+  // Other users have their own bound.
+  f.set(a, "dave@localhost", item("bob@localhost", "", {}));
+  // Room again after a removal.
+  f.value(a, hooks::roster_remove_item{J("alice@localhost"),
+                                       J("carol@localhost")});
+  CAF_CHECK(!refused(req));
+  CAF_CHECK(refused(item("dave@localhost", "", {})));
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(roster_tests, fixture)
+
+CAF_TEST(every backend bounds the roster size) {
+  bound(*this, "roster.memory");
+  bound(*this, "roster.sqlite");
+  if (test::pgsql_dsn().empty())
+    return;
+  CAF_REQUIRE(test::pgsql_scratch(test::pgsql_dsn()));
+  bound(*this, "roster.pgsql");
+}
 
 CAF_TEST(memory backend) {
   basics(*this, "roster.memory");
@@ -218,17 +267,29 @@ CAF_TEST(sqlite backend) {
   CAF_CHECK(fs::exists(dir / "roster.sqlite"));
 }
 
-CAF_TEST(sqlite keeps everything across a restart) {
-  auto a = plugin("roster.sqlite");
+CAF_TEST(pgsql backend) {
+  if (test::pgsql_dsn().empty()) {
+    CAF_MESSAGE("no DJA_TEST_PGSQL_DSN: roster.pgsql not tested here");
+    return;
+  }
+  CAF_REQUIRE(test::pgsql_scratch(test::pgsql_dsn()));
+  basics(*this, "roster.pgsql");
+}
+
+/// A store of `type` keeps everything across a restart of its plugin.
+void restart(fixture& f, const std::string& type) {
+  CAF_MESSAGE("backend " << type);
+  auto a = f.plugin(type);
   auto it = item("bob@example.org", "Bob", {"Friends"}, "from");
   it.pending_in = true;
-  set(a, "alice@localhost", it);
-  auto v = set(a, "alice@localhost", item("carol@localhost", "C", {"A", "B"}));
-  set(a, "dave@localhost", item("alice@localhost", "", {}));
-  auto before = get(a, "alice@localhost");
-  stop(a);
-  auto b = plugin("roster.sqlite");
-  auto after = get(b, "alice@localhost");
+  f.set(a, "alice@localhost", it);
+  auto v = f.set(a, "alice@localhost",
+                 item("carol@localhost", "C", {"A", "B"}));
+  f.set(a, "dave@localhost", item("alice@localhost", "", {}));
+  auto before = f.get(a, "alice@localhost");
+  f.stop(a);
+  auto b = f.plugin(type);
+  auto after = f.get(b, "alice@localhost");
   CAF_CHECK_EQUAL(after.version, v);
   CAF_REQUIRE_EQUAL(after.items.size(), 2u);
   CAF_CHECK_EQUAL(after.items[0].contact.str(), "bob@example.org");
@@ -238,16 +299,27 @@ CAF_TEST(sqlite keeps everything across a restart) {
   CAF_CHECK(after.items[0].pending_in);
   CAF_CHECK_EQUAL(after.items[1].groups,
                   (std::vector<std::string>{"A", "B"}));
-  CAF_CHECK_EQUAL(get(b, "dave@localhost").items.size(), 1u);
+  CAF_CHECK_EQUAL(f.get(b, "dave@localhost").items.size(), 1u);
   // The version goes on from where it was.
-  auto v2 = set(b, "alice@localhost", item("erin@localhost", "", {}));
+  auto v2 = f.set(b, "alice@localhost", item("erin@localhost", "", {}));
   CAF_CHECK_LESS(std::stoll(v), std::stoll(v2));
   // A wipe survives a restart too.
-  CAF_CHECK(value(b, hooks::roster_wipe{J("alice@localhost")}));
-  stop(b);
-  auto c = plugin("roster.sqlite");
-  CAF_CHECK(get(c, "alice@localhost").items.empty());
-  CAF_CHECK_EQUAL(get(c, "dave@localhost").items.size(), 1u);
+  CAF_CHECK(f.value(b, hooks::roster_wipe{J("alice@localhost")}));
+  f.stop(b);
+  auto c = f.plugin(type);
+  CAF_CHECK(f.get(c, "alice@localhost").items.empty());
+  CAF_CHECK_EQUAL(f.get(c, "dave@localhost").items.size(), 1u);
+}
+
+CAF_TEST(sqlite keeps everything across a restart) {
+  restart(*this, "roster.sqlite");
+}
+
+CAF_TEST(pgsql keeps everything across a restart) {
+  if (test::pgsql_dsn().empty())
+    return;
+  CAF_REQUIRE(test::pgsql_scratch(test::pgsql_dsn()));
+  restart(*this, "roster.pgsql");
 }
 
 CAF_TEST(sqlite migrates version 1: listed by the old rule) {

@@ -1,10 +1,34 @@
-#include "plugins/auth/pgsql/store.hpp"
+// auth.pgsql: accounts in PostgreSQL, the data of auth.sqlite; nodes
+// sharing the database share the accounts. The hooks are
+// plugins/auth/serve.hpp; this is the store. libpq calls block (bounded,
+// see plugins/common/pgsql/connection.hpp): the actor is detached. Any
+// failure, the database down included, is replied as an error, so the
+// core fails closed (<temporary-auth-failure/>).
+//
+// Schema (component "auth", version 1):
+//
+//   accounts(domain TEXT, username TEXT,         -- PRIMARY KEY (domain, username)
+//            sha1_salt BYTEA, sha1_iterations INTEGER,
+//            sha1_stored_key BYTEA, sha1_server_key BYTEA,
+//            sha256_salt BYTEA, sha256_iterations INTEGER,
+//            sha256_stored_key BYTEA, sha256_server_key BYTEA,
+//            created BIGINT)                     -- unix time
 
 #include <ctime>
+#include <memory>
 
-namespace dja::plugins::pgsql_auth {
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "plugins/auth/serve.hpp"
+#include "plugins/common/pgsql/connection.hpp"
+#include "plugins/common/pgsql/options.hpp"
+
+namespace dja::plugins {
 
 namespace {
+
+using auth::account_creds;
 
 using pgsql::connection;
 using pgsql::params;
@@ -71,15 +95,36 @@ params creds_params(const std::string& domain, const std::string& user,
           connection::hex(c.sha256.server_key)};
 }
 
-} // namespace
+class store : public auth::backend {
+public:
+  explicit store(pgsql::settings cfg) : db_(std::move(cfg), "auth", steps) {
+    // nop
+  }
 
-store::store(pgsql::settings cfg) : db_(std::move(cfg), "auth", steps) {
-  // nop
-}
+  /// Connects and migrates now (at start-up); later calls reconnect.
+  caf::error connect() {
+    return db_.connect();
+  }
 
-caf::error store::connect() {
-  return db_.connect();
-}
+  caf::expected<hooks::scram_credentials>
+  scram(const std::string& domain, const std::string& user,
+        const std::string& hash) override;
+  caf::expected<bool> exists(const std::string& domain,
+                             const std::string& user) override;
+  caf::expected<bool> insert(const std::string& domain,
+                             const std::string& user,
+                             const account_creds& creds) override;
+  caf::expected<bool> update(const std::string& domain,
+                             const std::string& user,
+                             const account_creds& creds) override;
+  caf::expected<bool> remove(const std::string& domain,
+                             const std::string& user) override;
+  caf::expected<std::vector<std::string>>
+  list(const std::string& domain) override;
+
+private:
+  pgsql::connection db_;
+};
 
 caf::expected<hooks::scram_credentials>
 store::scram(const std::string& domain, const std::string& user,
@@ -165,4 +210,32 @@ store::list(const std::string& domain) {
   });
 }
 
-} // namespace dja::plugins::pgsql_auth
+caf::behavior auth_pgsql(caf::event_based_actor* self, auth::settings cfg,
+                         pgsql::settings db_cfg) {
+  auto db = std::make_shared<store>(std::move(db_cfg));
+  // On the actor's own thread: connecting (and migrating) may take a while.
+  if (auto err = db->connect())
+    spdlog::error("auth.pgsql: vhost {}: every request fails until the "
+                  "database can be reached",
+                  cfg.scope.domain);
+  return auth::serve(self, std::move(cfg), std::move(db));
+}
+
+} // namespace
+
+plugin_type auth_pgsql_type() {
+  return {
+    "auth.pgsql",
+    "accounts in PostgreSQL (SCRAM credentials only)",
+    pgsql::options({auth::iterations_option()}),
+    [](const toml::table&) { return auth::describe(true); },
+    [](const spawn_context& ctx) {
+      std::string tag = "auth.pgsql";
+      auth::settings cfg{{ctx.domain, tag}, auth::iterations_of(ctx, tag)};
+      return ctx.sys.spawn<caf::detached>(auth_pgsql, std::move(cfg),
+                                          pgsql::settings_of(ctx, tag));
+    },
+  };
+}
+
+} // namespace dja::plugins

@@ -1,13 +1,38 @@
-#include "plugins/auth/sqlite/store.hpp"
+// auth.sqlite: accounts in an SQLite database, one file per plugin
+// (default data_dir/accounts.sqlite). The hooks are plugins/auth/serve.hpp;
+// this is the store. SQLite calls block: the actor is detached.
+//
+// Schema (version 1):
+//
+//   schema_version(version INTEGER NOT NULL)   -- one row
+//   accounts(domain TEXT, username TEXT,       -- PRIMARY KEY (domain, username)
+//            sha1_salt BLOB, sha1_iterations INTEGER,
+//            sha1_stored_key BLOB, sha1_server_key BLOB,
+//            sha256_salt BLOB, sha256_iterations INTEGER,
+//            sha256_stored_key BLOB, sha256_server_key BLOB,
+//            created INTEGER)                  -- unix time
+//
+// Only SCRAM credentials (RFC 5802 §3) are stored, never a plaintext or
+// reversible password. Every failure is a caf::error carrying SQLite's
+// message. File mode, pragmas, migration and statement cache:
+// plugins/common/sqlite.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
 
 #include <sqlite3.h>
 
-#include <caf/error.hpp>
+#include <caf/all.hpp>
 
-namespace dja::plugins::sqlite_auth {
+#include "plugins/auth/serve.hpp"
+#include "plugins/common/sqlite/lazy_database.hpp"
+
+namespace dja::plugins {
 
 namespace {
 
+using auth::account_creds;
 using sqlite::bind_blob;
 using sqlite::bind_text;
 using sqlite::column_blob;
@@ -67,31 +92,59 @@ void bind_account(sqlite3_stmt* s, const std::string& domain,
   bind_blob(s, 10, c.sha256.server_key);
 }
 
-} // namespace
+class store : public auth::backend {
+public:
+  store(std::string path, std::string tag)
+    : db_(std::move(path), {create_accounts}, std::move(tag)) {
+    // nop
+  }
 
-caf::expected<std::unique_ptr<store>> store::open(const std::string& path) {
-  auto db = sqlite::database::open(path, {create_accounts});
+  caf::expected<hooks::scram_credentials>
+  scram(const std::string& domain, const std::string& user,
+        const std::string& hash) override;
+  caf::expected<bool> exists(const std::string& domain,
+                             const std::string& user) override;
+  caf::expected<bool> insert(const std::string& domain,
+                             const std::string& user,
+                             const account_creds& creds) override;
+  caf::expected<bool> update(const std::string& domain,
+                             const std::string& user,
+                             const account_creds& creds) override;
+  caf::expected<bool> remove(const std::string& domain,
+                             const std::string& user) override;
+  caf::expected<std::vector<std::string>>
+  list(const std::string& domain) override;
+
+private:
+  /// A write inside BEGIN IMMEDIATE ... COMMIT; returns the changed rows
+  /// (-1: the primary key exists already).
+  caf::expected<int> write(const char* sql,
+                           const std::function<void(sqlite3_stmt*)>& bind);
+
+  sqlite::lazy_database db_;
+};
+caf::expected<int>
+store::write(const char* sql, const std::function<void(sqlite3_stmt*)>& bind) {
+  auto db = db_.get();
   if (!db)
     return db.error();
-  std::unique_ptr<store> st{new store};
-  st->db_ = std::move(*db);
-  return st;
-}
-
-caf::expected<int> store::write(sqlite3_stmt* stmt) {
-  stmt_guard guard{stmt};
-  auto txn = db_->begin(true);
+  auto s = (*db)->prepare(sql);
+  if (!s)
+    return s.error();
+  stmt_guard guard{*s};
+  bind(*s);
+  auto txn = (*db)->begin(true);
   if (!txn)
     return txn.error();
-  auto rc = sqlite3_step(stmt);
+  auto rc = sqlite3_step(*s);
   if (rc != SQLITE_DONE) {
-    auto err = db_->fail("cannot write to");
-    sqlite3_reset(stmt); // before the rollback
+    auto err = (*db)->fail("cannot write to");
+    sqlite3_reset(*s); // before the rollback
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
       return -1;
     return err;
   }
-  auto changed = sqlite3_changes(db_->handle());
+  auto changed = sqlite3_changes((*db)->handle());
   if (auto err = txn->commit())
     return err;
   return changed;
@@ -101,35 +154,39 @@ caf::expected<hooks::scram_credentials>
 store::scram(const std::string& domain, const std::string& user,
              const std::string& hash) {
   hooks::scram_credentials res;
-  caf::expected<sqlite3_stmt*> s{nullptr};
-  if (hash == "SHA-1")
-    s = db_->prepare(sql_get_sha1);
-  else if (hash == "SHA-256")
-    s = db_->prepare(sql_get_sha256);
-  else
+  const char* sql = hash == "SHA-1"     ? sql_get_sha1
+                    : hash == "SHA-256" ? sql_get_sha256
+                                        : nullptr;
+  if (sql == nullptr)
     return res; // a hash we do not store: as if there were no such user
+  auto db = db_.get();
+  if (!db)
+    return db.error();
+  auto s = (*db)->prepare(sql);
   if (!s)
     return s.error();
-  auto stmt = *s;
-  stmt_guard guard{stmt};
-  bind_text(stmt, 1, domain);
-  bind_text(stmt, 2, user);
-  auto rc = sqlite3_step(stmt);
+  stmt_guard guard{*s};
+  bind_text(*s, 1, domain);
+  bind_text(*s, 2, user);
+  auto rc = sqlite3_step(*s);
   if (rc == SQLITE_DONE)
     return res;
   if (rc != SQLITE_ROW)
-    return db_->fail("cannot read");
+    return (*db)->fail("cannot read");
   res.found = true;
-  res.salt = column_blob(stmt, 0);
-  res.iterations = static_cast<uint32_t>(sqlite3_column_int64(stmt, 1));
-  res.stored_key = column_blob(stmt, 2);
-  res.server_key = column_blob(stmt, 3);
+  res.salt = column_blob(*s, 0);
+  res.iterations = static_cast<uint32_t>(sqlite3_column_int64(*s, 1));
+  res.stored_key = column_blob(*s, 2);
+  res.server_key = column_blob(*s, 3);
   return res;
 }
 
 caf::expected<bool> store::exists(const std::string& domain,
                                   const std::string& user) {
-  auto s = db_->prepare(sql_exists);
+  auto db = db_.get();
+  if (!db)
+    return db.error();
+  auto s = (*db)->prepare(sql_exists);
   if (!s)
     return s.error();
   stmt_guard guard{*s};
@@ -140,17 +197,15 @@ caf::expected<bool> store::exists(const std::string& domain,
     return true;
   if (rc == SQLITE_DONE)
     return false;
-  return db_->fail("cannot read");
+  return (*db)->fail("cannot read");
 }
 
 caf::expected<bool> store::insert(const std::string& domain,
                                   const std::string& user,
                                   const account_creds& creds) {
-  auto s = db_->prepare(sql_insert);
-  if (!s)
-    return s.error();
-  bind_account(*s, domain, user, creds);
-  auto n = write(*s);
+  auto n = write(sql_insert, [&](sqlite3_stmt* s) {
+    bind_account(s, domain, user, creds);
+  });
   if (!n)
     return n.error();
   return *n > 0;
@@ -159,11 +214,9 @@ caf::expected<bool> store::insert(const std::string& domain,
 caf::expected<bool> store::update(const std::string& domain,
                                   const std::string& user,
                                   const account_creds& creds) {
-  auto s = db_->prepare(sql_update);
-  if (!s)
-    return s.error();
-  bind_account(*s, domain, user, creds);
-  auto n = write(*s);
+  auto n = write(sql_update, [&](sqlite3_stmt* s) {
+    bind_account(s, domain, user, creds);
+  });
   if (!n)
     return n.error();
   return *n > 0;
@@ -171,12 +224,10 @@ caf::expected<bool> store::update(const std::string& domain,
 
 caf::expected<bool> store::remove(const std::string& domain,
                                   const std::string& user) {
-  auto s = db_->prepare(sql_remove);
-  if (!s)
-    return s.error();
-  bind_text(*s, 1, domain);
-  bind_text(*s, 2, user);
-  auto n = write(*s);
+  auto n = write(sql_remove, [&](sqlite3_stmt* s) {
+    bind_text(s, 1, domain);
+    bind_text(s, 2, user);
+  });
   if (!n)
     return n.error();
   return *n > 0;
@@ -184,7 +235,10 @@ caf::expected<bool> store::remove(const std::string& domain,
 
 caf::expected<std::vector<std::string>>
 store::list(const std::string& domain) {
-  auto s = db_->prepare(sql_list);
+  auto db = db_.get();
+  if (!db)
+    return db.error();
+  auto s = (*db)->prepare(sql_list);
   if (!s)
     return s.error();
   stmt_guard guard{*s};
@@ -192,11 +246,34 @@ store::list(const std::string& domain) {
   std::vector<std::string> out;
   int rc;
   while ((rc = sqlite3_step(*s)) == SQLITE_ROW)
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(*s, 0)),
-                     static_cast<size_t>(sqlite3_column_bytes(*s, 0)));
+    out.push_back(sqlite::column_text(*s, 0));
   if (rc != SQLITE_DONE)
-    return db_->fail("cannot read");
+    return (*db)->fail("cannot read");
   return out;
 }
 
-} // namespace dja::plugins::sqlite_auth
+} // namespace
+
+plugin_type auth_sqlite_type() {
+  return {
+    "auth.sqlite",
+    "accounts in an SQLite database (SCRAM credentials only)",
+    {{"file", option_type::string, false,
+      "database file, relative to server.data_dir (default "
+      "\"accounts.sqlite\")"},
+     auth::iterations_option()},
+    [](const toml::table&) { return auth::describe(true); },
+    [](const spawn_context& ctx) {
+      std::string tag = "auth.sqlite";
+      auto file = ctx.options["file"].value_or(std::string{"accounts.sqlite"});
+      auto path = (std::filesystem::path{ctx.data_dir} / file).string();
+      auto db = std::make_shared<store>(path, tag + ": vhost " + ctx.domain);
+      auth::settings cfg{{ctx.domain, tag}, auth::iterations_of(ctx, tag)};
+      return ctx.sys.spawn<caf::detached>(
+        auth::serve, std::move(cfg),
+        std::shared_ptr<auth::backend>{std::move(db)});
+    },
+  };
+}
+
+} // namespace dja::plugins

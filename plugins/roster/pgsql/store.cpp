@@ -1,10 +1,36 @@
-#include "plugins/roster/pgsql/store.hpp"
+// roster.pgsql: rosters in PostgreSQL, the data of roster.sqlite; nodes
+// sharing the database share the rosters. The hooks are
+// plugins/roster/serve.hpp; this is the store. libpq calls block (bounded,
+// see plugins/common/pgsql/connection.hpp): the actor is detached. Any
+// failure, the database down included, is replied as an error.
+//
+// Schema (component "roster", version 2; 1 had no `listed`):
+//
+//   roster_items(domain, username, contact TEXT,     -- PRIMARY KEY
+//                name, subscription TEXT,            --   (domain, username,
+//                ask_out, pending_in, approved,      --    contact)
+//                listed BOOLEAN)
+//   roster_groups(domain, username, contact, grp TEXT)   -- PRIMARY KEY: all
+//   roster_versions(domain, username TEXT, version BIGINT)
+//                                                    -- PRIMARY KEY
+//                                                    --   (domain, username)
+//
+// `username` is the prepared local part, `contact` the contact's bare JID.
+// Every change is one transaction that also bumps the user's version
+// (RFC 6121 §2.6); a whole roster is read in one REPEATABLE READ
+// transaction (one snapshot).
 
+#include <memory>
 #include <unordered_map>
 
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-namespace dja::plugins::pgsql_roster {
+#include "plugins/common/pgsql/connection.hpp"
+#include "plugins/common/pgsql/options.hpp"
+#include "plugins/roster/serve.hpp"
+
+namespace dja::plugins {
 
 namespace {
 
@@ -88,6 +114,8 @@ constexpr const char* sql_bump =
   " SET version = roster_versions.version + 1 RETURNING version";
 constexpr const char* sql_version =
   "SELECT version FROM roster_versions WHERE domain = $1 AND username = $2";
+constexpr const char* sql_count =
+  "SELECT count(*) FROM roster_items WHERE domain = $1 AND username = $2";
 
 const char* flag(bool b) {
   return b ? "true" : "false";
@@ -129,15 +157,37 @@ caf::expected<int64_t> bump(session& s, const std::string& domain,
   return r->integer(0, 0);
 }
 
-} // namespace
+class store : public roster::backend {
+public:
+  explicit store(pgsql::settings cfg)
+    : db_(std::move(cfg), "roster", steps) {
+    // nop
+  }
 
-store::store(pgsql::settings cfg) : db_(std::move(cfg), "roster", steps) {
-  // nop
-}
+  /// Connects and migrates now (at start-up); later calls reconnect.
+  caf::error connect() {
+    return db_.connect();
+  }
 
-caf::error store::connect() {
-  return db_.connect();
-}
+  caf::expected<hooks::roster> get(const std::string& domain,
+                                   const std::string& user) override;
+  caf::expected<std::vector<hooks::roster_item>>
+  load(const std::string& domain, const std::string& user,
+       const std::string& contact) override;
+  caf::expected<std::string> set(const std::string& domain,
+                                 const std::string& user,
+                                 const hooks::roster_item& item) override;
+  caf::expected<std::string> remove(const std::string& domain,
+                                    const std::string& user,
+                                    const std::string& contact) override;
+  caf::error wipe(const std::string& domain,
+                  const std::string& user) override;
+  caf::expected<size_t> count(const std::string& domain,
+                              const std::string& user) override;
+
+private:
+  pgsql::connection db_;
+};
 
 caf::expected<hooks::roster> store::get(const std::string& domain,
                                         const std::string& user) {
@@ -243,4 +293,41 @@ caf::error store::wipe(const std::string& domain, const std::string& user) {
   });
 }
 
-} // namespace dja::plugins::pgsql_roster
+caf::expected<size_t> store::count(const std::string& domain,
+                                   const std::string& user) {
+  return db_.query<size_t>([&](session& s) -> caf::expected<size_t> {
+    auto r = s.exec(sql_count, {domain, user});
+    if (!r)
+      return r.error();
+    return static_cast<size_t>(r->integer(0, 0));
+  });
+}
+
+caf::behavior roster_pgsql(caf::event_based_actor* self,
+                           roster::settings cfg, pgsql::settings db_cfg) {
+  auto db = std::make_shared<store>(std::move(db_cfg));
+  // On the actor's own thread: connecting (and migrating) may take a while.
+  if (auto err = db->connect())
+    spdlog::error("roster.pgsql: vhost {}: every request fails until the "
+                  "database can be reached",
+                  cfg.scope.domain);
+  return roster::serve(self, std::move(cfg), std::move(db));
+}
+
+} // namespace
+
+plugin_type roster_pgsql_type() {
+  return {
+    "roster.pgsql",
+    "rosters in PostgreSQL",
+    roster::options(pgsql::options()),
+    [](const toml::table&) { return roster::describe(); },
+    [](const spawn_context& ctx) {
+      return ctx.sys.spawn<caf::detached>(
+        roster_pgsql, roster::settings_of(ctx, "roster.pgsql"),
+        pgsql::settings_of(ctx, "roster.pgsql"));
+    },
+  };
+}
+
+} // namespace dja::plugins

@@ -1,13 +1,41 @@
-#include "plugins/roster/sqlite/store.hpp"
+// roster.sqlite: rosters in an SQLite database, one file per plugin
+// (default data_dir/roster.sqlite). The hooks are plugins/roster/serve.hpp;
+// this is the store. SQLite calls block: the actor is detached.
+//
+// Schema (version 2; 1 had no `listed`):
+//
+//   schema_version(version INTEGER NOT NULL)          -- one row
+//   roster_items(domain, user, contact TEXT,          -- PRIMARY KEY
+//                name TEXT, subscription TEXT,        --   (domain, user,
+//                ask_out, pending_in, approved,       --    contact)
+//                listed INTEGER)
+//   roster_groups(domain, user, contact, grp TEXT)    -- PRIMARY KEY: all
+//   roster_versions(domain, user TEXT, version INTEGER)
+//                                                     -- PRIMARY KEY
+//                                                     --   (domain, user)
+//
+// `user` is the prepared local part, `contact` the contact's bare JID.
+// Every change runs in one BEGIN IMMEDIATE transaction that also bumps the
+// user's version (RFC 6121 §2.6), committed with synchronous = FULL.
+// Every failure is a caf::error carrying SQLite's message. File mode,
+// pragmas, migration and statement cache: plugins/common/sqlite.
+
+#include <filesystem>
+#include <memory>
 
 #include <sqlite3.h>
 
-#include <caf/error.hpp>
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-namespace dja::plugins::sqlite_roster {
+#include "plugins/common/sqlite/lazy_database.hpp"
+#include "plugins/roster/serve.hpp"
+
+namespace dja::plugins {
 
 namespace {
+
+using sqlite::database;
 
 using sqlite::bind_text;
 using sqlite::column_text;
@@ -87,6 +115,8 @@ constexpr const char* sql_bump =
   " RETURNING version";
 constexpr const char* sql_version =
   "SELECT version FROM roster_versions WHERE domain = ?1 AND user = ?2";
+constexpr const char* sql_count =
+  "SELECT count(*) FROM roster_items WHERE domain = ?1 AND user = ?2";
 
 void bind_key(sqlite3_stmt* s, const std::string& domain,
               const std::string& user) {
@@ -114,38 +144,30 @@ bool read_item(sqlite3_stmt* s, hooks::roster_item& out) {
   return true;
 }
 
-} // namespace
+/// Does not return rows (the caller resets the statement).
 
-caf::expected<std::unique_ptr<store>> store::open(const std::string& path) {
-  auto db = sqlite::database::open(path, {create_tables, add_listed});
-  if (!db)
-    return db.error();
-  std::unique_ptr<store> st{new store};
-  st->db_ = std::move(*db);
-  return st;
-}
-
-caf::error store::step_done(sqlite3_stmt* s) {
+caf::error step_done(database& db, sqlite3_stmt* s) {
   if (sqlite3_step(s) != SQLITE_DONE)
-    return db_->fail("cannot write to");
+    return db.fail("cannot write to");
   return {};
 }
 
-caf::expected<int64_t> store::bump(const std::string& domain,
-                                   const std::string& user) {
-  auto s = db_->prepare(sql_bump);
+/// Bumps the version inside the current transaction and returns it.
+caf::expected<int64_t> bump(database& db, const std::string& domain,
+                            const std::string& user) {
+  auto s = db.prepare(sql_bump);
   if (!s)
     return s.error();
   stmt_guard g{*s};
   bind_key(*s, domain, user);
   if (sqlite3_step(*s) != SQLITE_ROW)
-    return db_->fail("cannot write to");
+    return db.fail("cannot write to");
   return sqlite3_column_int64(*s, 0);
 }
 
-caf::expected<int64_t> store::version(const std::string& domain,
-                                      const std::string& user) {
-  auto s = db_->prepare(sql_version);
+caf::expected<int64_t> version(database& db, const std::string& domain,
+                               const std::string& user) {
+  auto s = db.prepare(sql_version);
   if (!s)
     return s.error();
   stmt_guard g{*s};
@@ -154,24 +176,55 @@ caf::expected<int64_t> store::version(const std::string& domain,
   if (rc == SQLITE_DONE)
     return int64_t{0};
   if (rc != SQLITE_ROW)
-    return db_->fail("cannot read");
+    return db.fail("cannot read");
   return sqlite3_column_int64(*s, 0);
 }
 
+class store : public roster::backend {
+public:
+  store(std::string path, std::string tag)
+    : db_(std::move(path), {create_tables, add_listed}, std::move(tag)) {
+    // nop
+  }
+
+  caf::expected<hooks::roster> get(const std::string& domain,
+                                   const std::string& user) override;
+  caf::expected<std::vector<hooks::roster_item>>
+  load(const std::string& domain, const std::string& user,
+       const std::string& contact) override;
+  caf::expected<std::string> set(const std::string& domain,
+                                 const std::string& user,
+                                 const hooks::roster_item& item) override;
+  caf::expected<std::string> remove(const std::string& domain,
+                                    const std::string& user,
+                                    const std::string& contact) override;
+  caf::error wipe(const std::string& domain,
+                  const std::string& user) override;
+  caf::expected<size_t> count(const std::string& domain,
+                              const std::string& user) override;
+
+private:
+  sqlite::lazy_database db_;
+};
+
 caf::expected<hooks::roster> store::get(const std::string& domain,
                                         const std::string& user) {
-  auto items = db_->prepare(sql_items);
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto items = db.prepare(sql_items);
   if (!items)
     return items.error();
-  auto groups = db_->prepare(sql_groups);
+  auto groups = db.prepare(sql_groups);
   if (!groups)
     return groups.error();
   // One read transaction: items, groups and version from one snapshot.
-  auto txn = db_->begin(false);
+  auto txn = db.begin(false);
   if (!txn)
     return txn.error();
   hooks::roster out;
-  auto v = version(domain, user);
+  auto v = version(db, domain, user);
   if (!v)
     return v.error();
   out.version = std::to_string(*v);
@@ -188,7 +241,7 @@ caf::expected<hooks::roster> store::get(const std::string& domain,
       }
     }
     if (rc != SQLITE_DONE)
-      return db_->fail("cannot read");
+      return db.fail("cannot read");
   }
   {
     // Both queries are ordered by contact: merge.
@@ -204,7 +257,7 @@ caf::expected<hooks::roster> store::get(const std::string& domain,
         out.items[i].groups.push_back(column_text(*groups, 1));
     }
     if (rc != SQLITE_DONE)
-      return db_->fail("cannot read");
+      return db.fail("cannot read");
   }
   txn->commit(); // a read: nothing to lose
   return out;
@@ -213,13 +266,17 @@ caf::expected<hooks::roster> store::get(const std::string& domain,
 caf::expected<std::vector<hooks::roster_item>>
 store::load(const std::string& domain, const std::string& user,
             const std::string& contact) {
-  auto item = db_->prepare(sql_item);
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto item = db.prepare(sql_item);
   if (!item)
     return item.error();
-  auto groups = db_->prepare(sql_item_groups);
+  auto groups = db.prepare(sql_item_groups);
   if (!groups)
     return groups.error();
-  auto txn = db_->begin(false);
+  auto txn = db.begin(false);
   if (!txn)
     return txn.error();
   std::vector<hooks::roster_item> out;
@@ -233,7 +290,7 @@ store::load(const std::string& domain, const std::string& user,
       if (read_item(*item, it))
         out.push_back(std::move(it));
     } else if (rc != SQLITE_DONE) {
-      return db_->fail("cannot read");
+      return db.fail("cannot read");
     }
   }
   if (!out.empty()) {
@@ -244,7 +301,7 @@ store::load(const std::string& domain, const std::string& user,
     while ((rc = sqlite3_step(*groups)) == SQLITE_ROW)
       out[0].groups.push_back(column_text(*groups, 1));
     if (rc != SQLITE_DONE)
-      return db_->fail("cannot read");
+      return db.fail("cannot read");
   }
   txn->commit(); // a read: nothing to lose
   return out;
@@ -253,17 +310,21 @@ store::load(const std::string& domain, const std::string& user,
 caf::expected<std::string> store::set(const std::string& domain,
                                       const std::string& user,
                                       const hooks::roster_item& item) {
-  auto upsert = db_->prepare(sql_upsert);
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto upsert = db.prepare(sql_upsert);
   if (!upsert)
     return upsert.error();
-  auto del_groups = db_->prepare(sql_del_groups);
+  auto del_groups = db.prepare(sql_del_groups);
   if (!del_groups)
     return del_groups.error();
-  auto add_group = db_->prepare(sql_add_group);
+  auto add_group = db.prepare(sql_add_group);
   if (!add_group)
     return add_group.error();
   auto contact = item.contact.bare_str();
-  auto txn = db_->begin(true);
+  auto txn = db.begin(true);
   if (!txn)
     return txn.error();
   {
@@ -276,14 +337,14 @@ caf::expected<std::string> store::set(const std::string& domain,
     sqlite3_bind_int(*upsert, 7, item.pending_in ? 1 : 0);
     sqlite3_bind_int(*upsert, 8, item.approved ? 1 : 0);
     sqlite3_bind_int(*upsert, 9, item.listed ? 1 : 0);
-    if (auto err = step_done(*upsert))
+    if (auto err = step_done(db, *upsert))
       return err;
   }
   {
     stmt_guard g{*del_groups};
     bind_key(*del_groups, domain, user);
     bind_text(*del_groups, 3, contact);
-    if (auto err = step_done(*del_groups))
+    if (auto err = step_done(db, *del_groups))
       return err;
   }
   for (auto& grp : item.groups) {
@@ -291,10 +352,10 @@ caf::expected<std::string> store::set(const std::string& domain,
     bind_key(*add_group, domain, user);
     bind_text(*add_group, 3, contact);
     bind_text(*add_group, 4, grp);
-    if (auto err = step_done(*add_group))
+    if (auto err = step_done(db, *add_group))
       return err;
   }
-  auto v = bump(domain, user);
+  auto v = bump(db, domain, user);
   if (!v)
     return v.error();
   if (auto err = txn->commit())
@@ -305,13 +366,17 @@ caf::expected<std::string> store::set(const std::string& domain,
 caf::expected<std::string> store::remove(const std::string& domain,
                                          const std::string& user,
                                          const std::string& contact) {
-  auto del_item = db_->prepare(sql_del_item);
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto del_item = db.prepare(sql_del_item);
   if (!del_item)
     return del_item.error();
-  auto del_groups = db_->prepare(sql_del_groups);
+  auto del_groups = db.prepare(sql_del_groups);
   if (!del_groups)
     return del_groups.error();
-  auto txn = db_->begin(true);
+  auto txn = db.begin(true);
   if (!txn)
     return txn.error();
   int removed = 0;
@@ -319,18 +384,18 @@ caf::expected<std::string> store::remove(const std::string& domain,
     stmt_guard g{*del_item};
     bind_key(*del_item, domain, user);
     bind_text(*del_item, 3, contact);
-    if (auto err = step_done(*del_item))
+    if (auto err = step_done(db, *del_item))
       return err;
-    removed = sqlite3_changes(db_->handle());
+    removed = sqlite3_changes(db.handle());
   }
   {
     stmt_guard g{*del_groups};
     bind_key(*del_groups, domain, user);
     bind_text(*del_groups, 3, contact);
-    if (auto err = step_done(*del_groups))
+    if (auto err = step_done(db, *del_groups))
       return err;
   }
-  auto v = removed > 0 ? bump(domain, user) : version(domain, user);
+  auto v = removed > 0 ? bump(db, domain, user) : version(db, domain, user);
   if (!v)
     return v.error();
   if (auto err = txn->commit())
@@ -339,22 +404,26 @@ caf::expected<std::string> store::remove(const std::string& domain,
 }
 
 caf::error store::wipe(const std::string& domain, const std::string& user) {
-  auto items = db_->prepare(sql_wipe_items);
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto items = db.prepare(sql_wipe_items);
   if (!items)
     return items.error();
-  auto groups = db_->prepare(sql_wipe_groups);
+  auto groups = db.prepare(sql_wipe_groups);
   if (!groups)
     return groups.error();
-  auto txn = db_->begin(true);
+  auto txn = db.begin(true);
   if (!txn)
     return txn.error();
   for (auto s : {*items, *groups}) {
     stmt_guard g{s};
     bind_key(s, domain, user);
-    if (auto err = step_done(s))
+    if (auto err = step_done(db, s))
       return err;
   }
-  auto v = bump(domain, user);
+  auto v = bump(db, domain, user);
   if (!v)
     return v.error();
   if (auto err = txn->commit())
@@ -362,4 +431,43 @@ caf::error store::wipe(const std::string& domain, const std::string& user) {
   return {};
 }
 
-} // namespace dja::plugins::sqlite_roster
+caf::expected<size_t> store::count(const std::string& domain,
+                                   const std::string& user) {
+  auto opened = db_.get();
+  if (!opened)
+    return opened.error();
+  auto& db = **opened;
+  auto s = db.prepare(sql_count);
+  if (!s)
+    return s.error();
+  stmt_guard g{*s};
+  bind_key(*s, domain, user);
+  if (sqlite3_step(*s) != SQLITE_ROW)
+    return db.fail("cannot read");
+  return static_cast<size_t>(sqlite3_column_int64(*s, 0));
+}
+
+} // namespace
+
+plugin_type roster_sqlite_type() {
+  return {
+    "roster.sqlite",
+    "rosters in an SQLite database",
+    roster::options({{"file", option_type::string, false,
+                      "database file, relative to server.data_dir (default "
+                      "\"roster.sqlite\")"}}),
+    [](const toml::table&) { return roster::describe(); },
+    [](const spawn_context& ctx) {
+      auto cfg = roster::settings_of(ctx, "roster.sqlite");
+      auto file = ctx.options["file"].value_or(std::string{"roster.sqlite"});
+      auto path = (std::filesystem::path{ctx.data_dir} / file).string();
+      auto db = std::make_shared<store>(path, cfg.scope.tag + ": vhost "
+                                                + ctx.domain);
+      return ctx.sys.spawn<caf::detached>(
+        roster::serve, std::move(cfg),
+        std::shared_ptr<roster::backend>{std::move(db)});
+    },
+  };
+}
+
+} // namespace dja::plugins

@@ -1,9 +1,14 @@
-#define CAF_SUITE plugins.auth_sqlite
+#define CAF_SUITE plugins.auth
 
-// auth.sqlite (plugins/auth/sqlite) against a real SQLite file in a
-// temporary directory, and the register plugin (XEP-0077) on top of it in a
-// real vhost. The plugin actor is detached, so these tests use a real
-// actor_system and a scoped_actor instead of the test coordinator.
+// The account stores (plugins/auth/): one test body per behaviour, run
+// against every backend that can do it: the read hooks against
+// auth.static, auth.sqlite and auth.pgsql, the writes against auth.sqlite
+// and auth.pgsql (auth.pgsql only when DJA_TEST_PGSQL_DSN names a scratch
+// database: tests/e2e/test_pgsql_store_units.py runs this binary so).
+// Then what is particular to SQLite files, and the register plugin
+// (XEP-0077) on top of auth.sqlite in a real vhost. The plugin actors may
+// be detached, so these tests use a real actor_system and a scoped_actor
+// instead of the test coordinator.
 
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -22,6 +27,7 @@
 #include "common/messages.hpp"
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/pgsql_scratch.hpp"
 #include "hooks/plugin.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
@@ -56,9 +62,34 @@ struct fixture {
 
   fixture() {
     spdlog::set_level(spdlog::level::off);
-    char tmpl[] = "/tmp/auth_sqlite_test.XXXXXX";
+    char tmpl[] = "/tmp/auth_test.XXXXXX";
     dir = mkdtemp(tmpl);
     options.insert("file", "accounts.sqlite");
+  }
+
+  /// The stores that keep accounts written through the hooks.
+  std::vector<std::string> writable() {
+    std::vector<std::string> out{"auth.sqlite"};
+    if (!test::pgsql_dsn().empty())
+      out.emplace_back("auth.pgsql");
+    return out;
+  }
+
+  /// An empty store of `type` (the previous ones stopped).
+  caf::actor fresh(const std::string& type) {
+    CAF_MESSAGE("backend " << type);
+    for (auto& a : spawned)
+      stop(a);
+    spawned.clear();
+    std::error_code ec;
+    fs::remove(dir / "accounts.sqlite", ec);
+    fs::remove(dir / "accounts.sqlite-wal", ec);
+    fs::remove(dir / "accounts.sqlite-shm", ec);
+    if (type == "auth.pgsql") {
+      CAF_REQUIRE(test::pgsql_scratch(test::pgsql_dsn()));
+      options.insert_or_assign("dsn", test::pgsql_dsn());
+    }
+    return plugin(type);
   }
 
   ~fixture() {
@@ -68,10 +99,17 @@ struct fixture {
     fs::remove_all(dir, ec);
   }
 
-  caf::actor plugin() {
-    plugins::spawn_context ctx{sys, "localhost", dir.string(), options, all,
+  caf::actor plugin(const std::string& type = "auth.sqlite") {
+    toml::table opts = options;
+    if (type != "auth.sqlite")
+      opts.erase("file");
+    if (type != "auth.pgsql")
+      opts.erase("dsn");
+    plugins::spawn_context ctx{sys, "localhost", dir.string(), opts, all,
                                caf::actor{}};
-    auto a = plugins::find_type("auth.sqlite")->spawn(ctx);
+    auto t = plugins::find_type(type);
+    CAF_REQUIRE(t != nullptr);
+    auto a = t->spawn(ctx);
     spawned.push_back(a);
     return a;
   }
@@ -112,16 +150,12 @@ account_result reg(fixture& f, const caf::actor& a, const char* user,
   return r->value;
 }
 
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(auth_sqlite_tests, fixture)
-
-CAF_TEST(register and get scram credentials for both hashes) {
-  auto a = plugin();
-  CAF_CHECK(reg(*this, a, "alice@localhost", secret) == account_result::done);
+/// The read hooks, for a store in which alice@localhost has `secret`
+/// (`salt_per_hash`: random salts, not auth.static's derived one).
+void read_checks(fixture& f, const caf::actor& a, bool salt_per_hash) {
   for (auto [name, h] : {std::pair{"SHA-1", crypto::hash_fn::sha1},
                          std::pair{"SHA-256", crypto::hash_fn::sha256}}) {
-    auto r = ask(a, hooks::auth_get_scram{J("alice@localhost"), name});
+    auto r = f.ask(a, hooks::auth_get_scram{J("alice@localhost"), name});
     CAF_REQUIRE(r);
     CAF_REQUIRE(!r->declined);
     auto& c = r->value;
@@ -133,81 +167,131 @@ CAF_TEST(register and get scram credentials for both hashes) {
     CAF_CHECK(expected.stored_key == c.stored_key);
     CAF_CHECK(expected.server_key == c.server_key);
   }
-  auto sha1 = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-1"});
-  auto sha256 = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-256"});
-  CAF_CHECK(sha1->value.salt != sha256->value.salt); // a salt per hash
+  auto sha1 = f.ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-1"});
+  auto sha256 = f.ask(a, hooks::auth_get_scram{J("alice@localhost"),
+                                               "SHA-256"});
+  if (salt_per_hash)
+    CAF_CHECK(sha1->value.salt != sha256->value.salt);
   // Unknown users and other domains are declined (another plugin may know).
-  auto unknown = ask(a, hooks::auth_get_scram{J("bob@localhost"), "SHA-256"});
+  auto unknown = f.ask(a, hooks::auth_get_scram{J("bob@localhost"),
+                                                "SHA-256"});
   CAF_REQUIRE(unknown);
   CAF_CHECK(unknown->declined);
-  auto other = ask(a, hooks::auth_get_scram{J("alice@example.org"), "SHA-1"});
+  auto other = f.ask(a, hooks::auth_get_scram{J("alice@example.org"),
+                                              "SHA-1"});
   CAF_REQUIRE(other);
   CAF_CHECK(other->declined);
-}
-
-CAF_TEST(check_password right and wrong) {
-  auto a = plugin();
-  reg(*this, a, "alice@localhost", secret);
-  CAF_CHECK(check(*this, a, "alice@localhost", secret));
-  CAF_CHECK(check(*this, a, "ALICE@localhost", secret)); // prepared JID
-  CAF_CHECK(!check(*this, a, "alice@localhost", "wrong"));
-  CAF_CHECK(!check(*this, a, "alice@localhost", ""));
-  auto r = ask(a, hooks::auth_check_password{J("bob@localhost"), secret, ""});
+  // PLAIN.
+  CAF_CHECK(check(f, a, "alice@localhost", secret));
+  CAF_CHECK(check(f, a, "ALICE@localhost", secret)); // prepared JID
+  CAF_CHECK(!check(f, a, "alice@localhost", "wrong"));
+  CAF_CHECK(!check(f, a, "alice@localhost", ""));
+  auto r = f.ask(a, hooks::auth_check_password{J("bob@localhost"), secret,
+                                               ""});
   CAF_REQUIRE(r);
   CAF_CHECK(r->declined); // unknown user
+  auto e = f.ask(a, hooks::auth_user_exists{J("alice@localhost")});
+  CAF_REQUIRE(e);
+  CAF_CHECK(!e->declined && e->value);
+  e = f.ask(a, hooks::auth_user_exists{J("bob@localhost")});
+  CAF_REQUIRE(e);
+  CAF_CHECK(e->declined);
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(auth_tests, fixture)
+
+CAF_TEST(static: the read hooks) {
+  options.insert("users", toml::table{{"alice", secret}});
+  auto a = plugin("auth.static");
+  read_checks(*this, a, false);
+  // Read-only: it serves the read hooks only.
+  auto m = plugins::find_type("auth.static")->describe(options);
+  CAF_CHECK_EQUAL(m.hooks.size(), 3u);
+}
+
+CAF_TEST(writable stores: register then the read hooks) {
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    CAF_CHECK(reg(*this, a, "alice@localhost", secret)
+              == account_result::done);
+    read_checks(*this, a, true);
+  }
 }
 
 CAF_TEST(register twice is a conflict) {
-  auto a = plugin();
-  CAF_CHECK(reg(*this, a, "alice@localhost", secret) == account_result::done);
-  CAF_CHECK(reg(*this, a, "alice@localhost", "other")
-            == account_result::conflict);
-  CAF_CHECK(check(*this, a, "alice@localhost", secret)); // unchanged
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    CAF_CHECK(reg(*this, a, "alice@localhost", secret)
+              == account_result::done);
+    CAF_CHECK(reg(*this, a, "alice@localhost", "other")
+              == account_result::conflict);
+    CAF_CHECK(check(*this, a, "alice@localhost", secret)); // unchanged
+  }
 }
 
 CAF_TEST(set_password replaces the old one) {
-  auto a = plugin();
-  reg(*this, a, "alice@localhost", secret);
-  auto old = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-256"});
-  auto r = ask(a, hooks::auth_set_password{J("alice@localhost"), "new pw"});
-  CAF_REQUIRE(r);
-  CAF_CHECK(r->value == account_result::done);
-  CAF_CHECK(!check(*this, a, "alice@localhost", secret));
-  CAF_CHECK(check(*this, a, "alice@localhost", "new pw"));
-  auto now = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-256"});
-  CAF_CHECK(old->value.salt != now->value.salt); // fresh salt
-  auto missing = ask(a, hooks::auth_set_password{J("bob@localhost"), "x"});
-  CAF_REQUIRE(missing);
-  CAF_CHECK(missing->value == account_result::not_found);
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    reg(*this, a, "alice@localhost", secret);
+    auto old = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-256"});
+    auto r = ask(a, hooks::auth_set_password{J("alice@localhost"), "new pw"});
+    CAF_REQUIRE(r);
+    CAF_CHECK(r->value == account_result::done);
+    CAF_CHECK(!check(*this, a, "alice@localhost", secret));
+    CAF_CHECK(check(*this, a, "alice@localhost", "new pw"));
+    auto now = ask(a, hooks::auth_get_scram{J("alice@localhost"), "SHA-256"});
+    CAF_CHECK(old->value.salt != now->value.salt); // fresh salt
+    auto missing = ask(a, hooks::auth_set_password{J("bob@localhost"), "x"});
+    CAF_REQUIRE(missing);
+    CAF_CHECK(missing->value == account_result::not_found);
+  }
 }
 
 CAF_TEST(remove_user and user_exists) {
-  auto a = plugin();
-  reg(*this, a, "alice@localhost", secret);
-  auto e = ask(a, hooks::auth_user_exists{J("alice@localhost")});
-  CAF_REQUIRE(e);
-  CAF_CHECK(!e->declined && e->value);
-  auto r = ask(a, hooks::auth_remove_user{J("alice@localhost")});
-  CAF_REQUIRE(r);
-  CAF_CHECK(r->value == account_result::done);
-  e = ask(a, hooks::auth_user_exists{J("alice@localhost")});
-  CAF_REQUIRE(e);
-  CAF_CHECK(e->declined);
-  CAF_CHECK(!check(*this, a, "alice@localhost", secret));
-  r = ask(a, hooks::auth_remove_user{J("alice@localhost")});
-  CAF_CHECK(r->value == account_result::not_found);
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    reg(*this, a, "alice@localhost", secret);
+    auto e = ask(a, hooks::auth_user_exists{J("alice@localhost")});
+    CAF_REQUIRE(e);
+    CAF_CHECK(!e->declined && e->value);
+    auto r = ask(a, hooks::auth_remove_user{J("alice@localhost")});
+    CAF_REQUIRE(r);
+    CAF_CHECK(r->value == account_result::done);
+    e = ask(a, hooks::auth_user_exists{J("alice@localhost")});
+    CAF_REQUIRE(e);
+    CAF_CHECK(e->declined);
+    CAF_CHECK(!check(*this, a, "alice@localhost", secret));
+    r = ask(a, hooks::auth_remove_user{J("alice@localhost")});
+    CAF_CHECK(r->value == account_result::not_found);
+  }
 }
 
 CAF_TEST(list_users) {
-  auto a = plugin();
-  reg(*this, a, "carol@localhost", "pw");
-  reg(*this, a, "alice@localhost", "pw");
-  reg(*this, a, "bob@localhost", "pw");
-  auto r = ask(a, hooks::auth_list_users{});
-  CAF_REQUIRE(r);
-  CAF_CHECK(!r->declined);
-  CAF_CHECK_EQUAL(r->value,
-                  (std::vector<std::string>{"alice", "bob", "carol"}));
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    reg(*this, a, "carol@localhost", "pw");
+    reg(*this, a, "alice@localhost", "pw");
+    reg(*this, a, "bob@localhost", "pw");
+    auto r = ask(a, hooks::auth_list_users{});
+    CAF_REQUIRE(r);
+    CAF_CHECK(!r->declined);
+    CAF_CHECK_EQUAL(r->value,
+                    (std::vector<std::string>{"alice", "bob", "carol"}));
+  }
+}
+
+CAF_TEST(accounts survive a restart of the plugin) {
+  for (auto& type : writable()) {
+    auto a = fresh(type);
+    reg(*this, a, "alice@localhost", secret);
+    stop(a);
+    auto b = plugin(type);
+    CAF_CHECK(check(*this, b, "alice@localhost", secret));
+    CAF_CHECK(reg(*this, b, "alice@localhost", "x")
+              == account_result::conflict);
+  }
 }
 
 CAF_TEST(no plaintext password in the database file) {
@@ -225,15 +309,6 @@ CAF_TEST(no plaintext password in the database file) {
   CAF_CHECK_EQUAL(fs::status(dir / "accounts.sqlite").permissions()
                     & fs::perms::all,
                   fs::perms::owner_read | fs::perms::owner_write);
-}
-
-CAF_TEST(accounts survive a restart of the plugin) {
-  auto a = plugin();
-  reg(*this, a, "alice@localhost", secret);
-  stop(a);
-  auto b = plugin();
-  CAF_CHECK(check(*this, b, "alice@localhost", secret));
-  CAF_CHECK(reg(*this, b, "alice@localhost", "x") == account_result::conflict);
 }
 
 CAF_TEST(a storage failure is an error never an accept) {
