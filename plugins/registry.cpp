@@ -15,7 +15,9 @@ plugin_type ping_type();           // plugins/ping
 plugin_type register_type();       // plugins/register
 plugin_type version_type();        // plugins/version
 plugin_type vcard_sqlite_type();   // plugins/vcard/sqlite
+plugin_type vcard_memory_type();   // plugins/vcard/memory
 plugin_type private_sqlite_type(); // plugins/private/sqlite
+plugin_type private_memory_type(); // plugins/private/memory
 plugin_type last_type();           // plugins/last
 plugin_type roster_memory_type();  // plugins/roster/memory
 plugin_type roster_sqlite_type();  // plugins/roster/sqlite
@@ -36,6 +38,7 @@ const std::vector<plugin_type>& builtin_types() {
       access_address_type(), auth_sqlite_type(), auth_static_type(),
       disco_type(), ping_type(), register_type(), version_type(),
       vcard_sqlite_type(), private_sqlite_type(), last_type(),
+      vcard_memory_type(), private_memory_type(),
       roster_memory_type(), roster_sqlite_type(), offline_sqlite_type(),
       blocking_memory_type(), blocking_sqlite_type(),
       offline_memory_type(),

@@ -1,42 +1,37 @@
 // last: XEP-0012 Last Activity. To the server domain: the server's uptime
 // (§5). To a user's bare JID: 0 while the user has a bound session, else
 // the seconds since the last session ended (§4), learned from the
-// session.bound / session.closed notifications. Kept in memory, or in an
-// SQLite database with the `file` option (then the actor is detached, as
-// SQLite calls block). Who may ask is the `visibility` option; XEP-0012
+// session.bound / session.closed notifications. Kept in a document store
+// (plugins/common/docs/store.hpp, table `last_activity`, key "", value the
+// status, updated the time): in memory, or in an SQLite database with the
+// `file` option (then the actor is detached, as SQLite calls block).
+// Who may ask is the `visibility` option; XEP-0012
 // wants presence subscribers only, which needs the roster (see README).
 
 #include <chrono>
-#include <ctime>
-#include <filesystem>
 #include <memory>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/errors.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/common/docs/iq.hpp"
+#include "plugins/common/docs/store.hpp"
 #include "hooks/plugin.hpp"
-#include "plugins/vcard/sqlite/doc_store.hpp"
 
 namespace dja::plugins {
 
 namespace {
 
-using hooks::answer;
-using reply_t = answer<xml::element_ptr>;
-using sqlite_docs::doc;
-using sqlite_docs::store;
+using docs::error;
+using docs::reply_t;
 
+constexpr const char* tag = "last";
 constexpr const char* ns_last = "jabber:iq:last";
 
 /// When the server process started (static initialization).
 const auto process_start = std::chrono::steady_clock::now();
-
-reply_t error(const hooks::iq_request& r, const char* cond) {
-  return reply_t::handled(errors::stanza_error(*r.stanza, cond));
-}
 
 reply_t result(const hooks::iq_request& r, int64_t seconds,
                const std::string& status) {
@@ -48,64 +43,20 @@ reply_t result(const hooks::iq_request& r, int64_t seconds,
   return reply_t::handled(reply);
 }
 
-int64_t unix_now() {
-  return static_cast<int64_t>(std::time(nullptr));
-}
-
 struct last_state {
   static inline const char* name = "last";
 
   std::string domain;
-  std::string path; ///< empty: memory only
   bool vhost_visible = false; ///< visibility = "vhost"
   caf::actor vhost;
   /// Bound sessions per local part.
   std::unordered_map<std::string, int> online;
-  /// The last logout per local part (a cache of the store, if any).
-  std::unordered_map<std::string, doc> seen;
-  std::unique_ptr<store> db;
-
-  caf::expected<store*> open() {
-    if (db)
-      return db.get();
-    auto st = store::open(path, "last_activity");
-    if (!st)
-      return failed("open", st.error());
-    db = std::move(*st);
-    spdlog::debug("last: vhost {}: using {}", domain, path);
-    return db.get();
-  }
-
-  caf::error failed(const char* op, const caf::error& err) const {
-    spdlog::error("last: vhost {}: {}: {}", domain, op, caf::to_string(err));
-    return caf::make_error(caf::sec::runtime_error,
-                           std::string{"last: "} + op + " failed");
-  }
+  /// The last logout per local part.
+  std::shared_ptr<docs::store> db;
 
   void logout(const std::string& user, const std::string& status) {
-    doc d{true, status, unix_now()};
-    seen[user] = d;
-    if (path.empty())
-      return;
-    auto s = open();
-    if (!s)
-      return; // logged by open()
-    if (auto err = (*s)->put(domain, user, {{"", d.value}}, d.updated))
-      failed("record logout", err);
-  }
-
-  caf::expected<doc> lookup(const std::string& user) {
-    if (auto i = seen.find(user); i != seen.end() || path.empty())
-      return i == seen.end() ? doc{} : i->second;
-    auto s = open();
-    if (!s)
-      return s.error();
-    auto d = (*s)->get(domain, user, "");
-    if (!d)
-      return failed("lookup", d.error());
-    if (d->found)
-      seen[user] = *d;
-    return d;
+    if (auto err = db->put(user, {{"", status}}, docs::unix_now()))
+      docs::failed(tag, domain, "record logout", err);
   }
 };
 
@@ -130,8 +81,7 @@ caf::result<reply_t> get_last(last_actor* self, const hooks::iq_request& r) {
   // §4: only who may see the user's presence: the user herself, her
   // contacts with a subscription to her presence (roster), and with
   // visibility = "vhost" the users of this vhost.
-  bool own = !r.from.local().empty() && r.to.local() == r.from.local()
-             && r.to.domain() == r.from.domain();
+  bool own = docs::own(r);
   bool allowed = own
                  || (st.vhost_visible && !r.from.local().empty()
                      && r.from.domain() == st.domain);
@@ -164,11 +114,11 @@ caf::result<reply_t> answer_allowed(last_actor* self,
   auto& st = self->state;
   if (auto i = st.online.find(r.to.local()); i != st.online.end())
     return result(r, 0, ""); // online now
-  auto d = st.lookup(r.to.local());
+  auto d = st.db->get(r.to.local(), "");
   if (!d)
-    return d.error();
+    return docs::failed(tag, st.domain, "lookup", d.error());
   if (d->found)
-    return result(r, unix_now() - d->updated, d->value);
+    return result(r, docs::unix_now() - d->updated, d->value);
   // Never seen: no activity known for an existing account
   // (<item-not-found/>); no such account: <service-unavailable/>, as for
   // any iq to it (RFC 6121 §8.5.1).
@@ -182,22 +132,21 @@ caf::result<reply_t> answer_allowed(last_actor* self,
         rp.deliver(error(r, exists ? "item-not-found" : "service-unavailable"));
       },
       [rp, self](caf::error& err) mutable {
-        rp.deliver(self->state.failed("user_exists", err));
+        rp.deliver(
+          docs::failed(tag, self->state.domain, "user_exists", err));
       });
   return rp;
 }
 
-caf::behavior last(last_actor* self, std::string domain, std::string path,
-                   bool vhost_visible, caf::actor vhost) {
+caf::behavior last(last_actor* self, std::string domain,
+                   std::shared_ptr<docs::store> db, bool vhost_visible,
+                   caf::actor vhost) {
   auto& st = self->state;
   st.domain = std::move(domain);
-  st.path = std::move(path);
+  st.db = std::move(db);
   st.vhost_visible = vhost_visible;
   st.vhost = std::move(vhost);
-  if (!st.path.empty())
-    if (auto db = st.open(); !db)
-      spdlog::error("last: vhost {}: logouts are kept in memory only until "
-                    "{} can be opened", st.domain, st.path);
+  docs::start(*st.db, tag, st.domain);
   return {
     [self](const hooks::iq_request& r) -> caf::result<reply_t> {
       if (r.to.domain() != self->state.domain)
@@ -247,9 +196,9 @@ plugin_type last_type() {
                       {}};
     },
     [](const spawn_context& ctx) {
-      std::string path;
-      if (auto file = ctx.options["file"].value<std::string>())
-        path = (std::filesystem::path{ctx.data_dir} / *file).string();
+      auto db = ctx.options["file"].value<std::string>()
+                  ? docs::sqlite_store(ctx, tag, "", "last_activity")
+                  : docs::memory_store();
       auto vis = ctx.options["visibility"].value_or(std::string{"self"});
       if (vis != "self" && vis != "vhost") {
         spdlog::warn("last: vhost {}: visibility = \"{}\" is neither "
@@ -257,11 +206,8 @@ plugin_type last_type() {
                      vis);
         vis = "self";
       }
-      if (path.empty())
-        return ctx.sys.spawn(last, ctx.domain, path, vis == "vhost",
-                             ctx.vhost_actor);
-      return ctx.sys.spawn<caf::detached>(last, ctx.domain, path,
-                                          vis == "vhost", ctx.vhost_actor);
+      return docs::spawn(ctx, *db, last, ctx.domain, db, vis == "vhost",
+                         ctx.vhost_actor);
     },
   };
 }

@@ -3,7 +3,7 @@
 // offline.sqlite and offline.memory (plugins/offline/): XEP-0160 offline
 // storage through the `deliver`, `offline.fetch` and `offline.remove`
 // hooks, with a fake vhost answering auth.user_exists. The same checks run
-// against both stores (they share plugins/offline/common); offline.sqlite
+// against both stores (one feature actor, plugins/offline/serve.hpp); offline.sqlite
 // is detached, so these tests use a real actor_system and a scoped_actor
 // instead of the test coordinator.
 

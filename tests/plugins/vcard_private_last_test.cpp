@@ -1,10 +1,14 @@
 #define CAF_SUITE plugins.vcard_private_last
 
-// vcard.sqlite (XEP-0054), private.sqlite (XEP-0049) and last (XEP-0012)
-// against real SQLite files in a temporary directory, behind a real vhost
-// (with auth.static for the accounts). The SQLite plugins are detached, so
-// these tests use a real actor_system and a scoped_actor instead of the
-// test coordinator.
+// vcard (XEP-0054), private (XEP-0049) and last (XEP-0012) behind a real
+// vhost (with auth.static for the accounts): the same checks against the
+// memory backends and against real SQLite files in a temporary directory
+// (plugins/vcard/serve.hpp, plugins/private/serve.hpp over
+// plugins/common/docs/store.hpp); what survives a restart against SQLite
+// only. The SQLite plugins are detached, so these tests use a real
+// actor_system and a scoped_actor instead of the test coordinator.
+// (The PostgreSQL stores are played end to end by
+// tests/e2e/test_pgsql_scenarios.py.)
 
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -19,10 +23,10 @@
 
 #include "common/base64.hpp"
 #include "common/messages.hpp"
+#include "common/stored_xml.hpp"
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
-#include "plugins/vcard/sqlite/doc_store.hpp"
 #include "plugins/vcard/common/photo_hash.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
@@ -39,7 +43,7 @@ jid J(const char* s) {
 }
 
 xml::element_ptr X(const std::string& s) {
-  auto e = plugins::sqlite_docs::parse_element(s);
+  auto e = xml::parse_stored(s);
   CAF_REQUIRE(e != nullptr);
   return e;
 }
@@ -55,19 +59,21 @@ std::string condition(const xml::element& reply) {
 }
 
 struct fixture {
+  /// "memory" or "sqlite": the vcard.* and private.* plugins.
+  std::string backend = "sqlite";
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   fs::path dir;
   caf::actor vh;
   toml::table last_options;
+  toml::table private_options;
 
   fixture() {
     spdlog::set_level(spdlog::level::off);
     char tmpl[] = "/tmp/vcard_private_last_test.XXXXXX";
     dir = mkdtemp(tmpl);
     last_options.insert("file", "last.sqlite");
-    start();
   }
 
   ~fixture() {
@@ -86,15 +92,27 @@ struct fixture {
     users.insert("bob", "pw");
     auth.options.insert("users", users);
     config::plugin_cfg vcard;
-    vcard.type = "vcard.sqlite";
+    vcard.type = "vcard." + backend;
     vcard.options.insert("max_bytes", 2048);
     config::plugin_cfg priv;
-    priv.type = "private.sqlite";
+    priv.type = "private." + backend;
+    priv.options = private_options;
     config::plugin_cfg last;
     last.type = "last";
     last.options = last_options;
+    if (backend == "memory")
+      last.options.erase("file");
     v.plugins = {auth, vcard, priv, last};
     vh = spawn_vhost(sys, v.domain, make_plugins(v, dir.string()));
+  }
+
+  /// Stops and starts the vhost again: what a database keeps survives.
+  /// (The memory backends lose everything on a restart: not for them.)
+  void restart() {
+    if (backend == "memory")
+      return;
+    stop();
+    start();
   }
 
   void stop() {
@@ -157,11 +175,41 @@ std::string fn_of(const xml::element& reply) {
   return fn == nullptr ? "" : fn->text();
 }
 
+/// The checks, each run against every backend.
+struct checks : fixture {
+  void vcard_set_then_get_own_and_of_another_user();
+  void vcard_set_of_another_user_is_forbidden_and_changes_nothing();
+  void vcard_survives_a_restart_and_an_empty_set_clears_it();
+  void vcard_over_max_bytes_is_refused();
+  void vcard_plugin_spawned_alone_from_its_type();
+  void photo_hash();
+  void avatar_hash_in_available_presence_follows_the_vcard();
+  void private_set_and_get();
+  void private_errors();
+  void private_quota();
+  void last_activity_of_the_server();
+  void last_activity_of_a_user();
+  void last_activity_carries_the_status_of_the_last_unavailable();
+  void last_activity_visible_to_the_vhost();
+};
+
+struct sqlite_checks : checks {
+  sqlite_checks() {
+    start();
+  }
+};
+
+struct memory_checks : checks {
+  memory_checks() {
+    backend = "memory";
+    start();
+  }
+};
+
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(vcard_tests, fixture)
 
-CAF_TEST(vcard set then get own and of another user) {
+void checks::vcard_set_then_get_own_and_of_another_user() {
   auto r = ask(alice, "alice@localhost", vcard_set);
   CAF_CHECK_EQUAL(r->attr_or("type"), "result");
   r = ask(alice, "alice@localhost", vcard_get);
@@ -184,7 +232,7 @@ CAF_TEST(vcard set then get own and of another user) {
   CAF_CHECK_EQUAL(condition(*r), "item-not-found");
 }
 
-CAF_TEST(vcard set of another user is forbidden and changes nothing) {
+void checks::vcard_set_of_another_user_is_forbidden_and_changes_nothing() {
   ask(bob, "bob@localhost",
       "<iq type='set' id='b'><vCard xmlns='vcard-temp'><FN>Bob</FN></vCard>"
       "</iq>");
@@ -196,10 +244,9 @@ CAF_TEST(vcard set of another user is forbidden and changes nothing) {
   CAF_CHECK_EQUAL(fn_of(*r), "Bob");
 }
 
-CAF_TEST(vcard survives a restart and an empty set clears it) {
+void checks::vcard_survives_a_restart_and_an_empty_set_clears_it() {
   ask(alice, "alice@localhost", vcard_set);
-  stop();
-  start();
+  restart();
   auto r = ask(bob, "alice@localhost", vcard_get);
   CAF_CHECK_EQUAL(fn_of(*r), "Alice & Co");
   r = ask(alice, "alice@localhost",
@@ -210,7 +257,7 @@ CAF_TEST(vcard survives a restart and an empty set clears it) {
   CAF_CHECK_EQUAL(fn_of(*r), "");
 }
 
-CAF_TEST(vcard over max_bytes is refused) {
+void checks::vcard_over_max_bytes_is_refused() {
   std::string big(3000, 'x');
   auto r = ask(alice, "alice@localhost",
                "<iq type='set' id='big'><vCard xmlns='vcard-temp'><DESC>" + big
@@ -220,12 +267,12 @@ CAF_TEST(vcard over max_bytes is refused) {
   CAF_CHECK_EQUAL(fn_of(*r), "");
 }
 
-CAF_TEST(vcard plugin spawned alone from its type) {
+void checks::vcard_plugin_spawned_alone_from_its_type() {
   toml::table options;
   plugins::manifest all;
   plugins::spawn_context ctx{sys, "localhost", dir.string(), options, all,
                              caf::actor{}};
-  auto type = plugins::find_type("vcard.sqlite");
+  auto type = plugins::find_type("vcard." + backend);
   CAF_REQUIRE(type != nullptr);
   auto m = type->describe(options);
   CAF_CHECK_EQUAL(m.features.size(), 1u);
@@ -241,7 +288,7 @@ CAF_TEST(vcard plugin spawned alone from its type) {
   self->receive([](const caf::down_msg&) {});
 }
 
-CAF_TEST(photo hash) {
+void checks::photo_hash() {
   auto v = X("<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>"
              "<BINVAL>"
              + base64::encode("abc").substr(0, 2) + "\n "
@@ -261,7 +308,7 @@ CAF_TEST(photo hash) {
 /// The XEP-0153 <photo/> the vhost's presence.alter_available fold puts
 /// into `pres` (from alice): its text, "<unchanged>" when the very same
 /// presence came back, "<none>" when it has no x:update.
-std::string photo_in(fixture& f, xml::element_ptr pres) {
+std::string photo_in(checks& f, xml::element_ptr pres) {
   hooks::filter_verdict v;
   f.self
     ->request(f.vh, 30s,
@@ -276,7 +323,7 @@ std::string photo_in(fixture& f, xml::element_ptr pres) {
   return photo ? photo->text() : "<none>";
 }
 
-CAF_TEST(avatar hash in available presence follows the vCard) {
+void checks::avatar_hash_in_available_presence_follows_the_vcard() {
   auto pres = [] {
     return std::make_shared<xml::element>(*X("<presence from='"
                                              + std::string{alice} + "'/>"));
@@ -312,15 +359,14 @@ CAF_TEST(avatar hash in available presence follows the vCard) {
   ask(alice, "alice@localhost",
       "<iq type='set' id='p5'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>"
         + base64::encode("abc") + "</BINVAL></PHOTO></vCard></iq>");
-  stop();
-  start();
+  restart();
   CAF_CHECK_EQUAL(photo_in(*this, pres()),
                   "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
 
 // --- private XML storage ------------------------------------------------------
 
-CAF_TEST(private set and get) {
+void checks::private_set_and_get() {
   auto r = ask(alice, "alice@localhost",
                "<iq type='set' id='p1'><query xmlns='jabber:iq:private'>"
                "<prefs xmlns='urn:example:prefs'><v>1</v></prefs>"
@@ -337,8 +383,7 @@ CAF_TEST(private set and get) {
   CAF_REQUIRE(p != nullptr);
   CAF_CHECK_EQUAL(p->child("v", "urn:example:prefs")->text(), "1");
   // survives a restart
-  stop();
-  start();
+  restart();
   r = ask(alice, "alice@localhost",
           "<iq type='get' id='p3'><query xmlns='jabber:iq:private'>"
           "<storage xmlns='storage:bookmarks'/></query></iq>");
@@ -359,7 +404,7 @@ CAF_TEST(private set and get) {
   CAF_CHECK(p->children.empty());
 }
 
-CAF_TEST(private errors) {
+void checks::private_errors() {
   const std::string get_prefs
     = "<iq type='get' id='p'><query xmlns='jabber:iq:private'>"
       "<prefs xmlns='urn:example:prefs'/></query></iq>";
@@ -399,6 +444,46 @@ CAF_TEST(private errors) {
     "bad-request");
 }
 
+/// A set of one element of namespace urn:NAME holding `n` bytes of text.
+std::string private_set(const std::string& name, size_t n) {
+  return "<iq type='set' id='q'><query xmlns='jabber:iq:private'><" + name
+         + " xmlns='urn:" + name + "'>" + std::string(n, 'x') + "</" + name
+         + "></query></iq>";
+}
+
+void checks::private_quota() {
+  stop();
+  private_options.insert("quota", 3000);
+  start();
+  auto set = [this](const std::string& name, size_t n) {
+    return condition(*ask(alice, "alice@localhost", private_set(name, n)));
+  };
+  CAF_CHECK_EQUAL(set("a", 1000), "");
+  CAF_CHECK_EQUAL(set("b", 1000), "");
+  // A third one would take the account over 3000 bytes: refused, and
+  // nothing stored.
+  CAF_CHECK_EQUAL(set("c", 1000), "not-acceptable");
+  auto r = ask(alice, "alice@localhost",
+               "<iq type='get' id='g'><query xmlns='jabber:iq:private'>"
+               "<c xmlns='urn:c'/></query></iq>");
+  CAF_CHECK_EQUAL(r->child("query", "jabber:iq:private")
+                    ->child("c", "urn:c")
+                    ->text(),
+                  "");
+  // Replacing counts the new size only: shrink a, then c fits.
+  CAF_CHECK_EQUAL(set("a", 10), "");
+  CAF_CHECK_EQUAL(set("c", 1000), "");
+  CAF_CHECK_EQUAL(set("a", 1000), "not-acceptable");
+  // Another account has its own quota.
+  CAF_CHECK_EQUAL(condition(*ask(bob, "bob@localhost",
+                                 private_set("a", 2500))),
+                  "");
+  // Kept across a restart: the sizes are the stored ones.
+  restart();
+  CAF_CHECK_EQUAL(set("d", 1000), "not-acceptable");
+  CAF_CHECK_EQUAL(set("d", 500), "");
+}
+
 // --- last activity --------------------------------------------------------------
 
 const std::string last_get
@@ -411,13 +496,13 @@ long seconds_of(const xml::element& reply) {
   return std::stol(*q->attr("seconds"));
 }
 
-CAF_TEST(last activity of the server) {
+void checks::last_activity_of_the_server() {
   auto r = ask(alice, "localhost", last_get);
   CAF_CHECK_EQUAL(r->attr_or("type"), "result");
   CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 0);
 }
 
-CAF_TEST(last activity of a user) {
+void checks::last_activity_of_a_user() {
   // Never seen since the store exists.
   CAF_CHECK_EQUAL(condition(*ask(alice, "alice@localhost", last_get)),
                   "item-not-found");
@@ -439,14 +524,13 @@ CAF_TEST(last activity of a user) {
   CAF_CHECK_EQUAL(condition(*ask(bob, "alice@localhost", last_get)),
                   "forbidden");
   // Kept in the file across a restart.
-  stop();
-  start();
+  restart();
   r = ask(alice, "alice@localhost", last_get);
   CAF_CHECK_EQUAL(r->attr_or("type"), "result");
   CAF_CHECK_GREATER_OR_EQUAL(seconds_of(*r), 1);
 }
 
-CAF_TEST(last activity carries the status of the last unavailable) {
+void checks::last_activity_carries_the_status_of_the_last_unavailable() {
   auto a1 = J("alice@localhost/one");
   self->send(vh, hooks::session_bound{a1, caf::actor{}, "127.0.0.1"});
   self->send(vh, hooks::session_closed{a1, "closed", "Gone fishing"});
@@ -457,8 +541,7 @@ CAF_TEST(last activity carries the status of the last unavailable) {
   CAF_CHECK_EQUAL(q->text(), "Gone fishing");
   // Kept in the file across a restart; a later logout without one
   // clears it.
-  stop();
-  start();
+  restart();
   r = ask(alice, "alice@localhost", last_get); // (r keeps q alive)
   q = r->child("query", "jabber:iq:last");
   CAF_REQUIRE(q != nullptr);
@@ -471,7 +554,7 @@ CAF_TEST(last activity carries the status of the last unavailable) {
   CAF_CHECK_EQUAL(q->text(), "");
 }
 
-CAF_TEST(last activity visible to the vhost) {
+void checks::last_activity_visible_to_the_vhost() {
   stop();
   last_options.insert_or_assign("visibility", "vhost");
   last_options.erase("file"); // in memory
@@ -491,6 +574,121 @@ CAF_TEST(last activity visible to the vhost) {
   CAF_CHECK_EQUAL(condition(*ask("eve@elsewhere/x", "bob@localhost",
                                  last_get)),
                   "forbidden");
+}
+
+
+CAF_TEST_FIXTURE_SCOPE(sqlite_tests, sqlite_checks)
+
+CAF_TEST(sqlite vcard set then get own and of another user) {
+  vcard_set_then_get_own_and_of_another_user();
+}
+
+CAF_TEST(sqlite vcard set of another user is forbidden and changes nothing) {
+  vcard_set_of_another_user_is_forbidden_and_changes_nothing();
+}
+
+CAF_TEST(sqlite vcard survives a restart and an empty set clears it) {
+  vcard_survives_a_restart_and_an_empty_set_clears_it();
+}
+
+CAF_TEST(sqlite vcard over max_bytes is refused) {
+  vcard_over_max_bytes_is_refused();
+}
+
+CAF_TEST(sqlite vcard plugin spawned alone from its type) {
+  vcard_plugin_spawned_alone_from_its_type();
+}
+
+CAF_TEST(sqlite photo hash) {
+  photo_hash();
+}
+
+CAF_TEST(sqlite avatar hash in available presence follows the vCard) {
+  avatar_hash_in_available_presence_follows_the_vcard();
+}
+
+CAF_TEST(sqlite private set and get) {
+  private_set_and_get();
+}
+
+CAF_TEST(sqlite private errors) {
+  private_errors();
+}
+
+CAF_TEST(sqlite private quota per account) {
+  private_quota();
+}
+
+CAF_TEST(sqlite last activity of the server) {
+  last_activity_of_the_server();
+}
+
+CAF_TEST(sqlite last activity of a user) {
+  last_activity_of_a_user();
+}
+
+CAF_TEST(sqlite last activity carries the status of the last unavailable) {
+  last_activity_carries_the_status_of_the_last_unavailable();
+}
+
+CAF_TEST(sqlite last activity visible to the vhost) {
+  last_activity_visible_to_the_vhost();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST_FIXTURE_SCOPE(memory_tests, memory_checks)
+
+CAF_TEST(memory vcard set then get own and of another user) {
+  vcard_set_then_get_own_and_of_another_user();
+}
+
+CAF_TEST(memory vcard set of another user is forbidden and changes nothing) {
+  vcard_set_of_another_user_is_forbidden_and_changes_nothing();
+}
+
+CAF_TEST(memory vcard survives a restart and an empty set clears it) {
+  vcard_survives_a_restart_and_an_empty_set_clears_it();
+}
+
+CAF_TEST(memory vcard over max_bytes is refused) {
+  vcard_over_max_bytes_is_refused();
+}
+
+CAF_TEST(memory vcard plugin spawned alone from its type) {
+  vcard_plugin_spawned_alone_from_its_type();
+}
+
+CAF_TEST(memory avatar hash in available presence follows the vCard) {
+  avatar_hash_in_available_presence_follows_the_vcard();
+}
+
+CAF_TEST(memory private set and get) {
+  private_set_and_get();
+}
+
+CAF_TEST(memory private errors) {
+  private_errors();
+}
+
+CAF_TEST(memory private quota per account) {
+  private_quota();
+}
+
+CAF_TEST(memory last activity of the server) {
+  last_activity_of_the_server();
+}
+
+CAF_TEST(memory last activity of a user) {
+  last_activity_of_a_user();
+}
+
+CAF_TEST(memory last activity carries the status of the last unavailable) {
+  last_activity_carries_the_status_of_the_last_unavailable();
+}
+
+CAF_TEST(memory last activity visible to the vhost) {
+  last_activity_visible_to_the_vhost();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

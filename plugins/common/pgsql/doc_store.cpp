@@ -19,6 +19,8 @@ doc_store::doc_store(settings cfg, const std::string& table)
            " updated = EXCLUDED.updated"),
     remove_("DELETE FROM " + table
             + " WHERE domain = $1 AND username = $2 AND key = $3"),
+    sizes_("SELECT key, octet_length(value) FROM " + table
+           + " WHERE domain = $1 AND username = $2"),
     db_(std::move(cfg), table, {create_.c_str()}) {
   // nop
 }
@@ -63,6 +65,20 @@ caf::error doc_store::remove(const std::string& domain,
   return db_.run([&](session& s) -> caf::error {
     auto r = s.exec(remove_.c_str(), {domain, user, key});
     return r ? caf::error{} : r.error();
+  });
+}
+
+caf::expected<std::map<std::string, int64_t>>
+doc_store::sizes(const std::string& domain, const std::string& user) {
+  using sizes_t = std::map<std::string, int64_t>;
+  return db_.query<sizes_t>([&](session& s) -> caf::expected<sizes_t> {
+    auto r = s.exec(sizes_.c_str(), {domain, user});
+    if (!r)
+      return r.error();
+    sizes_t out;
+    for (int i = 0; i < r->rows(); ++i)
+      out[r->text(i, 0)] = r->integer(i, 1);
+    return out;
   });
 }
 

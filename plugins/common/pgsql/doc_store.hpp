@@ -1,8 +1,9 @@
 #pragma once
 
-// XML documents per account in PostgreSQL, shared by vcard.pgsql and
-// private.pgsql (the data of plugins/vcard/sqlite/doc_store.hpp). Each
-// plugin names its table, which is also its schema_version component.
+// XML documents per account in PostgreSQL, the PostgreSQL store behind
+// plugins/common/docs/store.hpp (vcard.pgsql, private.pgsql; the data of
+// plugins/common/sqlite/doc_store.hpp). Each plugin names its table,
+// which is also its schema_version component.
 //
 // Schema (version 1):
 //
@@ -13,6 +14,7 @@
 // keys by "{namespace}name".)
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,16 +22,12 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "plugins/common/docs/store.hpp"
 #include "plugins/common/pgsql/connection.hpp"
 
 namespace dja::plugins::pgsql {
 
-/// One stored document.
-struct doc {
-  bool found = false;
-  std::string value;
-  int64_t updated = 0; ///< unix time of the last write
-};
+using docs::doc;
 
 class doc_store {
 public:
@@ -52,11 +50,16 @@ public:
   caf::error remove(const std::string& domain, const std::string& user,
                     const std::string& key);
 
+  /// The size in bytes of each document of `user`, by key.
+  caf::expected<std::map<std::string, int64_t>>
+  sizes(const std::string& domain, const std::string& user);
+
 private:
   std::string create_;
   std::string get_;
   std::string put_;
   std::string remove_;
+  std::string sizes_;
   connection db_;
 };
 

@@ -2,8 +2,6 @@
 
 #include <ctime>
 
-#include "common/stream_parser.hpp"
-
 namespace dja::plugins::offline {
 
 namespace {
@@ -11,22 +9,6 @@ namespace {
 constexpr const char* ns_hints = "urn:xmpp:hints";
 constexpr const char* ns_chatstates = "http://jabber.org/protocol/chatstates";
 constexpr const char* ns_delay = "urn:xmpp:delay";
-/// The largest stored stanza we parse back.
-constexpr size_t max_stored_stanza = 16 * 1024 * 1024;
-
-/// Parses one stored stanza back (nullptr if it does not parse).
-xml::element_ptr parse_one(const std::string& text) {
-  static const std::string open =
-    "<stream:stream xmlns='jabber:client' "
-    "xmlns:stream='http://etherx.jabber.org/streams'>";
-  xml::stream_parser p{max_stored_stanza};
-  std::vector<xml::stream_event> evs;
-  auto in = open + text;
-  if (p.feed(in.data(), in.size(), evs) != xml::parse_error::none
-      || evs.size() != 2 || evs[1].kind != xml::stream_event::stanza)
-    return nullptr;
-  return evs[1].elem;
-}
 
 } // namespace
 
@@ -67,24 +49,6 @@ xml::element stamped(const xml::element& s, const std::string& domain) {
   delay.set_attr("stamp", utc_stamp());
   copy.add_child(std::move(delay));
   return copy;
-}
-
-std::vector<hooks::offline_message>
-parse_stored(const std::vector<std::pair<int64_t, std::string>>& rows,
-             const char* plugin, const std::string& domain,
-             const std::string& user, std::vector<int64_t>& broken) {
-  std::vector<hooks::offline_message> out;
-  out.reserve(rows.size());
-  for (auto& [id, text] : rows) {
-    if (auto e = parse_one(text)) {
-      out.push_back({id, std::move(e)});
-    } else {
-      spdlog::error("{}: vhost {}: dropping a stored stanza for {} that "
-                    "does not parse", plugin, domain, user);
-      broken.push_back(id);
-    }
-  }
-  return out;
 }
 
 hooks::answer<hooks::delivery_verdict>

@@ -1,10 +1,9 @@
 #pragma once
 
-// What the offline stores (offline.sqlite, offline.pgsql, offline.memory)
-// share: which messages are kept (XEP-0160 §3, XEP-0334, XEP-0085), the
-// XEP-0203 delay stamp, the per-user quota and its error, the `deliver`
-// flow that asks the vhost whether the recipient exists, and reading
-// stored stanzas back. Each store only says how to keep, fetch and remove.
+// The offline policy of plugins/offline/serve.cpp: which messages are
+// kept (XEP-0160 §3, XEP-0334, XEP-0085), the XEP-0203 delay stamp, the
+// per-user quota and its error, and the `deliver` flow that asks the
+// vhost whether the recipient exists.
 
 #include <chrono>
 #include <cstdint>
@@ -41,15 +40,6 @@ std::string utc_stamp();
 /// stamp='now'/> child.
 xml::element stamped(const xml::element& s, const std::string& domain);
 
-/// The stanzas a database store read for `user` (id, serialized stanza;
-/// oldest first) as offline messages. A row that does not parse back is
-/// logged and its id added to `broken`, for the store to delete (it would
-/// fail at every login otherwise).
-std::vector<hooks::offline_message>
-parse_stored(const std::vector<std::pair<int64_t, std::string>>& rows,
-             const char* plugin, const std::string& domain,
-             const std::string& user, std::vector<int64_t>& broken);
-
 /// The answer for a user whose queue holds `max` stanzas already: XEP-0160
 /// §2 step 3, <service-unavailable/> (see the README for why not
 /// <resource-constraint/>). Logged.
@@ -64,7 +54,7 @@ int64_t max_messages(const spawn_context& ctx, const char* plugin);
 /// The option schema entry of `max_messages`.
 option_spec max_messages_option();
 
-/// The manifest both stores declare.
+/// The manifest of the offline plugins.
 manifest offline_manifest();
 
 /// The `deliver` handler of a store: declines what is not for a user of

@@ -6,6 +6,7 @@ namespace dja::plugins::pgsql_offline {
 
 namespace {
 
+using offline::row;
 using pgsql::session;
 
 const std::vector<pgsql::migration> steps{
@@ -71,17 +72,18 @@ caf::expected<int64_t> drop(session& s, const std::string& domain,
 
 } // namespace
 
-store::store(pgsql::settings cfg) : db_(std::move(cfg), "offline", steps) {
+store::store(std::string domain, pgsql::settings cfg)
+  : domain_(std::move(domain)), db_(std::move(cfg), "offline", steps) {
   // nop
 }
 
-caf::error store::connect() {
+caf::error store::start() {
   return db_.connect();
 }
 
-caf::expected<bool> store::add(const std::string& domain,
-                               const std::string& user,
+caf::expected<bool> store::add(const std::string& user,
                                const std::string& stanza, int64_t max) {
+  auto& domain = domain_;
   auto now = std::to_string(static_cast<int64_t>(std::time(nullptr)));
   return db_.query<bool>([&](session& s) -> caf::expected<bool> {
     if (max > 0) {
@@ -100,18 +102,18 @@ caf::expected<bool> store::add(const std::string& domain,
   });
 }
 
-caf::expected<std::vector<row>> store::pending(const std::string& domain,
-                                               const std::string& user) {
+caf::expected<std::vector<row>> store::fetch(const std::string& user) {
   using rows = std::vector<row>;
-  return db_.query<rows>(
-    [&](session& s) -> caf::expected<rows> { return select(s, domain, user); });
+  return db_.query<rows>([&](session& s) -> caf::expected<rows> {
+    return select(s, domain_, user);
+  });
 }
 
-caf::expected<int64_t> store::remove(const std::string& domain,
-                                     const std::string& user,
-                                     const std::vector<int64_t>& ids) {
-  return db_.query<int64_t>([&](session& s) -> caf::expected<int64_t> {
-    return drop(s, domain, user, ids);
+caf::error store::remove(const std::string& user,
+                         const std::vector<int64_t>& ids) {
+  return db_.run([&](session& s) -> caf::error {
+    auto n = drop(s, domain_, user, ids);
+    return n ? caf::error{} : n.error();
   });
 }
 

@@ -12,48 +12,37 @@
 //                    stanza TEXT)                  -- serialized XML
 //   INDEX offline_by_user(domain, username, id)
 //
-// Rows are addressed by id: offline.fetch is pending(), offline.remove
+// Rows are addressed by id: offline.fetch is fetch(), offline.remove
 // (once the session wrote them) is remove(ids). Once add() returns true
 // the row is committed (PostgreSQL's synchronous_commit decides the
 // fsync).
 
-#include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include <caf/expected.hpp>
-
 #include "plugins/common/pgsql/connection.hpp"
+#include "plugins/offline/serve.hpp"
 
 namespace dja::plugins::pgsql_offline {
 
-/// One stored stanza: id, serialized stanza (what
-/// offline::parse_stored() reads).
-using row = std::pair<int64_t, std::string>;
-
-class store {
+class store : public offline::backend {
 public:
-  explicit store(pgsql::settings cfg);
+  store(std::string domain, pgsql::settings cfg);
 
   /// Connects and migrates now (at start-up); later calls reconnect.
-  caf::error connect();
-
-  /// Stores one stanza for `user` unless `user` holds `max` stanzas
-  /// already (max 0: no limit). true: stored and committed; false: full.
-  caf::expected<bool> add(const std::string& domain, const std::string& user,
-                          const std::string& stanza, int64_t max);
-
-  /// The stored stanzas of `user`, oldest first (nothing removed).
-  caf::expected<std::vector<row>> pending(const std::string& domain,
-                                          const std::string& user);
-
-  /// Removes these rows of `user`; returns how many were there.
-  caf::expected<int64_t> remove(const std::string& domain,
-                                const std::string& user,
-                                const std::vector<int64_t>& ids);
+  caf::error start() override;
+  bool blocking() const override {
+    return true;
+  }
+  caf::expected<bool> add(const std::string& user, const std::string& stanza,
+                          int64_t max) override;
+  caf::expected<std::vector<offline::row>>
+  fetch(const std::string& user) override;
+  caf::error remove(const std::string& user,
+                    const std::vector<int64_t>& ids) override;
 
 private:
+  std::string domain_;
   pgsql::connection db_;
 };
 

@@ -1,10 +1,12 @@
 #pragma once
 
-// The SQLite store behind offline.sqlite (XEP-0160 offline messages): one
-// database file, opened once per plugin actor (which runs detached: every
-// call here blocks).
+// The SQLite backend of offline.sqlite (XEP-0160 offline messages), on the
+// shared SQLite layer (plugins/common/sqlite/database.hpp: mode 0600, WAL,
+// synchronous = FULL, schema_version, statement cache, transactions).
+// One database file, opened at start() or on first use (and again after
+// a failed open); every call blocks (the actor is detached).
 //
-// Schema (version 1):
+// Schema (version 1; the file format of every release so far):
 //
 //   schema_version(version INTEGER NOT NULL)        -- one row
 //   offline_messages(id INTEGER PRIMARY KEY,        -- arrival order
@@ -15,67 +17,37 @@
 //
 // Writes run in BEGIN IMMEDIATE transactions committed with
 // synchronous = FULL (fsync'd): once add() returns, the stanza survives a
-// crash or a power loss. Every failure is a caf::error carrying SQLite's
-// message.
+// crash or a power loss.
 
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include <caf/expected.hpp>
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "plugins/common/sqlite/database.hpp"
+#include "plugins/offline/serve.hpp"
 
 namespace dja::plugins::sqlite_offline {
 
-class store {
+class store : public offline::backend {
 public:
-  /// Opens (creating if needed) and migrates the database at `path`.
-  static caf::expected<std::unique_ptr<store>> open(const std::string& path);
+  store(std::string domain, std::string path);
 
-  ~store();
-  store(const store&) = delete;
-  store& operator=(const store&) = delete;
-
-  /// Stores one stanza for `user` unless `user` holds `max` stanzas
-  /// already (max 0: no limit). true: stored and committed; false: full.
-  caf::expected<bool> add(const std::string& domain, const std::string& user,
-                          const std::string& stanza, int64_t max);
-
-  /// The stored stanzas of `user` with their ids, oldest first. Nothing
-  /// is deleted: see remove().
-  caf::expected<std::vector<std::pair<int64_t, std::string>>>
-  fetch(const std::string& domain, const std::string& user);
-
-  /// Deletes the stanzas `ids` of `user` (ids not stored are ignored),
-  /// in one committed transaction.
-  caf::error remove(const std::string& domain, const std::string& user,
-                    const std::vector<int64_t>& ids);
-
-  /// How many stanzas `user` has waiting.
-  caf::expected<int64_t> count(const std::string& domain,
-                               const std::string& user);
-
-  /// The schema version this code writes.
-  static constexpr int schema_version = 1;
+  caf::error start() override;
+  bool blocking() const override {
+    return true;
+  }
+  caf::expected<bool> add(const std::string& user, const std::string& stanza,
+                          int64_t max) override;
+  caf::expected<std::vector<offline::row>>
+  fetch(const std::string& user) override;
+  caf::error remove(const std::string& user,
+                    const std::vector<int64_t>& ids) override;
 
 private:
-  store() = default;
+  caf::expected<sqlite::database*> open();
 
-  caf::error fail(const char* what) const;
-  caf::error exec(const char* sql);
-  caf::error migrate();
-  caf::expected<sqlite3_stmt*> prepare(sqlite3_stmt*& slot, const char* sql);
-
+  std::string domain_;
   std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* count_ = nullptr;
-  sqlite3_stmt* insert_ = nullptr;
-  sqlite3_stmt* select_ = nullptr;
-  sqlite3_stmt* delete_ = nullptr;
+  std::unique_ptr<sqlite::database> db_;
 };
 
 } // namespace dja::plugins::sqlite_offline

@@ -1,21 +1,11 @@
-#include "plugins/vcard/sqlite/doc_store.hpp"
+#include "plugins/common/sqlite/doc_store.hpp"
 
 #include <sqlite3.h>
 
-#include "common/stream_parser.hpp"
+namespace dja::plugins::sqlite {
 
-namespace dja::plugins::sqlite_docs {
-
-namespace {
-
-using sqlite::bind_text;
-using sqlite::column_text;
-using sqlite::stmt_guard;
-
-} // namespace
-
-caf::expected<std::unique_ptr<store>> store::open(const std::string& path,
-                                                  const std::string& table) {
+caf::expected<std::unique_ptr<doc_store>>
+doc_store::open(const std::string& path, const std::string& table) {
   // IF NOT EXISTS, and run even when the file is at version 1 already: the
   // table of this plugin, also in a file that another store (another
   // table) already brought to version 1.
@@ -24,20 +14,20 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& path,
                   " key TEXT NOT NULL, value TEXT NOT NULL,"
                   " updated INTEGER NOT NULL,"
                   " PRIMARY KEY (domain, username, key)) WITHOUT ROWID";
-  auto db = sqlite::database::open(path, {create});
+  auto db = database::open(path, {create});
   if (!db)
     return db.error();
   if (auto err = (*db)->exec(create.c_str()))
     return err;
-  std::unique_ptr<store> st{new store};
+  std::unique_ptr<doc_store> st{new doc_store};
   st->table_ = table;
   st->db_ = std::move(*db);
   return st;
 }
 
-caf::expected<doc> store::get(const std::string& domain,
-                              const std::string& user,
-                              const std::string& key) {
+caf::expected<doc> doc_store::get(const std::string& domain,
+                                  const std::string& user,
+                                  const std::string& key) {
   auto s = db_->prepare("SELECT value, updated FROM " + table_
                         + " WHERE domain = ?1 AND username = ?2"
                           " AND key = ?3");
@@ -60,7 +50,7 @@ caf::expected<doc> store::get(const std::string& domain,
 }
 
 caf::error
-store::put(const std::string& domain, const std::string& user,
+doc_store::put(const std::string& domain, const std::string& user,
            const std::vector<std::pair<std::string, std::string>>& docs,
            int64_t updated) {
   auto s = db_->prepare("INSERT OR REPLACE INTO " + table_
@@ -84,8 +74,9 @@ store::put(const std::string& domain, const std::string& user,
   return txn->commit();
 }
 
-caf::error store::remove(const std::string& domain, const std::string& user,
-                         const std::string& key) {
+caf::error doc_store::remove(const std::string& domain,
+                             const std::string& user,
+                             const std::string& key) {
   auto s = db_->prepare("DELETE FROM " + table_
                         + " WHERE domain = ?1 AND username = ?2"
                           " AND key = ?3");
@@ -100,22 +91,23 @@ caf::error store::remove(const std::string& domain, const std::string& user,
   return {};
 }
 
-xml::element_ptr parse_element(const std::string& text) {
-  static const std::string open = "<s xmlns='jabber:client'>";
-  xml::stream_parser p{text.size() + open.size() + 64};
-  std::vector<xml::stream_event> events;
-  auto in = open + text + "</s>";
-  if (p.feed(in.data(), in.size(), events) != xml::parse_error::none)
-    return nullptr;
-  xml::element_ptr found;
-  for (auto& ev : events) {
-    if (ev.kind != xml::stream_event::stanza)
-      continue;
-    if (found)
-      return nullptr; // more than one element
-    found = ev.elem;
-  }
-  return found;
+caf::expected<std::map<std::string, int64_t>>
+doc_store::sizes(const std::string& domain, const std::string& user) {
+  // length() of a BLOB counts bytes (of TEXT: characters).
+  auto s = db_->prepare("SELECT key, length(CAST(value AS BLOB)) FROM "
+                        + table_ + " WHERE domain = ?1 AND username = ?2");
+  if (!s)
+    return s.error();
+  stmt_guard guard{*s};
+  bind_text(*s, 1, domain);
+  bind_text(*s, 2, user);
+  std::map<std::string, int64_t> out;
+  int rc;
+  while ((rc = sqlite3_step(*s)) == SQLITE_ROW)
+    out[column_text(*s, 0)] = sqlite3_column_int64(*s, 1);
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot read");
+  return out;
 }
 
-} // namespace dja::plugins::sqlite_docs
+} // namespace dja::plugins::sqlite

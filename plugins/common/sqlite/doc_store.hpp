@@ -1,8 +1,9 @@
 #pragma once
 
-// A small SQLite store of XML documents per account, shared by the
-// storage plugins vcard.sqlite, private.sqlite and last (each opens its own
-// file, spawned detached: every call here blocks). Same conventions as
+// XML documents per account in SQLite, the SQLite store behind
+// plugins/common/docs/store.hpp (vcard.sqlite, private.sqlite, last with
+// a `file`; each opens its own file, its actor detached: every call here
+// blocks). Same conventions as
 // plugins/common/sqlite/database.hpp: WAL, a busy timeout, prepared
 // statements, a transaction per write, a schema_version table, failures as
 // caf::error carrying SQLite's message.
@@ -17,6 +18,7 @@
 // keys by "{namespace}name".)
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,27 +27,22 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "common/xml.hpp"
+#include "plugins/common/docs/store.hpp"
 #include "plugins/common/sqlite/database.hpp"
 
-namespace dja::plugins::sqlite_docs {
+namespace dja::plugins::sqlite {
 
-/// One stored document.
-struct doc {
-  bool found = false;
-  std::string value;
-  int64_t updated = 0; ///< unix time of the last write
-};
+using docs::doc;
 
-class store {
+class doc_store {
 public:
   /// Opens (creating if needed, mode 0600) and migrates the database at
   /// `path`; `table` is a fixed identifier of the plugin (not user input).
-  static caf::expected<std::unique_ptr<store>> open(const std::string& path,
-                                                    const std::string& table);
+  static caf::expected<std::unique_ptr<doc_store>>
+  open(const std::string& path, const std::string& table);
 
-  store(const store&) = delete;
-  store& operator=(const store&) = delete;
+  doc_store(const doc_store&) = delete;
+  doc_store& operator=(const doc_store&) = delete;
 
   caf::expected<doc> get(const std::string& domain, const std::string& user,
                          const std::string& key);
@@ -60,16 +57,15 @@ public:
   caf::error remove(const std::string& domain, const std::string& user,
                     const std::string& key);
 
+  /// The size in bytes of each document of `user`, by key.
+  caf::expected<std::map<std::string, int64_t>>
+  sizes(const std::string& domain, const std::string& user);
+
 private:
-  store() = default;
+  doc_store() = default;
 
   std::string table_;
-  std::unique_ptr<sqlite::database> db_;
+  std::unique_ptr<database> db_;
 };
 
-/// Parses one element serialized by xml::serialize() (with parent
-/// namespace "jabber:client"), e.g. a stored document. nullptr when it is
-/// not exactly one well-formed element.
-xml::element_ptr parse_element(const std::string& text);
-
-} // namespace dja::plugins::sqlite_docs
+} // namespace dja::plugins::sqlite
