@@ -17,6 +17,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
+#include "common/limits.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
 
@@ -38,11 +39,14 @@ using s2s_route_atom = caf::atom_constant<caf::atom("s2sroute")>;
 
 /// Spawns `count` shards and returns them as a router. With `cluster`,
 /// users not bound here are looked up in the cluster's directory and
-/// reached through the node actor (cluster/node.hpp).
+/// reached through the node actor (cluster/node.hpp). `bounds`: the
+/// server's [limits] (resources per account, pending subscription
+/// requests per user).
 std::vector<caf::actor>
 spawn_router(caf::actor_system& sys, size_t count,
              std::shared_ptr<const vhost_table> vhosts,
              std::shared_ptr<const domain_set> blocking = nullptr,
-             std::shared_ptr<const cluster::link> cluster = nullptr);
+             std::shared_ptr<const cluster::link> cluster = nullptr,
+             const dja::limits& bounds = {});
 
 } // namespace dja

@@ -213,7 +213,8 @@ int run_server(const config::server_cfg& cfg) {
     if (!cluster_link)
       return 1;
   }
-  ctx->router.shards = spawn_router(sys, shards, table, blocking, cluster_link);
+  ctx->router.shards
+    = spawn_router(sys, shards, table, blocking, cluster_link, ctx->limits);
   if (cluster_link)
     caf::anon_send(cluster_link->node, ctx->router.shards);
   if (s2s_enabled(cfg)) {

@@ -1,0 +1,190 @@
+// RFC 6121 §3 in a router shard: the subscription stanzas a user sends
+// and receives, one at a time per user (each is a read-modify-write of a
+// roster item). The transition itself is subscription.hpp's (Appendix
+// A); here the item is loaded and stored through the roster hooks, and
+// the effects are carried out: the stanza routed or delivered, the
+// server's own <subscribed/>, the user's presence to the contact, the
+// roster push.
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/roster_xml.hpp"
+#include "router/shard.hpp"
+
+namespace dja {
+
+subscription::state state_of(const hooks::roster_item* item) {
+  subscription::state s;
+  if (item != nullptr) {
+    s.sub = subscription::parse_flow(item->subscription);
+    s.pending_out = item->ask_out;
+    s.pending_in = item->pending_in;
+    s.approved = item->approved;
+    s.listed = item->listed;
+  }
+  return s;
+}
+
+void set_state(hooks::roster_item& item, const subscription::state& s) {
+  item.subscription = subscription::to_string(s.sub);
+  item.ask_out = s.pending_out;
+  item.pending_in = s.pending_in;
+  item.approved = s.approved;
+  item.listed = s.listed;
+}
+
+void shard_state::enqueue(const std::string& key, queued q) {
+  auto& dq = sub_queue[key];
+  dq.push_back(std::move(q));
+  if (dq.size() == 1)
+    next_subscription(key);
+}
+
+void shard_state::subscription_done(const std::string& key) {
+  auto i = sub_queue.find(key);
+  if (i == sub_queue.end())
+    return;
+  i->second.pop_front();
+  if (i->second.empty())
+    sub_queue.erase(i);
+  else
+    next_subscription(key);
+}
+
+void shard_state::next_subscription(const std::string& key) {
+  auto q = sub_queue[key].front();
+  auto done = [this, key] { subscription_done(key); };
+  auto k = subscription::parse_kind(q.r.stanza->attr_or("type"));
+  if (q.kind == queued::presence || !k) {
+    route_now(q.r);
+    done();
+  } else if (q.kind == queued::outbound) {
+    outbound_subscription(q.r, *k, done);
+  } else {
+    unless_blocked(q.r, done, [this, q, k = *k, done] {
+      inbound_subscription(q.r, k, done);
+    });
+  }
+}
+
+void shard_state::outbound_subscription(const msg::route& r,
+                                        subscription::kind k,
+                                        std::function<void()> done) {
+  auto user = r.from.bare();
+  auto contact = r.to.bare();
+  auto v = vhost_of(user);
+  auto out = r.stanza;
+  self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
+    .then(
+      [this, v, user, contact, out, k,
+       done](std::vector<hooks::roster_item>& found) {
+        auto known = found.empty() ? nullptr : &found.front();
+        auto item = known ? *known : hooks::roster_item{};
+        item.contact = contact;
+        auto o = subscription::outbound(state_of(known), k);
+        if (o.fx.forward)
+          self->send(shard_of(contact), msg::route{out, user, contact});
+        if (o.fx.presence != subscription::presence_to_contact::nothing)
+          send_presences(user, contact,
+                         o.fx.presence
+                           == subscription::presence_to_contact::unavailable);
+        store(v, user, std::move(item), o, [] {}, done);
+      },
+      [done](caf::error&) { done(); });
+}
+
+void shard_state::inbound_subscription(const msg::route& r,
+                                       subscription::kind k,
+                                       std::function<void()> done) {
+  auto user = r.to.bare();
+  auto contact = r.from.bare();
+  auto v = vhost_of(user);
+  if (!v || contact.empty()) {
+    done();
+    return;
+  }
+  auto stanza = std::make_shared<xml::element>(*r.stanza);
+  stanza->set_attr("from", contact.str()); // §3.1.3: bare JIDs
+  stanza->set_attr("to", user.str());
+  self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
+    .then(
+      [this, v, user, contact, stanza, k,
+       done](std::vector<hooks::roster_item>& found) {
+        auto known = found.empty() ? nullptr : &found.front();
+        auto item = known ? *known : hooks::roster_item{};
+        item.contact = contact;
+        auto before = state_of(known);
+        auto apply = [this, v, user, contact, stanza, k, done, item,
+                      before]() mutable {
+          auto o = subscription::inbound(before, k);
+          // Delivered once the roster is stored: the user's answer may
+          // be handled by another node of a cluster, which reads the
+          // store. Not delivered: kept as Pending In.
+          auto stored = [this, user, stanza, deliver = o.fx.deliver] {
+            if (deliver)
+              to_available(user, stanza);
+          };
+          store(v, user, std::move(item), o, stored, done);
+          if (o.fx.presence == subscription::presence_to_contact::unavailable)
+            send_presences(user, contact, true); // §3.3.3
+          if (o.fx.reply_subscribed) {
+            auto ok = std::make_shared<xml::element>("presence",
+                                                     "jabber:client");
+            ok->set_attr("type", "subscribed");
+            ok->set_attr("from", user.str());
+            ok->set_attr("to", contact.str());
+            self->send(shard_of(contact), msg::route{ok, user, contact});
+          }
+        };
+        apply();
+      },
+      [done](caf::error&) { done(); });
+}
+
+void shard_state::store(const caf::actor& v, const jid& user,
+                        hooks::roster_item item,
+                        const subscription::outcome& o,
+                        std::function<void()> stored,
+                        std::function<void()> done) {
+  auto log_error = [user, done](caf::error& err) {
+    spdlog::error("roster of {} not updated: {}", user.str(),
+                  caf::to_string(err));
+    done();
+  };
+  switch (o.fx.store) {
+    case subscription::store_op::keep:
+      stored();
+      done();
+      break;
+    case subscription::store_op::remove:
+      // A request alone leaves no trace (never in the roster: no push).
+      self
+        ->request(v, caf::infinite,
+                  hooks::roster_remove_item{user, item.contact})
+        .then([stored, done](std::string&) {
+                stored();
+                done();
+              },
+              [stored, log_error](caf::error& err) {
+                stored();
+                log_error(err);
+              });
+      break;
+    case subscription::store_op::save:
+      set_state(item, o.next);
+      self->request(v, caf::infinite, hooks::roster_set_item{user, item})
+        .then(
+          [this, user, item, push_it = o.fx.push, stored,
+           done](std::string& version) {
+            stored();
+            if (push_it)
+              push(user, roster_xml::push(item, version, false));
+            done();
+          },
+          log_error);
+      break;
+  }
+}
+
+} // namespace dja
