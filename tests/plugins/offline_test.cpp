@@ -20,7 +20,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/stream_parser.hpp"
+#include "common/stored_xml.hpp"
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
 
@@ -37,14 +37,9 @@ jid J(const char* s) {
 
 /// Parses one stanza written as XML text in a jabber:client stream.
 xml::element_ptr X(const std::string& text) {
-  xml::stream_parser p{1 << 20};
-  std::vector<xml::stream_event> evs;
-  auto in = "<stream:stream xmlns='jabber:client' "
-            "xmlns:stream='http://etherx.jabber.org/streams'>"
-            + text;
-  p.feed(in.data(), in.size(), evs);
-  CAF_REQUIRE_EQUAL(evs.size(), 2u);
-  return evs[1].elem;
+  auto e = xml::parse_stored(text);
+  CAF_REQUIRE(e != nullptr);
+  return e;
 }
 
 /// A message from bob to `to` with a body.

@@ -23,7 +23,7 @@
 
 #include "common/base64.hpp"
 #include "common/messages.hpp"
-#include "common/stream_parser.hpp"
+#include "common/stored_xml.hpp"
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
@@ -51,14 +51,9 @@ jid J(const char* s) {
 }
 
 xml::element_ptr X(const std::string& text) {
-  xml::stream_parser p{1 << 20};
-  std::vector<xml::stream_event> evs;
-  auto in = "<stream:stream xmlns='jabber:client' "
-            "xmlns:stream='http://etherx.jabber.org/streams'>"
-            + text;
-  p.feed(in.data(), in.size(), evs);
-  CAF_REQUIRE_EQUAL(evs.size(), 2u);
-  return evs[1].elem;
+  auto e = xml::parse_stored(text);
+  CAF_REQUIRE(e != nullptr);
+  return e;
 }
 
 /// 300 bytes of "image" (every byte value), as in the stored vCard.
