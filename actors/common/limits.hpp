@@ -57,7 +57,7 @@ struct limits {
   /// Resources one account may bind at once (bind answers
   /// <resource-constraint/> beyond it).
   std::size_t max_resources = 100;
-  /// Subscription requests one user may have pending from others.
+  /// Subscription requests one user may have pending (more are dropped).
   std::size_t max_pending_subscriptions = 500;
   /// IQ get/set a session may have waiting for an answer (from the
   /// server or another entity); beyond it <resource-constraint/>.

@@ -45,9 +45,9 @@ struct close_stream {
   std::string text;
 };
 
-/// connection -> router shard: bind `full` to `session`. Reply: bool
-/// (true when an older session with the same full JID was replaced; that
-/// one gets a conflict_atom).
+/// connection -> router shard: bind `full` to `session`. Reply: bool (true:
+/// an older session of `full` was replaced, it gets a conflict_atom), or
+/// msg::bind_refused() (router/bind_error.hpp) past limits.max_resources.
 struct bind {
   jid full;
   caf::actor session;

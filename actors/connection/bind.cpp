@@ -12,6 +12,7 @@
 #include "common/namespaces.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
+#include "router/bind_error.hpp"
 #include "session/session.hpp"
 
 namespace dja {
@@ -106,10 +107,20 @@ void connection_state::bind_resource(const xml::element& iq,
         self->send(vhost->actor, hooks::session_bound{full, sess, remote});
         resume();
       },
-      [this, sess](caf::error& err) {
+      [this, sess, iq = xml::element{iq}](caf::error& err) {
         self->send_exit(sess, caf::exit_reason::user_shutdown);
-        if (ph != phase::closed)
-          fail("internal-server-error", "binding failed");
+        if (ph == phase::closed)
+          return;
+        if (msg::is_bind_refused(err)) {
+          // RFC 6120 §7.6.2.1: limits.max_resources reached.
+          spdlog::warn("{}:{}: bind for {} refused: limits.max_resources "
+                       "reached",
+                       remote, remote_port, user.str());
+          write(*errors::stanza_error(iq, "resource-constraint"));
+          resume();
+          return;
+        }
+        fail("internal-server-error", "binding failed");
       });
 }
 

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/errors.hpp"
+#include "router/bind_error.hpp"
 #include "router/shard.hpp"
 
 namespace dja {
@@ -46,6 +47,18 @@ bool shard_state::bind(msg::bind& b, bool& replaced) {
       replaced = true;
       return true;
     }
+  }
+  auto bound = rs.size();
+  for (auto& e : remote_of(b.full))
+    if (e.resource != b.full.resource())
+      ++bound;
+  if (bound >= bounds.max_resources) {
+    // Logged with the client's address by the connection.
+    spdlog::debug("bind of {} refused: {} resources bound", b.full.str(),
+                  bound);
+    if (rs.empty())
+      users.erase(b.full.bare_str());
+    return false;
   }
   rs.push_back(resource_entry{b.full.resource(), b.session, false, 0});
   return true;
@@ -256,7 +269,8 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
     },
     [self, notify](msg::bind& b) -> caf::result<bool> {
       bool replaced = false;
-      self->state.bind(b, replaced);
+      if (!self->state.bind(b, replaced))
+        return msg::bind_refused();
       notify(b);
       return replaced;
     },

@@ -70,7 +70,9 @@ struct shard_state {
   std::vector<resource_entry>* find_user(const jid& j);
   resource_entry* find(const jid& full);
   caf::actor vhost_of(const jid& j) const;
-  /// Binds `b.full` (RFC 6120 §7).
+  /// Binds `b.full` (RFC 6120 §7); false when the account already has
+  /// `bounds.max_resources` resources bound here and on other nodes
+  /// (§7.6.2.1: <resource-constraint/>).
   bool bind(msg::bind& b, bool& replaced);
   void unbind(const msg::unbind& u);
 
@@ -168,6 +170,11 @@ struct shard_state {
                              std::function<void()> done);
   void inbound_subscription(const msg::route& r, subscription::kind k,
                             std::function<void()> done);
+  /// Calls `k` unless `user` has `bounds.max_pending_subscriptions`
+  /// requests pending already (then the request is dropped and logged).
+  void unless_too_many_requests(const caf::actor& v, const jid& user,
+                                const jid& contact, std::function<void()> k,
+                                std::function<void()> done);
   /// Stores `o.next` as `item` (or removes a request alone), then
   /// `stored()`, the roster push and `done()`.
   void store(const caf::actor& v, const jid& user, hooks::roster_item item,

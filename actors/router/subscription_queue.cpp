@@ -4,7 +4,8 @@
 // A); here the item is loaded and stored through the roster hooks, and
 // the effects are carried out: the stanza routed or delivered, the
 // server's own <subscribed/>, the user's presence to the contact, the
-// roster push.
+// roster push. Inbound requests beyond limits.max_pending_subscriptions
+// are dropped.
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -137,9 +138,42 @@ void shard_state::inbound_subscription(const msg::route& r,
             self->send(shard_of(contact), msg::route{ok, user, contact});
           }
         };
-        apply();
+        if (subscription::adds_request(before, k))
+          unless_too_many_requests(v, user, contact, apply, done);
+        else
+          apply();
       },
       [done](caf::error&) { done(); });
+}
+
+void shard_state::unless_too_many_requests(const caf::actor& v,
+                                           const jid& user,
+                                           const jid& contact,
+                                           std::function<void()> k,
+                                           std::function<void()> done) {
+  auto max = bounds.max_pending_subscriptions;
+  self->request(v, caf::infinite, hooks::roster_get{user})
+    .then(
+      [user, contact, max, k, done](hooks::roster& r) {
+        size_t pending = 0;
+        for (auto& item : r.items)
+          pending += item.pending_in ? 1 : 0;
+        if (pending < max) {
+          k();
+          return;
+        }
+        // Dropped without an answer, as Prosody drops a request it
+        // cannot store: the sender learns nothing about the user.
+        spdlog::warn("subscription request from {} to {} dropped: {} "
+                     "requests pending (limits.max_pending_subscriptions)",
+                     contact.str(), user.str(), pending);
+        done();
+      },
+      [user, done](caf::error& err) {
+        spdlog::error("roster of {} not read: {}", user.str(),
+                      caf::to_string(err));
+        done();
+      });
 }
 
 void shard_state::store(const caf::actor& v, const jid& user,

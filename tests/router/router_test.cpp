@@ -13,6 +13,7 @@
 #include "common/namespaces.hpp"
 #include "common/server_context.hpp"
 #include "hooks/catalogue.hpp"
+#include "router/bind_error.hpp"
 #include "router/router.hpp"
 
 using namespace dja;
@@ -95,9 +96,9 @@ struct fixture : test_coordinator_fixture<> {
   std::shared_ptr<deliver_log> asked = std::make_shared<deliver_log>();
   std::shared_ptr<deliver_log> stored = std::make_shared<deliver_log>();
   router_ref router;
+  std::shared_ptr<vhost_table> table = std::make_shared<vhost_table>();
 
   fixture() {
-    auto table = std::make_shared<vhost_table>();
     (*table)["example.org"].actor = sys.spawn(fake_vhost, asked, false);
     (*table)["store.example"].actor = sys.spawn(fake_vhost, stored, true);
     router.shards = spawn_router(sys, Shards, table);
@@ -105,10 +106,32 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   ~fixture() override {
+    stop_router();
+  }
+
+  void stop_router() {
     // The shards know each other (a cycle): stop them as the server does.
     for (auto& s : router.shards)
       caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     run();
+  }
+
+  /// A fresh router with these [limits].
+  void restart_router(const dja::limits& bounds) {
+    stop_router();
+    router.shards = spawn_router(sys, Shards, table, nullptr, nullptr, bounds);
+    run();
+  }
+
+  /// The error a bind of `full` gets (none: it was bound).
+  caf::error bind_error(const std::string& full) {
+    auto hdl = sys.spawn(fake_session, std::make_shared<inbox>());
+    auto rh = self->request(router.shard_for(J(full)), caf::infinite,
+                            msg::bind{J(full), hdl});
+    run();
+    caf::error result;
+    rh.receive([](bool) {}, [&](caf::error& e) { result = std::move(e); });
+    return result;
   }
 
   /// Binds a new fake session to `full`.
@@ -362,6 +385,28 @@ CAF_TEST(one shard routes and bounces the same way) {
   CAF_CHECK_EQUAL(alice.got(), 0u);
   CAF_CHECK(bind("bob@example.org/phone").replaced);
   CAF_CHECK_EQUAL(bob.box->conflicts, 1);
+}
+
+CAF_TEST(an account binds at most limits.max_resources resources) {
+  dja::limits bounds;
+  bounds.max_resources = 2;
+  restart_router(bounds);
+  auto a = bind("alice@example.org/a");
+  auto b = bind("alice@example.org/b");
+  CAF_MESSAGE("a third resource is refused (RFC 6120 §7.6.2.1)");
+  CAF_CHECK(msg::is_bind_refused(bind_error("alice@example.org/c")));
+  CAF_MESSAGE("rebinding a bound resource replaces it, it is not one more");
+  auto b2 = bind("alice@example.org/b");
+  CAF_CHECK(b2.replaced);
+  CAF_CHECK_EQUAL(b.box->conflicts, 1);
+  CAF_MESSAGE("other accounts are not affected");
+  CAF_CHECK(!bind_error("bob@example.org/a"));
+  CAF_MESSAGE("a resource that leaves frees its place");
+  unbind(a);
+  CAF_CHECK(!bind_error("alice@example.org/c"));
+  CAF_CHECK(msg::is_bind_refused(bind_error("alice@example.org/d")));
+  route(stanza("message", "bob@example.org/a", "alice@example.org/b", "chat"));
+  CAF_CHECK_EQUAL(b2.got(), 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
