@@ -346,7 +346,7 @@ domain = "localhost"
   CAF_REQUIRE_EQUAL(r.errors.size(), 5u);
   CAF_CHECK_EQUAL(r.errors[0].to_string(),
                   "test.toml:1: bogus: one of the top-level keys server, "
-                  "listen, vhost, s2s_route, cluster");
+                  "listen, vhost, s2s_route, cluster, limits");
   CAF_CHECK_EQUAL(r.errors[1].to_string(),
                   "test.toml:3: server.log_level: one of trace, debug, info, "
                   "warn, error (got the string \"loud\")");
