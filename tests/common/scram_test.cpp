@@ -15,6 +15,7 @@
 
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
+#include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
 
 using dja::crypto::hash_fn;
