@@ -91,7 +91,6 @@ caf::error doc_store::remove(const std::string& domain,
   return {};
 }
 
-<<<<<<< HEAD:plugins/common/sqlite/doc_store.cpp
 caf::expected<std::map<std::string, int64_t>>
 doc_store::sizes(const std::string& domain, const std::string& user) {
   // length() of a BLOB counts bytes (of TEXT: characters).
@@ -109,28 +108,6 @@ doc_store::sizes(const std::string& domain, const std::string& user) {
   if (rc != SQLITE_DONE)
     return db_->fail("cannot read");
   return out;
-=======
-xml::element_ptr parse_element(const std::string& text) {
-  static const std::string open = "<s xmlns='jabber:client'>";
-  // The parser's bound counts the tree's memory, not only the text: a
-  // document of many small elements needs several times its length
-  // (tests/fuzz: corpus/stored_xml/crash-many-groups). It was bounded
-  // when it was stored; this only has to be large enough.
-  xml::stream_parser p{64 * 1024 * 1024};
-  std::vector<xml::stream_event> events;
-  auto in = open + text + "</s>";
-  if (p.feed(in.data(), in.size(), events) != xml::parse_error::none)
-    return nullptr;
-  xml::element_ptr found;
-  for (auto& ev : events) {
-    if (ev.kind != xml::stream_event::stanza)
-      continue;
-    if (found)
-      return nullptr; // more than one element
-    found = ev.elem;
-  }
-  return found;
->>>>>>> fuzz:plugins/vcard/sqlite/doc_store.cpp
 }
 
 } // namespace dja::plugins::sqlite
