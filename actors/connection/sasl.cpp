@@ -44,9 +44,9 @@ std::string requested_cb_type(std::string_view first) {
 std::vector<std::string> connection_state::offered_mechanisms() const {
   // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
   std::vector<std::string> out;
-  if (tls && opts.sasl_channel_binding
-      && (!tls->channel_binding("tls-exporter").empty()
-              || !tls->channel_binding("tls-server-end-point").empty())) {
+  if (tls() && opts.sasl_channel_binding
+      && (!tls()->channel_binding("tls-exporter").empty()
+              || !tls()->channel_binding("tls-server-end-point").empty())) {
     out.emplace_back("SCRAM-SHA-256-PLUS");
     out.emplace_back("SCRAM-SHA-1-PLUS");
   }
@@ -141,7 +141,7 @@ void connection_state::sasl_plain(const std::string& b64) {
   }
   if (!authzid_ok(authzid, *who))
     return;
-  busy = true;
+  pump->pause();
   auto user_jid = *who;
   self
     ->request(vhost->actor, std::chrono::seconds(120),
@@ -177,11 +177,11 @@ void connection_state::scram_start(const std::string& mech,
   }
   std::string cb_type;
   std::string cb_data;
-  if (tls) {
+  if (tls()) {
     cb_type = requested_cb_type(*first);
     if (cb_type.empty())
       cb_type = "tls-exporter";
-    cb_data = tls->channel_binding(cb_type);
+    cb_data = tls()->channel_binding(cb_type);
     if (cb_data.empty())
       cb_type.clear();
   }
@@ -212,7 +212,7 @@ void connection_state::scram_start(const std::string& mech,
     return;
   }
   scram_user = *who;
-  busy = true;
+  pump->pause();
   self
     ->request(vhost->actor, std::chrono::seconds(120),
               hooks::auth_get_scram{*who, crypto::name(m->hash)})
@@ -310,12 +310,11 @@ void connection_state::sasl_success(const jid& who,
           + "</success>");
   ctx->throttle->succeeded(remote);
   spdlog::info("authenticated {}:{} as {} ({}{})", remote, remote_port,
-               who.str(), sasl_mech, tls ? ", " + tls->version() : "");
+               who.str(), sasl_mech, tls() ? ", " + tls()->version() : "");
   authenticated = true;
   user = who;
   // RFC 6120 §6.4.6: the client restarts the stream.
-  parser->reset();
-  backlog.clear();
+  pump->restart();
   header_sent = false;
   ph = phase::header;
 }
@@ -338,7 +337,7 @@ bool connection_state::preauth_register(const xml::element_ptr& e) {
   auto stanza = std::make_shared<xml::element>(*e);
   stanza->remove_attr("from");
   stanza->set_attr("to", vhost->domain);
-  busy = true;
+  pump->pause();
   self
     ->request(vhost->actor, std::chrono::seconds(120),
               hooks::iq_request{stanza, jid{}, *jid::make("", vhost->domain)})

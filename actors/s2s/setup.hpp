@@ -10,7 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include "common/server_context.hpp"
-#include "connection/tls.hpp"
+#include "stream/tls.hpp"
 #include "server/config.hpp"
 
 namespace dja::s2s {

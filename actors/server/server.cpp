@@ -12,7 +12,7 @@
 #include "cluster/start.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
-#include "connection/tls.hpp"
+#include "stream/tls.hpp"
 #include "listener/listener.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
