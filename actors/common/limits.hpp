@@ -28,17 +28,27 @@ struct limits {
   /// trees of strangers stay a few KiB.
   std::size_t preauth_stanza_size = 10 * 1024;
   /// Bytes a connection may hold unwritten (a peer that does not read);
-  /// past it the connection is closed and what it could not take goes to
-  /// offline storage or bounces.
+  /// past it the socket is reset (stream/pump.cpp: what was already
+  /// serialized is lost with it, as with any TCP reset) and the stanzas
+  /// its session gets afterwards go back to the router (offline storage
+  /// or a bounce, RFC 6121 §8.5). Memory held per connection stays under
+  /// about twice this (the write in progress plus what waits behind it).
   std::size_t write_buffer = 1024 * 1024;
   /// Bytes per second read from one client connection (a token bucket:
   /// past it the server reads less, it drops nothing); 0 = unbounded.
-  std::size_t c2s_rate = 0;
-  /// Bytes per second read from one server-to-server connection; 0 =
+  /// 10 KiB/s as Prosody's mod_limits suggests for c2s (ejabberd's
+  /// c2s_shaper "normal" is 1-3 kB/s): far above what a person's client
+  /// sends, low enough that one flooding client cannot take the
+  /// multiplexer from the others. bench/ sets 0 to measure the core.
+  std::size_t c2s_rate = 10 * 1024;
+  /// Bytes per second read from one server-to-server connection (it
+  /// carries many users): ejabberd's s2s_shaper "fast", 100 kB/s; 0 =
   /// unbounded.
-  std::size_t s2s_rate = 0;
-  /// Bytes a connection may read at once above its rate (the bucket).
-  std::size_t rate_burst = 1024 * 1024;
+  std::size_t s2s_rate = 100 * 1000;
+  /// Bytes a connection may read at once above its rate (the bucket,
+  /// full at the start): one stanza of the c2s maximum passes without
+  /// waiting (a vCard with an avatar), a flood is slowed after it.
+  std::size_t rate_burst = 256 * 1024;
 
   // --- connections ---
   /// Open connections (all listeners); 0 = derived from the open-file

@@ -24,6 +24,13 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 /// A connection checks whether it has been idle long enough to hibernate.
 using hibernate_atom = caf::atom_constant<caf::atom("hibernate")>;
+/// connection -> session: the client stopped reading and its socket was
+/// reset (limits.write_buffer); stanzas sent to the connection come back
+/// as msg::undelivered until the session is gone.
+using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
+/// session -> connection (request): answered once every stanza sent
+/// before it was written or handed back.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// A listener reports how many connections it holds.
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
@@ -36,6 +43,12 @@ struct from_client {
 
 /// session -> connection: write this stanza to the client.
 struct to_client {
+  xml::element_ptr stanza;
+};
+
+/// connection -> session: a stanza the connection could not write (its
+/// client stopped reading); the session routes it again.
+struct undelivered {
   xml::element_ptr stanza;
 };
 
@@ -136,6 +149,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::jid)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::from_client)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::to_client)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::close_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::undelivered)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::bind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unbind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_state)

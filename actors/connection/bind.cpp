@@ -82,7 +82,7 @@ void connection_state::bind_resource(const xml::element& iq,
   }
   auto full = user.with_resource(resource);
   auto sess = spawn_session(self->system(), full, self, ctx, remote);
-  busy = true;
+  pump->pause();
   auto id = iq.attr_or("id");
   self
     ->request(ctx->router.shard_for(full), std::chrono::seconds(60),
@@ -96,6 +96,7 @@ void connection_state::bind_resource(const xml::element& iq,
         session = sess;
         user = full;
         ph = phase::bound;
+        arm_ping_timer(ctx->limits.c2s_idle_timeout);
         xml::element reply{"iq", ns::client};
         reply.set_attr("type", "result").set_attr("id", id);
         reply.add_child(xml::element{"bind", ns::bind})

@@ -30,63 +30,8 @@ std::string random_id() {
 
 } // namespace
 
-namespace {
-
-/// How long a stream must stay silent before its parser is dropped.
-constexpr auto hibernate_after = std::chrono::seconds(2);
-
-} // namespace
-
-void connection_state::arm_hibernation() {
-  ++data_seq;
-  if (hibernate_timer || parser->hibernated())
-    return;
-  hibernate_timer = true;
-  seq_at_timer = data_seq;
-  self->delayed_send(self, hibernate_after, hibernate_atom::value);
-}
-
-void connection_state::on_hibernate_timer() {
-  hibernate_timer = false;
-  if (ph == phase::closed)
-    return;
-  if (data_seq == seq_at_timer && !busy && backlog.empty()
-      && parser->can_hibernate()) {
-    parser->hibernate();
-    return;
-  }
-  if (!parser->hibernated())
-    arm_hibernation();
-}
-
-void connection_state::on_data(const char* data, size_t len) {
-  if (ph == phase::closed)
-    return;
-  arm_hibernation();
-  if (!tls) {
-    on_plain(data, len);
-    return;
-  }
-  std::string plain;
-  auto ok = tls->feed(data, len, plain);
-  auto& buf = self->wr_buf(hdl);
-  auto before = buf.size();
-  tls->take_output(buf);
-  if (buf.size() != before)
-    self->flush(hdl);
-  if (!ok) {
-    spdlog::info("TLS error from {}:{}: {}", remote, remote_port,
-                 tls->error());
-    ph = phase::closed;
-    shut("TLS error");
-    return;
-  }
-  if (!plain.empty())
-    on_plain(plain.data(), plain.size());
-}
-
 bool connection_state::tls_possible() const {
-  return !tls && opts.starttls != listener_options::starttls_mode::off
+  return !tls() && opts.starttls != listener_options::starttls_mode::off
          && vhost != nullptr && vhost->has_tls && ctx->tls != nullptr;
 }
 
@@ -98,55 +43,52 @@ bool connection_state::tls_required() const {
 bool connection_state::plain_allowed() const {
   // PLAIN only over TLS, unless allowed explicitly or TLS is impossible
   // on this stream (then the operator was warned at start).
-  return tls != nullptr || opts.allow_plain_without_tls || !tls_possible();
+  return tls() != nullptr || opts.allow_plain_without_tls || !tls_possible();
 }
 
 void connection_state::start_tls(SSL_CTX* ssl_ctx) {
-  tls = std::make_unique<tls::session>(ssl_ctx);
-  parser->reset();
-  backlog.clear();
+  pump->start_tls(ssl_ctx);
   header_sent = false;
   ph = phase::header;
 }
 
-void connection_state::on_plain(const char* data, size_t len) {
-  std::vector<xml::stream_event> events;
-  auto err = parser->feed(data, len, events);
-  for (auto& ev : events)
-    backlog.push_back(std::move(ev));
-  process();
-  if (err != xml::parse_error::none && ph != phase::closed)
-    fail(xml::to_condition(err));
-}
-
-void connection_state::process() {
-  while (!busy && !backlog.empty() && ph != phase::closed) {
-    auto ev = std::move(backlog.front());
-    backlog.pop_front();
-    on_event(ev);
-  }
-}
-
 void connection_state::resume() {
-  busy = false;
-  process();
+  pump->resume();
 }
 
-void connection_state::on_event(xml::stream_event& ev) {
-  switch (ev.kind) {
-    case xml::stream_event::open:
-      on_stream_open(ev.header);
-      break;
-    case xml::stream_event::stanza:
-      on_stanza(ev.elem);
-      break;
-    case xml::stream_event::close:
-      // RFC 6120 §4.4: answer with our own close, then end.
-      write("</stream:stream>");
-      ph = phase::closed;
-      shut("closed by client");
-      break;
+void connection_state::on_stream_close() {
+  // RFC 6120 §4.4: answer with our own close, then end.
+  write("</stream:stream>");
+  ph = phase::closed;
+  shut("closed by client");
+}
+
+void connection_state::on_stream_bad_xml(const char* condition) {
+  fail(condition);
+}
+
+void connection_state::on_stream_lost(const std::string& why, bool overflow) {
+  spdlog::info("{} {}:{} {}", overflow ? "disconnected" : "TLS error from",
+               remote, remote_port,
+               why + (user.empty() ? std::string{} : " " + user.str()));
+  ph = phase::closed;
+  if (overflow && session) {
+    // The stanzas the session still hands us were not written: they go
+    // back to it as undeliverable, and from it to the router (RFC 6121
+    // §8.5: offline storage or a bounce); we stay until it is gone.
+    overflowed = true;
+    self->send(session, overflow_atom::value);
+    self->monitor(session);
+    self->set_down_handler([this](caf::down_msg&) { self->quit(); });
+    spdlog::info("connection closed {}:{} {} (write buffer full)", remote,
+                 remote_port, user.str());
+    return;
   }
+  shut(overflow ? "write buffer full" : "TLS error");
+}
+
+void connection_state::on_stream_stanza(const xml::element_ptr& e) {
+  on_stanza(e);
 }
 
 void connection_state::on_stream_open(const xml::stream_header& h) {
@@ -194,7 +136,7 @@ void connection_state::on_stream_open(const xml::stream_header& h) {
   vhost = v;
   if (!accepted && vhost->serves<hooks::connection_accepted>()) {
     accepted = true;
-    busy = true;
+    pump->pause();
     self
       ->request(vhost->actor, std::chrono::seconds(60),
                 hooks::connection_accepted{remote, remote_port})
@@ -249,12 +191,12 @@ void connection_state::send_features() {
       auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
       for (auto& m : offered_mechanisms())
         mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text(m);
-      if (tls && opts.sasl_channel_binding) {
+      if (tls() && opts.sasl_channel_binding) {
         // XEP-0440: which channel bindings we can verify.
         auto& cb = features.add_child(
           xml::element{"sasl-channel-binding", "urn:xmpp:sasl-cb:0"});
         for (auto type : {"tls-exporter", "tls-server-end-point"})
-          if (!tls->channel_binding(type).empty())
+          if (!tls()->channel_binding(type).empty())
             cb.add_child(xml::element{"channel-binding", "urn:xmpp:sasl-cb:0"})
               .set_attr("type", type);
       }
@@ -317,6 +259,9 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
       on_bind_phase(e);
       break;
     case phase::bound:
+      if (e->name == "iq" && e->attr_or("id").rfind("c2s-ping-", 0) == 0
+          && e->attr_or("type") != "get" && e->attr_or("type") != "set")
+        return; // the answer to our XEP-0199 ping (on_idle_timer)
       if (e->ns != ns::client
           || (e->name != "message" && e->name != "presence"
               && e->name != "iq")) {
@@ -331,14 +276,7 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
 }
 
 void connection_state::write(const std::string& text) {
-  auto& buf = self->wr_buf(hdl);
-  if (tls) {
-    tls->write(text);
-    tls->take_output(buf);
-  } else {
-    buf.insert(buf.end(), text.begin(), text.end());
-  }
-  self->flush(hdl);
+  pump->write(text);
 }
 
 void connection_state::write(const xml::element& e) {
@@ -352,27 +290,60 @@ void connection_state::fail(const std::string& condition,
   if (ph == phase::closed)
     return;
   send_header(vhost ? vhost->domain : std::string{});
-  write(errors::stream_error(condition, text));
   spdlog::info("stream error {} to {}:{} {}", condition, remote, remote_port,
                user.empty() ? std::string{} : user.str());
   ph = phase::closed;
+  pump->close(errors::stream_error(condition, text));
   shut(condition.c_str());
 }
 
+void connection_state::on_idle_timer() {
+  // RFC 6120 §4.9.3.4: negotiation too slow (bound streams are pinged).
+  if (ph != phase::bound)
+    fail("connection-timeout");
+}
+
+void connection_state::arm_ping_timer(caf::timespan after) {
+  if (ctx->limits.c2s_idle_timeout.count() > 0)
+    self->delayed_send(self, after, c2s_ping_atom::value);
+}
+
+void connection_state::on_ping_timer() {
+  if (ph != phase::bound)
+    return;
+  // XEP-0199 §4.2: a bound stream silent for c2s_idle_timeout gets a
+  // ping; if nothing at all arrives within c2s_ping_timeout it is dead.
+  const auto& lim = ctx->limits;
+  auto now = std::chrono::steady_clock::now();
+  auto last = pump->last_input();
+  if (ping_out && last < ping_sent) {
+    fail("connection-timeout");
+    return;
+  }
+  ping_out = false;
+  auto idle = now - last;
+  if (idle < lim.c2s_idle_timeout) {
+    arm_ping_timer(lim.c2s_idle_timeout - idle);
+    return;
+  }
+  ping_out = true;
+  ping_sent = now;
+  write("<iq type='get' id='c2s-ping-" + std::to_string(++pings) + "' from='"
+        + xml::escape(user.domain()) + "' to='" + xml::escape(user.str())
+        + "'><ping xmlns='urn:xmpp:ping'/></iq>");
+  arm_ping_timer(lim.c2s_ping_timeout);
+}
+
 void connection_state::shut(const char* reason) {
-  backlog.clear();
+  if (overflowed)
+    return; // waiting for the session (on_stream_lost)
   if (session) {
     self->send(session, closed_atom::value);
     session = nullptr;
   }
   spdlog::info("connection closed {}:{} {} ({})", remote, remote_port,
                user.empty() ? "-" : user.str(), reason);
-  if (tls) {
-    tls->shutdown();
-    tls->take_output(self->wr_buf(hdl));
-    self->flush(hdl);
-  }
-  self->close(hdl);
+  pump->close();
   self->quit();
 }
 
@@ -384,39 +355,48 @@ caf::behavior connection_actor(connection_broker* self,
   st.hdl = hdl;
   st.ctx = std::move(ctx);
   st.opts = opts;
-  if (opts.direct_tls && st.ctx->tls)
-    st.tls = std::make_unique<tls::session>(st.ctx->tls->default_context());
-  st.parser = std::make_unique<xml::stream_parser>(
-    st.ctx->limits.preauth_stanza_size);
+  const auto& lim = st.ctx->limits;
+  st.pump.emplace(self, st,
+                  stream::bounds{lim.preauth_stanza_size, lim.write_buffer,
+                                 lim.c2s_rate, lim.rate_burst});
   st.remote = self->remote_addr(hdl);
   st.remote_port = self->remote_port(hdl);
   spdlog::info("connection opened {}:{}", st.remote, st.remote_port);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
-  // RFC 6120 §4.9.3.4: idle unauthenticated streams are closed.
+  st.pump->attach(hdl);
+  if (opts.direct_tls && st.ctx->tls)
+    st.pump->start_tls(st.ctx->tls->default_context());
+  // RFC 6120 §4.9.3.4 / DESIGN: idle unauthenticated streams are closed;
+  // bound ones are pinged (on_idle_timer).
   self->delayed_send(self, st.ctx->negotiation_timeout, idle_atom::value);
   return {
     [self](const caf::io::new_data_msg& m) {
-      self->state.on_data(m.buf.data(), m.buf.size());
+      self->state.pump->on_data(m.buf.data(), m.buf.size());
     },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
+      st.pump->on_socket_closed();
       if (st.ph != connection_state::phase::closed) {
         st.ph = connection_state::phase::closed;
         st.shut("connection lost");
       }
     },
     [self](msg::to_client& m) {
-      if (self->state.ph == connection_state::phase::bound)
-        self->state.write(*m.stanza);
+      auto& st = self->state;
+      if (st.ph == connection_state::phase::bound)
+        st.write(*m.stanza);
+      else if (st.overflowed && st.session)
+        self->send(st.session, msg::undelivered{std::move(m.stanza)});
+    },
+    [self](drain_atom) {
+      // The session's last question before it hands back what we
+      // returned (msg::undelivered): everything before it is answered.
     },
     [self](msg::close_stream& m) { self->state.fail(m.condition, m.text); },
-    [self](idle_atom) {
-      auto& st = self->state;
-      if (st.ph != connection_state::phase::bound)
-        st.fail("connection-timeout");
-    },
+    [self](idle_atom) { self->state.on_idle_timer(); },
+    [self](c2s_ping_atom) { self->state.on_ping_timer(); },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },
-    [self](hibernate_atom) { self->state.on_hibernate_timer(); },
+    [self](hibernate_atom) { self->state.pump->on_hibernate_timer(); },
+    [self](stream::read_atom) { self->state.pump->on_read_timer(); },
     [self](throttle_atom) { self->state.on_throttle_timer(); },
   };
 }

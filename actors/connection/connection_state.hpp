@@ -1,11 +1,12 @@
 #pragma once
 
 // The state of one connection actor, split by protocol step:
-// connection.cpp (bytes, stream header, stream errors, lifecycle),
+// connection.cpp (stream header, features, stream errors, lifecycle; the
+// bytes, TLS and the parser are its stream::pump),
 // sasl.cpp (RFC 6120 §6, PLAIN), bind.cpp (RFC 6120 §7).
 
+#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,16 +18,18 @@
 
 #include "common/jid.hpp"
 #include "common/server_context.hpp"
-#include "common/stream_parser.hpp"
-#include "connection/connection.hpp"
 #include "common/scram.hpp"
-#include "connection/tls.hpp"
+#include "connection/connection.hpp"
+#include "stream/pump.hpp"
 
 namespace dja {
 
 using throttle_atom = caf::atom_constant<caf::atom("throttle")>;
 
-struct connection_state {
+/// connection -> itself: look whether a bound stream idled too long.
+using c2s_ping_atom = caf::atom_constant<caf::atom("c2sping")>;
+
+struct connection_state : stream::events {
   static inline const char* name = "connection";
 
   /// Where the stream is in RFC 6120's negotiation.
@@ -42,8 +45,8 @@ struct connection_state {
   caf::io::connection_handle hdl;
   context_ptr ctx;
   listener_options opts;
-  std::unique_ptr<tls::session> tls; ///< set once TLS started
-  std::unique_ptr<xml::stream_parser> parser;
+  /// Bytes, TLS, parser, writes and close (set by connection_actor).
+  std::optional<stream::pump> pump;
   std::string remote;
   uint16_t remote_port = 0;
   phase ph = phase::header;
@@ -54,16 +57,13 @@ struct connection_state {
   jid user; ///< bare JID once authenticated; full once bound
   caf::actor session;
   std::string stream_id;
-
-  /// Events parsed but not yet processed: processing stops while an
-  /// asynchronous answer (auth, bind) is pending, so order is kept.
-  std::deque<xml::stream_event> backlog;
-  bool busy = false;
-  /// Idle streams drop their parser (bench/RESULTS.md, "Memory"): a
-  /// timer checks whether any bytes arrived since it was set.
-  bool hibernate_timer = false;
-  uint64_t data_seq = 0;
-  uint64_t seq_at_timer = 0;
+  /// XEP-0199 ping of an idle bound stream: its id while unanswered.
+  uint32_t pings = 0;
+  bool ping_out = false;
+  std::chrono::steady_clock::time_point ping_sent;
+  /// The client stopped reading (limits.write_buffer): the socket is
+  /// gone; stanzas from the session go back to it (msg::undelivered).
+  bool overflowed = false;
   int sasl_failures = 0;
   bool plain_needs_response = false; ///< PLAIN sent without initial data
   std::string sasl_mech;                        ///< for the log
@@ -74,8 +74,14 @@ struct connection_state {
   std::function<void()> held_answer; ///< held back by the auth throttle
 
   // --- connection.cpp ---
-  void on_data(const char* data, size_t len);
-  void on_plain(const char* data, size_t len);
+  // stream::events
+  void on_stream_open(const xml::stream_header& h) override;
+  void on_stream_stanza(const xml::element_ptr& e) override;
+  void on_stream_close() override;
+  void on_stream_bad_xml(const char* condition) override;
+  void on_stream_lost(const std::string& why, bool overflow) override;
+  /// The TLS session, once started.
+  tls::session* tls() const { return pump->tls(); }
   /// STARTTLS is on offer: the vhost has a certificate, TLS not started.
   bool tls_possible() const;
   /// Nothing but STARTTLS before TLS.
@@ -83,9 +89,6 @@ struct connection_state {
   /// SASL PLAIN may be offered on this stream now.
   bool plain_allowed() const;
   void start_tls(SSL_CTX* ctx);
-  void process();
-  void on_event(xml::stream_event& ev);
-  void on_stream_open(const xml::stream_header& h);
   void on_stanza(const xml::element_ptr& e);
   void send_header(const std::string& from);
   void send_features();
@@ -96,8 +99,12 @@ struct connection_state {
   /// Ends the connection (stream already closed or failed).
   void shut(const char* reason);
   void resume(); ///< an asynchronous step finished: go on with the backlog
-  void arm_hibernation();
-  void on_hibernate_timer();
+  /// The negotiation timer (idle_atom).
+  void on_idle_timer();
+  /// The idle check of a bound stream (limits.c2s_idle_timeout /
+  /// c2s_ping_timeout, XEP-0199 §4.2), after `after`.
+  void arm_ping_timer(caf::timespan after);
+  void on_ping_timer();
 
   // --- sasl.cpp ---
   std::vector<std::string> offered_mechanisms() const;

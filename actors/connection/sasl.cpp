@@ -52,9 +52,9 @@ std::string requested_cb_type(std::string_view first) {
 std::vector<std::string> connection_state::offered_mechanisms() const {
   // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
   std::vector<std::string> out;
-  if (tls && opts.sasl_channel_binding
-      && (!tls->channel_binding("tls-exporter").empty()
-              || !tls->channel_binding("tls-server-end-point").empty())) {
+  if (tls() && opts.sasl_channel_binding
+      && (!tls()->channel_binding("tls-exporter").empty()
+              || !tls()->channel_binding("tls-server-end-point").empty())) {
     out.emplace_back("SCRAM-SHA-256-PLUS");
     out.emplace_back("SCRAM-SHA-1-PLUS");
   }
@@ -136,7 +136,7 @@ void connection_state::sasl_plain(const std::string& b64) {
   }
   if (!authzid_ok(authzid, *who))
     return;
-  busy = true;
+  pump->pause();
   auto user_jid = *who;
   self
     ->request(vhost->actor, std::chrono::seconds(120),
@@ -174,11 +174,11 @@ void connection_state::scram_start(const std::string& mech,
   }
   std::string cb_type;
   std::string cb_data;
-  if (tls) {
+  if (tls()) {
     cb_type = requested_cb_type(*first);
     if (cb_type.empty())
       cb_type = "tls-exporter";
-    cb_data = tls->channel_binding(cb_type);
+    cb_data = tls()->channel_binding(cb_type);
     if (cb_data.empty())
       cb_type.clear();
   }
@@ -209,7 +209,7 @@ void connection_state::scram_start(const std::string& mech,
     return;
   }
   scram_user = *who;
-  busy = true;
+  pump->pause();
   self
     ->request(vhost->actor, std::chrono::seconds(120),
               hooks::auth_get_scram{*who, crypto::name(m->hash)})
@@ -309,7 +309,7 @@ bool connection_state::answer_auth(const std::string& account,
   spdlog::info("authentication of {} from {}:{} answered in {} ms "
                "(brute-force throttle)",
                account, remote, remote_port, ms.count());
-  busy = true;
+  pump->pause();
   held_answer = std::move(answer);
   self->delayed_send(self, delay, throttle_atom::value);
   return false;
@@ -344,14 +344,13 @@ void connection_state::sasl_success(const jid& who,
   if (auto t = throttle_of(*ctx))
     t->succeeded(who.bare().str());
   spdlog::info("authenticated {}:{} as {} ({}{})", remote, remote_port,
-               who.str(), sasl_mech, tls ? ", " + tls->version() : "");
+               who.str(), sasl_mech, tls() ? ", " + tls()->version() : "");
   authenticated = true;
   user = who;
   // RFC 6120 §6.4.6: the client restarts the stream, now with the full
-  // stanza size (strangers had preauth_stanza_size).
-  parser->reset();
-  parser->set_max_stanza_size(ctx->limits.c2s_stanza_size);
-  backlog.clear();
+  // stanza size (strangers had limits.preauth_stanza_size).
+  pump->restart();
+  pump->set_stanza_size(ctx->limits.c2s_stanza_size);
   header_sent = false;
   ph = phase::header;
 }
@@ -377,7 +376,7 @@ bool connection_state::preauth_register(const xml::element_ptr& e) {
   // the reply's `to` is removed below.
   stanza->set_attr("from", remote);
   stanza->set_attr("to", vhost->domain);
-  busy = true;
+  pump->pause();
   self
     ->request(vhost->actor, std::chrono::seconds(120),
               hooks::iq_request{stanza, jid{}, *jid::make("", vhost->domain)})

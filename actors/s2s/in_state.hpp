@@ -1,12 +1,14 @@
 #pragma once
 
 // The state of one incoming s2s stream, split by protocol step:
-// s2s_in.cpp (bytes, stream header, features, stanzas and their
+// s2s_in.cpp (stream header, features, stanzas and their
 // addressing checks, stream errors) and s2s_in_auth.cpp (STARTTLS, SASL
-// EXTERNAL, dialback as receiving and as authoritative server).
+// EXTERNAL, dialback as receiving and as authoritative server). Bytes,
+// TLS and the parser are its stream::pump.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,14 +16,13 @@
 #include <caf/io/broker.hpp>
 
 #include "common/server_context.hpp"
-#include "common/stream_parser.hpp"
-#include "connection/tls.hpp"
 #include "s2s/s2s.hpp"
 #include "s2s/settings.hpp"
+#include "stream/pump.hpp"
 
 namespace dja::s2s {
 
-struct in_state {
+struct in_state : stream::events {
   static inline const char* name = "s2s.in";
 
   enum class phase : uint8_t { header, open, closed };
@@ -30,8 +31,7 @@ struct in_state {
   caf::io::connection_handle hdl;
   context_ptr ctx;
   const settings* cfg = nullptr;
-  std::unique_ptr<tls::session> tls;
-  std::unique_ptr<xml::stream_parser> parser;
+  std::optional<stream::pump> pump;
   std::string remote_addr; ///< ip:port, for the log
   phase ph = phase::header;
   bool header_sent = false;
@@ -45,10 +45,13 @@ struct in_state {
   int verifies_pending = 0;
 
   // --- s2s_in.cpp ---
-  void on_data(const char* data, size_t len);
-  void on_plain(const char* data, size_t len);
-  void on_event(xml::stream_event& ev);
-  void on_stream_open(const xml::stream_header& h);
+  // stream::events
+  void on_stream_open(const xml::stream_header& h) override;
+  void on_stream_stanza(const xml::element_ptr& e) override;
+  void on_stream_close() override;
+  void on_stream_bad_xml(const char* condition) override;
+  void on_stream_lost(const std::string& why, bool overflow) override;
+  tls::session* tls() const { return pump->tls(); }
   void send_header();
   void send_features();
   void on_stanza(const xml::element_ptr& e);

@@ -1,14 +1,15 @@
 #pragma once
 
 // The state of one outgoing s2s stream (from a local domain to a remote
-// one), split by protocol step: s2s_out.cpp (connecting, bytes, queue,
-// closing and failing) and s2s_out_auth.cpp (features, STARTTLS, SASL
-// EXTERNAL, dialback).
+// one), split by protocol step: s2s_out.cpp (connecting, queue, closing
+// and failing) and s2s_out_auth.cpp (features, STARTTLS, SASL EXTERNAL,
+// dialback). Bytes, TLS and the parser are its stream::pump.
 
 #include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,12 @@
 
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
-#include "common/stream_parser.hpp"
-#include "connection/tls.hpp"
 #include "s2s/settings.hpp"
+#include "stream/pump.hpp"
 
 namespace dja::s2s {
 
-struct out_state {
+struct out_state : stream::events {
   static inline const char* name = "s2s.out";
 
   enum class phase : uint8_t {
@@ -51,8 +51,7 @@ struct out_state {
   bool connected = false;
   bool connector_pending = false;
   std::string peer; ///< host:port, for the log
-  std::unique_ptr<tls::session> tls;
-  std::unique_ptr<xml::stream_parser> parser;
+  std::optional<stream::pump> pump; ///< once connected
   std::string stream_id;                  ///< the id the peer gave us
   std::shared_ptr<const xml::element> features;
   bool sasl_tried = false;
@@ -82,9 +81,14 @@ struct out_state {
   void start();
   void on_connected(struct connect_result& res);
   void on_route(msg::route& r);
-  void on_data(const char* data, size_t len);
-  void on_plain(const char* data, size_t len);
-  void on_event(xml::stream_event& ev);
+  // stream::events
+  void on_stream_open(const xml::stream_header& h) override;
+  void on_stream_stanza(const xml::element_ptr& e) override;
+  void on_stream_close() override;
+  void on_stream_bad_xml(const char* condition) override;
+  void on_stream_lost(const std::string& why, bool overflow) override;
+  void on_tls_established() override;
+  tls::session* tls() const { return pump ? pump->tls() : nullptr; }
   void on_idle_check();
   void arm_handshake_timer();
   void write(const std::string& text);

@@ -16,59 +16,27 @@
 namespace dja::s2s {
 
 bool in_state::tls_possible() const {
-  return !tls && ctx->tls != nullptr && ctx->tls->find(local) != nullptr
+  return !tls() && ctx->tls != nullptr && ctx->tls->find(local) != nullptr
          && cfg->trust != nullptr;
 }
 
-void in_state::on_data(const char* data, size_t len) {
-  if (ph == phase::closed)
-    return;
-  if (!tls) {
-    on_plain(data, len);
-    return;
-  }
-  std::string plain;
-  auto ok = tls->feed(data, len, plain);
-  auto& buf = self->wr_buf(hdl);
-  auto before = buf.size();
-  tls->take_output(buf);
-  if (buf.size() != before)
-    self->flush(hdl);
-  if (!ok) {
-    ph = phase::closed;
-    shut("TLS error: " + tls->error());
-    return;
-  }
-  if (!plain.empty())
-    on_plain(plain.data(), plain.size());
+void in_state::on_stream_close() {
+  write("</stream:stream>");
+  ph = phase::closed;
+  shut("closed by the peer");
 }
 
-void in_state::on_plain(const char* data, size_t len) {
-  std::vector<xml::stream_event> events;
-  auto err = parser->feed(data, len, events);
-  for (auto& ev : events) {
-    if (ph == phase::closed)
-      return;
-    on_event(ev);
-  }
-  if (err != xml::parse_error::none)
-    fail(xml::to_condition(err));
+void in_state::on_stream_bad_xml(const char* condition) {
+  fail(condition);
 }
 
-void in_state::on_event(xml::stream_event& ev) {
-  switch (ev.kind) {
-    case xml::stream_event::open:
-      on_stream_open(ev.header);
-      break;
-    case xml::stream_event::stanza:
-      on_stanza(ev.elem);
-      break;
-    case xml::stream_event::close:
-      write("</stream:stream>");
-      ph = phase::closed;
-      shut("closed by the peer");
-      break;
-  }
+void in_state::on_stream_lost(const std::string& why, bool) {
+  ph = phase::closed;
+  shut(why);
+}
+
+void in_state::on_stream_stanza(const xml::element_ptr& e) {
+  on_stanza(e);
 }
 
 void in_state::on_stream_open(const xml::stream_header& h) {
@@ -104,7 +72,7 @@ void in_state::on_stream_open(const xml::stream_header& h) {
     fail("host-unknown"); // RFC 6120 §4.9.3.6
     return;
   }
-  if (cfg->tls_required && !tls && !tls_possible()) {
+  if (cfg->tls_required && !tls() && !tls_possible()) {
     fail("policy-violation", "TLS is required but " + local
                                + " has no certificate");
     return;
@@ -113,7 +81,7 @@ void in_state::on_stream_open(const xml::stream_header& h) {
     header_logged = true;
     spdlog::info("s2s in {} <- {} ({}): stream opened{}", local,
                  peer.empty() ? "?" : peer, remote_addr,
-                 tls ? ", " + tls->version() : std::string{});
+                 tls() ? ", " + tls()->version() : std::string{});
   }
   ph = phase::open;
   // RFC 6120 §4.7.5: features only for version 1.0 peers; older ones
@@ -137,9 +105,9 @@ void in_state::send_features() {
     if (cfg->tls_required)
       st.add_child(xml::element{"required", ns::tls});
   }
-  if (tls || !cfg->tls_required || !tls_possible()) {
+  if (tls() || !cfg->tls_required || !tls_possible()) {
     // XEP-0178: EXTERNAL only when the certificate names the peer.
-    if (!sasl_done && tls && !peer.empty() && tls->peer_valid_for(peer))
+    if (!sasl_done && tls() && !peer.empty() && tls()->peer_valid_for(peer))
       features.add_child(xml::element{"mechanisms", ns::sasl})
         .add_child(xml::element{"mechanism", ns::sasl})
         .add_text("EXTERNAL");
@@ -165,7 +133,7 @@ void in_state::on_stanza(const xml::element_ptr& e) {
     shut("stream error from the peer: " + (cond ? cond->name : "?"));
     return;
   }
-  if (cfg->tls_required && !tls) {
+  if (cfg->tls_required && !tls()) {
     fail("policy-violation", "STARTTLS is required"); // RFC 6120 §5.3.1
     return;
   }
@@ -247,22 +215,15 @@ void in_state::on_routable(const xml::element_ptr& e) {
 }
 
 void in_state::write(const std::string& text) {
-  auto& buf = self->wr_buf(hdl);
-  if (tls) {
-    tls->write(text);
-    tls->take_output(buf);
-  } else {
-    buf.insert(buf.end(), text.begin(), text.end());
-  }
-  self->flush(hdl);
+  pump->write(text);
 }
 
 void in_state::fail(const std::string& condition, const std::string& text) {
   if (ph == phase::closed)
     return;
   send_header();
-  write(errors::stream_error(condition, text));
   ph = phase::closed;
+  pump->close(errors::stream_error(condition, text));
   shut("stream error " + condition + (text.empty() ? "" : ": " + text));
 }
 
@@ -273,12 +234,7 @@ void in_state::shut(const std::string& reason) {
   spdlog::info("s2s in {} <- {} ({}): closed ({})", local,
                domains.empty() ? (peer.empty() ? "?" : peer) : domains,
                remote_addr, reason);
-  if (tls) {
-    tls->shutdown();
-    tls->take_output(self->wr_buf(hdl));
-    self->flush(hdl);
-  }
-  self->close(hdl);
+  pump->close();
   self->quit();
 }
 
@@ -289,19 +245,25 @@ caf::behavior in_stream(in_broker* self, caf::io::connection_handle hdl,
   st.hdl = hdl;
   st.ctx = std::move(ctx);
   st.cfg = st.ctx->s2s_settings.get();
-  st.parser = std::make_unique<xml::stream_parser>(st.ctx->max_stanza_size);
+  const auto& lim = st.ctx->limits;
+  st.pump.emplace(self, st,
+                  stream::bounds{lim.s2s_stanza_size, lim.write_buffer,
+                                 lim.s2s_rate, lim.rate_burst});
   st.remote_addr = self->remote_addr(hdl) + ":"
                    + std::to_string(self->remote_port(hdl));
   spdlog::debug("s2s in: connection from {}", st.remote_addr);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
+  st.pump->attach(hdl);
   self->delayed_send(self, st.cfg->handshake_timeout, s2s_timer_atom::value,
                      uint64_t{0});
   return {
     [self](const caf::io::new_data_msg& m) {
-      self->state.on_data(m.buf.data(), m.buf.size());
+      self->state.pump->on_data(m.buf.data(), m.buf.size());
     },
+    [self](hibernate_atom) { self->state.pump->on_hibernate_timer(); },
+    [self](stream::read_atom) { self->state.pump->on_read_timer(); },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
+      st.pump->on_socket_closed();
       if (st.ph != in_state::phase::closed) {
         st.ph = in_state::phase::closed;
         st.shut("connection lost");

@@ -28,9 +28,8 @@ void in_state::on_starttls() {
     return;
   }
   write("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-  tls = std::make_unique<tls::session>(ctx->tls->find(local));
-  tls->request_peer_certificate(cfg->trust->store());
-  parser->reset();
+  pump->start_tls(ctx->tls->find(local));
+  tls()->request_peer_certificate(cfg->trust->store());
   header_sent = false;
   ph = phase::header;
 }
@@ -39,8 +38,8 @@ void in_state::authenticated(const std::string& domain,
                              const std::string& ours, const char* how) {
   pairs.emplace(domain, ours);
   spdlog::info("s2s in {} <- {}: authenticated ({}, {})", ours, domain, how,
-               tls ? tls->version() : std::string{"no TLS"});
-  self->send(ctx->s2s, stream_up{true, ours, domain, how, tls != nullptr});
+               tls() ? tls()->version() : std::string{"no TLS"});
+  self->send(ctx->s2s, stream_up{true, ours, domain, how, tls() != nullptr});
 }
 
 void in_state::on_sasl(const xml::element& e) {
@@ -73,9 +72,9 @@ void in_state::on_sasl(const xml::element& e) {
     failure("invalid-authzid");
     return;
   }
-  if (!tls || !tls->peer_valid_for(domain)) {
+  if (!tls() || !tls()->peer_valid_for(domain)) {
     spdlog::info("s2s in {} <- {}: EXTERNAL refused: {}", local, domain,
-                 tls ? tls->peer_problem(domain) : std::string{"no TLS"});
+                 tls() ? tls()->peer_problem(domain) : std::string{"no TLS"});
     failure("not-authorized");
     return;
   }
@@ -83,7 +82,7 @@ void in_state::on_sasl(const xml::element& e) {
   sasl_done = true;
   peer = domain;
   authenticated(domain, local, "EXTERNAL");
-  parser->reset(); // RFC 6120 §6.4.6: the stream restarts
+  pump->restart(); // RFC 6120 §6.4.6: the stream restarts
   header_sent = false;
   ph = phase::header;
 }

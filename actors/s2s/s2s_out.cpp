@@ -1,6 +1,6 @@
 // An outgoing s2s stream: connecting (through a detached connector, so
-// no actor waits on DNS or connect), the byte path (TLS via memory BIOs,
-// libxml2 parser), the stanza queue kept in order until the stream is
+// no actor waits on DNS or connect), the stream events of its pump
+// (stream/pump.hpp: TLS, parser), the stanza queue kept in order until the stream is
 // authenticated, the idle close, and failures that bounce every waiting
 // stanza to its sender (RFC 6120 §8.3.3.15 / .16).
 
@@ -69,8 +69,11 @@ void out_state::on_connected(connect_result& res) {
   peer = res.peer;
   hdl = self->add_scribe(res.fd);
   connected = true;
-  self->configure_read(hdl, caf::io::receive_policy::at_most(4096));
-  parser = std::make_unique<xml::stream_parser>(ctx->max_stanza_size);
+  const auto& lim = ctx->limits;
+  pump.emplace(self, *this,
+               stream::bounds{lim.s2s_stanza_size, lim.write_buffer,
+                              lim.s2s_rate, lim.rate_burst});
+  pump->attach(hdl);
   spdlog::info("s2s out {} -> {}: connected to {}", local, remote, peer);
   send_header();
 }
@@ -102,97 +105,61 @@ void out_state::flush_queue() {
   }
 }
 
-void out_state::on_data(const char* data, size_t len) {
-  if (ph == phase::closing)
+void out_state::on_tls_established() {
+  if (!tls_header_pending)
     return;
-  if (!tls) {
-    on_plain(data, len);
-    return;
-  }
-  std::string plain;
-  auto ok = tls->feed(data, len, plain);
-  auto& buf = self->wr_buf(hdl);
-  auto before = buf.size();
-  tls->take_output(buf);
-  if (buf.size() != before)
-    self->flush(hdl);
-  if (!ok) {
-    finish("remote-server-not-found", "TLS: " + tls->error());
-    return;
-  }
-  if (tls_header_pending && tls->handshake_done()) {
-    tls_header_pending = false;
-    auto problem = tls->peer_problem(remote);
-    spdlog::info("s2s out {} -> {}: {} established, certificate {}", local,
-                 remote, tls->version(),
-                 problem.empty() ? "valid" : "not valid: " + problem);
-    send_header();
-  }
-  if (!plain.empty())
-    on_plain(plain.data(), plain.size());
+  tls_header_pending = false;
+  auto problem = tls()->peer_problem(remote);
+  spdlog::info("s2s out {} -> {}: {} established, certificate {}", local,
+               remote, tls()->version(),
+               problem.empty() ? "valid" : "not valid: " + problem);
+  send_header();
 }
 
-void out_state::on_plain(const char* data, size_t len) {
-  std::vector<xml::stream_event> events;
-  auto err = parser->feed(data, len, events);
-  for (auto& ev : events) {
-    if (ph == phase::closing)
-      return;
-    on_event(ev);
+void out_state::on_stream_bad_xml(const char* condition) {
+  write(errors::stream_error(condition));
+  finish(authenticated ? "" : "remote-server-not-found",
+         std::string{"peer sent bad XML: "} + condition);
+}
+
+void out_state::on_stream_lost(const std::string& why, bool) {
+  connected = false;
+  finish(authenticated ? "" : "remote-server-not-found", why);
+}
+
+void out_state::on_stream_open(const xml::stream_header& h) {
+  if (ph != phase::header || h.ns != ns::stream
+      || h.default_ns != ns_server) {
+    write(errors::stream_error("invalid-namespace"));
+    finish("remote-server-not-found", "not a jabber:server stream");
+    return;
   }
-  if (err != xml::parse_error::none && ph != phase::closing) {
-    write(errors::stream_error(xml::to_condition(err)));
-    finish(authenticated ? "" : "remote-server-not-found",
-           std::string{"peer sent bad XML: "} + xml::to_condition(err));
+  std::string version;
+  for (auto& a : h.attrs)
+    if (a.ns.empty() && a.name == "id")
+      stream_id = a.value;
+    else if (a.ns.empty() && a.name == "version")
+      version = a.value;
+  ph = phase::features;
+  if (version.rfind("1.", 0) != 0) {
+    // RFC 6120 §4.7.5: a pre-1.0 peer sends no features (and knows
+    // no TLS): straight to dialback, unless TLS is required.
+    on_features(std::make_shared<const xml::element>("features", ns::stream));
   }
 }
 
-void out_state::on_event(xml::stream_event& ev) {
-  switch (ev.kind) {
-    case xml::stream_event::open: {
-      if (ph != phase::header || ev.header.ns != ns::stream
-          || ev.header.default_ns != ns_server) {
-        write(errors::stream_error("invalid-namespace"));
-        finish("remote-server-not-found", "not a jabber:server stream");
-        return;
-      }
-      std::string version;
-      for (auto& a : ev.header.attrs)
-        if (a.ns.empty() && a.name == "id")
-          stream_id = a.value;
-        else if (a.ns.empty() && a.name == "version")
-          version = a.value;
-      ph = phase::features;
-      if (version.rfind("1.", 0) != 0) {
-        // RFC 6120 §4.7.5: a pre-1.0 peer sends no features (and knows
-        // no TLS): straight to dialback, unless TLS is required.
-        on_features(std::make_shared<const xml::element>("features",
-                                                         ns::stream));
-      }
-      break;
-    }
-    case xml::stream_event::stanza:
-      on_stanza(ev.elem);
-      break;
-    case xml::stream_event::close:
-      write("</stream:stream>");
-      finish(authenticated ? "" : "remote-server-not-found",
-             "closed by the peer");
-      break;
-  }
+void out_state::on_stream_stanza(const xml::element_ptr& e) {
+  on_stanza(e);
+}
+
+void out_state::on_stream_close() {
+  write("</stream:stream>");
+  finish(authenticated ? "" : "remote-server-not-found", "closed by the peer");
 }
 
 void out_state::write(const std::string& text) {
-  if (!connected)
-    return;
-  auto& buf = self->wr_buf(hdl);
-  if (tls) {
-    tls->write(text);
-    tls->take_output(buf);
-  } else {
-    buf.insert(buf.end(), text.begin(), text.end());
-  }
-  self->flush(hdl);
+  if (connected)
+    pump->write(text);
 }
 
 void out_state::on_idle_check() {
@@ -243,7 +210,7 @@ void out_state::finish(const std::string& condition, const std::string& why) {
   else
     spdlog::info("s2s out {} -> {}: closed ({}; {}, {})", local, remote, why,
                  authenticated ? method : "not authenticated",
-                 tls ? tls->version() : std::string{"no TLS"});
+                 tls() ? tls()->version() : std::string{"no TLS"});
   if (!condition.empty()) {
     for (auto& r : queue)
       bounce(r, condition);
@@ -256,12 +223,7 @@ void out_state::finish(const std::string& condition, const std::string& why) {
   verifies_unsent.clear();
   verifies_sent.clear();
   if (connected) {
-    if (tls) {
-      tls->shutdown();
-      tls->take_output(self->wr_buf(hdl));
-      self->flush(hdl);
-    }
-    self->close(hdl);
+    pump->close();
     connected = false;
   }
   closing_asked = true;
@@ -318,10 +280,22 @@ caf::behavior out_stream(out_broker* self, context_ptr ctx, std::string local,
       return rp;
     },
     [self](const caf::io::new_data_msg& m) {
-      self->state.on_data(m.buf.data(), m.buf.size());
+      auto& st = self->state;
+      if (st.ph != out_state::phase::closing && st.pump)
+        st.pump->on_data(m.buf.data(), m.buf.size());
+    },
+    [self](hibernate_atom) {
+      if (self->state.pump)
+        self->state.pump->on_hibernate_timer();
+    },
+    [self](stream::read_atom) {
+      if (self->state.pump)
+        self->state.pump->on_read_timer();
     },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
+      if (st.pump)
+        st.pump->on_socket_closed();
       st.connected = false;
       st.finish(st.authenticated ? "" : "remote-server-not-found",
                 "connection lost");

@@ -28,7 +28,7 @@ bool out_state::tls_usable() const {
 }
 
 bool out_state::cert_valid() const {
-  return tls && tls->handshake_done() && tls->peer_valid_for(remote);
+  return tls() && tls()->handshake_done() && tls()->peer_valid_for(remote);
 }
 
 void out_state::on_stanza(const xml::element_ptr& e) {
@@ -42,19 +42,15 @@ void out_state::on_stanza(const xml::element_ptr& e) {
     finish(authenticated ? "" : "remote-server-not-found",
            "stream error " + (cond ? cond->name : std::string{"?"}));
   } else if (ens == ns::tls && name == "proceed" && ph == phase::starttls) {
-    tls = std::make_unique<tls::session>(cfg->trust->client_context(local),
-                                         remote);
-    tls->take_output(self->wr_buf(hdl));
-    self->flush(hdl);
-    parser->reset();
     tls_header_pending = true;
+    pump->start_tls_client(cfg->trust->client_context(local), remote);
     ph = phase::header;
   } else if (ens == ns::tls && name == "failure") {
     finish("remote-server-not-found", "STARTTLS refused by the peer");
   } else if (ens == ns::sasl && name == "success" && ph == phase::sasl) {
     authenticated = true;
     method = "EXTERNAL";
-    parser->reset();
+    pump->restart();
     send_header(); // RFC 6120 §6.4.6: restart; ready at its features
   } else if (ens == ns::sasl && name == "failure" && ph == phase::sasl) {
     sasl_tried = true;
@@ -94,13 +90,13 @@ void out_state::on_features(const xml::element_ptr& e) {
     return;
   }
   auto starttls = e->child("starttls", ns::tls);
-  if (!tls && starttls && tls_usable()) {
+  if (!tls() && starttls && tls_usable()) {
     write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     ph = phase::starttls;
     return;
   }
   bool peer_requires = starttls && starttls->child("required");
-  if (!tls && (cfg->tls_required || peer_requires)) {
+  if (!tls() && (cfg->tls_required || peer_requires)) {
     write("</stream:stream>");
     finish("remote-server-not-found",
            starttls ? "TLS required by the peer, but no TLS here"
@@ -136,8 +132,8 @@ void out_state::authenticate() {
     write("</stream:stream>");
     finish("remote-server-not-found",
            "certificate authentication required (s2s_require_certificate): "
-             + (tls ? (cert_valid() ? std::string{"peer offers no EXTERNAL"}
-                                    : tls->peer_problem(remote))
+             + (tls() ? (cert_valid() ? std::string{"peer offers no EXTERNAL"}
+                                    : tls()->peer_problem(remote))
                     : std::string{"no TLS"}));
     return;
   }
@@ -153,8 +149,8 @@ void out_state::on_authenticated(const char* how) {
   method = how;
   ph = phase::ready;
   spdlog::info("s2s out {} -> {}: authenticated ({}, {})", local, remote, how,
-               tls ? tls->version() : std::string{"no TLS"});
-  self->send(manager, stream_up{false, local, remote, how, tls != nullptr});
+               tls() ? tls()->version() : std::string{"no TLS"});
+  self->send(manager, stream_up{false, local, remote, how, tls() != nullptr});
   send_verifies();
   flush_queue();
 }

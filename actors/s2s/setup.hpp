@@ -11,8 +11,8 @@
 #include <caf/fwd.hpp>
 
 #include "common/server_context.hpp"
-#include "connection/tls.hpp"
 #include "s2s/settings.hpp"
+#include "stream/tls.hpp"
 
 namespace dja::s2s {
 

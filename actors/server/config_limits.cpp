@@ -56,7 +56,7 @@ const std::vector<limit_key>& keys() {
     {"max_connections_per_address", 0, 10000000,
      " (connections, 0 = unbounded)",
      to(&limits::max_connections_per_address)},
-    {"c2s_idle_timeout", 10, 86400, " (seconds)",
+    {"c2s_idle_timeout", 1, 86400, " (seconds)",
      to(&limits::c2s_idle_timeout)},
     {"c2s_ping_timeout", 1, 3600, " (seconds)",
      to(&limits::c2s_ping_timeout)},

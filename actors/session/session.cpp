@@ -15,7 +15,10 @@ namespace dja {
 void session_state::to_client(xml::element_ptr e) {
   if (e->name == "iq")
     iq_answered(*e);
-  self->send(conn, msg::to_client{std::move(e)});
+  if (giving_back)
+    returned.push_back(std::move(e));
+  else
+    self->send(conn, msg::to_client{std::move(e)});
 }
 
 void session_state::reply_error(const xml::element& e, std::string_view cond) {
@@ -168,6 +171,10 @@ void session_state::close(const std::string& reason) {
     return;
   closed = true;
   auto finish = [this, reason] {
+    if (giving_back) {
+      give_back(reason);
+      return;
+    }
     self->send(ctx->router.shard_for(full), msg::unbind{full, self});
     if (vhost)
       self->send(vhost->actor,
@@ -195,6 +202,45 @@ void session_state::close(const std::string& reason) {
     return;
   }
   finish();
+}
+
+void session_state::give_back(const std::string& reason) {
+  // First what the connection still had (it answers drain_atom after
+  // handing back everything sent before), then what the router sent
+  // before it forgot us (it answers the unbind after): then nothing more
+  // can reach us, and every stanza is routed again to the address it
+  // had; with this session gone the router applies RFC 6121 §8.5
+  // (another resource, offline storage, or an error to the sender).
+  auto route_all = [this, reason] {
+    size_t n = 0;
+    for (auto& e : returned) {
+      auto type = e->attr_or("type");
+      bool wanted = e->name == "message"
+                    || (e->name == "iq" && (type == "get" || type == "set"));
+      auto from = jid::parse(e->attr_or("from"));
+      auto to = jid::parse(e->attr_or("to"));
+      if (!wanted || type == "error" || !from || !to || *from == bare)
+        continue; // presence, errors, roster pushes: nothing to keep
+      self->send(ctx->router.shard_for(*to), msg::route{e, *from, *to});
+      ++n;
+    }
+    if (n > 0)
+      spdlog::info("{}: {} stanza(s) the client did not read routed again",
+                   full.str(), n);
+    returned.clear();
+    if (vhost)
+      self->send(vhost->actor,
+                 hooks::session_closed{full, reason, unavailable_status});
+    self->quit();
+  };
+  auto unbind = [this, route_all] {
+    self->request(ctx->router.shard_for(full), caf::infinite,
+                  msg::unbind{full, self})
+      .then([route_all] { route_all(); },
+            [route_all](caf::error&) { route_all(); });
+  };
+  self->request(conn, caf::infinite, drain_atom::value)
+    .then([unbind] { unbind(); }, [unbind](caf::error&) { unbind(); });
 }
 
 namespace {
@@ -234,6 +280,13 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
       self->quit();
     },
     [self](closed_atom) { self->state.close("closed"); },
+    [self](overflow_atom) {
+      self->state.giving_back = true;
+      self->state.close("write buffer full");
+    },
+    [self](msg::undelivered& m) {
+      self->state.returned.push_back(std::move(m.stanza));
+    },
   };
 }
 

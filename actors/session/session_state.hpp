@@ -57,6 +57,12 @@ struct session_state {
   /// Directed presence recipients (RFC 6121 §4.6): they get our
   /// unavailable presence when we leave.
   std::set<std::string> directed;
+  /// The client stopped reading (limits.write_buffer): what reached us
+  /// for it since is routed again once the router forgets us
+  /// (give_back()), so that it reaches offline storage or bounces
+  /// (RFC 6121 §8.5) instead of vanishing.
+  bool giving_back = false;
+  std::vector<xml::element_ptr> returned;
   /// Presence broadcasts waiting for the roster; close() waits for them.
   int broadcasts_in_flight = 0;
   std::function<void()> on_settled;
@@ -84,6 +90,8 @@ struct session_state {
   void iq_to_vhost(const xml::element_ptr& e, const jid& target,
                    const vhost_info& v);
   void close(const std::string& reason);
+  /// The end of close() after an overflow: unbind, then route again.
+  void give_back(const std::string& reason);
 
   // --- offline.cpp ---
   /// A stanza the router delivered to this session.

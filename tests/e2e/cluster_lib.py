@@ -67,6 +67,9 @@ log_level = "{log_level}"
 data_dir  = "{data_dir}"
 log_file  = "{log_file}"
 
+[limits]
+c2s_rate = 0   # no read shaper: bench/cluster_bench.py measures the core
+
 [[listen]]
 kind = "c2s"
 address = "127.0.0.1"

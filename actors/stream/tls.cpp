@@ -1,4 +1,4 @@
-#include "connection/tls.hpp"
+#include "stream/tls.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>

@@ -1,8 +1,9 @@
 #pragma once
 
-// TLS for the connection actor with OpenSSL memory BIOs, so that STARTTLS
-// upgrades the same socket and direct TLS (XEP-0368) uses the same code:
-// the actor feeds the socket's bytes in and writes out what comes back.
+// TLS for the stream pump (stream/pump.hpp) with OpenSSL memory BIOs, so
+// that STARTTLS (RFC 6120 §5) upgrades the same socket and direct TLS
+// (XEP-0368) uses the same code: the pump feeds the socket's bytes in and
+// writes out what comes back. Used by c2s and both s2s directions.
 
 #include <memory>
 #include <string>

@@ -1,0 +1,280 @@
+// The XML stream pump (see pump.hpp): TLS, parser and its hibernation,
+// the event backlog, bounded writes, the read shaper and the close.
+
+#include "stream/pump.hpp"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/messages.hpp"
+
+namespace dja::stream {
+
+namespace {
+
+/// How long a stream must stay silent before its parser is dropped.
+constexpr auto hibernate_after = std::chrono::seconds(2);
+
+/// The most a single new_data_msg carries.
+constexpr std::size_t read_chunk = 4096;
+
+} // namespace
+
+pump::pump(caf::io::broker* self, events& up, const bounds& b)
+  : self_(self), up_(up), bounds_(b) {
+  parser_ = std::make_unique<xml::stream_parser>(b.stanza_size);
+  last_input_ = std::chrono::steady_clock::now();
+  refilled_ = last_input_;
+  tokens_ = static_cast<double>(b.burst);
+}
+
+pump::~pump() = default;
+
+void pump::attach(caf::io::connection_handle hdl) {
+  hdl_ = hdl;
+  attached_ = true;
+  self_->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+}
+
+void pump::arm_hibernation() {
+  ++data_seq_;
+  if (hibernate_timer_ || parser_->hibernated())
+    return;
+  hibernate_timer_ = true;
+  seq_at_timer_ = data_seq_;
+  self_->delayed_send(self_, hibernate_after, hibernate_atom::value);
+}
+
+void pump::on_hibernate_timer() {
+  hibernate_timer_ = false;
+  if (closed_)
+    return;
+  if (data_seq_ == seq_at_timer_ && !busy_ && next_ == backlog_.size()
+      && parser_->can_hibernate()) {
+    parser_->hibernate();
+    return;
+  }
+  if (!parser_->hibernated())
+    arm_hibernation();
+}
+
+void pump::shape(std::size_t len) {
+  if (bounds_.rate == 0)
+    return;
+  // A token bucket: `rate` bytes/s, at most `burst` saved up. Over it,
+  // the socket is not read until the bucket is back to zero, so a fast
+  // sender is slowed by TCP flow control and loses nothing.
+  auto now = std::chrono::steady_clock::now();
+  auto rate = static_cast<double>(bounds_.rate);
+  std::chrono::duration<double> dt = now - refilled_;
+  refilled_ = now;
+  tokens_ = std::min(static_cast<double>(bounds_.burst),
+                     tokens_ + dt.count() * rate);
+  tokens_ -= static_cast<double>(len);
+  if (tokens_ >= 0 || reading_paused_)
+    return;
+  reading_paused_ = true;
+  self_->halt(hdl_);
+  auto wait = std::chrono::duration<double>(-tokens_ / rate);
+  self_->delayed_send(
+    self_, std::chrono::duration_cast<std::chrono::milliseconds>(wait)
+             + std::chrono::milliseconds(1),
+    read_atom::value);
+}
+
+void pump::on_read_timer() {
+  reading_paused_ = false;
+  if (attached_ && !closed_)
+    self_->trigger(hdl_);
+}
+
+void pump::on_data(const char* data, std::size_t len) {
+  if (closed_)
+    return;
+  last_input_ = std::chrono::steady_clock::now();
+  arm_hibernation();
+  shape(len);
+  if (!tls_) {
+    on_plain(data, len);
+    return;
+  }
+  std::string plain;
+  auto ok = tls_->feed(data, len, plain);
+  auto& buf = self_->wr_buf(hdl_);
+  auto before = buf.size();
+  tls_->take_output(buf);
+  if (buf.size() != before)
+    self_->flush(hdl_);
+  if (!ok) {
+    lost("TLS error: " + tls_->error(), false);
+    return;
+  }
+  if (!tls_reported_ && tls_->handshake_done()) {
+    tls_reported_ = true;
+    up_.on_tls_established();
+    if (closed_)
+      return;
+  }
+  if (!plain.empty())
+    on_plain(plain.data(), plain.size());
+}
+
+void pump::on_plain(const char* data, std::size_t len) {
+  if (closed_)
+    return;
+  auto err = parser_->feed(data, len, backlog_);
+  process();
+  if (err != xml::parse_error::none && !closed_)
+    up_.on_stream_bad_xml(xml::to_condition(err));
+}
+
+void pump::process() {
+  while (!busy_ && !closed_ && next_ < backlog_.size()) {
+    auto ev = std::move(backlog_[next_++]);
+    switch (ev.kind) {
+      case xml::stream_event::open:
+        up_.on_stream_open(ev.header);
+        break;
+      case xml::stream_event::stanza:
+        up_.on_stream_stanza(ev.elem);
+        break;
+      case xml::stream_event::close:
+        up_.on_stream_close();
+        break;
+    }
+  }
+  if (next_ == backlog_.size() || closed_) {
+    // Free the vector: an idle stream keeps no event storage.
+    std::vector<xml::stream_event>{}.swap(backlog_);
+    next_ = 0;
+  }
+}
+
+void pump::resume() {
+  busy_ = false;
+  process();
+}
+
+void pump::restart() {
+  parser_->reset();
+  backlog_.clear();
+  next_ = 0;
+}
+
+void pump::set_stanza_size(std::size_t n) {
+  bounds_.stanza_size = n;
+  parser_->set_max_stanza_size(n);
+}
+
+void pump::start_tls(SSL_CTX* ctx) {
+  tls_ = std::make_unique<tls::session>(ctx);
+  restart();
+}
+
+void pump::start_tls_client(SSL_CTX* ctx, const std::string& server_name) {
+  tls_ = std::make_unique<tls::session>(ctx, server_name);
+  restart();
+  if (attached_) {
+    tls_->take_output(self_->wr_buf(hdl_));
+    self_->flush(hdl_);
+  }
+}
+
+void pump::write(std::string_view text) {
+  if (closed_ || !attached_)
+    return;
+  auto& buf = self_->wr_buf(hdl_);
+  if (tls_) {
+    tls_->write(text);
+    tls_->take_output(buf);
+  } else {
+    buf.insert(buf.end(), text.begin(), text.end());
+  }
+  self_->flush(hdl_);
+  // After the flush, wr_buf holds what waits behind the write in
+  // progress: it only grows while the peer does not read.
+  if (bounds_.write_buffer != 0 && buf.size() > bounds_.write_buffer)
+    lost("write buffer over " + std::to_string(bounds_.write_buffer)
+           + " bytes (the peer does not read)",
+         true);
+}
+
+void pump::close(std::string_view last_words) {
+  if (closed_)
+    return;
+  if (!last_words.empty())
+    write(last_words);
+  if (closed_) // the last words overflowed the buffer
+    return;
+  closed_ = true;
+  if (!attached_)
+    return;
+  attached_ = false;
+  if (tls_) {
+    tls_->shutdown();
+    tls_->take_output(self_->wr_buf(hdl_));
+    self_->flush(hdl_);
+  }
+  // CAF closes after the pending bytes are written.
+  self_->close(hdl_);
+}
+
+void pump::on_socket_closed() {
+  closed_ = true;
+  attached_ = false;
+}
+
+void pump::lost(const std::string& why, bool overflow) {
+  if (closed_)
+    return;
+  if (overflow) {
+    reset_socket();
+  } else {
+    closed_ = true;
+    attached_ = false;
+    if (tls_) {
+      tls_->shutdown();
+      tls_->take_output(self_->wr_buf(hdl_));
+      self_->flush(hdl_);
+    }
+    self_->close(hdl_);
+  }
+  up_.on_stream_lost(why, overflow);
+}
+
+void pump::reset_socket() {
+  closed_ = true;
+  attached_ = false;
+  // What waits is dropped with the connection, as a TCP reset would: the
+  // bytes already serialized are lost; what the stream still gets is its
+  // to hand back (on_stream_lost with overflow).
+  self_->wr_buf(hdl_).clear();
+  // CAF 0.17's default multiplexer names a connection by its socket; make
+  // sure it is ours (a connected TCP socket to the same peer port), then
+  // make the close a reset (SO_LINGER 0) and stop both directions, so the
+  // write in progress fails at once instead of waiting for the peer.
+  auto fd = static_cast<int>(hdl_.id());
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (fd >= 0 && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+    uint16_t port = 0;
+    if (peer.ss_family == AF_INET)
+      port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
+    else if (peer.ss_family == AF_INET6)
+      port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
+    if (port != 0 && port == self_->remote_port(hdl_)) {
+      linger lg{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+  self_->close(hdl_);
+}
+
+} // namespace dja::stream

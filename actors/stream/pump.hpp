@@ -1,0 +1,174 @@
+#pragma once
+
+// The XML stream pump: the byte path every XMPP stream shares (c2s, s2s
+// incoming, s2s outgoing). It owns, for one socket of a CAF broker:
+//   - TLS through OpenSSL memory BIOs (stream/tls.hpp), so STARTTLS
+//     (RFC 6120 §5) upgrades the live socket and TLS errors are handled
+//     once for every kind of stream;
+//   - the libxml2 push parser (common/stream_parser.hpp) with its stanza
+//     size limit (RFC 6120 §13.12: limits.c2s/s2s_stanza_size), and its
+//     hibernation: a stream silent for a moment drops its parser and
+//     builds a new one primed with the stream header when bytes arrive;
+//   - events parsed but not yet handled (a stream may pause between
+//     events while it waits for an asynchronous answer, order is kept);
+//   - writing with a bound on what a peer that does not read may cost
+//     (limits.write_buffer): past it the socket is reset;
+//   - reading with a token bucket (limits.c2s_rate / s2s_rate and
+//     rate_burst): over its rate a peer is read later, never dropped;
+//   - the orderly close: last words (a stream error or
+//     </stream:stream>), TLS close_notify, close after the flush.
+// The stream above it (its protocol: headers, features, SASL, dialback,
+// routing) gets the callbacks of `stream::events`.
+//
+// Another transport plugs in below the parser: a WebSocket stream
+// (RFC 7395) would feed the text of its frames to on_plain() instead of
+// on_data(), frame write() output, and open/close with <open/>/<close/>
+// instead of <stream:stream> (RFC 7395 §3.3); everything above the pump
+// stays as it is.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/connection_handle.hpp>
+
+#include "common/stream_parser.hpp"
+#include "stream/tls.hpp"
+
+namespace dja::stream {
+
+// The owner's behaviour hands these to the pump: dja::hibernate_atom
+// (common/messages.hpp) -> on_hibernate_timer(), read_atom ->
+// on_read_timer(), new_data_msg -> on_data().
+
+/// pump -> its own broker: the rate shaper's pause is over, read again.
+using read_atom = caf::atom_constant<caf::atom("pumpread")>;
+
+/// What a pump tells the stream above it. Callbacks run inside the
+/// pump's calls (on_data(), write()); after on_stream_lost() nothing
+/// more is called.
+class events {
+public:
+  /// The peer's stream header (RFC 6120 §4.7).
+  virtual void on_stream_open(const xml::stream_header& h) = 0;
+  /// A complete first-level element.
+  virtual void on_stream_stanza(const xml::element_ptr& e) = 0;
+  /// The peer's </stream:stream> (RFC 6120 §4.4).
+  virtual void on_stream_close() = 0;
+  /// Bad XML or a stanza over the size limit: the stream answers with
+  /// the stream error `condition` (RFC 6120 §4.9.3).
+  virtual void on_stream_bad_xml(const char* condition) = 0;
+  /// The connection is gone without a stream error: a TLS error, or a
+  /// peer that does not read (the socket was reset). `why` is for the
+  /// log; `overflow` tells the second case.
+  virtual void on_stream_lost(const std::string& why, bool overflow) = 0;
+  /// The TLS handshake just completed.
+  virtual void on_tls_established() {}
+
+protected:
+  ~events() = default;
+};
+
+/// The bounds of one pump (from `[limits]`).
+struct bounds {
+  std::size_t stanza_size = 256 * 1024;
+  std::size_t write_buffer = 0; ///< 0: unbounded
+  std::size_t rate = 0;         ///< bytes/s; 0: unbounded
+  std::size_t burst = 0;        ///< bytes above the rate at once
+};
+
+class pump {
+public:
+  pump(caf::io::broker* self, events& up, const bounds& b);
+  ~pump();
+  pump(const pump&) = delete;
+  pump& operator=(const pump&) = delete;
+
+  /// Starts reading `hdl` (at most 4 KiB per new_data_msg).
+  void attach(caf::io::connection_handle hdl);
+  bool attached() const { return attached_; }
+  caf::io::connection_handle handle() const { return hdl_; }
+
+  /// Bytes from the socket (a new_data_msg).
+  void on_data(const char* data, std::size_t len);
+  /// Decrypted bytes (or a transport's payload): into the parser.
+  void on_plain(const char* data, std::size_t len);
+  /// The hibernation timer (hibernate_atom).
+  void on_hibernate_timer();
+  /// The rate shaper's timer (read_atom).
+  void on_read_timer();
+  /// The socket was closed by the peer (connection_closed_msg).
+  void on_socket_closed();
+
+  /// Writes `text` (encrypted once TLS runs) and flushes.
+  void write(std::string_view text);
+
+  /// TLS from now on, server side (STARTTLS after <proceed/>, or direct
+  /// TLS); events already parsed are dropped (RFC 6120 §5.4.3.3: nothing
+  /// sent before the handshake counts) and the parser starts over.
+  void start_tls(SSL_CTX* ctx);
+  /// The client side (outgoing s2s): sends the ClientHello at once.
+  void start_tls_client(SSL_CTX* ctx, const std::string& server_name);
+  tls::session* tls() const { return tls_.get(); }
+
+  /// A stream restart (RFC 6120 §4.3.3): a fresh parser, events parsed
+  /// after the old stream's last one are dropped.
+  void restart();
+
+  /// A new stanza size bound (e.g. after authentication: strangers get
+  /// limits.preauth_stanza_size, RFC 6120 §13.12), for the parser of now
+  /// and every later one.
+  void set_stanza_size(std::size_t n);
+  /// Stops handling events until resume() (an asynchronous step).
+  void pause() { busy_ = true; }
+  /// Goes on with the events that waited.
+  void resume();
+
+  /// Writes `last_words` (may be empty), then TLS close_notify and the
+  /// close after the flush. Idempotent; nothing is read or written after.
+  void close(std::string_view last_words = {});
+  bool closed() const { return closed_; }
+
+  /// When bytes last came from the peer.
+  std::chrono::steady_clock::time_point last_input() const {
+    return last_input_;
+  }
+
+private:
+  void process();
+  void arm_hibernation();
+  void shape(std::size_t len);
+  void lost(const std::string& why, bool overflow);
+  void reset_socket();
+
+  caf::io::broker* self_;
+  events& up_;
+  bounds bounds_;
+  caf::io::connection_handle hdl_;
+  std::unique_ptr<tls::session> tls_;
+  std::unique_ptr<xml::stream_parser> parser_;
+  /// Parsed, not yet handled (from next_ on).
+  std::vector<xml::stream_event> backlog_;
+  std::size_t next_ = 0;
+  std::chrono::steady_clock::time_point last_input_;
+  /// Rate shaper: bytes that may still be read now, and when it was
+  /// last refilled.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_;
+  uint64_t data_seq_ = 0; ///< bumped by every read
+  uint64_t seq_at_timer_ = 0;
+  bool attached_ = false;
+  bool closed_ = false;
+  bool busy_ = false;
+  bool hibernate_timer_ = false;
+  bool reading_paused_ = false;
+  bool tls_reported_ = false;
+};
+
+} // namespace dja::stream
