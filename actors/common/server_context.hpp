@@ -15,7 +15,6 @@
 
 #include <caf/actor.hpp>
 
-#include "common/auth_throttle.hpp"
 #include "common/jid.hpp"
 #include "common/limits.hpp"
 
@@ -37,6 +36,9 @@ struct index;
 
 namespace dja {
 
+class connection_limits;
+class login_throttle;
+
 /// One served domain, as the core sees it.
 struct vhost_info {
   std::string domain;
@@ -46,6 +48,9 @@ struct vhost_info {
   std::bitset<64> served;
   /// Pre-authentication stream features plugins declared (XEP-0077).
   bool inband_registration = false;
+  /// COMPAT(libpurple): a client's forged `from` is corrected instead of
+  /// ending the stream with <invalid-from/> (`correct_forged_from`).
+  bool correct_forged_from = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
 
@@ -83,7 +88,12 @@ struct server_context {
   std::unordered_map<std::string, vhost_info> vhosts;
   router_ref router;
   std::shared_ptr<tls::context_set> tls; ///< null: no certificates at all
-  std::shared_ptr<auth_throttle> throttle;
+  /// Failed logins per address and per account (common/login_throttle);
+  /// null in unit tests.
+  std::shared_ptr<login_throttle> throttle;
+  /// Open connections per address and in total (listener/); null in
+  /// unit tests.
+  std::shared_ptr<connection_limits> conn_limits;
   /// Federation (actors/s2s): null unless an s2s listener is configured.
   std::shared_ptr<const s2s::settings> s2s_settings;
   caf::actor s2s; ///< the s2s manager (remote domains go there)

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
-#include "common/context_extras.hpp"
 #include "common/errors.hpp"
 #include "common/login_throttle.hpp"
 #include "common/namespaces.hpp"
@@ -21,7 +20,7 @@ namespace {
 
 /// The node's login throttle, or null (none installed: unit tests).
 login_throttle* throttle_of(const server_context& ctx) {
-  return extras_of(ctx)->throttle.get();
+  return ctx.throttle.get();
 }
 
 /// RFC 6120 §6.4.5: allow retries on one stream, but not forever.

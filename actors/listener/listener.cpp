@@ -6,7 +6,6 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/context_extras.hpp"
 #include "common/messages.hpp"
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
@@ -73,7 +72,7 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
                              listener_options opts) {
   self->state.ctx = std::move(ctx);
   self->state.opts = opts;
-  self->state.limits = extras_of(*self->state.ctx)->conn_limits;
+  self->state.limits = self->state.ctx->conn_limits;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.connections.find(dm.source);

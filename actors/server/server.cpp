@@ -13,7 +13,6 @@
 #include "cluster/start.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
-#include "common/context_extras.hpp"
 #include "common/login_throttle.hpp"
 #include "listener/connection_limits.hpp"
 #include "stream/tls.hpp"
@@ -154,20 +153,13 @@ int run_server(const config::server_cfg& cfg) {
   ctx->max_stanza_size = cfg.limits.c2s_stanza_size;
   ctx->limits = cfg.limits;
   ctx->negotiation_timeout = cfg.negotiation_timeout;
-  ctx->throttle = std::make_shared<auth_throttle>(cfg.auth_fail_limit,
-                                                  cfg.auth_fail_window);
-  auto extras = std::make_shared<context_extras>();
-  extras->throttle = std::make_shared<login_throttle>(
+  ctx->throttle = std::make_shared<login_throttle>(
     cfg.auth_fail_limit, cfg.auth_fail_window, cfg.auth_delay_max);
-  extras->conn_limits = std::make_shared<connection_limits>(
+  ctx->conn_limits = std::make_shared<connection_limits>(
     cfg.limits.max_connections, cfg.limits.max_connections_per_address);
   spdlog::info("accepting at most {} connections, {} per address (0: no "
-               "bound)", extras->conn_limits->max_total(),
+               "bound)", ctx->conn_limits->max_total(),
                cfg.limits.max_connections_per_address);
-  for (auto& v : cfg.vhosts)
-    if (v.correct_forged_from)
-      extras->correct_forged_from.insert(v.domain);
-  install_extras(*ctx, extras);
   std::vector<tls::identity> ids;
   for (auto& v : cfg.vhosts)
     if (!v.tls_cert.empty())
@@ -188,6 +180,7 @@ int run_server(const config::server_cfg& cfg) {
     auto plugins = make_plugins(v, cfg.data_dir);
     vhost_info info;
     info.domain = v.domain;
+    info.correct_forged_from = v.correct_forged_from;
     info.served = served_hooks(plugins);
     info.has_tls = !v.tls_cert.empty();
     if (info.serves<hooks::blocking_list>())

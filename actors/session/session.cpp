@@ -3,7 +3,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/context_extras.hpp"
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
@@ -38,7 +37,7 @@ void session_state::from_client(const xml::element_ptr& in) {
   if (auto from = e.attr("from")) {
     auto j = jid::parse(*from);
     if (!j || (*j != full && *j != bare)) {
-      if (extras_of(*ctx)->correct_forged_from.count(full.domain()) == 0) {
+      if (!vhost->correct_forged_from) {
         self->send(conn, msg::close_stream{"invalid-from", {}});
         return;
       }
