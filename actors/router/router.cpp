@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/drain.hpp"
 #include "common/errors.hpp"
 #include "router/bind_error.hpp"
 #include "router/shard.hpp"
@@ -303,6 +304,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       self->state.send_presences(p.user, p.contact, false);
     },
     [self](msg::push_to_user& p) { self->state.push(p.user, p.stanza); },
+    // Graceful stop: a barrier; every route queued before it has reached
+    // its vhost when this answers.
+    [](drain_atom) -> size_t { return 0; },
   };
 }
 

@@ -158,12 +158,15 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
     } else if (k == "negotiation_timeout") {
       if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
         cfg.negotiation_timeout = std::chrono::seconds{*i};
+    } else if (k == "shutdown_timeout") {
+      if (auto i = int_in(v, key, 0, 3600, " (seconds)"))
+        cfg.shutdown_timeout = std::chrono::seconds{*i};
     } else if (server_s2s(k, v, key, cfg)) {
       // a federation key
     } else {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
-           "negotiation_timeout, tls_ciphers, tls_ciphersuites, "
+           "negotiation_timeout, shutdown_timeout, tls_ciphers, tls_ciphersuites, "
            "auth_fail_limit, auth_fail_window, auth_delay_max, s2s_tls, "
            "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "

@@ -86,6 +86,9 @@ struct server_cfg {
   /// when [limits] does not set that, this applies to c2s streams.
   std::size_t max_stanza_size = 256 * 1024;
   std::chrono::seconds negotiation_timeout{30}; ///< unauthenticated idle
+  /// How long a graceful stop waits for accepted stanzas to be stored,
+  /// delivered or bounced before the plugins stop.
+  std::chrono::seconds shutdown_timeout{10};
   std::string tls_ciphers;      ///< TLS 1.2 cipher list ("" = OpenSSL's)
   std::string tls_ciphersuites; ///< TLS 1.3 suites ("" = OpenSSL's)
   /// Brute-force defence (common/login_throttle.hpp): failed

@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/drain.hpp"
 #include "common/messages.hpp"
 
 namespace dja {
@@ -336,6 +337,12 @@ caf::behavior vhost_actor(vhost_actor_t* self,
   return hook_handlers(
     self, hooks::all{},
     [self](restart_atom, size_t idx) { self->state.restart(idx); },
+    // Graceful stop: the pipeline is empty once nothing is in flight and
+    // no new request started between two polls.
+    [self](drain_atom) -> caf::result<uint64_t, uint64_t> {
+      return {static_cast<uint64_t>(self->state.inflight.size()),
+              self->state.next_token};
+    },
     [self](shutdown_atom) {
       for (auto& p : self->state.plugins) {
         if (!p.handle)
