@@ -29,7 +29,9 @@ using hibernate_atom = caf::atom_constant<caf::atom("hibernate")>;
 /// as msg::undelivered until the session is gone.
 using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
 /// session -> connection (request): answered once every stanza sent
-/// before it was written or handed back.
+/// before it was written or handed back. Also, at a graceful stop
+/// (server.cpp), server -> router shard / vhost (request): a barrier
+/// through the shard, and the vhost's count of plugin requests in flight.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// A listener reports how many connections it holds.
 using count_atom = caf::atom_constant<caf::atom("count")>;

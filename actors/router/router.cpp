@@ -10,7 +10,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/drain.hpp"
+#include "common/messages.hpp"
 #include "common/errors.hpp"
 #include "router/bind_error.hpp"
 #include "router/shard.hpp"

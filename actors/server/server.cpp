@@ -11,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/start.hpp"
-#include "common/drain.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "common/login_throttle.hpp"

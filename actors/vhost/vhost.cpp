@@ -14,7 +14,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/drain.hpp"
 #include "common/messages.hpp"
 
 namespace dja {
