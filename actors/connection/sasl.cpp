@@ -51,6 +51,14 @@ std::string requested_cb_type(std::string_view first) {
 std::vector<std::string> connection_state::offered_mechanisms() const {
   // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
   std::vector<std::string> out;
+  // A vhost whose passwords are only checkable (an `external` program)
+  // has no SCRAM credentials: PLAIN only (decided and logged at start).
+  if (vhost != nullptr && vhost->serves<hooks::auth_check_password>()
+      && !vhost->serves<hooks::auth_get_scram>()) {
+    if (plain_allowed())
+      out.emplace_back("PLAIN");
+    return out;
+  }
   if (tls() && opts.sasl_channel_binding
       && (!tls()->channel_binding("tls-exporter").empty()
               || !tls()->channel_binding("tls-server-end-point").empty())) {

@@ -238,6 +238,11 @@ int run_server(const config::server_cfg& cfg) {
       for (auto& f : p.manifest.stream_features)
         if (f == "http://jabber.org/features/iq-register")
           info.inband_registration = true;
+    if (info.serves<hooks::auth_check_password>()
+        && !info.serves<hooks::auth_get_scram>())
+      spdlog::info("vhost {}: passwords are only checkable (no plugin "
+                   "serves auth.get_scram): SASL offers PLAIN only{}",
+                   v.domain, info.has_tls ? ", over TLS" : "");
     if (!info.has_tls)
       spdlog::warn("vhost {} has no certificate: its streams cannot use TLS "
                    "and SASL PLAIN goes over unencrypted connections",

@@ -18,6 +18,9 @@ import tempfile
 import threading
 import time
 
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
 from scn_xml import Failure, SERVER_START_TIMEOUT, SERVER_STOP_TIMEOUT
 
 
@@ -125,6 +128,8 @@ class Server:
         for _attempt in range(3):
             self.port = free_port()
             cfg = text.replace("@PORT@", str(self.port)).replace("@DATA_DIR@", data)
+            # @SOURCE_DIR@: the repository (e.g. tests/external/ scripts)
+            cfg = cfg.replace("@SOURCE_DIR@", SOURCE_DIR)
             if "@TLS_PORT@" in cfg:
                 self.tls_port = free_port()
                 while self.tls_port == self.port:

@@ -1,0 +1,250 @@
+// A child program of the `external` plugin: posix_spawn with three pipes,
+// I/O with deadlines (poll), stderr read line by line on a thread.
+
+#include "plugins/external/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace dja::plugins::external {
+
+namespace {
+
+int ms_left(clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    deadline - clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0)
+    ::close(fd);
+  fd = -1;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status))
+    return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
+
+} // namespace
+
+process::~process() {
+  stop();
+}
+
+std::string process::start(const std::vector<std::string>& argv,
+                           line_sink on_stderr) {
+  stop();
+  if (argv.empty())
+    return "empty command";
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0)
+    return std::strerror(errno);
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]);
+    return std::strerror(errno);
+  }
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+    return std::strerror(errno);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  auto rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]), ::close(out[1]), ::close(err[1]);
+  if (rc != 0) {
+    ::close(in[1]), ::close(out[0]), ::close(err[0]);
+    return "cannot execute " + argv[0] + ": " + std::strerror(rc);
+  }
+  pid_ = pid;
+  in_ = in[1];
+  out_ = out[0];
+  ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
+  ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
+  buf_.clear();
+  stderr_reader_ = std::thread{[fd = err[0], sink = std::move(on_stderr)] {
+    std::string line;
+    char chunk[512];
+    for (;;) {
+      auto n = ::read(fd, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      for (ssize_t i = 0; i < n; ++i) {
+        if (chunk[i] == '\n') {
+          sink(line);
+          line.clear();
+        } else if (line.size() < 4096) { // a bound on one logged line
+          line += chunk[i];
+        }
+      }
+    }
+    if (!line.empty())
+      sink(line);
+    ::close(fd);
+  }};
+  return {};
+}
+
+void process::stop() {
+  close_fd(in_);
+  close_fd(out_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    auto deadline = clock::now() + std::chrono::milliseconds{200};
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (clock::now() >= deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    pid_ = -1;
+  }
+  if (stderr_reader_.joinable())
+    stderr_reader_.join();
+  buf_.clear();
+}
+
+bool process::exited(std::string& status) {
+  if (pid_ <= 0) {
+    status = "not running";
+    return true;
+  }
+  int st = 0;
+  if (::waitpid(pid_, &st, WNOHANG) != pid_)
+    return false;
+  status = describe_status(st);
+  pid_ = -1;
+  stop(); // closes the pipes, joins the stderr thread
+  return true;
+}
+
+io_status process::write_all(const std::string& bytes,
+                             clock::time_point deadline) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::write(in_, bytes.data() + done, bytes.size() - done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN)
+      return io_status::closed; // EPIPE: SIGPIPE is ignored (main.cpp)
+    pollfd p{in_, POLLOUT, 0};
+    auto rc = ::poll(&p, 1, ms_left(deadline));
+    if (rc == 0)
+      return io_status::timeout;
+    if (rc > 0 && (p.revents & (POLLERR | POLLHUP)))
+      return io_status::closed;
+  }
+  return io_status::ok;
+}
+
+io_status process::fill(clock::time_point deadline) {
+  for (;;) {
+    char chunk[4096];
+    auto n = ::read(out_, chunk, sizeof(chunk));
+    if (n > 0) {
+      buf_.append(chunk, static_cast<size_t>(n));
+      return io_status::ok;
+    }
+    if (n == 0)
+      return io_status::closed;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return io_status::closed;
+    pollfd p{out_, POLLIN, 0};
+    auto rc = ::poll(&p, 1, ms_left(deadline));
+    if (rc == 0)
+      return io_status::timeout;
+  }
+}
+
+io_status process::read_exact(size_t n, std::string& out,
+                              clock::time_point deadline) {
+  while (buf_.size() < n)
+    if (auto st = fill(deadline); st != io_status::ok)
+      return st;
+  out = buf_.substr(0, n);
+  buf_.erase(0, n);
+  return io_status::ok;
+}
+
+io_status process::read_line(std::string& out, clock::time_point deadline) {
+  for (;;) {
+    if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+      out = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      return io_status::ok;
+    }
+    if (auto st = fill(deadline); st != io_status::ok)
+      return st;
+  }
+}
+
+bool process::readable_now() {
+  if (!buf_.empty())
+    return true;
+  pollfd p{out_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+std::string probe(const std::vector<std::string>& argv,
+                  std::chrono::milliseconds grace) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mx = std::make_shared<std::mutex>();
+  process p;
+  if (auto err = p.start(argv, [lines, mx](const std::string& line) {
+        std::lock_guard<std::mutex> guard{*mx};
+        if (lines->size() < 20)
+          lines->push_back(line);
+      });
+      !err.empty())
+    return err;
+  auto deadline = clock::now() + grace;
+  std::string status;
+  bool died = false;
+  while (clock::now() < deadline && !(died = p.exited(status)))
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  p.stop();
+  if (!died)
+    return {};
+  std::string res = argv[0] + " exited at start (" + status + ")";
+  std::lock_guard<std::mutex> guard{*mx};
+  for (auto& l : *lines)
+    res += "\n  stderr: " + l;
+  return res;
+}
+
+} // namespace dja::plugins::external
