@@ -14,6 +14,7 @@
 #include "common/base64.hpp"
 #include "common/sasl_plain.hpp"
 #include "common/scram.hpp"
+#include "hooks/catalogue.hpp"
 #include "fuzz_util.hpp"
 
 using namespace dja;

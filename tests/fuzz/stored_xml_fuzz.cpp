@@ -2,9 +2,9 @@
 // client sends after its stream header; each stanza goes where a plugin
 // would put it and must come back unchanged:
 //   vCard / private XML (XEP-0054, XEP-0049): serialized, then
-//     plugins/vcard/sqlite/doc_store parse_element();
+//     xml::parse_stored() (common/stored_xml.hpp);
 //   offline messages (XEP-0160): stamped (XEP-0203), serialized, then
-//     plugins/offline/common/policy parse_stored();
+//     xml::parse_stored();
 //   roster items (RFC 6121 §2.1): an item built from the stanza's
 //     attributes, actors/common/roster_xml item(), parsed back.
 // The raw input is also read as a stored row would be (a damaged database).
@@ -17,9 +17,9 @@
 
 #include "common/jid.hpp"
 #include "common/roster_xml.hpp"
+#include "common/stored_xml.hpp"
 #include "fuzz_util.hpp"
 #include "plugins/offline/common/policy.hpp"
-#include "plugins/vcard/sqlite/doc_store.hpp"
 
 using namespace dja;
 
@@ -27,20 +27,17 @@ namespace {
 
 void check_document(const xml::element& e) {
   auto text = xml::to_string(e, "jabber:client");
-  auto back = plugins::sqlite_docs::parse_element(text);
+  auto back = xml::parse_stored(text);
   if (!back || !fuzz::same(e, *back))
     fuzz::fail("stored document does not read back", text);
 }
 
 void check_offline(const xml::element& e) {
   auto stored = plugins::offline::stamped(e, "example.com");
-  std::vector<std::pair<int64_t, std::string>> rows{
-    {1, xml::to_string(stored, "jabber:client")}};
-  std::vector<int64_t> broken;
-  auto out = plugins::offline::parse_stored(rows, "fuzz", "example.com",
-                                            "user", broken);
-  if (out.size() != 1 || !broken.empty() || !fuzz::same(stored, *out[0].stanza))
-    fuzz::fail("stored offline message does not read back", rows[0].second);
+  auto text = xml::to_string(stored, "jabber:client");
+  auto back = xml::parse_stored(text);
+  if (!back || !fuzz::same(stored, *back))
+    fuzz::fail("stored offline message does not read back", text);
 }
 
 void check_roster(const xml::element& e) {
@@ -58,7 +55,7 @@ void check_roster(const xml::element& e) {
   for (bool removed : {false, true}) {
     auto x = roster_xml::item(item, removed);
     auto text = xml::to_string(x, "jabber:client");
-    auto back = plugins::sqlite_docs::parse_element(text);
+    auto back = xml::parse_stored(text);
     if (!back || back->attr_or("jid") != item.contact.str()
         || (!removed && back->attr_or("name") != item.name))
       fuzz::fail("roster item does not read back", text);
@@ -80,10 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 16 * 1024)
     return 0;
   std::string in{reinterpret_cast<const char*>(data), size};
-  plugins::sqlite_docs::parse_element(in);
-  std::vector<int64_t> broken;
-  plugins::offline::parse_stored({{1, in}}, "fuzz", "example.com", "user",
-                                 broken);
+  xml::parse_stored(in);
   xml::parse_error err;
   for (auto& e : fuzz::parse_stanzas(fuzz::client_header, in, err, 4096)) {
     check_document(*e);
