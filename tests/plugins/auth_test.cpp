@@ -342,6 +342,9 @@ struct vhost_fixture : fixture {
     config::plugin_cfg reg;
     reg.type = "register";
     reg.options.insert("allow_registration", allow_registration);
+    // One address registers several accounts here; the per-address
+    // interval has its own scenario (limits/registration_interval).
+    reg.options.insert("registration_interval", 0);
     v.plugins = {store, reg};
     vh = spawn_vhost(sys, v.domain, make_plugins(v, dir.string()));
   }
