@@ -176,10 +176,12 @@ struct shard_state {
                                 const jid& contact, std::function<void()> k,
                                 std::function<void()> done);
   /// Stores `o.next` as `item` (or removes a request alone), then
-  /// `stored()`, the roster push and `done()`.
+  /// `stored()`, the roster push and `done()`; a store that refuses
+  /// (a bound, quota.hpp) or fails calls `failed(err)`, then `done()`.
   void store(const caf::actor& v, const jid& user, hooks::roster_item item,
              const subscription::outcome& o, std::function<void()> stored,
-             std::function<void()> done);
+             std::function<void()> done,
+             std::function<void(const caf::error&)> failed);
 };
 
 } // namespace dja

@@ -5,11 +5,13 @@
 // the effects are carried out: the stanza routed or delivered, the
 // server's own <subscribed/>, the user's presence to the contact, the
 // roster push. Inbound requests beyond limits.max_pending_subscriptions
-// are dropped.
+// are dropped; an outbound request her own roster cannot hold
+// (roster.max_items) is refused to her with <not-allowed/>.
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/quota.hpp"
 #include "common/roster_xml.hpp"
 #include "router/shard.hpp"
 
@@ -78,19 +80,29 @@ void shard_state::outbound_subscription(const msg::route& r,
   auto out = r.stanza;
   self->request(v, caf::infinite, hooks::roster_load_item{user, contact})
     .then(
-      [this, v, user, contact, out, k,
+      [this, v, user, contact, out, k, sender = r.from,
        done](std::vector<hooks::roster_item>& found) {
         auto known = found.empty() ? nullptr : &found.front();
         auto item = known ? *known : hooks::roster_item{};
         item.contact = contact;
         auto o = subscription::outbound(state_of(known), k);
-        if (o.fx.forward)
-          self->send(shard_of(contact), msg::route{out, user, contact});
-        if (o.fx.presence != subscription::presence_to_contact::nothing)
-          send_presences(user, contact,
-                         o.fx.presence
-                           == subscription::presence_to_contact::unavailable);
-        store(v, user, std::move(item), o, [] {}, done);
+        // Forwarded once stored: a request the user's roster cannot
+        // hold (roster.max_items) is refused to her, not sent on with
+        // no trace on her side.
+        auto stored = [this, out, user, contact, fx = o.fx] {
+          if (fx.forward)
+            self->send(shard_of(contact), msg::route{out, user, contact});
+          if (fx.presence != subscription::presence_to_contact::nothing)
+            send_presences(user, contact,
+                           fx.presence
+                             == subscription::presence_to_contact::unavailable);
+        };
+        auto failed = [this, out, sender](const caf::error& err) {
+          // RFC 6120 §8.3.3.12 for a bound, as a roster set gets it.
+          bounce(*out, sender, is_quota_reached(err) ? "not-allowed"
+                                                   : "internal-server-error");
+        };
+        store(v, user, std::move(item), o, stored, done, failed);
       },
       [done](caf::error&) { done(); });
 }
@@ -126,7 +138,8 @@ void shard_state::inbound_subscription(const msg::route& r,
             if (deliver)
               to_available(user, stanza);
           };
-          store(v, user, std::move(item), o, stored, done);
+          store(v, user, std::move(item), o, stored, done,
+                [](const caf::error&) {});
           if (o.fx.presence == subscription::presence_to_contact::unavailable)
             send_presences(user, contact, true); // §3.3.3
           if (o.fx.reply_subscribed) {
@@ -180,10 +193,16 @@ void shard_state::store(const caf::actor& v, const jid& user,
                         hooks::roster_item item,
                         const subscription::outcome& o,
                         std::function<void()> stored,
-                        std::function<void()> done) {
-  auto log_error = [user, done](caf::error& err) {
-    spdlog::error("roster of {} not updated: {}", user.str(),
-                  caf::to_string(err));
+                        std::function<void()> done,
+                        std::function<void(const caf::error&)> failed) {
+  auto log_error = [user, done, failed](caf::error& err) {
+    if (is_quota_reached(err))
+      spdlog::warn("roster of {} not updated: {}", user.str(),
+                   caf::to_string(err));
+    else
+      spdlog::error("roster of {} not updated: {}", user.str(),
+                    caf::to_string(err));
+    failed(err);
     done();
   };
   switch (o.fx.store) {
@@ -200,9 +219,13 @@ void shard_state::store(const caf::actor& v, const jid& user,
                 stored();
                 done();
               },
-              [stored, log_error](caf::error& err) {
+              [user, stored, done](caf::error& err) {
+                // Not a bound (removing adds nothing): the transition
+                // goes on, the failure is logged.
+                spdlog::error("roster of {} not updated: {}", user.str(),
+                              caf::to_string(err));
                 stored();
-                log_error(err);
+                done();
               });
       break;
     case subscription::store_op::save:
