@@ -1,8 +1,8 @@
 #pragma once
 
 // SASL SCRAM (RFC 5802), SCRAM-SHA-256 (RFC 7677) and the -PLUS variants
-// with channel binding (RFC 5929 tls-server-end-point, RFC 9266
-// tls-exporter), server side.
+// with channel binding (RFC 5929 tls-unique and tls-server-end-point,
+// RFC 9266 tls-exporter), server side.
 //
 // The connection actor drives a server_exchange with the decoded SASL
 // payloads and asks the `auth.get_scram` hook for the stored credentials
@@ -73,8 +73,10 @@ class server_exchange {
 public:
   /// `mech`: hash; `plus`: the client chose the -PLUS mechanism;
   /// `cb_type`/`cb_data`: the channel binding the server can verify on
-  /// this connection ("tls-exporter" or "tls-server-end-point" and its raw
-  /// data; empty when not on TLS); `plus_offered`: the server advertised
+  /// this connection ("tls-exporter", "tls-unique" or
+  /// "tls-server-end-point" and its raw data; empty when not on TLS or
+  /// when the type the client names is not available here);
+  /// `plus_offered`: the server advertised
   /// -PLUS variants (for the 'y' downgrade check of RFC 5802 §6).
   server_exchange(hash_fn mech, bool plus, std::string cb_type,
                   std::string cb_data, bool plus_offered);
@@ -123,6 +125,8 @@ public:
   bool plus() const { return plus_; }
   /// The client used channel binding (gs2 flag 'p').
   bool channel_bound() const { return cb_flag_ == 'p'; }
+  /// The channel-binding type the exchange verifies ("" without TLS).
+  const std::string& cb_type() const { return cb_type_; }
 
   /// For tests only: use `nonce` as the server's part of the nonce instead
   /// of 24 random bytes in base64 (printable ASCII without ','). Call

@@ -192,13 +192,13 @@ void connection_state::send_features() {
       for (auto& m : offered_mechanisms())
         mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text(m);
       if (tls() && opts.sasl_channel_binding) {
-        // XEP-0440: which channel bindings we can verify.
+        // XEP-0440: the channel bindings we can verify on this connection
+        // (which depend on its TLS version, stream/tls_channel_binding.cpp).
         auto& cb = features.add_child(
           xml::element{"sasl-channel-binding", "urn:xmpp:sasl-cb:0"});
-        for (auto type : {"tls-exporter", "tls-server-end-point"})
-          if (!tls()->channel_binding(type).empty())
-            cb.add_child(xml::element{"channel-binding", "urn:xmpp:sasl-cb:0"})
-              .set_attr("type", type);
+        for (auto type : tls()->channel_binding_types())
+          cb.add_child(xml::element{"channel-binding", "urn:xmpp:sasl-cb:0"})
+            .set_attr("type", std::string{type});
       }
       if (vhost->inband_registration)
         features.add_child(xml::element{

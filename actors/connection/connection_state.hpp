@@ -67,6 +67,7 @@ struct connection_state : stream::events {
   int sasl_failures = 0;
   bool plain_needs_response = false; ///< PLAIN sent without initial data
   std::string sasl_mech;                        ///< for the log
+  std::string sasl_cb; ///< channel-binding type of a -PLUS login, for the log
   std::unique_ptr<scram::server_exchange> scram; ///< a SCRAM in progress
   jid scram_user; ///< empty: unknown user (the exchange will fail)
   /// The client asked for a channel-binding type we cannot provide.
@@ -109,6 +110,9 @@ struct connection_state : stream::events {
   // --- sasl.cpp ---
   std::vector<std::string> offered_mechanisms() const;
   bool plus_offered() const;
+  /// The <text/> of a refused channel-binding type (RFC 5802 §7
+  /// server-error-value, then what this connection offers).
+  std::string unavailable_cb_text(const std::string& type) const;
   void on_sasl(const xml::element& e);
   void sasl_plain(const std::string& b64);
   void scram_start(const std::string& mech, const std::string& b64);
@@ -121,7 +125,8 @@ struct connection_state : stream::events {
   /// Runs `answer` now (true) or when the brute-force throttle allows.
   bool answer_auth(const std::string& account, std::function<void()> answer);
   void on_throttle_timer();
-  void sasl_failure(const char* condition);
+  /// RFC 6120 §6.5: <failure/> with `condition` and an optional <text/>.
+  void sasl_failure(const char* condition, std::string_view text = {});
   void sasl_success(const jid& who, const std::string& additional);
   /// XEP-0077 before authentication; false: not a registration iq.
   bool preauth_register(const xml::element_ptr& e);

@@ -1,6 +1,7 @@
 // SASL (RFC 6120 §6) on a connection: SCRAM-SHA-256(-PLUS) and
-// SCRAM-SHA-1(-PLUS) (RFC 5802, RFC 7677, channel binding RFC 9266 /
-// RFC 5929) and PLAIN (RFC 4616, only over TLS unless allowed), with the
+// SCRAM-SHA-1(-PLUS) (RFC 5802, RFC 7677; channel binding tls-exporter
+// RFC 9266, tls-unique and tls-server-end-point RFC 5929, advertised per
+// XEP-0440) and PLAIN (RFC 4616, only over TLS unless allowed), with the
 // brute-force throttle; and XEP-0077 registration before authentication.
 
 #include <caf/all.hpp>
@@ -48,6 +49,20 @@ std::string requested_cb_type(std::string_view first) {
 
 } // namespace
 
+std::string connection_state::unavailable_cb_text(const std::string& type) const {
+  if (!tls())
+    return "no channel binding without TLS";
+  std::string offered;
+  for (auto t : tls()->channel_binding_types())
+    offered += (offered.empty() ? "" : ", ") + std::string{t};
+  // RFC 9266 §1 (RFC 8446 §C.5): tls-unique does not exist on TLS 1.3.
+  std::string why = type == "tls-unique" && tls()->version() == "TLSv1.3"
+                      ? " (undefined on TLS 1.3, RFC 9266)"
+                      : "";
+  return "unsupported-channel-binding-type: " + type + why + "; available: "
+         + offered;
+}
+
 std::vector<std::string> connection_state::offered_mechanisms() const {
   // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
   std::vector<std::string> out;
@@ -60,8 +75,7 @@ std::vector<std::string> connection_state::offered_mechanisms() const {
     return out;
   }
   if (tls() && opts.sasl_channel_binding
-      && (!tls()->channel_binding("tls-exporter").empty()
-              || !tls()->channel_binding("tls-server-end-point").empty())) {
+      && !tls()->channel_binding_types().empty()) {
     out.emplace_back("SCRAM-SHA-256-PLUS");
     out.emplace_back("SCRAM-SHA-1-PLUS");
   }
@@ -81,6 +95,7 @@ void connection_state::on_sasl(const xml::element& e) {
   if (e.name == "auth") {
     plain_needs_response = false;
     scram.reset();
+    sasl_cb.clear();
     auto mech = e.attr_or("mechanism");
     auto offered = offered_mechanisms();
     if (std::find(offered.begin(), offered.end(), mech) == offered.end()) {
@@ -179,29 +194,28 @@ void connection_state::scram_start(const std::string& mech,
     sasl_failure(b64.empty() ? "malformed-request" : "incorrect-encoding");
     return;
   }
-  std::string cb_type;
-  std::string cb_data;
-  if (tls()) {
-    cb_type = requested_cb_type(*first);
-    if (cb_type.empty())
-      cb_type = "tls-exporter";
-    cb_data = tls()->channel_binding(cb_type);
-    if (cb_data.empty())
-      cb_type.clear();
-  }
-  // COMPAT(slixmpp 1.8): it asks for tls-unique (undefined on TLS 1.3),
-  // then retries without channel binding, flag 'y'. Having tried and
-  // found no common type, that 'y' is no downgrade attack.
+  // The type the client asks for ("p=..."), if this connection has it.
+  auto cb_type = requested_cb_type(*first);
+  auto cb_data = tls() && !cb_type.empty() ? tls()->channel_binding(cb_type)
+                                           : std::string{};
+  // COMPAT(slixmpp 1.8, python3-nbxmpp's tls-unique): Python clients ask
+  // for tls-unique on TLS 1.3 too, where it is undefined (RFC 9266 §1),
+  // then retry without channel binding, flag 'y'. Having tried on this
+  // stream and found no common type, that 'y' is no downgrade attack.
   scram = std::make_unique<scram::server_exchange>(
-    m->hash, m->plus, cb_type, cb_data, plus_offered() && !cb_type_mismatch);
+    m->hash, m->plus, cb_data.empty() ? std::string{} : cb_type, cb_data,
+    plus_offered() && !cb_type_mismatch);
   auto step = scram->client_first(*first);
-  if (step.reason == "unsupported-channel-binding-type")
-    cb_type_mismatch = true;
   if (step.kind != scram::server_exchange::step::need_credentials) {
-    spdlog::info("SCRAM from {}:{} refused: {}", remote, remote_port,
-                 step.reason);
+    std::string text;
+    if (step.reason == "unsupported-channel-binding-type") {
+      cb_type_mismatch = true;
+      text = unavailable_cb_text(cb_type);
+    }
+    spdlog::info("SCRAM from {}:{} refused: {}{}{}", remote, remote_port,
+                 step.reason, text.empty() ? "" : ": ", text);
     scram.reset();
-    sasl_failure(step.data.c_str());
+    sasl_failure(step.data.c_str(), text);
     return;
   }
   auto who = user_for(scram->username());
@@ -259,6 +273,7 @@ void connection_state::scram_response(const std::string& b64) {
   auto step = scram->client_final(*final_msg);
   auto who = scram_user;
   auto name = scram->username();
+  sasl_cb = scram->channel_bound() ? scram->cb_type() : std::string{};
   scram.reset();
   if (step.kind == scram::server_exchange::step::success && !who.empty()) {
     answer_auth(who.str(), [this, who, data = base64::encode(step.data)] {
@@ -332,10 +347,17 @@ void connection_state::on_throttle_timer() {
     resume();
 }
 
-void connection_state::sasl_failure(const char* condition) {
+void connection_state::sasl_failure(const char* condition,
+                                    std::string_view text) {
   std::string out = "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><";
   out += condition;
-  out += "/></failure>";
+  out += "/>";
+  if (!text.empty()) {
+    out += "<text xml:lang='en'>";
+    out += xml::escape(text);
+    out += "</text>";
+  }
+  out += "</failure>";
   write(out);
   if (++sasl_failures >= max_sasl_failures)
     fail("policy-violation", "too many failed authentication attempts");
@@ -350,8 +372,12 @@ void connection_state::sasl_success(const jid& who,
           + "</success>");
   if (auto t = throttle_of(*ctx))
     t->succeeded(who.bare().str());
-  spdlog::info("authenticated {}:{} as {} ({}{})", remote, remote_port,
-               who.str(), sasl_mech, tls() ? ", " + tls()->version() : "");
+  // Mechanism, channel-binding type (-PLUS only) and TLS version: which
+  // of them a client really uses shows here (tests/e2e/test_plus_*.py).
+  spdlog::info("authenticated {}:{} as {} ({}{}{})", remote, remote_port,
+               who.str(), sasl_mech,
+               sasl_cb.empty() ? "" : ", channel binding " + sasl_cb,
+               tls() ? ", " + tls()->version() : "");
   authenticated = true;
   user = who;
   // RFC 6120 §6.4.6: the client restarts the stream, now with the full

@@ -346,43 +346,4 @@ std::string session::version() const {
   return SSL_get_version(ssl_);
 }
 
-std::string session::channel_binding(std::string_view type) const {
-  if (!handshake_done())
-    return {};
-  if (type == "tls-exporter") {
-    // RFC 9266: only defined for TLS 1.3 (or 1.2 with extended master
-    // secret; we keep it to 1.3).
-    if (SSL_version(ssl_) < TLS1_3_VERSION)
-      return {};
-    unsigned char out[32];
-    static constexpr char label[] = "EXPORTER-Channel-Binding";
-    if (SSL_export_keying_material(ssl_, out, sizeof(out), label,
-                                   sizeof(label) - 1, nullptr, 0, 1)
-        != 1)
-      return {};
-    return std::string(reinterpret_cast<char*>(out), sizeof(out));
-  }
-  if (type == "tls-server-end-point") {
-    // RFC 5929 §4.1: hash of our certificate with its signature's hash
-    // (SHA-256 for MD5/SHA-1).
-    auto cert = SSL_get_certificate(ssl_);
-    if (cert == nullptr)
-      return {};
-    int md_nid = 0;
-    if (X509_get_signature_info(cert, &md_nid, nullptr, nullptr, nullptr) != 1)
-      return {};
-    auto md = md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef
-                ? EVP_sha256()
-                : EVP_get_digestbynid(md_nid);
-    if (md == nullptr)
-      md = EVP_sha256();
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (X509_digest(cert, md, out, &len) != 1)
-      return {};
-    return std::string(reinterpret_cast<char*>(out), len);
-  }
-  return {};
-}
-
 } // namespace dja::tls

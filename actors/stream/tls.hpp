@@ -107,9 +107,21 @@ public:
   /// "TLSv1.3" etc.
   std::string version() const;
 
-  /// Channel-binding data (RFC 9266 tls-exporter, RFC 5929
-  /// tls-server-end-point); empty if unavailable on this session.
+  /// Channel-binding data of `type` ("tls-unique", "tls-exporter",
+  /// "tls-server-end-point"); empty when the type is not defined on this
+  /// session (see channel_binding_types()).
   std::string channel_binding(std::string_view type) const;
+
+  /// The channel-binding types this session can verify, strongest first:
+  ///   tls-exporter          RFC 9266: TLS 1.3, or TLS 1.2 with the
+  ///                         extended master secret (RFC 7627);
+  ///   tls-unique            RFC 5929 §3: TLS 1.2 only (undefined on 1.3,
+  ///                         RFC 8446 §C.5), not after a resumption
+  ///                         without the extended master secret;
+  ///   tls-server-end-point  RFC 5929 §4: any version, needs our
+  ///                         certificate.
+  /// Empty before the handshake ends.
+  std::vector<std::string_view> channel_binding_types() const;
 
   /// The last error, for the log.
   const std::string& error() const { return error_; }

@@ -315,6 +315,8 @@ def _libssl():
                     ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
                     ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
                 lib.SSL_export_keying_material.restype = ctypes.c_int
+                lib.SSL_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+                lib.SSL_ctrl.restype = ctypes.c_long
                 _libssl_handle = lib
             except (OSError, AttributeError):
                 pass
@@ -322,14 +324,15 @@ def _libssl():
 
 
 def tls_exporter(sock):
-    """RFC 9266 tls-exporter channel binding of an ssl.SSLSocket (TLS 1.3
-    only), or None when this Python cannot compute it. The ssl module
+    """RFC 9266 tls-exporter channel binding of an ssl.SSLSocket (TLS 1.3,
+    or 1.2 with the extended master secret, RFC 9266 §2), or None when it is
+    undefined or this Python cannot compute it. The ssl module
     offers only tls-unique, so this finds the OpenSSL SSL* of CPython's
     _ssl._SSLSocket (struct layout: PyObject_HEAD, weak reference to the
     socket, SSL *) and calls SSL_export_keying_material through ctypes. The
     layout is checked before use: the first field must be the socket's
     weak reference and SSL_get_fd() of the pointer the socket's descriptor."""
-    if sys.implementation.name != "cpython" or sock.version() != "TLSv1.3":
+    if sys.implementation.name != "cpython" or sock.version() not in ("TLSv1.2", "TLSv1.3"):
         return None
     lib = _libssl()
     obj = getattr(sock, "_sslobj", None)
@@ -344,6 +347,9 @@ def tls_exporter(sock):
         return None
     ptr = ctypes.c_void_p.from_address(base + ctypes.sizeof(ctypes.c_void_p)).value
     if not ptr or lib.SSL_get_fd(ptr) != sock.fileno():
+        return None
+    # SSL_get_extms_support() is the macro SSL_ctrl(s, 122, 0, NULL)
+    if sock.version() == "TLSv1.2" and lib.SSL_ctrl(ptr, 122, 0, None) != 1:
         return None
     out = ctypes.create_string_buffer(32)
     label = b"EXPORTER-Channel-Binding"
@@ -401,6 +407,8 @@ def channel_binding(conn, cb_type):
     if cb_type == "tls-server-end-point":
         return tls_server_end_point(conn.tls["cert_der"]) if conn.tls["cert_der"] else None
     if cb_type == "tls-unique":
+        # Python offers it on TLS 1.3 too, where it is undefined (RFC 9266 §1):
+        # the server must refuse it there.
         try:
             return conn.sock.get_channel_binding("tls-unique")
         except (ValueError, ssl.SSLError):

@@ -212,6 +212,8 @@ class Player:
             got = [split_ns(x.tag)[1] for x in el.children if split_ns(x.tag)[1] != "text"]
             cond = got[0] if got else "(no condition)"
             self.vars["%s.sasl_failure" % name] = cond
+            text = el.find("{%s}text" % NS_SASL)
+            self.vars["%s.sasl_text" % name] = (text.text or "").strip() if text is not None else "none"
             exp_text = "<failure xmlns='%s'><%s/></failure>" % (NS_SASL, " | ".join(expect or ["(success)"]))
             if expect is None:
                 raise Failure("%s: %s failed" % (name, label), "<success xmlns='%s'/>" % NS_SASL,

@@ -51,7 +51,7 @@ STATEMENTS = [
     ("server_exits", re.compile(r"^server exits%s$" % WITHIN)),
     ("server_restarts", re.compile(r"^server restarts%s$" % WITHIN)),
     ("wait", re.compile(r"^wait %s$" % DUR)),
-    ("check", re.compile(r"^check (?P<a>\S+) (?P<op>==|!=) (?P<b>\S+)$")),
+    ("check", re.compile(r"^check (?P<a>\S+) (?P<op>==|!=) (?P<b>\S.*)$")),
 ]
 BLOCK_KINDS = {"send", "send_raw", "recv", "recv_any", "recv_header", "features"}
 CLIENT_KEYS = ("jid", "password", "resource", "ignore", "tls", "mechanism", "channel-binding",
