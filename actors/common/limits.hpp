@@ -27,12 +27,17 @@ struct limits {
   /// Largest stanza before a stream is authenticated (bytes): parse
   /// trees of strangers stay a few KiB.
   std::size_t preauth_stanza_size = 10 * 1024;
-  /// Bytes a connection may hold unwritten (a peer that does not read);
-  /// past it the socket is reset (stream/pump.cpp: what was already
-  /// serialized is lost with it, as with any TCP reset) and the stanzas
-  /// its session gets afterwards go back to the router (offline storage
-  /// or a bounce, RFC 6121 §8.5). Memory held per connection stays under
-  /// about twice this (the write in progress plus what waits behind it).
+  /// Bytes a connection may hold that the kernel has not taken (a peer
+  /// that does not read). A write that finds more than this waiting cuts
+  /// the connection after what the kernel already has (stream/pump.cpp),
+  /// and every stanza for the client whose bytes the kernel had not
+  /// taken, and those its session gets afterwards, go back to the router
+  /// (offline storage or a bounce, RFC 6121 §8.5). Memory held per
+  /// connection stays under this plus one stanza (and the stanzas it
+  /// serializes, kept for the hand-back). Stored messages are written
+  /// paced (session/offline.cpp), so a long offline queue does not trip
+  /// it. Prosody's server_select closes at 51 MB ("send buffer
+  /// exceeded"); 1 MiB is some seconds of a fast client's traffic.
   std::size_t write_buffer = 1024 * 1024;
   /// Bytes per second read from one client connection (a token bucket:
   /// past it the server reads less, it drops nothing); 0 = unbounded.

@@ -72,11 +72,15 @@ void connection_state::on_stream_lost(const std::string& why, bool overflow) {
                remote, remote_port,
                why + (user.empty() ? std::string{} : " " + user.str()));
   ph = phase::closed;
+  answer_written(true);
   if (overflow && session) {
-    // The stanzas the session still hands us were not written: they go
-    // back to it as undeliverable, and from it to the router (RFC 6121
-    // §8.5: offline storage or a bounce); we stay until it is gone.
+    // The stanzas the kernel had not taken, and those the session still
+    // hands us, were not written: they go back to it as undeliverable,
+    // and from it to the router (RFC 6121 §8.5: offline storage or a
+    // bounce); we stay until it is gone.
     overflowed = true;
+    for (auto& e : pump->take_unwritten())
+      self->send(session, msg::undelivered{std::move(e)});
     self->send(session, overflow_atom::value);
     self->monitor(session);
     self->set_down_handler([this](caf::down_msg&) { self->quit(); });
@@ -285,6 +289,31 @@ void connection_state::write(const xml::element& e) {
   write(out);
 }
 
+void connection_state::write_kept(const xml::element_ptr& e) {
+  std::string out;
+  xml::serialize(*e, out, ns::client);
+  pump->write(out, e);
+}
+
+void connection_state::answer_written(bool cut) {
+  if (written_promises.empty())
+    return;
+  auto done = pump->written_total();
+  std::size_t i = 0;
+  for (; i < written_promises.size(); ++i) {
+    auto& w = written_promises[i];
+    if (w.end <= done)
+      w.rp.deliver(caf::unit);
+    else if (cut)
+      w.rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    else
+      break;
+  }
+  written_promises.erase(written_promises.begin(), written_promises.begin() + i);
+  if (written_promises.empty())
+    std::vector<written_promise>{}.swap(written_promises);
+}
+
 void connection_state::fail(const std::string& condition,
                             const std::string& text) {
   if (ph == phase::closed)
@@ -337,6 +366,7 @@ void connection_state::on_ping_timer() {
 void connection_state::shut(const char* reason) {
   if (overflowed)
     return; // waiting for the session (on_stream_lost)
+  answer_written(true);
   if (session) {
     self->send(session, closed_atom::value);
     session = nullptr;
@@ -382,10 +412,28 @@ caf::behavior connection_actor(connection_broker* self,
     },
     [self](msg::to_client& m) {
       auto& st = self->state;
-      if (st.ph == connection_state::phase::bound)
+      if (self->current_message_id().is_request()) {
+        // A stored stanza (offline.cpp): the answer says whether the
+        // kernel took it; if not, it stays stored (not handed back).
+        auto rp = self->make_response_promise();
+        if (st.ph != connection_state::phase::bound) {
+          rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+          return;
+        }
         st.write(*m.stanza);
+        st.written_promises.push_back({st.pump->queued_total(), rp});
+        st.answer_written(st.ph != connection_state::phase::bound);
+        return;
+      }
+      if (st.ph == connection_state::phase::bound)
+        st.write_kept(m.stanza);
       else if (st.overflowed && st.session)
         self->send(st.session, msg::undelivered{std::move(m.stanza)});
+    },
+    [self](const caf::io::data_transferred_msg& m) {
+      auto& st = self->state;
+      st.pump->on_written(m.written);
+      st.answer_written();
     },
     [self](drain_atom) {
       // The session's last question before it hands back what we

@@ -15,6 +15,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/io/broker.hpp>
+#include <caf/response_promise.hpp>
 
 #include "common/jid.hpp"
 #include "common/server_context.hpp"
@@ -64,6 +65,15 @@ struct connection_state : stream::events {
   /// The client stopped reading (limits.write_buffer): the socket is
   /// gone; stanzas from the session go back to it (msg::undelivered).
   bool overflowed = false;
+  /// msg::to_client requests (the session's offline messages) answered
+  /// once the kernel has taken the stanza's last byte (`end`, see
+  /// stream::pump::queued_total()), with an error if the stream is cut
+  /// first: the session then keeps the stanza stored.
+  struct written_promise {
+    uint64_t end;
+    caf::response_promise rp;
+  };
+  std::vector<written_promise> written_promises;
   int sasl_failures = 0;
   bool plain_needs_response = false; ///< PLAIN sent without initial data
   std::string sasl_mech;                        ///< for the log
@@ -95,6 +105,12 @@ struct connection_state : stream::events {
   void send_features();
   void write(const std::string& text);
   void write(const xml::element& e);
+  /// A stanza from the session: handed back to it if the client stops
+  /// reading before the kernel has taken it (stream::pump::write).
+  void write_kept(const xml::element_ptr& e);
+  /// Answers the written_promises the kernel has caught up with (all of
+  /// them, with an error, when `cut`).
+  void answer_written(bool cut = false);
   /// Sends the stream error (after our header if not yet sent), closes.
   void fail(const std::string& condition, const std::string& text = {});
   /// Ends the connection (stream already closed or failed).

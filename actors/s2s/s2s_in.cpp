@@ -261,6 +261,9 @@ caf::behavior in_stream(in_broker* self, caf::io::connection_handle hdl,
     },
     [self](hibernate_atom) { self->state.pump->on_hibernate_timer(); },
     [self](stream::read_atom) { self->state.pump->on_read_timer(); },
+    [self](const caf::io::data_transferred_msg& m) {
+      self->state.pump->on_written(m.written);
+    },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
       st.pump->on_socket_closed();

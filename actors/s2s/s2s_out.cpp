@@ -292,6 +292,10 @@ caf::behavior out_stream(out_broker* self, context_ptr ctx, std::string local,
       if (self->state.pump)
         self->state.pump->on_read_timer();
     },
+    [self](const caf::io::data_transferred_msg& m) {
+      if (self->state.pump)
+        self->state.pump->on_written(m.written);
+    },
     [self](const caf::io::connection_closed_msg&) {
       auto& st = self->state;
       if (st.pump)

@@ -1,11 +1,15 @@
 // Offline messages on a session (XEP-0160): at the first available
 // presence of non-negative priority the session fetches what was stored
-// for the user, writes it to the client, and only then tells the store to
-// forget it. Two phases, so that a session (or connection) that dies in
-// between loses nothing: the stanzas stay stored and come at the next
-// login (at-least-once; a client may see one twice after such a crash).
+// for the user, writes it to the client (paced by what the kernel takes,
+// so that a long queue stays within limits.write_buffer), and tells the
+// store to forget what reached the socket. Two phases, so that a session
+// (or connection) that dies in between loses nothing: the stanzas stay
+// stored and come at the next login (at-least-once; a client may see one
+// twice after such a crash).
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -18,7 +22,8 @@ namespace dja {
 
 namespace {
 
-/// The connection answers at once; this only bounds a wedged one.
+/// The connection answers once the kernel took the stanza; a client
+/// that reads nothing for this long gets the rest at its next login.
 constexpr auto written_timeout = std::chrono::seconds(30);
 
 } // namespace
@@ -56,42 +61,59 @@ void session_state::fetch_offline() {
           release_held();
           return;
         }
-        std::vector<int64_t> ids;
-        ids.reserve(stored.size());
-        std::vector<xml::element_ptr> out;
-        for (auto& m : stored) {
-          ids.push_back(m.id);
-          if (!blocked_inbound(*m.stanza)) // stored before a block
-            out.push_back(std::move(m.stanza));
-        }
-        if (out.empty()) { // all blocked: nothing to write, just forget
-          remove_offline(std::move(ids));
-          release_held();
-          return;
-        }
-        auto last = std::move(out.back());
-        out.pop_back();
-        for (auto& e : out)
-          to_client(std::move(e));
-        // The last one as a request: the connection answers once it has
-        // written it to its socket buffer, and (mailbox order) every
-        // stanza sent before it. A connection that is gone answers with
-        // an error, and the stanzas stay stored.
-        self->request(conn, written_timeout, msg::to_client{std::move(last)})
-          .then(
-            [this, ids]() mutable { remove_offline(std::move(ids)); },
-            [this](caf::error& err) {
-              spdlog::info("{}: offline messages not confirmed written ({}); "
-                           "kept for the next login",
-                           full.str(), caf::to_string(err));
-            });
-        release_held(); // after the stored ones, in the connection's mailbox
+        offline_out = std::move(stored);
+        offline_next = 0;
+        send_offline();
       },
       [this](caf::error& err) {
         spdlog::error("{}: offline messages not fetched: {}", full.str(),
                       caf::to_string(err));
         release_held();
       });
+}
+
+void session_state::send_offline() {
+  // Each stanza is a request: the connection answers once the kernel
+  // has taken its last byte (or with an error when the stream is cut
+  // first), so at most a window of them waits in the connection, and
+  // only what reached the client's socket is removed from the store.
+  auto window = std::max<std::size_t>(ctx->limits.write_buffer / 2, 1);
+  while (!offline_failed && offline_next < offline_out.size()
+         && offline_in_flight < window) {
+    auto m = std::move(offline_out[offline_next++]);
+    if (blocked_inbound(*m.stanza)) { // stored before a block: forget it
+      offline_done.push_back(m.id);
+      continue;
+    }
+    auto size = xml::to_string(*m.stanza).size();
+    offline_in_flight += size;
+    self->request(conn, written_timeout, msg::to_client{std::move(m.stanza)})
+      .then(
+        [this, id = m.id, size] {
+          offline_in_flight -= size;
+          offline_done.push_back(id);
+          send_offline();
+        },
+        [this, size](caf::error& err) {
+          offline_in_flight -= size;
+          if (!offline_failed)
+            spdlog::info("{}: offline messages not confirmed written ({}); "
+                         "the rest kept for the next login",
+                         full.str(), caf::to_string(err));
+          offline_failed = true;
+          send_offline();
+        });
+  }
+  if (offline_done.size() >= 256) // remove as we go on a long queue
+    remove_offline(std::exchange(offline_done, {}));
+  if (offline_in_flight > 0
+      || (!offline_failed && offline_next < offline_out.size()))
+    return;
+  if (!offline_done.empty())
+    remove_offline(std::exchange(offline_done, {}));
+  std::vector<hooks::offline_message>{}.swap(offline_out);
+  offline_next = 0;
+  release_held(); // after the stored ones, in the connection's mailbox
 }
 
 /// The second phase: the store forgets what was written.

@@ -169,6 +169,10 @@ void session_state::close(const std::string& reason) {
   if (closed)
     return;
   closed = true;
+  // Live stanzas held behind stored ones (offline.cpp) never reached the
+  // connection: they are routed again like those it hands back.
+  if (held && !held->empty())
+    giving_back = true;
   auto finish = [this, reason] {
     if (giving_back) {
       give_back(reason);
@@ -211,6 +215,11 @@ void session_state::give_back(const std::string& reason) {
   // had; with this session gone the router applies RFC 6121 §8.5
   // (another resource, offline storage, or an error to the sender).
   auto route_all = [this, reason] {
+    if (held) {
+      for (auto& e : *held)
+        returned.push_back(std::move(e));
+      held.reset();
+    }
     size_t n = 0;
     for (auto& e : returned) {
       auto type = e->attr_or("type");

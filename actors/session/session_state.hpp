@@ -44,6 +44,17 @@ struct session_state {
   /// Live stanzas held back while stored ones are fetched and written
   /// (offline.cpp), so that the client sees them in arrival order.
   std::optional<std::vector<xml::element_ptr>> held;
+  /// Stored stanzas on their way to the client (offline.cpp), paced so
+  /// that what waits in the connection stays under half of
+  /// limits.write_buffer (a large queue must not look like a client
+  /// that does not read): those not written yet (from offline_next on),
+  /// the bytes written but not yet taken by the kernel, and the ids
+  /// taken (to remove from the store).
+  std::vector<hooks::offline_message> offline_out;
+  std::size_t offline_next = 0;
+  std::size_t offline_in_flight = 0;
+  std::vector<int64_t> offline_done;
+  bool offline_failed = false;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
   bool blocklist_interested = false; ///< asked for the block list (XEP-0191)
   /// The user's block list, enforced here (blocking.cpp); kept current by
@@ -98,6 +109,9 @@ struct session_state {
   void deliver_local(xml::element_ptr e);
   /// XEP-0160: fetch the stored stanzas, write them, then remove them.
   void fetch_offline();
+  /// Writes stored stanzas while the window allows; at the end removes
+  /// what was written from the store and releases the held ones.
+  void send_offline();
   void release_held();
   void remove_offline(std::vector<int64_t> ids);
 

@@ -40,6 +40,10 @@ void pump::attach(caf::io::connection_handle hdl) {
   hdl_ = hdl;
   attached_ = true;
   self_->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+  // CAF reports every write to the socket (data_transferred_msg): what
+  // it still holds is queued_ - written_ (its own buffers are not
+  // visible: a flush moves wr_buf into them).
+  self_->ack_writes(hdl, true);
 }
 
 void pump::arm_hibernation() {
@@ -106,11 +110,7 @@ void pump::on_data(const char* data, std::size_t len) {
   }
   std::string plain;
   auto ok = tls_->feed(data, len, plain);
-  auto& buf = self_->wr_buf(hdl_);
-  auto before = buf.size();
-  tls_->take_output(buf);
-  if (buf.size() != before)
-    self_->flush(hdl_);
+  push({}); // handshake records, alerts
   if (!ok) {
     lost("TLS error: " + tls_->error(), false);
     return;
@@ -180,29 +180,62 @@ void pump::start_tls(SSL_CTX* ctx) {
 void pump::start_tls_client(SSL_CTX* ctx, const std::string& server_name) {
   tls_ = std::make_unique<tls::session>(ctx, server_name);
   restart();
-  if (attached_) {
-    tls_->take_output(self_->wr_buf(hdl_));
-    self_->flush(hdl_);
-  }
+  if (attached_)
+    push({});
 }
 
-void pump::write(std::string_view text) {
-  if (closed_ || !attached_)
-    return;
+void pump::push(std::string_view text) {
   auto& buf = self_->wr_buf(hdl_);
+  auto before = buf.size();
   if (tls_) {
-    tls_->write(text);
+    if (!text.empty())
+      tls_->write(text);
     tls_->take_output(buf);
   } else {
     buf.insert(buf.end(), text.begin(), text.end());
   }
+  if (buf.size() == before)
+    return;
+  queued_ += buf.size() - before;
   self_->flush(hdl_);
-  // After the flush, wr_buf holds what waits behind the write in
-  // progress: it only grows while the peer does not read.
-  if (bounds_.write_buffer != 0 && buf.size() > bounds_.write_buffer)
+}
+
+void pump::write(std::string_view text, xml::element_ptr keep) {
+  if (closed_ || !attached_)
+    return;
+  // What earlier writes left in CAF's buffers: it only grows while the
+  // peer does not read (the kernel's own send buffer is full).
+  auto waiting = queued_ - written_;
+  if (bounds_.write_buffer != 0 && waiting > bounds_.write_buffer) {
+    if (keep)
+      kept_.push_back({UINT64_MAX, std::move(keep)});
     lost("write buffer over " + std::to_string(bounds_.write_buffer)
            + " bytes (the peer does not read)",
          true);
+    return;
+  }
+  push(text);
+  if (keep)
+    kept_.push_back({queued_, std::move(keep)});
+}
+
+void pump::on_written(uint64_t n) {
+  written_ += n;
+  while (kept_head_ < kept_.size() && kept_[kept_head_].end <= written_)
+    kept_[kept_head_++].stanza.reset();
+  if (kept_head_ == kept_.size() && !kept_.empty()) {
+    std::vector<kept>{}.swap(kept_);
+    kept_head_ = 0;
+  }
+}
+
+std::vector<xml::element_ptr> pump::take_unwritten() {
+  std::vector<xml::element_ptr> out;
+  for (auto i = kept_head_; i < kept_.size(); ++i)
+    out.push_back(std::move(kept_[i].stanza));
+  std::vector<kept>{}.swap(kept_);
+  kept_head_ = 0;
+  return out;
 }
 
 void pump::close(std::string_view last_words) {
@@ -218,8 +251,7 @@ void pump::close(std::string_view last_words) {
   attached_ = false;
   if (tls_) {
     tls_->shutdown();
-    tls_->take_output(self_->wr_buf(hdl_));
-    self_->flush(hdl_);
+    push({});
   }
   // CAF closes after the pending bytes are written.
   self_->close(hdl_);
@@ -234,31 +266,35 @@ void pump::lost(const std::string& why, bool overflow) {
   if (closed_)
     return;
   if (overflow) {
-    reset_socket();
+    cut();
   } else {
-    closed_ = true;
-    attached_ = false;
     if (tls_) {
       tls_->shutdown();
-      tls_->take_output(self_->wr_buf(hdl_));
-      self_->flush(hdl_);
+      push({});
     }
+    closed_ = true;
+    attached_ = false;
     self_->close(hdl_);
   }
   up_.on_stream_lost(why, overflow);
 }
 
-void pump::reset_socket() {
+void pump::cut() {
   closed_ = true;
   attached_ = false;
-  // What waits is dropped with the connection, as a TCP reset would: the
-  // bytes already serialized are lost; what the stream still gets is its
-  // to hand back (on_stream_lost with overflow).
+  // Bytes still in wr_buf never reached CAF's write in progress: drop
+  // them (their stanzas are in kept_, handed back). The write in
+  // progress ends at a stanza boundary, but the kernel may have taken
+  // only part of it, so no stream error can follow it in the stream:
+  // the peer gets what the kernel has, then FIN, as with Prosody's "send
+  // buffer exceeded".
   self_->wr_buf(hdl_).clear();
   // CAF 0.17's default multiplexer names a connection by its socket; make
   // sure it is ours (a connected TCP socket to the same peer port), then
-  // make the close a reset (SO_LINGER 0) and stop both directions, so the
-  // write in progress fails at once instead of waiting for the peer.
+  // shut its sending side: the kernel still delivers what it holds (so
+  // the count of what was written stays true) and then FIN, while CAF's
+  // write in progress fails at once (EPIPE) and frees its buffers instead
+  // of waiting for a peer that does not read.
   auto fd = static_cast<int>(hdl_.id());
   sockaddr_storage peer{};
   socklen_t len = sizeof(peer);
@@ -268,11 +304,8 @@ void pump::reset_socket() {
       port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
     else if (peer.ss_family == AF_INET6)
       port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
-    if (port != 0 && port == self_->remote_port(hdl_)) {
-      linger lg{1, 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-      ::shutdown(fd, SHUT_RDWR);
-    }
+    if (port != 0 && port == self_->remote_port(hdl_))
+      ::shutdown(fd, SHUT_WR);
   }
   self_->close(hdl_);
 }

@@ -12,7 +12,11 @@
 //   - events parsed but not yet handled (a stream may pause between
 //     events while it waits for an asynchronous answer, order is kept);
 //   - writing with a bound on what a peer that does not read may cost
-//     (limits.write_buffer): past it the socket is reset;
+//     (limits.write_buffer): CAF reports what the kernel took
+//     (data_transferred_msg), so the pump knows what still waits in
+//     CAF's buffers; past the bound the connection is cut after what the
+//     kernel already has, and the stanzas whose bytes it had not taken
+//     are handed back to the stream above (take_unwritten());
 //   - reading with a token bucket (limits.c2s_rate / s2s_rate and
 //     rate_burst): over its rate a peer is read later, never dropped;
 //   - the orderly close: last words (a stream error or
@@ -45,7 +49,8 @@ namespace dja::stream {
 
 // The owner's behaviour hands these to the pump: dja::hibernate_atom
 // (common/messages.hpp) -> on_hibernate_timer(), read_atom ->
-// on_read_timer(), new_data_msg -> on_data().
+// on_read_timer(), new_data_msg -> on_data(), data_transferred_msg ->
+// on_written().
 
 /// pump -> its own broker: the rate shaper's pause is over, read again.
 using read_atom = caf::atom_constant<caf::atom("pumpread")>;
@@ -65,8 +70,9 @@ public:
   /// the stream error `condition` (RFC 6120 §4.9.3).
   virtual void on_stream_bad_xml(const char* condition) = 0;
   /// The connection is gone without a stream error: a TLS error, or a
-  /// peer that does not read (the socket was reset). `why` is for the
-  /// log; `overflow` tells the second case.
+  /// peer that does not read (cut after what the kernel had taken; the
+  /// stanzas it had not are in take_unwritten()). `why` is for the log;
+  /// `overflow` tells the second case.
   virtual void on_stream_lost(const std::string& why, bool overflow) = 0;
   /// The TLS handshake just completed.
   virtual void on_tls_established() {}
@@ -106,8 +112,23 @@ public:
   /// The socket was closed by the peer (connection_closed_msg).
   void on_socket_closed();
 
-  /// Writes `text` (encrypted once TLS runs) and flushes.
-  void write(std::string_view text);
+  /// Writes `text` (encrypted once TLS runs) and flushes. With `keep`,
+  /// the stanza `text` serializes is held until the kernel has taken its
+  /// last byte, so that a cut (limits.write_buffer) can hand it back.
+  /// A write that finds more than limits.write_buffer bytes still
+  /// waiting from earlier writes cuts the connection instead (one stanza
+  /// larger than the bound still goes out to a peer that reads).
+  void write(std::string_view text, xml::element_ptr keep = nullptr);
+  /// CAF wrote `n` more bytes to the socket (data_transferred_msg).
+  void on_written(uint64_t n);
+  /// Bytes handed to CAF since attach(), and those the kernel took: a
+  /// write is on the wire once written_total() reaches the
+  /// queued_total() it left.
+  uint64_t queued_total() const { return queued_; }
+  uint64_t written_total() const { return written_; }
+  /// After a cut: the stanzas written with `keep` whose bytes the kernel
+  /// had not taken, oldest first (emptied by the call).
+  std::vector<xml::element_ptr> take_unwritten();
 
   /// TLS from now on, server side (STARTTLS after <proceed/>, or direct
   /// TLS); events already parsed are dropped (RFC 6120 §5.4.3.3: nothing
@@ -145,7 +166,16 @@ private:
   void arm_hibernation();
   void shape(std::size_t len);
   void lost(const std::string& why, bool overflow);
-  void reset_socket();
+  void cut();
+  /// Hands TLS output (if any) or `text` to CAF, counts it, flushes.
+  void push(std::string_view text);
+
+  /// A stanza written with `keep`: its last byte is byte `end` of the
+  /// connection's output.
+  struct kept {
+    uint64_t end;
+    xml::element_ptr stanza;
+  };
 
   caf::io::broker* self_;
   events& up_;
@@ -157,6 +187,13 @@ private:
   std::vector<xml::stream_event> backlog_;
   std::size_t next_ = 0;
   std::chrono::steady_clock::time_point last_input_;
+  /// Output accounting (see queued_total()); kept_ from kept_head_ on
+  /// are the stanzas not yet wholly taken by the kernel (a vector, freed
+  /// when drained: an idle stream holds no storage for it).
+  uint64_t queued_ = 0;
+  uint64_t written_ = 0;
+  std::vector<kept> kept_;
+  std::size_t kept_head_ = 0;
   /// Rate shaper: bytes that may still be read now, and when it was
   /// last refilled.
   double tokens_ = 0;
