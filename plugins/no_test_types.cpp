@@ -1,9 +1,9 @@
 // The server offers no test plugin types (see test_types() in
-// actors/hooks/plugin.hpp). Alone in its file, so that the linker takes
-// it from the dja_core archive only when nothing defines test_types():
-// test builds link plugins/test/types.cpp instead.
+// server/registry.hpp). Alone in its file, so that the linker takes it
+// from the dja_core archive only when nothing defines test_types(): test
+// builds link the list generated from plugins/test/ instead.
 
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 namespace dja::plugins {
 

@@ -4,7 +4,8 @@
 // catalogue (so the core includes no file of plugins/): what a plugin
 // type is: a name (= TOML `type` = folder = log tag), its option schema,
 // what it declares (hooks served, IQ namespaces, disco features) and how
-// to spawn it. The list of built-in types is in plugins/registry.cpp.
+// to spawn it, and DJA_PLUGIN, the one way a plugin type makes itself
+// known (built in, or a shared library: docs/plugins.md).
 
 #include <functional>
 #include <string>
@@ -77,16 +78,27 @@ struct plugin_type {
   std::function<caf::actor(const spawn_context&)> spawn;
 };
 
-/// Every built-in plugin type, in one list (plugins/registry.cpp).
-const std::vector<plugin_type>& builtin_types();
-
-/// The plugin types only test builds have (`test.*`, plugins/test/): the
-/// unit tests and djabberd-actors-test, which the scenarios run, link
-/// plugins/test/types.cpp; the server gets the empty list of
-/// plugins/no_test_types.cpp.
-std::vector<plugin_type> test_types();
-
-/// The type with this name, or nullptr.
-const plugin_type* find_type(std::string_view name);
-
 } // namespace dja::plugins
+
+/// Declares a plugin type: `DJA_PLUGIN(auth_static) { return {...}; }`
+/// defines the function that returns it, `auth_static_type()`.
+///
+/// Built in: the id is the folder below plugins/ with '/' as '_'
+/// (plugins/auth/static: the TOML type "auth.static"), the line is inside
+/// namespace dja::plugins, and the build generates the list of built-in
+/// types from these lines (cmake/plugin_registry.cmake): a new built-in
+/// plugin is one folder and no edit elsewhere.
+///
+/// In a shared library (djabberd_actors_add_plugin defines
+/// DJA_PLUGIN_LIBRARY), the same line also defines the library's entry
+/// point with its build identity (actors/hooks/entry.hpp); one
+/// DJA_PLUGIN per library, in any namespace.
+#ifdef DJA_PLUGIN_LIBRARY
+#  include "hooks/entry.hpp"
+#  define DJA_PLUGIN(id)                                                       \
+    ::dja::plugins::plugin_type id##_type();                                   \
+    DJA_PLUGIN_ENTRY(id)                                                       \
+    ::dja::plugins::plugin_type id##_type()
+#else
+#  define DJA_PLUGIN(id) ::dja::plugins::plugin_type id##_type()
+#endif

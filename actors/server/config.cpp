@@ -97,10 +97,13 @@ public:
   }
 
   void server(const toml::node& n, server_cfg& cfg);
+  void plugin_dirs(const toml::node& v, const std::string& key,
+                   server_cfg& cfg);
   void listeners(const toml::node& n, server_cfg& cfg);
   void listener(const toml::table& t, const std::string& key, listen_cfg& l);
   void vhosts(const toml::node& n, server_cfg& cfg);
-  void vhost(const toml::table& t, const std::string& key, vhost_cfg& vh);
+  void vhost(const toml::table& t, const std::string& key, vhost_cfg& vh,
+             const server_cfg& cfg);
   void root(const toml::table& t, server_cfg& cfg);
   bool server_s2s(const toml::key& k, const toml::node& v,
                   const std::string& key, server_cfg& cfg);
@@ -149,6 +152,8 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
     } else if (k == "auth_delay_max") {
       if (auto i = int_in(v, key, 1, 3600, " (seconds)"))
         cfg.auth_delay_max = std::chrono::seconds{*i};
+    } else if (k == "plugin_dirs") {
+      plugin_dirs(v, key, cfg);
     } else if (k == "log_file") {
       if (auto s = str(v, key, "a string (a file path)"))
         cfg.log_file = *s;
@@ -167,10 +172,37 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
       fail(line_of(k), key,
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, shutdown_timeout, tls_ciphers, tls_ciphersuites, "
-           "auth_fail_limit, auth_fail_window, auth_delay_max, s2s_tls, "
+           "auth_fail_limit, auth_fail_window, auth_delay_max, plugin_dirs, "
+           "s2s_tls, "
            "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "
            "s2s_connect_timeout, s2s_handshake_timeout");
+    }
+  }
+}
+
+/// `plugin_dirs`: directories that exist, relative ones taken from the
+/// configuration file's directory (like a relative `library`).
+void checker::plugin_dirs(const toml::node& v, const std::string& key,
+                          server_cfg& cfg) {
+  auto arr = v.as_array();
+  if (arr == nullptr) {
+    fail(line_of(v), key, "an array of directories" + got(v));
+    return;
+  }
+  auto base = std::filesystem::path{file_}.parent_path();
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto& d = *arr->get(i);
+    auto dkey = key + "[" + std::to_string(i) + "]";
+    if (auto s = str(d, dkey, "a directory")) {
+      std::filesystem::path p{*s};
+      if (p.is_relative())
+        p = base / p;
+      std::error_code ec;
+      if (std::filesystem::is_directory(p, ec))
+        cfg.plugin_dirs.push_back(p.string());
+      else
+        fail(line_of(d), dkey, "an existing directory" + got(d));
     }
   }
 }
@@ -368,7 +400,7 @@ void checker::listeners(const toml::node& n, server_cfg& cfg) {
 }
 
 void checker::vhost(const toml::table& t, const std::string& key,
-                    vhost_cfg& vh) {
+                    vhost_cfg& vh, const server_cfg& cfg) {
   for (auto&& [k, v] : t) {
     auto sub = join_key(key, k.str());
     if (k == "domain") {
@@ -390,7 +422,8 @@ void checker::vhost(const toml::table& t, const std::string& key,
         auto pkey = sub + "[" + std::to_string(i) + "]";
         if (auto pt = elem.as_table()) {
           plugin_cfg pc;
-          detail::check_plugin(*pt, file_, pkey, pc, errors_);
+          detail::check_plugin(*pt, file_, pkey, pc, errors_,
+                               cfg.plugin_dirs);
           vh.plugins.push_back(std::move(pc));
         } else {
           fail(line_of(elem), pkey, "a table ([[vhost.plugin]])" + got(elem));
@@ -450,7 +483,7 @@ void checker::vhosts(const toml::node& n, server_cfg& cfg) {
     }
     vhost_cfg vh;
     vh.where = detail::where(file_, line_of(*t));
-    vhost(*t, key, vh);
+    vhost(*t, key, vh, cfg);
     if (!vh.domain.empty()) {
       auto line = line_of(*t->get("domain"));
       auto [it, added] = seen.emplace(vh.domain, std::make_pair(i, line));
@@ -466,9 +499,12 @@ void checker::vhosts(const toml::node& n, server_cfg& cfg) {
 }
 
 void checker::root(const toml::table& t, server_cfg& cfg) {
+  // [server] first: its plugin_dirs are needed by the [[vhost.plugin]]s.
+  if (auto v = t.get("server"))
+    server(*v, cfg);
   for (auto&& [k, v] : t) {
     if (k == "server")
-      server(v, cfg);
+      continue;
     else if (k == "listen")
       listeners(v, cfg);
     else if (k == "vhost")

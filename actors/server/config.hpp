@@ -42,7 +42,10 @@ struct listen_cfg {
 /// against the plugin type's option schema).
 struct plugin_cfg {
   std::string type;
-  toml::table options; ///< every key of the block except type / timeout_ms
+  /// `library = "x.so"`: the plugin library that declares `type`, as
+  /// found (server/plugin_loader.hpp); "" for a built-in type.
+  std::string library;
+  toml::table options; ///< every key but type, library, timeout_ms, hooks
   std::chrono::milliseconds timeout{5000}; ///< `timeout_ms`, any plugin
   /// `hooks = ["auth.check_password"]`, any plugin: serve only these of
   /// the hooks its type serves (empty: all of them).
@@ -82,6 +85,9 @@ struct server_cfg {
   std::string log_level = "info"; ///< trace | debug | info | warn | error
   std::string log_file; ///< empty: standard error
   std::string data_dir = "data";
+  /// Where plugin libraries are looked for: a relative `library = ...`,
+  /// and `TYPE.so` for a `type` that is not built in (docs/plugins.md).
+  std::vector<std::string> plugin_dirs;
   /// bytes; policy-violation. The older name of limits.c2s_stanza_size:
   /// when [limits] does not set that, this applies to c2s streams.
   std::size_t max_stanza_size = 256 * 1024;

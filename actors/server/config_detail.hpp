@@ -29,10 +29,13 @@ std::string got(const toml::node& v);
 std::string int_error(const toml::node& v, int64_t lo, int64_t hi,
                       std::string_view unit);
 
-/// Checks one [[vhost.plugin]] block against its type's option schema.
+/// Checks one [[vhost.plugin]] block against its type's option schema,
+/// loading the plugin library it names (`library`, or TYPE.so in
+/// `plugin_dirs` for a type that is not built in) first.
 void check_plugin(const toml::table& t, const std::string& file,
                   const std::string& key, plugin_cfg& out,
-                  std::vector<config_error>& errors);
+                  std::vector<config_error>& errors,
+                  const std::vector<std::string>& plugin_dirs);
 
 /// What is wrong with a certificate/key pair (unreadable, not PEM, or the
 /// key does not match the certificate), "" when nothing is; `key_at_fault`

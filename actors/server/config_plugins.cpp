@@ -5,9 +5,11 @@
 #include "server/config_detail.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/plugin_loader.hpp"
+#include "server/registry.hpp"
 
 namespace dja::config {
 
@@ -107,7 +109,7 @@ std::string known_types() {
 }
 
 std::string accepted_keys(const plugin_type& type) {
-  std::string res = "type, timeout_ms, hooks";
+  std::string res = "type, library, timeout_ms, hooks";
   for (auto& o : type.options)
     res += ", " + o.key;
   return res;
@@ -115,8 +117,9 @@ std::string accepted_keys(const plugin_type& type) {
 
 class plugin_checker {
 public:
-  plugin_checker(const std::string& file, std::vector<config_error>& errors)
-    : file_(file), errors_(errors) {
+  plugin_checker(const std::string& file, std::vector<config_error>& errors,
+                 const std::vector<std::string>& dirs)
+    : file_(file), errors_(errors), dirs_(dirs) {
     // nop
   }
 
@@ -195,8 +198,11 @@ public:
     out.where = detail::where(file_, line_of(t));
     out.options = t;
     out.options.erase("type");
+    out.options.erase("library");
     out.options.erase("timeout_ms");
     out.options.erase("hooks");
+    if (!library(t, key, out))
+      return;
     auto ty = type(t, key, out);
     if (auto v = t.get("timeout_ms")) {
       auto err = detail::int_error(*v, 1, 600000, " (milliseconds)");
@@ -216,7 +222,7 @@ public:
       return i != os.end() ? &*i : nullptr;
     };
     for (auto&& [k, v] : t) {
-      if (k == "type" || k == "timeout_ms" || k == "hooks")
+      if (k == "type" || k == "library" || k == "timeout_ms" || k == "hooks")
         continue;
       auto sub = detail::join_key(key, k.str());
       if (auto spec = spec_of(k.str()))
@@ -264,17 +270,78 @@ public:
     }
   }
 
+  /// Loads the library the block names (`library`), or TYPE.so from a
+  /// plugin_dirs entry for a type that is not built in. False after an
+  /// error (the block is not checked further).
+  bool library(const toml::table& t, const std::string& key,
+               plugin_cfg& out) {
+    auto base = std::filesystem::path{file_}.parent_path().string();
+    if (base.empty())
+      base = ".";
+    auto type = t.get("type") ? t.get("type")->value<std::string>()
+                              : std::nullopt;
+    const toml::node* where = t.get("library");
+    std::string path;
+    if (where != nullptr) {
+      auto s = where->as_string();
+      if (s == nullptr || s->get().empty()) {
+        fail(line_of(*where), key + ".library",
+             "a plugin library file (a string)" + detail::got(*where));
+        return false;
+      }
+      path = plugins::find_library(s->get(), dirs_, base);
+      if (path.empty()) {
+        std::string looked;
+        for (auto& d : dirs_)
+          looked += d + ", ";
+        fail(line_of(*where), key + ".library",
+             "a plugin library file (\"" + s->get() + "\" is not in "
+               + looked + base + ")");
+        return false;
+      }
+    } else if (type && plugins::find_type(*type) == nullptr) {
+      path = plugins::find_library(*type + ".so", dirs_, "");
+      if (path.empty())
+        return true; // "a known plugin type" follows
+      where = t.get("type");
+    } else {
+      return true;
+    }
+    if (auto err = plugins::load_library(path); !err.empty()) {
+      fail(line_of(*where), key + (t.contains("library") ? ".library"
+                                                          : ".type"),
+           "a plugin library this server can load (" + err + ")");
+      return false;
+    }
+    out.library = path;
+    auto declared = plugins::library_types(path);
+    if (type
+        && std::find(declared.begin(), declared.end(), *type)
+             == declared.end()) {
+      std::string names;
+      for (auto& n : declared)
+        names += (names.empty() ? "" : ", ") + n;
+      fail(line_of(*t.get("type")), key + ".type",
+           "a type " + path + " declares (" + names + ")"
+             + detail::got(*t.get("type")));
+      return false;
+    }
+    return true;
+  }
+
 private:
   const std::string& file_;
   std::vector<config_error>& errors_;
+  const std::vector<std::string>& dirs_;
 };
 
 } // namespace
 
 void detail::check_plugin(const toml::table& t, const std::string& file,
                           const std::string& key, plugin_cfg& out,
-                          std::vector<config_error>& errors) {
-  plugin_checker{file, errors}.check(t, key, out);
+                          std::vector<config_error>& errors,
+                          const std::vector<std::string>& plugin_dirs) {
+  plugin_checker{file, errors, plugin_dirs}.check(t, key, out);
 }
 
 } // namespace dja::config

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cluster/status.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 #include "s2s/status.hpp"
 #include "server/admin.hpp"
 #include "server/config.hpp"

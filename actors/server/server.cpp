@@ -17,6 +17,7 @@
 #include "listener/connection_limits.hpp"
 #include "stream/tls.hpp"
 #include "listener/listener.hpp"
+#include "server/registry.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
 

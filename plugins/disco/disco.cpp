@@ -69,7 +69,7 @@ caf::behavior disco(caf::event_based_actor*,
 
 } // namespace
 
-plugin_type disco_type() {
+DJA_PLUGIN(disco) {
   return {
     "disco",
     "XEP-0030 Service Discovery for the server domain",

@@ -135,7 +135,7 @@ std::vector<std::string> strings_of(const toml::node& n) {
 
 } // namespace
 
-plugin_type external_type() {
+DJA_PLUGIN(external) {
   return {
     "external",
     "auth.* hooks served by a program over a pipe (ejabberd extauth or "

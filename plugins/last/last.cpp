@@ -177,7 +177,7 @@ caf::behavior last(last_actor* self, std::string domain,
 
 } // namespace
 
-plugin_type last_type() {
+DJA_PLUGIN(last) {
   return {
     "last",
     "XEP-0012 Last Activity: server uptime, users' last logout",

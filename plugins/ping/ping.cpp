@@ -25,7 +25,7 @@ caf::behavior ping(caf::event_based_actor*) {
 
 } // namespace
 
-plugin_type ping_type() {
+DJA_PLUGIN(ping) {
   return {
     "ping",
     "XEP-0199 XMPP Ping",

@@ -282,7 +282,7 @@ caf::behavior registration(caf::event_based_actor* self, caf::actor vhost,
 
 } // namespace
 
-plugin_type register_type() {
+DJA_PLUGIN(register) {
   return {
     "register",
     "XEP-0077 In-Band Registration (accounts kept by an auth plugin)",

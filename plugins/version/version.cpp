@@ -32,7 +32,7 @@ caf::behavior version(caf::event_based_actor*, std::string os) {
 
 } // namespace
 
-plugin_type version_type() {
+DJA_PLUGIN(version) {
   return {
     "version",
     "XEP-0092 Software Version",

@@ -16,7 +16,7 @@
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using dja::crypto::hash_fn;
 using dja::hooks::scram_credentials;

@@ -3,7 +3,7 @@
 // harness then reaches every table but answers each [[vhost.plugin]] with
 // "unknown type"; the plugin option checks are fuzzed through the replay
 // build's real registry only.
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 namespace dja::plugins {
 

@@ -28,7 +28,7 @@
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
 #include "plugins/pgsql_scratch.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"
 #include "vhost/vhost.hpp"

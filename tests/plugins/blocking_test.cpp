@@ -18,7 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

@@ -22,7 +22,7 @@
 
 #include "common/stored_xml.hpp"
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

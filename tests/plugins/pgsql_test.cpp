@@ -16,7 +16,7 @@
 #include <caf/all.hpp>
 
 #include "plugins/common/pgsql/connection.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using namespace dja::plugins;
 

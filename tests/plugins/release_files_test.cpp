@@ -21,7 +21,7 @@
 #include "common/crypto.hpp"
 #include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

@@ -26,7 +26,7 @@
 #include "common/quota.hpp"
 #include "hooks/catalogue.hpp"
 #include "plugins/pgsql_scratch.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;

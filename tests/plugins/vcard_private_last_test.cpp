@@ -26,7 +26,7 @@
 #include "common/stored_xml.hpp"
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
-#include "hooks/plugin.hpp"
+#include "server/registry.hpp"
 #include "plugins/vcard/common/photo_hash.hpp"
 #include "server/config.hpp"
 #include "server/server.hpp"

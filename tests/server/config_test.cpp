@@ -279,7 +279,7 @@ CAF_TEST(unknown plugin option) {
   auto r = load(minimal + "[[vhost.plugin]]\ntype = \"auth.static\"\n"
                           "users = { a = \"b\" }\nuserz = 1\n");
   CAF_CHECK(only_error(r, 10, "vhost[0].plugin[0].userz",
-                       "type, timeout_ms, hooks, users"));
+                       "type, library, timeout_ms, hooks, users"));
 }
 
 CAF_TEST(plugin hooks are named by the catalogue) {

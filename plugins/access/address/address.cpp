@@ -93,7 +93,7 @@ caf::behavior access_address(caf::event_based_actor*, std::vector<prefix> allow,
 
 } // namespace
 
-plugin_type access_address_type() {
+DJA_PLUGIN(access_address) {
   return {
     "access.address",
     "refuses client streams by remote address (allow / deny lists)",

@@ -223,7 +223,7 @@ caf::behavior auth_pgsql(caf::event_based_actor* self, auth::settings cfg,
 
 } // namespace
 
-plugin_type auth_pgsql_type() {
+DJA_PLUGIN(auth_pgsql) {
   return {
     "auth.pgsql",
     "accounts in PostgreSQL (SCRAM credentials only)",

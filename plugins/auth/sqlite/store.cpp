@@ -254,7 +254,7 @@ store::list(const std::string& domain) {
 
 } // namespace
 
-plugin_type auth_sqlite_type() {
+DJA_PLUGIN(auth_sqlite) {
   return {
     "auth.sqlite",
     "accounts in an SQLite database (SCRAM credentials only)",

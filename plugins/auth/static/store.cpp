@@ -80,7 +80,7 @@ private:
 
 } // namespace
 
-plugin_type auth_static_type() {
+DJA_PLUGIN(auth_static) {
   return {
     "auth.static",
     "accounts and plain passwords listed in the configuration",

@@ -56,7 +56,7 @@ private:
 
 } // namespace
 
-plugin_type blocking_memory_type() {
+DJA_PLUGIN(blocking_memory) {
   return {
     "blocking.memory",
     "XEP-0191 block lists in memory (lost on restart)",

@@ -33,7 +33,7 @@ caf::behavior blocking_pgsql(caf::event_based_actor* self,
 
 } // namespace
 
-plugin_type blocking_pgsql_type() {
+DJA_PLUGIN(blocking_pgsql) {
   return {
     tag,
     "XEP-0191 block lists in PostgreSQL",

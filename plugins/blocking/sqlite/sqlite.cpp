@@ -74,7 +74,7 @@ private:
 
 } // namespace
 
-plugin_type blocking_sqlite_type() {
+DJA_PLUGIN(blocking_sqlite) {
   return {
     "blocking.sqlite",
     "XEP-0191 block lists in an SQLite database",

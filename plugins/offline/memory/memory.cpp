@@ -64,7 +64,7 @@ private:
 
 } // namespace
 
-plugin_type offline_memory_type() {
+DJA_PLUGIN(offline_memory) {
   return offline::make_type(
     "offline.memory", "XEP-0160 offline messages in memory (lost on restart)",
     {}, [](const spawn_context&) {

@@ -15,7 +15,7 @@ constexpr const char* tag = "offline.pgsql";
 
 } // namespace
 
-plugin_type offline_pgsql_type() {
+DJA_PLUGIN(offline_pgsql) {
   return offline::make_type(
     tag, "XEP-0160 offline messages in PostgreSQL", pgsql::options(),
     [](const spawn_context& ctx) {

@@ -9,7 +9,7 @@
 
 namespace dja::plugins {
 
-plugin_type offline_sqlite_type() {
+DJA_PLUGIN(offline_sqlite) {
   return offline::make_type(
     "offline.sqlite", "XEP-0160 offline messages in an SQLite database",
     {{"file", option_type::string, false,

@@ -7,7 +7,7 @@
 
 namespace dja::plugins {
 
-plugin_type private_memory_type() {
+DJA_PLUGIN(private_memory) {
   return private_xml::make_type(
     "private.memory",
     "XEP-0049 Private XML Storage in memory (lost on restart)",

@@ -15,7 +15,7 @@ constexpr const char* tag = "private.pgsql";
 
 } // namespace
 
-plugin_type private_pgsql_type() {
+DJA_PLUGIN(private_pgsql) {
   return private_xml::make_type(
     tag, "XEP-0049 Private XML Storage in PostgreSQL",
     pgsql::options(), [](const spawn_context& ctx) {

@@ -13,7 +13,7 @@ constexpr const char* tag = "private.sqlite";
 
 } // namespace
 
-plugin_type private_sqlite_type() {
+DJA_PLUGIN(private_sqlite) {
   return private_xml::make_type(
     tag, "XEP-0049 Private XML Storage in an SQLite database",
     docs::sqlite_options("private.sqlite", {}),

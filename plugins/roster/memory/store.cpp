@@ -86,7 +86,7 @@ private:
 
 } // namespace
 
-plugin_type roster_memory_type() {
+DJA_PLUGIN(roster_memory) {
   return {
     "roster.memory",
     "rosters in memory (lost on restart; for tests and small setups)",

@@ -316,7 +316,7 @@ caf::behavior roster_pgsql(caf::event_based_actor* self,
 
 } // namespace
 
-plugin_type roster_pgsql_type() {
+DJA_PLUGIN(roster_pgsql) {
   return {
     "roster.pgsql",
     "rosters in PostgreSQL",

@@ -449,7 +449,7 @@ caf::expected<size_t> store::count(const std::string& domain,
 
 } // namespace
 
-plugin_type roster_sqlite_type() {
+DJA_PLUGIN(roster_sqlite) {
   return {
     "roster.sqlite",
     "rosters in an SQLite database",

@@ -82,7 +82,7 @@ test_presence(caf::stateful_actor<test_presence_state>* self,
 
 } // namespace
 
-plugin_type test_presence_type() {
+DJA_PLUGIN(test_presence) {
   return {
     "test.presence",
     "tests only: serves the presence hooks (check, alter, initial)",

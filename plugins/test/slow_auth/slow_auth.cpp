@@ -53,7 +53,7 @@ caf::behavior slow_auth(caf::stateful_actor<slow_state>* self,
 
 } // namespace
 
-plugin_type test_slow_auth_type() {
+DJA_PLUGIN(test_slow_auth) {
   return {
     "test.slow_auth",
     "tests only: auth.static answering after a delay",

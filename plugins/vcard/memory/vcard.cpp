@@ -6,7 +6,7 @@
 
 namespace dja::plugins {
 
-plugin_type vcard_memory_type() {
+DJA_PLUGIN(vcard_memory) {
   return vcard::make_type(
     "vcard.memory", "XEP-0054 vcard-temp, vCards in memory (lost on restart)",
     {}, [](const spawn_context&) { return docs::memory_store(); });

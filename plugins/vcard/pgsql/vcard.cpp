@@ -14,7 +14,7 @@ constexpr const char* tag = "vcard.pgsql";
 
 } // namespace
 
-plugin_type vcard_pgsql_type() {
+DJA_PLUGIN(vcard_pgsql) {
   return vcard::make_type(
     tag, "XEP-0054 vcard-temp, vCards stored in PostgreSQL",
     pgsql::options(), [](const spawn_context& ctx) {

@@ -12,7 +12,7 @@ constexpr const char* tag = "vcard.sqlite";
 
 } // namespace
 
-plugin_type vcard_sqlite_type() {
+DJA_PLUGIN(vcard_sqlite) {
   return vcard::make_type(
     tag, "XEP-0054 vcard-temp, vCards stored in an SQLite database",
     docs::sqlite_options("vcards.sqlite", {}),
