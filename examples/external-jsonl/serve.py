@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Serves auth, rosters and vCards from a JSON file to djabberd-actors over
+the `external` plugin's jsonl protocol (docs/plugins.md, "The jsonl
+protocol"): one JSON-RPC 2.0 message per line on stdin and stdout.
+Standard library only.
+
+    serve.py users.json
+
+users.json: {"users": {"alice": {"password": "pw",
+                                 "roster": [{"jid": "bob@example.org",
+                                             "subscription": "both"}],
+                                 "vcard": {"FN": "Alice", "NICKNAME": "al"}}}}
+
+Log lines go to stderr (the server logs them under the plugin's tag);
+stdout carries only protocol messages.
+"""
+
+import json
+import sys
+from xml.sax.saxutils import escape
+
+DATA = {}
+
+
+def log(text):
+    print("serve.py: " + text, file=sys.stderr, flush=True)
+
+
+def account(jid):
+    """The entry of a bare JID 'user@domain', or None."""
+    return DATA.get("users", {}).get(jid.split("@", 1)[0]) if "@" in jid else None
+
+
+def initialize(params):
+    global DATA
+    path = sys.argv[1] if len(sys.argv) > 1 else "users.json"
+    with open(path, encoding="utf-8") as f:
+        DATA = json.load(f)
+    log("%d users from %s (server %s %s)" % (
+        len(DATA.get("users", {})), path,
+        params["server"]["name"], params["server"]["version"]))
+    # The iq hook is asked for the keys listed in "iqs" only.
+    return {"hooks": ["auth.check_password", "auth.user_exists",
+                      "roster.get"],
+            "iqs": ["get vcard-temp"]}
+
+
+def check_password(params):
+    user = account(params["user"])
+    if user is None:
+        return None  # not ours: the next plugin of the chain decides
+    return user.get("password") == params["password"]
+
+
+def user_exists(params):
+    return True if account(params["user"]) is not None else None
+
+
+def roster_get(params):
+    user = account(params["user"])
+    if user is None:
+        return None
+    return {"version": "", "items": user.get("roster", [])}
+
+
+def iq(params):
+    # Only "get vcard-temp" is declared, so only those iqs come here.
+    user = account(params["to"])
+    if user is None:
+        return None  # <service-unavailable/>
+    fields = "".join("<%s>%s</%s>" % (k, escape(v), k)
+                     for k, v in user.get("vcard", {}).items())
+    return "<iq type='result'><vCard xmlns='vcard-temp'>%s</vCard></iq>" % fields
+
+
+METHODS = {
+    "initialize": initialize,
+    "auth.check_password": check_password,
+    "auth.user_exists": user_exists,
+    "roster.get": roster_get,
+    "iq": iq,
+}
+
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    method = METHODS.get(msg.get("method"))
+    if "id" not in msg:
+        continue  # a notification: no reply
+    if method is None:
+        reply = {"error": {"code": -32601, "message": "no such method"}}
+    else:
+        try:
+            reply = {"result": method(msg.get("params", {}))}
+        except Exception as e:  # a bug here fails the call, not the program
+            log("%s failed: %r" % (msg["method"], e))
+            reply = {"error": {"code": -32000, "message": str(e)}}
+    reply.update({"jsonrpc": "2.0", "id": msg["id"]})
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
