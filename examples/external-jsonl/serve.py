@@ -41,7 +41,7 @@ def initialize(params):
         params["server"]["name"], params["server"]["version"]))
     # The iq hook is asked for the keys listed in "iqs" only.
     return {"hooks": ["auth.check_password", "auth.user_exists",
-                      "roster.get"],
+                      "roster.get", "session.closed"],
             "iqs": ["get vcard-temp"]}
 
 
@@ -73,20 +73,28 @@ def iq(params):
     return "<iq type='result'><vCard xmlns='vcard-temp'>%s</vCard></iq>" % fields
 
 
+def session_closed(params):
+    # A notify hook: a notification, nothing is answered.
+    log("%s left (%s)" % (params["full"], params["reason"]))
+
+
 METHODS = {
     "initialize": initialize,
     "auth.check_password": check_password,
     "auth.user_exists": user_exists,
     "roster.get": roster_get,
     "iq": iq,
+    "session.closed": session_closed,
 }
 
 
 for line in sys.stdin:
     msg = json.loads(line)
     method = METHODS.get(msg.get("method"))
-    if "id" not in msg:
-        continue  # a notification: no reply
+    if "id" not in msg:  # a notification: no reply
+        if method is not None:
+            method(msg.get("params", {}))
+        continue
     if method is None:
         reply = {"error": {"code": -32601, "message": "no such method"}}
     else:
