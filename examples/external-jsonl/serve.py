@@ -15,6 +15,9 @@ Log lines go to stderr (the server logs them under the plugin's tag);
 stdout carries only protocol messages.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import sys
 from xml.sax.saxutils import escape
@@ -41,7 +44,7 @@ def initialize(params):
         params["server"]["name"], params["server"]["version"]))
     # The iq hook is asked for the keys listed in "iqs" only.
     return {"hooks": ["auth.check_password", "auth.user_exists",
-                      "roster.get", "session.closed"],
+                      "auth.get_scram", "roster.get", "session.closed"],
             "iqs": ["get vcard-temp"]}
 
 
@@ -50,6 +53,23 @@ def check_password(params):
     if user is None:
         return None  # not ours: the next plugin of the chain decides
     return user.get("password") == params["password"]
+
+
+def get_scram(params):
+    """SCRAM credentials (RFC 5802 §3) from the password in the file, so
+    the server offers SCRAM-SHA-1/-256 too. A real store keeps only these.
+    """
+    user = account(params["user"])
+    if user is None:
+        return None
+    h = {"SHA-1": "sha1", "SHA-256": "sha256"}[params["hash"]]
+    salt = hashlib.sha256(params["user"].encode()).digest()[:16]
+    salted = hashlib.pbkdf2_hmac(h, user["password"].encode(), salt, 4096)
+    client_key = hmac.new(salted, b"Client Key", h).digest()
+    b64 = lambda b: base64.b64encode(b).decode()
+    return {"found": True, "salt": b64(salt), "iterations": 4096,
+            "stored_key": b64(hashlib.new(h, client_key).digest()),
+            "server_key": b64(hmac.new(salted, b"Server Key", h).digest())}
 
 
 def user_exists(params):
@@ -82,6 +102,7 @@ METHODS = {
     "initialize": initialize,
     "auth.check_password": check_password,
     "auth.user_exists": user_exists,
+    "auth.get_scram": get_scram,
     "roster.get": roster_get,
     "iq": iq,
     "session.closed": session_closed,
