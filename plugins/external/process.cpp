@@ -89,6 +89,14 @@ std::string process::start(const std::vector<std::string>& argv,
   stop();
   if (argv.empty())
     return "empty command";
+  // A write to a program that has exited must be an EPIPE, not a SIGPIPE
+  // that kills us: the server ignores SIGPIPE (main.cpp), but the config
+  // check starts programs before that, and so do the tests.
+  static const bool sigpipe_ignored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void) sigpipe_ignored;
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0)
     return std::strerror(errno);
@@ -202,7 +210,7 @@ io_status process::write_all(const std::string& bytes,
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && errno != EAGAIN)
-      return io_status::closed; // EPIPE: SIGPIPE is ignored (main.cpp)
+      return io_status::closed; // EPIPE: SIGPIPE is ignored (start())
     pollfd p{in_, POLLOUT, 0};
     auto rc = ::poll(&p, 1, ms_left(deadline));
     if (rc == 0)
