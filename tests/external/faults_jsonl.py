@@ -5,7 +5,9 @@
 # middle of the request. Calls run on threads (many in flight), so a hang
 # holds only its own call. alice/pw is answered correctly, so the tests
 # check that a fault fails only the calls it holds. With argv[2] = a
-# number of milliseconds, each call takes that long (bench/).
+# number of milliseconds, each call takes that long (bench/). The method
+# "test.peak" (no hook; tests/plugins/external/jsonl_test.cpp) answers
+# the most calls it ever had in progress at once.
 
 import json
 import os
@@ -16,6 +18,7 @@ import time
 FAULT = sys.argv[1] if len(sys.argv) > 1 else ""
 DELAY = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
 out = threading.Lock()
+active = [0, 0]  # calls in progress, the most at once
 
 
 def reply(msg_id, result):
@@ -26,7 +29,7 @@ def reply(msg_id, result):
 
 
 def serve(msg):
-    params = msg.get("params", {})
+    params = msg.get("params") or {}
     user = params.get("user", "").split("@")[0]
     if user == FAULT == "junk":
         with out:
@@ -39,8 +42,16 @@ def serve(msg):
     if user == FAULT == "crash":
         print("faults: crashing on %s" % user, file=sys.stderr, flush=True)
         os._exit(3)
+    if msg["method"] == "test.peak":
+        reply(msg["id"], active[1])
+        return
+    with out:
+        active[0] += 1
+        active[1] = max(active)
     if DELAY:
         time.sleep(DELAY)
+    with out:
+        active[0] -= 1
     if msg["method"] == "auth.check_password":
         reply(msg["id"], user in ("alice", "colon") and params["password"]
               == {"alice": "pw", "colon": "a:b\u20acc"}[user])

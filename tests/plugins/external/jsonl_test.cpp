@@ -33,9 +33,11 @@ struct fixture {
   caf::scoped_actor self{sys};
   caf::actor w;
 
-  void start(const std::string& fault, int max_timeouts = 3) {
+  void start(const std::string& fault, int max_timeouts = 3,
+             size_t concurrency = 8, const std::string& delay_ms = "0") {
     worker_config wc;
-    wc.argv = {tests + "faults_jsonl.py", fault};
+    wc.argv = {tests + "faults_jsonl.py", fault, delay_ms};
+    wc.concurrency = concurrency;
     wc.tag = "test";
     wc.parent = caf::actor_cast<caf::actor>(self);
     wc.timeout = std::chrono::milliseconds{1000};
@@ -173,6 +175,26 @@ CAF_TEST(a hang holds only its own call) {
                           [&](caf::error&) { out += 'E'; });
   CAF_CHECK_EQUAL(out, "E");
   CAF_CHECK_EQUAL(run({check("alice@h", "pw")}), "1");
+}
+
+CAF_TEST(at most concurrency calls in flight) {
+  start("none", 3, 2, "100");
+  using handle = decltype(self->request(w, std::chrono::seconds{10},
+                                       call{}));
+  std::vector<handle> pending;
+  for (int i = 0; i < 6; ++i)
+    pending.push_back(self->request(w, std::chrono::seconds{10},
+                                    check("alice@h", "pw")));
+  std::string out;
+  for (auto& p : pending)
+    std::move(p).receive([&](json& r) { out += r == true ? '1' : '0'; },
+                         [&](caf::error&) { out += 'E'; });
+  CAF_CHECK_EQUAL(out, "111111");
+  int64_t peak = -1;
+  self->request(w, std::chrono::seconds{10}, call{"test.peak", json::object()})
+    .receive([&](json& r) { peak = r.get<int64_t>(); },
+             [&](caf::error&) {});
+  CAF_CHECK(peak >= 1 && peak <= 2);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
