@@ -54,6 +54,10 @@ struct manifest {
   /// Stream features offered before authentication, by namespace (e.g.
   /// "http://jabber.org/features/iq-register" for XEP-0077).
   std::vector<std::string> stream_features;
+  /// Not empty: the instance cannot be started, and why, as "what was
+  /// expected" (e.g. an external program that fails its handshake); the
+  /// config check reports it at the block and nothing starts.
+  std::string error;
 };
 
 /// What spawn() gets.

@@ -203,6 +203,7 @@ public:
     out.options.erase("hooks");
     if (!library(t, key, out))
       return;
+    auto errors_before = errors_.size();
     auto ty = type(t, key, out);
     if (auto v = t.get("timeout_ms")) {
       auto err = detail::int_error(*v, 1, 600000, " (milliseconds)");
@@ -236,6 +237,9 @@ public:
         fail(line_of(t), detail::join_key(key, spec.key),
              type_name(spec.type) + std::string{" (required by "} + ty->name
                + ")");
+    if (errors_.size() == errors_before) // options fine: can it start?
+      if (auto err = ty->describe(out.options).error; !err.empty())
+        fail(line_of(t), key, std::move(err));
   }
 
   /// `hooks`: names of hooks the type serves. A name the catalogue does

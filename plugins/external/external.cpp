@@ -1,20 +1,27 @@
-// external: the auth.* hooks served by a program over a pipe, in the
-// protocol of ejabberd's extauth (`protocol = "ejabberd"`: each message is
-// a 2-byte big-endian length counted in bytes, then `auth:U:S:P`,
-// `isuser:U:S`, `setpass:U:S:P`, `tryregister:U:S:P`, `removeuser:U:S`;
-// the reply is the length 2 and 0x0000 or 0x0001) or of Prosody's
-// mod_auth_external (`protocol = "prosody"`: the same commands, one per
-// line, the reply `1` or `0` on a line). An operator's existing script
-// works unchanged.
+// external: hooks served by a program over a pipe, in one of three
+// protocols (docs/plugins.md, "External plugins"):
+//  - `protocol = "jsonl"` (the default): newline-delimited JSON-RPC 2.0,
+//    any hook of the catalogue, many calls in flight (jsonl.hpp);
+//  - `protocol = "ejabberd"`: ejabberd's extauth (each message is a 2-byte
+//    big-endian length counted in bytes, then `auth:U:S:P`, `isuser:U:S`,
+//    `setpass:U:S:P`, `tryregister:U:S:P`, `removeuser:U:S`; the reply is
+//    the length 2 and 0x0000 or 0x0001);
+//  - `protocol = "prosody"`: Prosody's mod_auth_external (the same
+//    commands, one per line, the reply `1` or `0` on a line).
+// An operator's existing extauth script works unchanged.
 //
-// The hook actor hands each call to one of `instances` detached worker
-// actors (round-robin), each owning one process, so a slow or hanging
-// program never holds a thread of CAF's scheduler. A call that times out,
-// meets junk on stdout or a program that dies fails with an error: the
-// core's error path (SASL <temporary-auth-failure/>), never an accept and
-// never a wrong password. Failure handling is in worker.cpp.
+// For the two extauth protocols, the hook actor below hands each call to
+// one of `instances` detached worker actors (round-robin), each owning one
+// process, so a slow or hanging program never holds a thread of CAF's
+// scheduler. A call that times out, meets junk on stdout or a program
+// that dies fails with an error: the core's error path (SASL
+// <temporary-auth-failure/>), never an accept and never a wrong password.
+// Failure handling is in worker.cpp (jsonl_worker.cpp for jsonl).
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,6 +31,7 @@
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/common/scope.hpp"
+#include "plugins/external/jsonl.hpp"
 #include "plugins/external/process.hpp"
 #include "plugins/external/worker.hpp"
 
@@ -133,71 +141,108 @@ std::vector<std::string> strings_of(const toml::node& n) {
   return out;
 }
 
+/// The protocol of a block ("jsonl" when not given).
+std::string protocol_of(const toml::table& o) {
+  return o["protocol"].value_or<std::string>("jsonl");
+}
+
+/// What the extauth protocols serve; the start check watches the program
+/// for 300 ms.
+manifest describe_extauth(const toml::table& o) {
+  manifest m;
+  m.hooks = {hooks::id<hooks::auth_check_password>,
+             hooks::id<hooks::auth_user_exists>};
+  if (o["writable"].value_or(false))
+    for (auto id : {hooks::id<hooks::auth_register>,
+                    hooks::id<hooks::auth_set_password>,
+                    hooks::id<hooks::auth_remove_user>})
+      m.hooks.emplace_back(id);
+  if (auto argv = strings_of(*o.get("command")); !argv.empty())
+    if (auto err = external::probe(argv, std::chrono::milliseconds{300});
+        !err.empty())
+      m.error = "a program that keeps running: " + err;
+  return m;
+}
+
+std::string int_in(const toml::node& n, int64_t lo, int64_t hi) {
+  auto v = n.value_or<int64_t>(lo - 1);
+  return v >= lo && v <= hi ? ""
+                            : "an integer " + std::to_string(lo) + ".."
+                                + std::to_string(hi);
+}
+
 } // namespace
 
 DJA_PLUGIN(external) {
   return {
     "external",
-    "auth.* hooks served by a program over a pipe (ejabberd extauth or "
-    "Prosody mod_auth_external protocol)",
+    "hooks served by a program over a pipe: JSON-RPC lines (jsonl, any "
+    "hook), ejabberd extauth or Prosody mod_auth_external (auth only)",
     {{"command", option_type::string_list, true,
       "the program and its arguments, e.g. [\"/etc/xmpp/extauth.py\"]; "
       "it must keep running (checked at start)",
       [](const toml::node& n) -> std::string {
-        auto argv = strings_of(n);
-        if (argv.empty())
-          return "a non-empty array: the program and its arguments";
-        auto err = external::probe(argv, std::chrono::milliseconds{300});
-        return err.empty() ? "" : "a program that keeps running: " + err;
+        return strings_of(n).empty()
+                 ? "a non-empty array: the program and its arguments"
+                 : "";
       }},
-     {"protocol", option_type::string, true,
-      "\"ejabberd\" (extauth: 2-byte length + command) or \"prosody\" "
+     {"protocol", option_type::string, false,
+      "\"jsonl\" (default: JSON-RPC 2.0 lines, any hook), \"ejabberd\" "
+      "(extauth: 2-byte length + command) or \"prosody\" "
       "(mod_auth_external: one command per line)",
       [](const toml::node& n) -> std::string {
         auto p = n.value_or<std::string>("");
-        return p == "ejabberd" || p == "prosody"
+        return p == "jsonl" || p == "ejabberd" || p == "prosody"
                  ? ""
-                 : "\"ejabberd\" or \"prosody\"";
+                 : "\"jsonl\", \"ejabberd\" or \"prosody\"";
       }},
      {"instances", option_type::integer, false,
-      "processes started, used round-robin, 1..64 (default 1)",
-      [](const toml::node& n) -> std::string {
-        auto v = n.value_or<int64_t>(0);
-        return v >= 1 && v <= 64 ? "" : "an integer 1..64";
-      }},
+      "processes started, 1..64 (default 1); jsonl: the least loaded "
+      "takes a call, else round-robin",
+      [](const toml::node& n) { return int_in(n, 1, 64); }},
+     {"concurrency", option_type::integer, false,
+      "jsonl: calls in flight per process, 1..1024 (default 8); more "
+      "wait in line",
+      [](const toml::node& n) { return int_in(n, 1, 1024); }},
      {"call_timeout_ms", option_type::integer, false,
       "milliseconds one call may take (default 3000); then it fails "
       "(temporary-auth-failure)",
-      [](const toml::node& n) -> std::string {
-        auto v = n.value_or<int64_t>(0);
-        return v >= 1 && v <= 600000 ? "" : "an integer 1..600000";
-      }},
+      [](const toml::node& n) { return int_in(n, 1, 600000); }},
+     {"start_timeout_ms", option_type::integer, false,
+      "jsonl: milliseconds the program has to answer initialize "
+      "(default 5000)",
+      [](const toml::node& n) { return int_in(n, 1, 600000); }},
      {"max_timeouts", option_type::integer, false,
       "timeouts in a row after which the process is killed and restarted "
       "(default 3)",
-      [](const toml::node& n) -> std::string {
-        auto v = n.value_or<int64_t>(0);
-        return v >= 1 && v <= 1000 ? "" : "an integer 1..1000";
-      }},
+      [](const toml::node& n) { return int_in(n, 1, 1000); }},
      {"writable", option_type::boolean, false,
-      "also serve auth.register, auth.set_password and auth.remove_user "
-      "(tryregister, setpass, removeuser; default false)"}},
+      "ejabberd/prosody: also serve auth.register, auth.set_password and "
+      "auth.remove_user (tryregister, setpass, removeuser; default false)"},
+     {"settings", option_type::string_map, false,
+      "jsonl: the program's own settings, e.g. { users = \"users.json\" } "
+      "(sent in initialize with the other options)"}},
     [](const toml::table& o) {
-      manifest m;
-      m.hooks = {hooks::id<hooks::auth_check_password>,
-                 hooks::id<hooks::auth_user_exists>};
-      if (o["writable"].value_or(false))
-        for (auto id : {hooks::id<hooks::auth_register>,
-                        hooks::id<hooks::auth_set_password>,
-                        hooks::id<hooks::auth_remove_user>})
-          m.hooks.emplace_back(id);
-      return m;
+      // The config check and the start both describe a block: the
+      // program is started (and asked, for jsonl) once.
+      static std::mutex mx;
+      static std::map<std::string, manifest> done;
+      std::ostringstream key;
+      key << toml::json_formatter{o};
+      std::lock_guard<std::mutex> guard{mx};
+      if (auto i = done.find(key.str()); i != done.end())
+        return i->second;
+      return done[key.str()] = protocol_of(o) == "jsonl"
+                                 ? external::jsonl::describe(o)
+                                 : describe_extauth(o);
     },
     [](const spawn_context& ctx) {
       auto& o = ctx.options;
+      if (protocol_of(o) == "jsonl")
+        return external::jsonl::spawn(ctx);
       external::worker_config cfg;
       cfg.argv = strings_of(*o.get("command"));
-      cfg.line_based = o["protocol"].value_or<std::string>("") == "prosody";
+      cfg.line_based = protocol_of(o) == "prosody";
       cfg.tag = "external: vhost " + ctx.domain;
       cfg.timeout = std::chrono::milliseconds{
         o["call_timeout_ms"].value_or<int64_t>(3000)};

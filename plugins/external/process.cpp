@@ -43,15 +43,60 @@ std::string describe_status(int status) {
 
 } // namespace
 
+void process::read_lines(int fd, int wake, size_t max,
+                         const std::function<void(std::string&, bool)>& sink) {
+  ++readers_;
+  std::string line;
+  bool too_long = false;
+  char chunk[4096];
+  for (;;) {
+    pollfd p[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
+    if (::poll(p, wake >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    if (p[1].revents != 0)
+      break; // stop(): the program is gone, a grandchild holds the pipe
+    auto n = ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (chunk[i] == '\n') {
+        sink(line, too_long);
+        line.clear();
+        too_long = false;
+      } else if (line.size() < max) {
+        line += chunk[i];
+      } else {
+        too_long = true;
+      }
+    }
+  }
+  if (!line.empty())
+    sink(line, too_long);
+  --readers_;
+}
+
 process::~process() {
   stop();
 }
 
 std::string process::start(const std::vector<std::string>& argv,
-                           line_sink on_stderr) {
+                           line_sink on_stderr, stdout_sink on_stdout) {
   stop();
   if (argv.empty())
     return "empty command";
+  // A write to a program that has exited must be an EPIPE, not a SIGPIPE
+  // that kills us: the server ignores SIGPIPE (main.cpp), but the config
+  // check starts programs before that, and so do the tests.
+  static const bool sigpipe_ignored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void) sigpipe_ignored;
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0)
     return std::strerror(errno);
@@ -86,34 +131,28 @@ std::string process::start(const std::vector<std::string>& argv,
   ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
   ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
   buf_.clear();
-  stderr_reader_ = std::thread{[fd = err[0], sink = std::move(on_stderr)] {
-    std::string line;
-    char chunk[512];
-    for (;;) {
-      auto n = ::read(fd, chunk, sizeof(chunk));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      for (ssize_t i = 0; i < n; ++i) {
-        if (chunk[i] == '\n') {
-          sink(line);
-          line.clear();
-        } else if (line.size() < 4096) { // a bound on one logged line
-          line += chunk[i];
-        }
-      }
-    }
-    if (!line.empty())
-      sink(line);
+  if (::pipe2(wake_, O_CLOEXEC) != 0)
+    wake_[0] = wake_[1] = -1;
+  stderr_reader_ = std::thread{[this, fd = err[0], wake = wake_[0],
+                                sink = std::move(on_stderr)] {
+    read_lines(fd, wake, 4096, // a bound on one logged line
+               [&](std::string& line, bool) { sink(line); });
     ::close(fd);
   }};
+  if (on_stdout)
+    stdout_reader_ = std::thread{[this, fd = out_, wake = wake_[0],
+                                  sink = std::move(on_stdout)] {
+      read_lines(fd, wake, max_stdout_line,
+                 [&](std::string& line, bool too_long) {
+                   sink(std::move(line), too_long, false);
+                 });
+      sink({}, false, true);
+    }};
   return {};
 }
 
 void process::stop() {
-  close_fd(in_);
-  close_fd(out_);
+  close_fd(in_); // a well-behaved program exits at the end of its stdin
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     int status = 0;
@@ -128,8 +167,20 @@ void process::stop() {
     }
     pid_ = -1;
   }
+  // The readers end at the end of the pipes, once what the program wrote
+  // last is read; a grandchild holding them open is not waited for.
+  auto deadline = clock::now() + std::chrono::milliseconds{100};
+  while (readers_ > 0 && clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  if (wake_[1] >= 0)
+    (void) !::write(wake_[1], "x", 1);
   if (stderr_reader_.joinable())
     stderr_reader_.join();
+  if (stdout_reader_.joinable())
+    stdout_reader_.join();
+  close_fd(wake_[0]);
+  close_fd(wake_[1]);
+  close_fd(out_);
   buf_.clear();
 }
 
@@ -159,7 +210,7 @@ io_status process::write_all(const std::string& bytes,
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && errno != EAGAIN)
-      return io_status::closed; // EPIPE: SIGPIPE is ignored (main.cpp)
+      return io_status::closed; // EPIPE: SIGPIPE is ignored (start())
     pollfd p{in_, POLLOUT, 0};
     auto rc = ::poll(&p, 1, ms_left(deadline));
     if (rc == 0)
@@ -220,17 +271,36 @@ bool process::readable_now() {
   return ::poll(&p, 1, 0) > 0;
 }
 
+struct stderr_capture::impl {
+  std::mutex mx;
+  std::vector<std::string> lines;
+};
+
+stderr_capture::stderr_capture() : impl_(std::make_shared<impl>()) {
+  // nop
+}
+
+process::line_sink stderr_capture::sink() const {
+  return [p = impl_](const std::string& line) {
+    std::lock_guard<std::mutex> guard{p->mx};
+    if (p->lines.size() < 20)
+      p->lines.push_back(line);
+  };
+}
+
+std::string stderr_capture::lines() const {
+  std::lock_guard<std::mutex> guard{impl_->mx};
+  std::string res;
+  for (auto& l : impl_->lines)
+    res += "\n  stderr: " + l;
+  return res;
+}
+
 std::string probe(const std::vector<std::string>& argv,
                   std::chrono::milliseconds grace) {
-  auto lines = std::make_shared<std::vector<std::string>>();
-  auto mx = std::make_shared<std::mutex>();
+  stderr_capture captured;
   process p;
-  if (auto err = p.start(argv, [lines, mx](const std::string& line) {
-        std::lock_guard<std::mutex> guard{*mx};
-        if (lines->size() < 20)
-          lines->push_back(line);
-      });
-      !err.empty())
+  if (auto err = p.start(argv, captured.sink()); !err.empty())
     return err;
   auto deadline = clock::now() + grace;
   std::string status;
@@ -240,11 +310,7 @@ std::string probe(const std::vector<std::string>& argv,
   p.stop();
   if (!died)
     return {};
-  std::string res = argv[0] + " exited at start (" + status + ")";
-  std::lock_guard<std::mutex> guard{*mx};
-  for (auto& l : *lines)
-    res += "\n  stderr: " + l;
-  return res;
+  return argv[0] + " exited at start (" + status + ")" + captured.lines();
 }
 
 } // namespace dja::plugins::external
