@@ -240,4 +240,51 @@ verdict check_auto(const std::string& stored, std::string_view password,
   return unknown_form(unknown, "value with no known prefix (auto)");
 }
 
+std::string make_crypt(const std::string& prefix, std::string_view password) {
+  if (password.find('\0') != std::string_view::npos)
+    return {};
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  // bcrypt: cost 10, PHP's default (libxcrypt's is 5); others: the
+  // method's default (0).
+  unsigned long count = prefix.rfind("$2", 0) == 0 ? 10 : 0;
+  if (crypt_gensalt_rn(prefix.c_str(), count, nullptr, 0, setting,
+                       sizeof(setting))
+      == nullptr)
+    return {};
+  auto data = std::make_unique<crypt_data>();
+  std::string phrase{password};
+  auto res = crypt_rn(phrase.c_str(), setting, data.get(), sizeof(crypt_data));
+  if (res == nullptr || res[0] == '*')
+    return {};
+  return res;
+}
+
+std::string make_argon2id(std::string_view password) {
+  auto salt = crypto::random_bytes(16);
+  char out[256];
+  if (argon2id_hash_encoded(4, 65536, 1, password.data(), password.size(),
+                            salt.data(), salt.size(), 32, out, sizeof(out))
+      != ARGON2_OK)
+    return {};
+  return out;
+}
+
+std::string make_django(std::string_view password) {
+  constexpr int iterations = 600000;
+  // Django's salts are 22 alphanumerics; base64 letters and digits do.
+  std::string salt;
+  for (char c : base64::encode(crypto::random_bytes(24)))
+    if (std::isalnum(static_cast<unsigned char>(c)) && salt.size() < 22)
+      salt += c;
+  unsigned char out[32];
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                        reinterpret_cast<const unsigned char*>(salt.data()),
+                        static_cast<int>(salt.size()), iterations,
+                        EVP_sha256(), sizeof(out), out)
+      != 1)
+    return {};
+  return "pbkdf2_sha256$" + std::to_string(iterations) + "$" + salt + "$"
+         + base64::encode({reinterpret_cast<char*>(out), sizeof(out)});
+}
+
 } // namespace dja::plugins::sql::hashes

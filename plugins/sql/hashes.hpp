@@ -45,4 +45,14 @@ verdict check_dovecot(const std::string& stored, std::string_view password,
 verdict check_auto(const std::string& stored, std::string_view password,
                    std::string& unknown);
 
+/// New hashes of `password` for set_password / register, with fresh
+/// random salts; "" when the library fails.
+/// crypt(3) with `prefix` ("$2y$": bcrypt cost 10 as PHP's default,
+/// "$6$": sha512-crypt) via crypt_gensalt_rn + crypt_rn.
+std::string make_crypt(const std::string& prefix, std::string_view password);
+/// argon2id with PHP's defaults (m = 64 MiB, t = 4, p = 1).
+std::string make_argon2id(std::string_view password);
+/// Django's pbkdf2_sha256$ (600000 iterations, Django 4.2's default).
+std::string make_django(std::string_view password);
+
 } // namespace dja::plugins::sql::hashes

@@ -221,4 +221,53 @@ verdict verify(const password_format& fmt, const stored_password& stored,
   return verdict::unknown;
 }
 
+bool encodable(const password_format& fmt) {
+  for (auto& s : fmt.steps)
+    if (s.tmpl.find("{salt}") != std::string::npos)
+      return false;
+  auto& last = fmt.steps.back();
+  return last.kind == step::plain || last.kind == step::digest
+         || last.kind == step::crypt || last.kind == step::argon2
+         || last.kind == step::django;
+}
+
+std::optional<std::string> encode(const password_format& fmt,
+                                  std::string_view password) {
+  if (!encodable(fmt))
+    return std::nullopt;
+  std::string value{password};
+  stored_password none;
+  for (size_t i = 0; i + 1 < fmt.steps.size(); ++i)
+    if (fmt.steps[i].kind == step::digest)
+      value = hashes::hex_digest(fmt.steps[i].name,
+                                 expand(fmt.steps[i].tmpl, value, none));
+  auto& last = fmt.steps.back();
+  std::string out;
+  switch (last.kind) {
+    case step::plain:
+      return value;
+    case step::digest:
+      out = hashes::hex_digest(last.name, expand(last.tmpl, value, none));
+      break;
+    case step::crypt:
+      out = hashes::make_crypt(last.name == "sha512-crypt" ? "$6$"
+                               : last.name == "sha256-crypt" ? "$5$"
+                               : last.name == "yescrypt"     ? "$y$"
+                                                             : "$2y$",
+                               value);
+      break;
+    case step::argon2:
+      out = hashes::make_argon2id(value);
+      break;
+    case step::django:
+      out = hashes::make_django(value);
+      break;
+    default:
+      break;
+  }
+  if (out.empty())
+    return std::nullopt;
+  return out;
+}
+
 } // namespace dja::plugins::sql

@@ -84,4 +84,15 @@ enum class verdict {
 verdict verify(const password_format& fmt, const stored_password& stored,
                std::string_view password, std::string& unknown);
 
+/// `password` in the stored form of `fmt`, for set_password_sql and
+/// register_sql: plain, digest chains without {salt}, bcrypt ($2y$, as
+/// PHP's password_hash), sha512-crypt, argon2id, django (pbkdf2_sha256).
+/// nullopt when `fmt` cannot make one (salted digests, dovecot, auto,
+/// scram) or the library failed.
+std::optional<std::string> encode(const password_format& fmt,
+                                  std::string_view password);
+
+/// Can encode() make the stored form of `fmt`?
+bool encodable(const password_format& fmt);
+
 } // namespace dja::plugins::sql

@@ -170,3 +170,21 @@ CAF_TEST(bad formats are config errors) {
   CAF_CHECK(parse_format("plain", err)->scram_capable());
   CAF_CHECK(!parse_format("bcrypt", err)->scram_capable());
 }
+
+CAF_TEST(new passwords in the stored form) {
+  std::string err;
+  for (auto fmt : {"plain", "md5,sha1", "sha256", "bcrypt", "sha512-crypt",
+                   "argon2id", "django"}) {
+    CAF_MESSAGE(fmt);
+    auto f = parse_format(fmt, err);
+    CAF_REQUIRE(f);
+    CAF_REQUIRE(encodable(*f));
+    auto stored = encode(*f, pw);
+    CAF_REQUIRE(stored);
+    CAF_MESSAGE(*stored);
+    accepts(fmt, *stored);
+  }
+  CAF_CHECK(!encodable(*parse_format("sha256:{salt}{password}", err)));
+  CAF_CHECK(!encodable(*parse_format("dovecot", err)));
+  CAF_CHECK(!encodable(*parse_format("scram-sha-1", err)));
+}
