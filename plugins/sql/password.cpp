@@ -204,8 +204,22 @@ verdict verify(const password_format& fmt, const stored_password& stored,
       return crypto::equal(mine, lower_copy(stored.value)) ? verdict::accept
                                                            : verdict::reject;
     }
-    case step::crypt:
+    case step::crypt: {
+      // The named methods check their own prefix: libxcrypt would take
+      // a bare hex value for a traditional DES setting and say "wrong".
+      auto prefix = last.name == "bcrypt"         ? "$2"
+                    : last.name == "sha512-crypt" ? "$6$"
+                    : last.name == "sha256-crypt" ? "$5$"
+                    : last.name == "md5-crypt"    ? "$1$"
+                    : last.name == "yescrypt"     ? "$y$"
+                                                  : "";
+      if (stored.value.rfind(prefix, 0) != 0) {
+        unknown = "value that is not " + last.name + " (no " + prefix
+                  + " prefix)";
+        return verdict::unknown;
+      }
       return hashes::check_crypt(stored.value, value, unknown);
+    }
     case step::argon2:
       return hashes::check_argon2(stored.value, value, unknown);
     case step::django:

@@ -144,6 +144,12 @@ CAF_TEST(auto tells the form by its prefix) {
 CAF_TEST(unknown forms never accept) {
   // The right password against a value the format cannot read.
   CAF_CHECK(check("bcrypt", pw) == verdict::unknown);
+  // A bare md5 hex is not bcrypt (libxcrypt would read it as DES).
+  CAF_CHECK(check("bcrypt", "5211da5c87b0c916f11bbeb561492eef")
+            == verdict::unknown);
+  CAF_CHECK(check("sha512-crypt", "$2b$05$abcdefghijklmnopqrstuu1qdcFaS0PtqF"
+                                  "UPzaCxLQ8/0lspH0ZEW")
+            == verdict::unknown);
   CAF_CHECK(check("bcrypt", "$9$nothing$") == verdict::unknown);
   CAF_CHECK(check("argon2id", "$argon2id$garbage") == verdict::unknown);
   CAF_CHECK(check("argon2id", "") == verdict::unknown);
