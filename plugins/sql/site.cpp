@@ -61,6 +61,25 @@ std::optional<jid> contact_jid(const std::string& text,
   return j->bare();
 }
 
+/// Raw bytes of lower- or upper-case hex; nullopt when not hex.
+std::optional<std::string> unhex(const std::string& text) {
+  auto val = [](char c) {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i + 1 < text.size(); i += 2) {
+    auto hi = val(text[i]);
+    auto lo = val(text[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 } // namespace
 
 int rows::index(const std::string& column) const {
@@ -239,18 +258,32 @@ site::scram(const std::string& user, const std::string& hash) {
   }
   if (hash != c.format.scram_hash())
     return out; // stored for the other hash function only
-  auto b64 = [&](const char* name, const char* alt) {
+  // Keys in base64 (ejabberd) or hex (Prosody), told by their length.
+  auto size = crypto::digest_size(*h);
+  auto key = [&](const char* name, const char* alt)
+    -> std::optional<std::string> {
     auto v = cell(*r, name);
     if (!v)
       v = cell(*r, alt);
-    return v ? base64::decode(*v) : std::nullopt;
+    if (!v)
+      return std::nullopt;
+    if (v->size() == 2 * size)
+      return unhex(*v);
+    return base64::decode(*v);
   };
-  auto stored = b64("stored_key", "password");
-  auto server = b64("server_key", "serverkey");
-  auto salt = b64("salt", "salt");
-  auto iter = cell(*r, "iterations");
-  if (!iter)
-    iter = cell(*r, "iterationcount");
+  auto stored = key("stored_key", "password");
+  auto server = key("server_key", "serverkey");
+  // The salt: base64 in `salt` (ejabberd), as it is in `salt_raw`
+  // (Prosody keeps its salt as text).
+  auto salt = cell(*r, "salt_raw");
+  if (!salt) {
+    auto b = cell(*r, "salt");
+    salt = b ? base64::decode(*b) : std::nullopt;
+  }
+  std::optional<std::string> iter;
+  for (auto name : {"iterations", "iterationcount", "iteration_count"})
+    if (!iter)
+      iter = cell(*r, name);
   long n = iter ? std::strtol(iter->c_str(), nullptr, 10) : 0;
   if (!stored || !server || !salt || n < 1 || n > 10'000'000
       || stored->size() != crypto::digest_size(*h)) {

@@ -33,6 +33,21 @@ std::string mime_of(const std::string& blob) {
   return {};
 }
 
+/// The children of the element serialized in `text` (an ejabberd vcard
+/// column), "" when it is not one well-formed element.
+std::string inner(const std::string& text) {
+  auto e = xml::parse_stored(text);
+  if (!e)
+    return {};
+  std::string out;
+  for (auto& n : e->children)
+    if (n.elem)
+      xml::serialize(*n.elem, out, e->ns);
+    else
+      out += xml::escape(n.text);
+  return out;
+}
+
 /// The template with every {column[|filter]} replaced from row `i`.
 std::string expand(const std::string& tmpl, const rows& r, size_t i) {
   std::string out;
@@ -57,6 +72,8 @@ std::string expand(const std::string& tmpl, const rows& r, size_t i) {
       out += base64::encode(value);
     else if (filter == "mime")
       out += xml::escape(mime_of(value));
+    else if (filter == "elements")
+      out += inner(value);
     else
       out += xml::escape(value);
     pos = close + 1;

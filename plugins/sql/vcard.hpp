@@ -5,7 +5,11 @@
 // XML text, `{column|base64}` its bytes in base64 (an avatar blob, for
 // BINVAL), `{column|mime}` the image type told by the blob's first bytes
 // (PNG, JPEG, GIF, WebP: a site that stores no type still gets a PHOTO
-// with its TYPE, so XEP-0153 hashes reach the clients). Elements left
+// with its TYPE, so XEP-0153 hashes reach the clients), and
+// `{column|elements}` the children of a stored <vCard/> (ejabberd's vcard
+// table: template "<vCard xmlns='vcard-temp'>{vcard|elements}</vCard>").
+// Values are escaped (the stored vCard re-serialized from its parse), so
+// no column can add elements the template does not have. Elements left
 // without text or children are dropped, so a user without a photo has no
 // empty <PHOTO/>.
 

@@ -17,7 +17,10 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "common/base64.hpp"
+#include "common/crypto.hpp"
 #include "common/messages.hpp"
+#include "common/scram.hpp"
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/sql/password.hpp"
@@ -309,6 +312,73 @@ CAF_TEST(the cache keeps rows for cache_ttl) {
   // Without a cache the change shows at once.
   options.erase("cache_ttl");
   CAF_CHECK_EQUAL(login(plugin(), "alice", pw), "rejected");
+}
+
+CAF_TEST(SCRAM columns of ejabberd and Prosody) {
+  using crypto::hash_fn;
+  auto c = scram::derive(hash_fn::sha1, pw, "pepper-salt", 4096);
+  auto hex = [](const std::string& raw) {
+    static constexpr char d[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char x : raw)
+      out += std::string{d[x >> 4]} + d[x & 15];
+    return out;
+  };
+  // ejabberd's users table: base64 keys and salt, iterationcount.
+  sql(("CREATE TABLE ej (username TEXT, password TEXT, serverkey TEXT,"
+       " salt TEXT, iterationcount INTEGER);"
+       " INSERT INTO ej VALUES ('erin', '" + base64::encode(c.stored_key)
+       + "', '" + base64::encode(c.server_key) + "', '"
+       + base64::encode("pepper-salt") + "', 4096);"
+       // Prosody's accounts: hex keys, the salt as text.
+       " CREATE TABLE pr (user TEXT, stored_key TEXT, server_key TEXT,"
+       " salt_raw TEXT, iteration_count INTEGER);"
+       " INSERT INTO pr VALUES ('erin', '" + hex(c.stored_key) + "', '"
+       + hex(c.server_key) + "', 'pepper-salt', 4096);")
+        .c_str());
+  options.insert_or_assign("password_format", "scram-sha-1");
+  for (auto q : {"SELECT password, serverkey, salt, iterationcount FROM ej"
+                 " WHERE username = :user",
+                 "SELECT * FROM pr WHERE user = :user"}) {
+    CAF_MESSAGE(q);
+    options.insert_or_assign("password_sql", q);
+    CAF_CHECK(serves(describe(), hooks::id<hooks::auth_get_scram>));
+    auto a = plugin();
+    auto r = ask(a, hooks::auth_get_scram{J("erin@localhost"), "SHA-1"});
+    CAF_REQUIRE(r && !r->declined);
+    CAF_CHECK(r->value.found);
+    CAF_CHECK(r->value.stored_key == c.stored_key);
+    CAF_CHECK(r->value.server_key == c.server_key);
+    CAF_CHECK_EQUAL(r->value.salt, "pepper-salt");
+    CAF_CHECK_EQUAL(r->value.iterations, 4096u);
+    // Stored for SHA-1 only: no SHA-256 credentials.
+    auto r256 = ask(a, hooks::auth_get_scram{J("erin@localhost"), "SHA-256"});
+    CAF_REQUIRE(r256);
+    CAF_CHECK(r256->declined);
+    // PLAIN is checked against the same columns.
+    CAF_CHECK_EQUAL(login(a, "erin", pw), "accepted");
+    CAF_CHECK_EQUAL(login(a, "erin", "wrong"), "rejected");
+  }
+}
+
+CAF_TEST(a stored vCard element as the content of the template) {
+  sql("CREATE TABLE vcard (username TEXT, vcard TEXT);"
+      " INSERT INTO vcard VALUES ('alice', '<vCard xmlns=\"vcard-temp\">"
+      "<FN>Alice</FN><NOTE>a &amp; b</NOTE></vCard>');");
+  options.insert("vcard_sql", "SELECT vcard FROM vcard WHERE username = ?");
+  options.insert("vcard_template",
+                 "<vCard xmlns='vcard-temp'>{vcard|elements}</vCard>");
+  auto a = plugin();
+  auto iq = std::make_shared<xml::element>("iq", "jabber:client");
+  iq->set_attr("type", "get").set_attr("id", "v2");
+  iq->add_child(xml::element{"vCard", "vcard-temp"});
+  auto r = ask(a, hooks::iq_request{iq, J("bob@localhost/r"),
+                                    J("alice@localhost")});
+  CAF_REQUIRE(r && !r->declined && r->value);
+  auto text = xml::to_string(*r->value);
+  CAF_MESSAGE(text);
+  CAF_CHECK(text.find("<FN>Alice</FN><NOTE>a &amp; b</NOTE>")
+            != std::string::npos);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
