@@ -77,6 +77,22 @@ std::optional<query> compile(std::string_view sql, dialect d,
         err = "an SQL query with its quotes closed";
         return std::nullopt;
       }
+      // Dovecot writes '%u' (it splices escaped values): a quoted
+      // placeholder here would be a literal that never matches.
+      auto inside = sql.substr(i + 1, close - i - 1);
+      if (c == '\'' && (inside == "%u" || inside == "%n" || inside == "%d"
+                        || inside == "?"
+                        || std::any_of(std::begin(names), std::end(names),
+                                       [&](const named& n) {
+                                         return inside.size() > 1
+                                                && inside[0] == ':'
+                                                && inside.substr(1) == n.text;
+                                       }))) {
+        err = "placeholders without quotes (" + std::string{inside}
+              + ", not '" + std::string{inside}
+              + "': values are bound, never put into the SQL text)";
+        return std::nullopt;
+      }
       q.text.append(sql.substr(i, close + 1 - i));
       i = close + 1;
       continue;
