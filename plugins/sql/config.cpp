@@ -60,6 +60,10 @@ const std::vector<query_key>& query_keys() {
     {"vcard_sql", "", &queries::vcard,
      {P::user, P::domain, P::jid}, {P::user},
      "one row of columns for vcard_template"},
+    {"presence_sql", "", &queries::presence,
+     {P::user, P::domain, P::jid}, {P::user},
+     "the presence of :user known to the site (rows: show, status, "
+     "resource), given to her subscribers when they probe"},
   };
   return keys;
 }
@@ -205,6 +209,8 @@ manifest describe(const toml::table& opts) {
     m.hooks.push_back(hooks::id<hooks::roster_get>);
     m.hooks.push_back(hooks::id<hooks::roster_load_item>);
   }
+  if (set("presence_sql"))
+    m.hooks.push_back(hooks::id<hooks::presence_check>);
   if (set("vcard_sql")) {
     m.iqs.push_back("get vcard-temp");
     m.features.push_back("vcard-temp");

@@ -37,6 +37,7 @@ struct queries {
   query user_groups;    ///< the shared groups of :user
   query group_members;  ///< the members of :group
   query vcard;          ///< one row of columns for the vCard template
+  query presence;       ///< presence rows of :user (show, status, resource)
 };
 
 /// A validated configuration.

@@ -412,6 +412,43 @@ caf::expected<hooks::roster> site::roster(const std::string& user) {
   return out;
 }
 
+caf::expected<std::vector<xml::element_ptr>>
+site::presence(const std::string& user, const jid& prober) {
+  std::vector<xml::element_ptr> out;
+  auto r = roster(user);
+  if (!r)
+    return r.error();
+  auto subscribed = std::any_of(r->items.begin(), r->items.end(),
+                                [&](const roster_item& it) {
+                                  return it.contact == prober.bare()
+                                         && it.subscribed_from();
+                                });
+  if (!subscribed)
+    return out;
+  auto rows = run(cfg().q.presence, user);
+  if (!rows)
+    return rows.error();
+  for (size_t i = 0; i < rows->data.size(); ++i) {
+    auto self = jid::make(user, cfg().domain,
+                          cell(*rows, "resource", 2, i).value_or("site"));
+    if (!self)
+      continue;
+    auto p = std::make_shared<xml::element>("presence", "jabber:client");
+    p->set_attr("from", self->str());
+    // RFC 6121 §4.7.2.1: show is one of away, chat, dnd, xa (absent:
+    // available); anything else is left out.
+    auto show = cell(*rows, "show", 0, i).value_or("");
+    if (show == "away" || show == "chat" || show == "dnd" || show == "xa")
+      p->add_child(xml::element{"show", "jabber:client"}).add_text(show);
+    auto status = cell(*rows, "status", 1, i).value_or("");
+    if (!status.empty())
+      p->add_child(xml::element{"status", "jabber:client"})
+        .add_text(status);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 caf::expected<xml::element_ptr> site::vcard(const std::string& user) {
   auto r = run(cfg().q.vcard, user);
   if (!r)

@@ -78,6 +78,13 @@ public:
 
   caf::expected<hooks::roster> roster(const std::string& user);
 
+  /// The presence stanzas of `user` from presence_sql, for `prober`
+  /// (a bare JID), who must be in her roster with a subscription to her
+  /// presence (RFC 6121 §4.3.2: only subscribers learn it); none
+  /// otherwise.
+  caf::expected<std::vector<xml::element_ptr>>
+  presence(const std::string& user, const jid& prober);
+
   /// The vCard of `user`; nullptr: none.
   caf::expected<xml::element_ptr> vcard(const std::string& user);
 

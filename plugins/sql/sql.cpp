@@ -3,8 +3,9 @@
 // several hook families, depending on which queries are set (config.cpp,
 // describe()): auth.* (password_sql / check_password_sql, ...), roster.get
 // and roster.load_item (roster_sql, shared groups), vcard-temp gets
-// (XEP-0054) with XEP-0153 avatar hashes (vcard_sql). Read-only by default:
-// a write hook is served only when its query is set.
+// (XEP-0054) with XEP-0153 avatar hashes (vcard_sql), presence.check
+// (presence_sql: the site's own idea of who is online). Read-only by
+// default: a write hook is served only when its query is set.
 //
 // The plugin is an actor pool of `pool_size` detached workers, each with
 // its own connection (site.hpp): database calls and slow hashes (bcrypt,
@@ -195,6 +196,17 @@ caf::behavior worker(worker_actor* self,
       return result::handled(std::move(out));
     },
     [=](const hooks::iq_request& r) { return get_vcard(self, r); },
+    [=](const hooks::presence_check& r) {
+      using result = hooks::presence_check::answer_type;
+      if (!ours(r.contact))
+        return result::decline();
+      auto ps = self->state.db->presence(r.contact.local(), r.prober);
+      if (!ps) {
+        self->state.scope.failed("presence", ps.error());
+        return result::decline(); // the router's own answer still goes
+      }
+      return result::handled(std::move(*ps));
+    },
     [=](const hooks::presence_alter_available& r) {
       auto& st = self->state;
       return st.avatars.alter(r, st.scope.domain,

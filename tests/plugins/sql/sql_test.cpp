@@ -314,6 +314,37 @@ CAF_TEST(the cache keeps rows for cache_ttl) {
   CAF_CHECK_EQUAL(login(plugin(), "alice", pw), "rejected");
 }
 
+CAF_TEST(presence known to the site goes to subscribers only) {
+  sql("CREATE TABLE online (login TEXT, mood TEXT, note TEXT);"
+      " INSERT INTO online VALUES ('alice', 'away', 'on the web site');");
+  options.insert("roster_sql",
+                 "SELECT friend FROM friendships WHERE user = :user");
+  options.insert("presence_sql",
+                 "SELECT mood AS show, note AS status FROM online"
+                 " WHERE login = :user");
+  CAF_CHECK(serves(describe(), hooks::id<hooks::presence_check>));
+  auto a = plugin();
+  auto r = ask(a, hooks::presence_check{J("bob@localhost/r"),
+                                        J("alice@localhost")});
+  CAF_REQUIRE(r && !r->declined);
+  CAF_REQUIRE_EQUAL(r->value.size(), 1u);
+  auto text = xml::to_string(*r->value[0]);
+  CAF_MESSAGE(text);
+  CAF_CHECK(text.find("from='alice@localhost/site'") != std::string::npos);
+  CAF_CHECK(text.find("<show>away</show>") != std::string::npos);
+  CAF_CHECK(text.find("<status>on the web site</status>")
+            != std::string::npos);
+  // Not in alice's roster: nothing, and not bob's presence for anyone.
+  auto m = ask(a, hooks::presence_check{J("mallory@localhost/r"),
+                                        J("alice@localhost")});
+  CAF_REQUIRE(m && !m->declined);
+  CAF_CHECK(m->value.empty());
+  auto b = ask(a, hooks::presence_check{J("alice@localhost/r"),
+                                        J("bob@localhost")});
+  CAF_REQUIRE(b && !b->declined);
+  CAF_CHECK(b->value.empty());
+}
+
 CAF_TEST(SCRAM columns of ejabberd and Prosody) {
   using crypto::hash_fn;
   auto c = scram::derive(hash_fn::sha1, pw, "pepper-salt", 4096);
