@@ -156,6 +156,9 @@ std::vector<option_spec> options() {
      "seconds a missing row is cached (default 0)"},
     {"pool_size", option_type::integer, false,
      "connections, each in its own thread (default 2, 1..64)"},
+    {"roster_refresh_s", option_type::integer, false,
+     "seconds between reads of online users' rosters, changes pushed to "
+     "them (default 0: never)"},
     {"query_timeout_ms", option_type::integer, false,
      "bound of one query in milliseconds (default 4000)"},
   };
@@ -208,6 +211,11 @@ manifest describe(const toml::table& opts) {
   if (set("roster_sql") || set("user_groups_sql")) {
     m.hooks.push_back(hooks::id<hooks::roster_get>);
     m.hooks.push_back(hooks::id<hooks::roster_load_item>);
+    // Who is online, for the roster pushes of roster_refresh_s.
+    if (opts["roster_refresh_s"].value_or(int64_t{0}) > 0) {
+      m.hooks.push_back(hooks::id<hooks::session_bound>);
+      m.hooks.push_back(hooks::id<hooks::session_closed>);
+    }
   }
   if (set("presence_sql"))
     m.hooks.push_back(hooks::id<hooks::presence_check>);
@@ -274,6 +282,8 @@ config configure(const spawn_context& ctx) {
     std::max<int64_t>(0, opts["cache_ttl"].value_or(int64_t{0}))};
   c.negative_ttl = std::chrono::seconds{
     std::max<int64_t>(0, opts["negative_ttl"].value_or(int64_t{0}))};
+  c.roster_refresh = std::chrono::seconds{
+    std::max<int64_t>(0, opts["roster_refresh_s"].value_or(int64_t{0}))};
   c.pool_size = static_cast<size_t>(
     std::clamp<int64_t>(opts["pool_size"].value_or(int64_t{2}), 1, 64));
   return c;

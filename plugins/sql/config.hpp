@@ -53,6 +53,9 @@ struct config {
   std::chrono::seconds cache_ttl{0};    ///< found rows; 0: no cache
   std::chrono::seconds negative_ttl{0}; ///< "no such row"; 0: no cache
   size_t pool_size = 2;
+  /// Rosters of online users are read again this often and changes
+  /// pushed to them (RFC 6121 §2.1.6); 0: never.
+  std::chrono::seconds roster_refresh{0};
 
   /// Passwords can be written in the stored form (set / register).
   bool can_store_passwords() const;

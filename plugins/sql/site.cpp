@@ -7,12 +7,15 @@
 #include <map>
 
 #include <caf/error.hpp>
+#include <caf/send.hpp>
 #include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
 #include "common/jid.hpp"
+#include "common/messages.hpp"
+#include "common/roster_xml.hpp"
 #include "common/scram.hpp"
 #include "plugins/sql/vcard.hpp"
 
@@ -339,7 +342,8 @@ caf::expected<std::vector<std::string>> site::list_users() {
   return out;
 }
 
-caf::expected<hooks::roster> site::roster(const std::string& user) {
+caf::expected<hooks::roster> site::roster(const std::string& user,
+                                          bool fresh) {
   auto& c = cfg();
   // Folded per contact: one item, the groups of all its rows.
   std::map<std::string, roster_item> items;
@@ -358,7 +362,7 @@ caf::expected<hooks::roster> site::roster(const std::string& user) {
       it.groups.push_back(group);
   };
   if (!c.q.roster.empty()) {
-    auto r = run(c.q.roster, user);
+    auto r = run(c.q.roster, user, {}, {}, !fresh);
     if (!r)
       return r.error();
     for (size_t i = 0; i < r->data.size(); ++i) {
@@ -377,7 +381,7 @@ caf::expected<hooks::roster> site::roster(const std::string& user) {
     }
   }
   if (!c.q.user_groups.empty() && !c.q.group_members.empty()) {
-    auto groups = run(c.q.user_groups, user);
+    auto groups = run(c.q.user_groups, user, {}, {}, !fresh);
     if (!groups)
       return groups.error();
     auto self = user + "@" + c.domain;
@@ -385,7 +389,7 @@ caf::expected<hooks::roster> site::roster(const std::string& user) {
       auto group = cell(*groups, "", 0, g);
       if (!group)
         continue;
-      auto members = run(c.q.group_members, user, {}, *group);
+      auto members = run(c.q.group_members, user, {}, *group, !fresh);
       if (!members)
         return members.error();
       for (size_t m = 0; m < members->data.size(); ++m) {
@@ -410,6 +414,59 @@ caf::expected<hooks::roster> site::roster(const std::string& user) {
   auto digest = crypto::digest(crypto::hash_fn::sha1, all);
   out.version = "sql-" + base64::encode(digest.substr(0, 9));
   return out;
+}
+
+void site::refresh_rosters() {
+  std::vector<std::string> users;
+  {
+    std::lock_guard<std::mutex> guard{st_->online_mtx};
+    for (auto& [user, _] : st_->online)
+      users.push_back(user);
+  }
+  for (auto& user : users) {
+    auto now = roster(user, true);
+    if (!now) {
+      spdlog::warn("{}: roster refresh of {}: {}", cfg().tag, user,
+                   caf::to_string(now.error()));
+      continue;
+    }
+    std::vector<xml::element_ptr> pushes;
+    std::vector<caf::actor> sessions;
+    {
+      std::lock_guard<std::mutex> guard{st_->online_mtx};
+      auto o = st_->online.find(user);
+      if (o == st_->online.end())
+        continue; // gone meanwhile
+      auto& before = st_->given[user];
+      if (before.version == now->version)
+        continue;
+      auto same = [](const roster_item& a, const roster_item& b) {
+        return a.name == b.name && a.subscription == b.subscription
+               && a.groups == b.groups;
+      };
+      for (auto& it : now->items) {
+        auto old = std::find_if(before.items.begin(), before.items.end(),
+                                [&](auto& x) { return x.contact == it.contact; });
+        if (old == before.items.end() || !same(*old, it))
+          pushes.push_back(roster_xml::push(it, now->version, false));
+      }
+      for (auto& it : before.items)
+        if (std::none_of(now->items.begin(), now->items.end(),
+                         [&](auto& x) { return x.contact == it.contact; }))
+          pushes.push_back(roster_xml::push(it, now->version, true));
+      before = *now;
+      for (auto& [_, s] : o->second)
+        sessions.push_back(s);
+    }
+    for (auto& s : sessions)
+      for (auto& p : pushes)
+        caf::anon_send(s, msg::roster_push{p});
+    if (!pushes.empty())
+      st_->cache.clear(); // later reads see the change too
+    if (!pushes.empty())
+      spdlog::info("{}: roster of {} changed in the database: {} push(es)",
+                   cfg().tag, user, pushes.size());
+  }
 }
 
 caf::expected<std::vector<xml::element_ptr>>

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
 #include "common/xml.hpp"
@@ -48,6 +49,12 @@ struct shared_state {
   row_cache cache;
   std::mutex logged_mtx;
   std::set<std::string> logged; ///< unknown password forms already logged
+
+  /// The sessions of online users (local part -> full JID -> session)
+  /// and the roster each was last given, for roster_refresh_s.
+  std::mutex online_mtx;
+  std::map<std::string, std::map<std::string, caf::actor>> online;
+  std::map<std::string, hooks::roster> given;
 };
 
 class site {
@@ -76,7 +83,13 @@ public:
 
   caf::expected<std::vector<std::string>> list_users();
 
-  caf::expected<hooks::roster> roster(const std::string& user);
+  /// The roster of `user` (`fresh`: read past the cache).
+  caf::expected<hooks::roster> roster(const std::string& user,
+                                      bool fresh = false);
+
+  /// Reads the rosters of the online users again and pushes what changed
+  /// to their sessions (RFC 6121 §2.1.6); failures are logged.
+  void refresh_rosters();
 
   /// The presence stanzas of `user` from presence_sql, for `prober`
   /// (a bare JID), who must be in her roster with a subscription to her

@@ -39,6 +39,9 @@ using hooks::answer;
 using docs::reply_t;
 using strings = std::vector<std::string>;
 
+/// timer -> pool: read the online users' rosters again (roster_refresh_s).
+using refresh_atom = caf::atom_constant<caf::atom("sqlrefresh")>;
+
 struct worker_state {
   static inline const char* name = "sql";
   std::unique_ptr<sql::site> db;
@@ -179,8 +182,34 @@ caf::behavior worker(worker_actor* self,
       auto roster = self->state.db->roster(r.user.local());
       if (!roster)
         return self->state.scope.failed("roster", roster.error());
+      {
+        // What her client has now: the base of the next refresh's pushes.
+        std::lock_guard<std::mutex> guard{shared->online_mtx};
+        if (shared->online.count(r.user.local()) > 0)
+          shared->given[r.user.local()] = *roster;
+      }
       return answer<hooks::roster>::handled(std::move(*roster));
     },
+    [=](const hooks::session_bound& n) {
+      if (!ours(n.full))
+        return;
+      std::lock_guard<std::mutex> guard{shared->online_mtx};
+      shared->online[n.full.local()][n.full.str()] = n.session;
+    },
+    [=](const hooks::session_closed& n) {
+      if (!ours(n.full))
+        return;
+      std::lock_guard<std::mutex> guard{shared->online_mtx};
+      auto i = shared->online.find(n.full.local());
+      if (i == shared->online.end())
+        return;
+      i->second.erase(n.full.str());
+      if (i->second.empty()) {
+        shared->online.erase(i);
+        shared->given.erase(n.full.local());
+      }
+    },
+    [=](refresh_atom) { self->state.db->refresh_rosters(); },
     [=](const hooks::roster_load_item& r)
       -> caf::result<answer<std::vector<hooks::roster_item>>> {
       using result = answer<std::vector<hooks::roster_item>>;
@@ -217,6 +246,20 @@ caf::behavior worker(worker_actor* self,
                                   return st.scope.failed("vcard", v.error());
                                 return v;
                               });
+    },
+  };
+}
+
+/// Asks `pool` to refresh the online users' rosters every `every`; linked
+/// to the pool, so it ends with it.
+caf::behavior refresh_timer(caf::event_based_actor* self, caf::actor pool,
+                            std::chrono::seconds every) {
+  self->link_to(pool);
+  self->delayed_send(self, every, refresh_atom::value);
+  return {
+    [=](refresh_atom) {
+      self->send(pool, refresh_atom::value);
+      self->delayed_send(self, every, refresh_atom::value);
     },
   };
 }
@@ -266,10 +309,14 @@ plugin_type sql_type() {
                       c.tag, c.driver);
       log_start(c, sql::describe(ctx.options));
       auto& sys = ctx.sys;
-      return caf::actor_pool::make(
+      auto pool = caf::actor_pool::make(
         sys.dummy_execution_unit(), c.pool_size,
         [&sys, shared] { return sys.spawn<caf::detached>(worker, shared); },
         caf::actor_pool::round_robin());
+      if (c.roster_refresh.count() > 0
+          && (!c.q.roster.empty() || !c.q.user_groups.empty()))
+        sys.spawn(refresh_timer, pool, c.roster_refresh);
+      return pool;
     },
   };
 }

@@ -10,7 +10,8 @@ server is started with DB.toml, and
      accepted, and legacy, who asked her; not carol, still pending), and
      bob's vCard from his profile (PHOTO with TYPE image/png and the blob
      in BINVAL); bob logs in and alice sees his presence with the XEP-0153
-     hash of that blob;
+     hash of that blob; carol's friendship is accepted in the database
+     and reaches alice's online client as a roster push (roster_refresh_s);
   2. tests/e2e/sql/*.scenario: PLAIN only (bcrypt gives no SCRAM), wrong
      password, unknown user, a row in a form bcrypt cannot check,
      injection attempts in the password;
@@ -120,7 +121,19 @@ async def photo_hash_of(bot, sender):
     raise TestFailure("no available presence of %s within %ds" % (sender, STEP))
 
 
-async def client_checks(port):
+async def roster_push(bot, contact, change):
+    """`change()` makes `contact` a friend in the database; the refresh
+    (roster_refresh_s = 1 here) pushes it to `bot` (bounded wait)."""
+    change()
+    deadline = time.monotonic() + STEP
+    while time.monotonic() < deadline:
+        if contact in bot.client_roster.keys() and bot.client_roster[contact]["subscription"] == "both":
+            return
+        await asyncio.sleep(0.2)
+    raise TestFailure("no roster push of %s to %s within %ds" % (contact, bot.boundjid.bare, STEP))
+
+
+async def client_checks(port, change):
     alice = bob = None
     try:
         alice = await login(port, "alice@localhost/site", "rasmuslerdorf")
@@ -148,6 +161,9 @@ async def client_checks(port):
         if got != want:
             raise TestFailure("bob's presence to alice: photo hash %r, expected %s" % (got, want))
         print("  bob's presence reaches alice with the XEP-0153 hash of his avatar (%s)" % want)
+
+        await roster_push(alice, "carol@localhost", change)
+        print("  carol's friendship accepted in the database: pushed to alice's online client")
     finally:
         for b in (alice, bob):
             if b is None:
@@ -160,11 +176,11 @@ async def client_checks(port):
                 pass
 
 
-def run_clients(port):
+def run_clients(port, change):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(asyncio.wait_for(client_checks(port), 60))
+        loop.run_until_complete(asyncio.wait_for(client_checks(port, change), 60))
     except asyncio.TimeoutError:
         raise TestFailure("the client checks did not finish within 60 s")
     finally:
@@ -208,19 +224,23 @@ def outage(server, db):
     print("  database back: carol logs in after %.1f s" % (time.monotonic() - t0))
 
 
-def with_server(binary, backend, tmp, target, db=None):
+ACCEPT_CAROL = "UPDATE friendships SET status = 'accepted' WHERE user_id = 1 AND friend_id = 3"
+
+
+def with_server(binary, backend, tmp, target, change, db=None):
     """Starts the server with examples/existing-site/BACKEND.toml (its
     database at `target`) and runs the checks."""
     with open(os.path.join(SITE, "%s.toml" % backend), encoding="utf-8") as f:
         text = f.read()
     text = text.replace("@DATA_DIR@/site.sqlite", target).replace("@DSN@", target)
+    text = text.replace("roster_refresh_s = 30", "roster_refresh_s = 1")
     cfg = os.path.join(tmp, "%s.toml" % backend)
     with open(cfg, "w", encoding="utf-8") as f:
         f.write(text)
     server = sr.Server(binary, cfg)
     server.start()
     try:
-        run_clients(server.port)
+        run_clients(server.port, change)
         for name in ("logins.scenario", "wrong_password.scenario", "unknown_format.scenario",
                      "injection.scenario"):
             if not play(server, name):
@@ -256,7 +276,12 @@ def run_sqlite(binary, tmp):
     con = sqlite3.connect(path)
     con.executescript(schema("sqlite"))
     con.close()
-    with_server(binary, "sqlite", tmp, path)
+    def change():
+        c = sqlite3.connect(path)
+        c.execute(ACCEPT_CAROL)
+        c.commit()
+        c.close()
+    with_server(binary, "sqlite", tmp, path, change)
     con = sqlite3.connect(path)
     n = con.execute("SELECT count(*) FROM users").fetchone()[0]
     con.close()
@@ -272,7 +297,7 @@ def run_pgsql(binary, tmp):
         pg.start()
         pg.createdb("site")
         pg.psql(schema("pgsql"), db="site")
-        with_server(binary, "pgsql", tmp, pg.dsn("site"), db=pg)
+        with_server(binary, "pgsql", tmp, pg.dsn("site"), lambda: pg.psql(ACCEPT_CAROL, db="site"), db=pg)
         if pg.psql("SELECT count(*) FROM users", db="site") != "4":
             raise TestFailure("the site's users table changed")
     finally:
@@ -287,7 +312,7 @@ def run_mariadb(binary, tmp):
     try:
         db.start()
         db.create_site("site", schema("mariadb"))
-        with_server(binary, "mariadb", tmp, db.dsn("site"), db=db)
+        with_server(binary, "mariadb", tmp, db.dsn("site"), lambda: db.sql(ACCEPT_CAROL, db="site"), db=db)
         if db.sql("SELECT count(*) FROM users", db="site") != "4":
             raise TestFailure("the site's users table changed")
     finally:
