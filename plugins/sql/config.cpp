@@ -241,7 +241,9 @@ config configure(const spawn_context& ctx) {
   if (c.driver == "sqlite") {
     std::filesystem::path file
       = opts["database"].value_or(std::string{"site.sqlite"});
-    c.conn.target = file.is_absolute()
+    // ":memory:" is SQLite's database in memory (tests, or queries that
+    // need no table).
+    c.conn.target = file.is_absolute() || file == ":memory:"
                       ? file.string()
                       : (std::filesystem::path{ctx.data_dir} / file).string();
   } else {

@@ -12,12 +12,13 @@ server is started with DB.toml, and
      in BINVAL); bob logs in and alice sees his presence with the XEP-0153
      hash of that blob; carol's friendship is accepted in the database
      and reaches alice's online client as a roster push (roster_refresh_s);
-  2. tests/e2e/sql/*.scenario: PLAIN only (bcrypt gives no SCRAM), wrong
+  2. scenarios/sql/*.scenario (which the scenario runner also plays with
+     the same users in memory): PLAIN only (bcrypt gives no SCRAM), wrong
      password, unknown user, a row in a form bcrypt cannot check,
      injection attempts in the password;
-  3. PostgreSQL and MariaDB only: the database is stopped: a login is
-     <temporary-auth-failure/> (never <not-authorized/>); it is started
-     again: the login works (bounded wait).
+  3. PostgreSQL and MariaDB only (tests/e2e/sql/): the database is
+     stopped: a login is <temporary-auth-failure/> (never
+     <not-authorized/>); it is started again: the login works (bounded).
 
     /usr/bin/python3 tests/e2e/test_sql_existing_site.py --server build/djabberd-actors
     ... --only sqlite
@@ -41,7 +42,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SITE = os.path.join(REPO, "examples", "existing-site")
-OWN = os.path.join(HERE, "sql")
+OWN = os.path.join(HERE, "sql")                   # database down / back
+SCENARIOS = os.path.join(REPO, "scenarios", "sql")  # the error paths
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
@@ -192,8 +194,8 @@ def run_clients(port, change):
         asyncio.set_event_loop(None)
 
 
-def play(server, name, report=True):
-    sc = sr.parse_scenario(os.path.join(OWN, name), name)
+def play(server, name, report=True, folder=OWN):
+    sc = sr.parse_scenario(os.path.join(folder, name), name)
     player = sr.Player(sc, "127.0.0.1", server.port, server)
     st = None
     try:
@@ -243,7 +245,7 @@ def with_server(binary, backend, tmp, target, change, db=None):
         run_clients(server.port, change)
         for name in ("logins.scenario", "wrong_password.scenario", "unknown_format.scenario",
                      "injection.scenario"):
-            if not play(server, name):
+            if not play(server, name, folder=SCENARIOS):
                 raise TestFailure(name)
         print("  scenarios: PLAIN only, wrong password, unknown user, unknown hash form, injection")
         if db is not None:
