@@ -10,22 +10,26 @@ apt-get install -y -qq --no-install-recommends \
   g++ cmake make pkg-config openssl ca-certificates \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
   libsqlite3-dev libpq-dev libidn-dev nlohmann-json3-dev \
+  libcrypt-dev libargon2-dev libmariadb-dev \
   python3 python3-slixmpp >/dev/null
 if [ "${1:-}" = "--test" ]; then
   # Test-only peers, started privately by the tests themselves: PostgreSQL
-  # (tests/e2e/test_pgsql_*.py) and Prosody (tests/e2e/test_s2s_prosody.py).
-  # Their system services are not wanted (they would take ports 5222/5269
-  # and 5432), so service start-up is refused while they are installed.
+  # (tests/e2e/test_pgsql_*.py), MariaDB (tests/e2e/test_sql_*.py) and
+  # Prosody (tests/e2e/test_s2s_prosody.py).
+  # Their system services are not wanted (they would take ports 5222/5269,
+  # 5432 and 3306), so service start-up is refused while they are installed.
   own_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
     own_policy=1
   fi
-  apt-get install -y -qq --no-install-recommends postgresql prosody >/dev/null
+  apt-get install -y -qq --no-install-recommends postgresql mariadb-server \
+    prosody >/dev/null
   [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
   if command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now prosody postgresql >/dev/null 2>&1 || true
+    systemctl disable --now prosody postgresql mariadb \
+      >/dev/null 2>&1 || true
   fi
 fi
 if [ "${1:-}" = "--fuzz" ]; then

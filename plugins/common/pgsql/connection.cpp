@@ -66,6 +66,18 @@ result& result::operator=(result&& other) noexcept {
   return *this;
 }
 
+int result::columns() const {
+  return PQnfields(res_);
+}
+
+std::string result::column_name(int col) const {
+  return PQfname(res_, col);
+}
+
+bool result::bytea(int col) const {
+  return PQftype(res_, col) == 17; // BYTEAOID (catalog/pg_type_d.h)
+}
+
 int result::rows() const {
   return PQntuples(res_);
 }
@@ -278,6 +290,10 @@ public:
 
 private:
   caf::error migrate() {
+    // No steps (the `sql` plugin on an operator's own database): nothing
+    // of ours to create, not even schema_version.
+    if (steps_.empty())
+      return {};
     if (auto err = script("BEGIN"))
       return err;
     auto err = [this]() -> caf::error {

@@ -52,6 +52,10 @@ public:
   result& operator=(const result&) = delete;
 
   int rows() const;
+  int columns() const;
+  std::string column_name(int col) const;
+  /// Is column `col` a bytea (text form "\\x" + hex)?
+  bool bytea(int col) const;
   /// Rows changed by an INSERT / UPDATE / DELETE.
   int64_t affected() const;
   bool null(int row, int col) const;
