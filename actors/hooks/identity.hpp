@@ -54,8 +54,8 @@ inline dja_build_identity this_build() {
     "unknown compiler",
 #endif
 #if defined(__GLIBCXX__)
-    "cxx11_abi=" DJA_IDENTITY_STR(_GLIBCXX_USE_CXX11_ABI) " glibcxx=" DJA_IDENTITY_STR(
-      __GLIBCXX__),
+    "cxx11_abi=" DJA_IDENTITY_STR(_GLIBCXX_USE_CXX11_ABI)
+    " glibcxx=" DJA_IDENTITY_STR(__GLIBCXX__),
 #else
     "not libstdc++",
 #endif
