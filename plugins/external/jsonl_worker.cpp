@@ -286,8 +286,9 @@ json handshake(const std::vector<std::string>& argv, const json& params,
     err = "an answer to initialize within "
           + std::to_string(timeout.count()) + " ms";
   } else {
+    // It closed its stdout: it is exiting, even on a loaded machine.
     std::string status = "closed its stdout";
-    for (int i = 0; i < 20 && !p.exited(status); ++i)
+    for (int i = 0; i < 200 && !p.exited(status); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     err = "a program that keeps running: " + argv[0]
           + " exited at start (" + status + ")";

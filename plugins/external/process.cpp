@@ -45,7 +45,6 @@ std::string describe_status(int status) {
 
 void process::read_lines(int fd, int wake, size_t max,
                          const std::function<void(std::string&, bool)>& sink) {
-  ++readers_;
   std::string line;
   bool too_long = false;
   char chunk[4096];
@@ -133,6 +132,9 @@ std::string process::start(const std::vector<std::string>& argv,
   buf_.clear();
   if (::pipe2(wake_, O_CLOEXEC) != 0)
     wake_[0] = wake_[1] = -1;
+  // Counted before the threads run, so that stop() never wakes a reader
+  // that has not read what the program wrote yet.
+  readers_ += on_stdout ? 2 : 1;
   stderr_reader_ = std::thread{[this, fd = err[0], wake = wake_[0],
                                 sink = std::move(on_stderr)] {
     read_lines(fd, wake, 4096, // a bound on one logged line
@@ -169,7 +171,7 @@ void process::stop() {
   }
   // The readers end at the end of the pipes, once what the program wrote
   // last is read; a grandchild holding them open is not waited for.
-  auto deadline = clock::now() + std::chrono::milliseconds{100};
+  auto deadline = clock::now() + std::chrono::milliseconds{500};
   while (readers_ > 0 && clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{2});
   if (wake_[1] >= 0)

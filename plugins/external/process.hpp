@@ -82,7 +82,8 @@ private:
   io_status fill(clock::time_point deadline);
 
   /// Reads `fd` line by line into `sink` (a line is cut at `max` bytes,
-  /// then `too_long`) until its end or a byte on `wake`.
+  /// then `too_long`) until its end or a byte on `wake`; then decrements
+  /// readers_ (counted by start()).
   void read_lines(int fd, int wake, size_t max,
                   const std::function<void(std::string&, bool)>& sink);
 

@@ -2,7 +2,8 @@
 # A jsonl program (docs/plugins.md, "The jsonl protocol") with one fault,
 # for the user named like it (argv[1]): "junk" prints junk on stdout
 # instead of a reply, "hang" never answers that call, "crash" dies in the
-# middle of the request. Calls run on threads (many in flight), so a hang
+# middle of the request, "block" hangs its main loop (so every later call
+# hangs too, as in a program that serves one call at a time). Calls run on threads (many in flight), so a hang
 # holds only its own call. alice/pw is answered correctly, so the tests
 # check that a fault fails only the calls it holds. With argv[2] = a
 # number of milliseconds, each call takes that long (bench/). The method
@@ -64,5 +65,9 @@ for line in sys.stdin:
     if msg.get("method") == "initialize":
         reply(msg["id"], {"hooks": ["auth.check_password",
                                     "auth.user_exists"]})
+    elif "id" in msg and FAULT == "block" and \
+            (msg.get("params") or {}).get("user", "").startswith("block@"):
+        print("faults: blocking", file=sys.stderr, flush=True)
+        time.sleep(3600)
     elif "id" in msg:
         threading.Thread(target=serve, args=(msg,), daemon=True).start()

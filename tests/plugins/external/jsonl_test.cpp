@@ -177,6 +177,13 @@ CAF_TEST(a hang holds only its own call) {
   CAF_CHECK_EQUAL(run({check("alice@h", "pw")}), "1");
 }
 
+CAF_TEST(a blocked program is restarted after max_timeouts) {
+  start("block", 2);
+  CAF_CHECK_EQUAL(run({check("block@h", "pw"), check("alice@h", "pw"),
+                       wait_call, check("alice@h", "pw")}),
+                  "EE1");
+}
+
 CAF_TEST(at most concurrency calls in flight) {
   start("none", 3, 2, "100");
   using handle = decltype(self->request(w, std::chrono::seconds{10},
