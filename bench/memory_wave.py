@@ -76,6 +76,10 @@ def main():
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--waves", type=int, default=1)
     ap.add_argument("--settle", type=float, default=15.0)
+    ap.add_argument("--trim-held", action="store_true",
+                    help="also the RSS with the connections after gdb "
+                    "makes the server call malloc_trim(0): what is live, "
+                    "without the allocator's free pages")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="dja-memwave-")
     proc = None
@@ -128,6 +132,15 @@ def main():
                     break
             time.sleep(2.0)  # hibernation (2 s) of the last logins
             held = rss(proc.pid)
+            if args.trim_held:
+                subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex",
+                                "call (int) malloc_trim(0)"],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=120)
+                live = rss(proc.pid)
+                print("wave %d: with the connections after malloc_trim: %d "
+                      "KiB (%.1f KiB each over the start)"
+                      % (w + 1, live, (live - start) / max(ready or 1, 1)))
             lg.terminate()
             lg.wait(60)
             time.sleep(1.0)
