@@ -31,7 +31,7 @@ auth_fail_limit = 1000000
 
 [limits]
 max_connections_per_address = 0
-c2s_rate = 0
+{limits}
 
 [[listen]]
 kind    = "c2s"
@@ -66,6 +66,53 @@ def free_port():
     return port
 
 
+def start_server(binary, users, tls=False, limits="c2s_rate = 0"):
+    """A fresh server on a free port in a temporary directory, with
+    auth.static users user1..userN (password "pw"): (process, port, dir).
+    `limits`: lines for [limits] (default: no read shaper)."""
+    tmp = tempfile.mkdtemp(prefix="dja-bench-")
+    os.mkdir(os.path.join(tmp, "data"))
+    tls_lines = ""
+    if tls:
+        crt, key = os.path.join(tmp, "c.crt"), os.path.join(tmp, "c.key")
+        subprocess.run([os.path.join(REPO, "tools", "make-cert.sh"),
+                        "localhost", crt, key], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=120)
+        tls_lines = 'tls_cert = "%s"\ntls_key = "%s"\n' % (crt, key)
+    port = free_port()
+    names = "\n".join('  user%d = "pw"' % i for i in range(1, users + 1))
+    cfg = os.path.join(tmp, "server.toml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(dir=tmp, port=port, tls=tls_lines, users=names,
+                              starttls="optional" if tls else "off",
+                              limits=limits))
+    log = open(os.path.join(tmp, "server.log"), "wb")
+    proc = subprocess.Popen([binary, "--config", cfg], cwd=tmp, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return proc, port, tmp
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                sys.exit("the server did not start (log: %s)"
+                         % os.path.join(tmp, "server.log"))
+            time.sleep(0.05)
+
+
+def stop_server(proc, tmp):
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", default=os.path.join(REPO, "build",
@@ -81,38 +128,8 @@ def main():
                     "makes the server call malloc_trim(0): what is live, "
                     "without the allocator's free pages")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="dja-memwave-")
-    proc = None
+    proc, port, tmp = start_server(args.server, args.users, args.tls)
     try:
-        os.mkdir(os.path.join(tmp, "data"))
-        tls = ""
-        if args.tls:
-            crt, key = os.path.join(tmp, "c.crt"), os.path.join(tmp, "c.key")
-            subprocess.run([os.path.join(REPO, "tools", "make-cert.sh"),
-                            "localhost", crt, key], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=120)
-            tls = 'tls_cert = "%s"\ntls_key = "%s"\n' % (crt, key)
-        port = free_port()
-        users = "\n".join('  user%d = "pw"' % i
-                          for i in range(1, args.users + 1))
-        cfg = os.path.join(tmp, "server.toml")
-        with open(cfg, "w") as f:
-            f.write(CONFIG.format(dir=tmp, port=port, tls=tls, users=users,
-                                  starttls="optional" if args.tls else "off"))
-        log = open(os.path.join(tmp, "server.log"), "wb")
-        proc = subprocess.Popen([args.server, "--config", cfg], cwd=tmp,
-                                stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("the server did not start")
-                time.sleep(0.05)
         time.sleep(1.0)
         start = rss(proc.pid)
         print("start: %d KiB" % start)
@@ -152,13 +169,7 @@ def main():
                   % (w + 1, ready, held, (held - start) / max(ready or 1, 1),
                      closed, settled, args.settle))
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_server(proc, tmp)
 
 
 if __name__ == "__main__":
