@@ -20,6 +20,7 @@
 #include "server/registry.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
+#include "server/memory_trim.hpp"
 
 namespace dja {
 
@@ -210,6 +211,8 @@ int run_server(const config::server_cfg& cfg) {
   spdlog::info("accepting at most {} connections, {} per address (0: no "
                "bound)", ctx->conn_limits->max_total(),
                cfg.limits.max_connections_per_address);
+  // glibc keeps the peak of a wave of connections: give it back.
+  spawn_memory_trimmer(sys, ctx->conn_limits);
   std::vector<tls::identity> ids;
   for (auto& v : cfg.vhosts)
     if (!v.tls_cert.empty())

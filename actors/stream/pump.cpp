@@ -62,6 +62,10 @@ void pump::on_hibernate_timer() {
   if (data_seq_ == seq_at_timer_ && !busy_ && next_ == backlog_.size()
       && parser_->can_hibernate()) {
     parser_->hibernate();
+    // Idle: the memory BIOs keep the capacity of the largest chunk they
+    // held (tls::session::release_buffers).
+    if (tls_)
+      tls_->release_buffers();
     return;
   }
   if (!parser_->hibernated())

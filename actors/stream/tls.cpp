@@ -327,6 +327,25 @@ void session::take_output(std::vector<char>& out) {
   }
 }
 
+void session::release_buffers() {
+  if (!handshake_done() || BIO_ctrl_pending(in_) != 0
+      || BIO_ctrl_pending(out_) != 0)
+    return;
+  auto in = BIO_new(BIO_s_mem());
+  auto out = BIO_new(BIO_s_mem());
+  if (in == nullptr || out == nullptr) {
+    BIO_free(in);
+    BIO_free(out);
+    return;
+  }
+  BIO_set_mem_eof_return(in, -1);
+  // The SSL owns its BIOs: set0 frees the old ones.
+  SSL_set0_rbio(ssl_, in);
+  SSL_set0_wbio(ssl_, out);
+  in_ = in;
+  out_ = out;
+}
+
 void session::shutdown() {
   if (handshake_done())
     SSL_shutdown(ssl_);

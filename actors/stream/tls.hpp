@@ -101,6 +101,12 @@ public:
   /// Queues the close_notify alert (RFC 8446 §6.1) for sending.
   void shutdown();
 
+  /// An idle stream: frees what the memory BIOs keep (a BUF_MEM holds the
+  /// capacity of the largest chunk it ever had: the handshake flight, a
+  /// 4 KiB read; about 2 KiB per connection) by giving the SSL fresh
+  /// empty ones, once the handshake is done and both are empty.
+  void release_buffers();
+
   /// The server name the client asked for (SNI), or "".
   std::string server_name() const;
 
