@@ -4,10 +4,10 @@
 -- them as they are (examples/existing-site/pgsql.toml): nothing is added.
 --
 -- Passwords: alice "rasmuslerdorf" (the hash is PHP's own password_verify
--- example), bob and carol "bobs-password" (crypt(3) $2b$ from libxcrypt,
--- written $2y$ as PHP does: the same algorithm), legacy "password" as a
--- bare md5 hex left from an old version of the site (a form bcrypt cannot
--- check: that login is refused and logged).
+-- example), bob, carol and dave "bobs-password" (crypt(3) $2b$ from
+-- libxcrypt, written $2y$ as PHP does: the same algorithm), legacy
+-- "password" as a bare md5 hex left from an old version of the site (a
+-- form bcrypt cannot check: that login is refused and logged).
 
 CREATE TABLE users (
   id            INTEGER      NOT NULL PRIMARY KEY,
@@ -33,7 +33,8 @@ INSERT INTO users (id, username, email, password_hash, display_name) VALUES
   (1, 'alice', 'alice@example.com', '$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a', 'Alice Liddell'),
   (2, 'bob', 'bob@example.com', '$2y$10$Kq7gW1vH3xYz9AbCdEfGhOW3ph/i26d3gDk6.nSjYSEvFuSl3gVba', 'Bob Builder'),
   (3, 'carol', 'carol@example.com', '$2y$10$Kq7gW1vH3xYz9AbCdEfGhOW3ph/i26d3gDk6.nSjYSEvFuSl3gVba', 'Carol Danvers'),
-  (4, 'legacy', NULL, '5f4dcc3b5aa765d61d8327deb882cf99', 'Old Account');
+  (4, 'legacy', NULL, '5f4dcc3b5aa765d61d8327deb882cf99', 'Old Account'),
+  (5, 'dave', 'dave@example.com', '$2y$10$Kq7gW1vH3xYz9AbCdEfGhOW3ph/i26d3gDk6.nSjYSEvFuSl3gVba', 'Dave Bowman');
 INSERT INTO friendships (user_id, friend_id, status) VALUES
   (1, 2, 'accepted'),
   (1, 3, 'pending'),

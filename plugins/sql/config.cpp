@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "plugins/common/pgsql/connection.hpp"
 #include "plugins/sql/vcard.hpp"
 
 namespace dja::plugins::sql {
@@ -85,6 +86,16 @@ std::string check_driver(const toml::node& v) {
   return "\"sqlite\", \"pgsql\" or \"mariadb\" (got \"" + s + "\")";
 }
 
+/// The driver is not known here (another key): a DSN either driver
+/// takes is accepted; the driver that cannot use it fails at connect.
+std::string check_dsn(const toml::node& v) {
+  auto dsn = v.value_or(std::string{});
+  if (pgsql::check_dsn(dsn).empty() || check_mariadb_dsn(dsn).empty())
+    return {};
+  return "a libpq connection string (pgsql) or key=value words among "
+         "host, port, socket, user, password, dbname (mariadb)";
+}
+
 std::string check_format(const toml::node& v) {
   std::string err;
   if (auto s = v.as_string())
@@ -133,7 +144,8 @@ std::vector<option_spec> options() {
      "never created"},
     {"dsn", option_type::string, false,
      "pgsql: a libpq connection string; mariadb: host=... port=... "
-     "socket=... user=... password=... dbname=..."},
+     "socket=... user=... password=... dbname=...",
+     check_dsn},
     {"password_format", option_type::string, false,
      "the form of password_sql's rows (default plain); a comma list is a "
      "chain, as Openfire's passwordType",

@@ -34,6 +34,11 @@ struct rows {
 
   /// The index of `column` (case-insensitive), or -1.
   int index(const std::string& column) const;
+
+  /// The value of `column` (or of column number `fallback` when no column
+  /// has that name) in row `row`; nullopt for NULL or no such cell.
+  std::optional<std::string> cell(const std::string& column,
+                                  int fallback = -1, size_t row = 0) const;
 };
 
 class connection {

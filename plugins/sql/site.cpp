@@ -7,15 +7,12 @@
 #include <map>
 
 #include <caf/error.hpp>
-#include <caf/send.hpp>
 #include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
 #include "common/crypto.hpp"
 #include "common/jid.hpp"
-#include "common/messages.hpp"
-#include "common/roster_xml.hpp"
 #include "common/scram.hpp"
 #include "plugins/sql/vcard.hpp"
 
@@ -30,19 +27,6 @@ caf::error runtime_error(std::string what) {
   return caf::make_error(caf::sec::runtime_error, std::move(what));
 }
 
-/// The value of `column` (or of column `fallback` when the query has no
-/// column of that name) in row 0; nullopt for NULL or no such column.
-std::optional<std::string> cell(const rows& r, const std::string& column,
-                                int fallback = -1, size_t row = 0) {
-  auto c = r.index(column);
-  if (c < 0)
-    c = fallback;
-  if (c < 0 || row >= r.data.size()
-      || static_cast<size_t>(c) >= r.data[row].size())
-    return std::nullopt;
-  return r.data[row][c];
-}
-
 /// A database's idea of true: a value that is not NULL, 0, f, false, no.
 bool truthy(const std::optional<std::string>& v) {
   if (!v)
@@ -51,17 +35,6 @@ bool truthy(const std::optional<std::string>& v) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return !(s.empty() || s == "0" || s == "f" || s == "false" || s == "no");
-}
-
-/// A contact column as a bare JID: "bob" is bob@domain.
-std::optional<jid> contact_jid(const std::string& text,
-                               const std::string& domain) {
-  auto j = jid::parse(text.find('@') == std::string::npos
-                        ? text + "@" + domain
-                        : text);
-  if (!j)
-    return std::nullopt;
-  return j->bare();
 }
 
 /// Raw bytes of lower- or upper-case hex; nullopt when not hex.
@@ -84,6 +57,17 @@ std::optional<std::string> unhex(const std::string& text) {
 }
 
 } // namespace
+
+std::optional<std::string> rows::cell(const std::string& column,
+                                     int fallback, size_t row) const {
+  auto c = index(column);
+  if (c < 0)
+    c = fallback;
+  if (c < 0 || row >= data.size()
+      || static_cast<size_t>(c) >= data[row].size())
+    return std::nullopt;
+  return data[row][c];
+}
 
 int rows::index(const std::string& column) const {
   for (size_t i = 0; i < columns.size(); ++i)
@@ -195,7 +179,7 @@ site::check_password(const std::string& user, const std::string& pw) {
     if (!r)
       return r.error();
     if (!r->data.empty())
-      return res_t{truthy(cell(*r, "", 0))};
+      return res_t{truthy(r->cell("", 0))};
     if (!c.q.user_exists.empty() || !c.q.password.empty()) {
       auto found = exists(user);
       if (!found)
@@ -222,10 +206,10 @@ site::check_password(const std::string& user, const std::string& pw) {
     auto mine = scram::derive(h, pw, creds->salt, creds->iterations);
     return res_t{crypto::equal(mine.stored_key, creds->stored_key)};
   }
-  auto value = cell(*r, "password", 0);
+  auto value = r->cell("password", 0);
   if (!value)
     return res_t{false}; // NULL: an account without a password
-  stored_password row{*value, cell(*r, "salt").value_or(""), user, c.domain};
+  stored_password row{*value, r->cell("salt").value_or(""), user, c.domain};
   std::string unknown;
   auto v = verify(c.format, row, pw, unknown);
   if (v == verdict::unknown) {
@@ -249,7 +233,7 @@ site::scram(const std::string& user, const std::string& hash) {
     return out;
   if (c.format.scram_hash().empty()) {
     // Plaintext rows: fresh credentials for this exchange.
-    auto pw = cell(*r, "password", 0);
+    auto pw = r->cell("password", 0);
     if (!pw)
       return out;
     try {
@@ -265,9 +249,9 @@ site::scram(const std::string& user, const std::string& hash) {
   auto size = crypto::digest_size(*h);
   auto key = [&](const char* name, const char* alt)
     -> std::optional<std::string> {
-    auto v = cell(*r, name);
+    auto v = r->cell(name);
     if (!v)
-      v = cell(*r, alt);
+      v = r->cell(alt);
     if (!v)
       return std::nullopt;
     if (v->size() == 2 * size)
@@ -278,15 +262,15 @@ site::scram(const std::string& user, const std::string& hash) {
   auto server = key("server_key", "serverkey");
   // The salt: base64 in `salt` (ejabberd), as it is in `salt_raw`
   // (Prosody keeps its salt as text).
-  auto salt = cell(*r, "salt_raw");
+  auto salt = r->cell("salt_raw");
   if (!salt) {
-    auto b = cell(*r, "salt");
+    auto b = r->cell("salt");
     salt = b ? base64::decode(*b) : std::nullopt;
   }
   std::optional<std::string> iter;
   for (auto name : {"iterations", "iterationcount", "iteration_count"})
     if (!iter)
-      iter = cell(*r, name);
+      iter = r->cell(name);
   long n = iter ? std::strtol(iter->c_str(), nullptr, 10) : 0;
   if (!stored || !server || !salt || n < 1 || n > 10'000'000
       || stored->size() != crypto::digest_size(*h)) {
@@ -335,174 +319,10 @@ caf::expected<std::vector<std::string>> site::list_users() {
     return r.error();
   std::vector<std::string> out;
   for (size_t i = 0; i < r->data.size(); ++i)
-    if (auto v = cell(*r, "", 0, i))
+    if (auto v = r->cell("", 0, i))
       out.push_back(std::move(*v));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-caf::expected<hooks::roster> site::roster(const std::string& user,
-                                          bool fresh) {
-  auto& c = cfg();
-  // Folded per contact: one item, the groups of all its rows.
-  std::map<std::string, roster_item> items;
-  auto add = [&](const jid& contact, const std::string& name,
-                 const std::string& sub, const std::string& group) {
-    auto& it = items[contact.str()];
-    it.contact = contact;
-    if (it.name.empty())
-      it.name = name;
-    // A shared group makes "both"; a row never lowers it.
-    if (it.subscription == "none" || sub == "both")
-      it.subscription = sub;
-    if (!group.empty()
-        && std::find(it.groups.begin(), it.groups.end(), group)
-             == it.groups.end())
-      it.groups.push_back(group);
-  };
-  if (!c.q.roster.empty()) {
-    auto r = run(c.q.roster, user, {}, {}, !fresh);
-    if (!r)
-      return r.error();
-    for (size_t i = 0; i < r->data.size(); ++i) {
-      auto text = cell(*r, "contact", 0, i);
-      auto contact = text ? contact_jid(*text, c.domain) : std::nullopt;
-      if (!contact) {
-        spdlog::warn("{}: roster_sql row of {} has no usable contact; "
-                     "skipped", c.tag, user);
-        continue;
-      }
-      auto sub = cell(*r, "subscription", 2, i).value_or("both");
-      if (sub != "none" && sub != "to" && sub != "from" && sub != "both")
-        sub = "both";
-      add(*contact, cell(*r, "name", 1, i).value_or(""), sub,
-          cell(*r, "group", 3, i).value_or(""));
-    }
-  }
-  if (!c.q.user_groups.empty() && !c.q.group_members.empty()) {
-    auto groups = run(c.q.user_groups, user, {}, {}, !fresh);
-    if (!groups)
-      return groups.error();
-    auto self = user + "@" + c.domain;
-    for (size_t g = 0; g < groups->data.size(); ++g) {
-      auto group = cell(*groups, "", 0, g);
-      if (!group)
-        continue;
-      auto members = run(c.q.group_members, user, {}, *group, !fresh);
-      if (!members)
-        return members.error();
-      for (size_t m = 0; m < members->data.size(); ++m) {
-        auto text = cell(*members, "", 0, m);
-        auto contact = text ? contact_jid(*text, c.domain) : std::nullopt;
-        if (contact && contact->str() != self)
-          add(*contact, "", "both", *group);
-      }
-    }
-  }
-  hooks::roster out;
-  std::string all;
-  for (auto& [key, it] : items) {
-    std::sort(it.groups.begin(), it.groups.end());
-    all += key + '\0' + it.name + '\0' + it.subscription;
-    for (auto& g : it.groups)
-      all += '\0' + g;
-    all += '\n';
-    out.items.push_back(std::move(it));
-  }
-  // RFC 6121 §2.6: the version changes when the rows do.
-  auto digest = crypto::digest(crypto::hash_fn::sha1, all);
-  out.version = "sql-" + base64::encode(digest.substr(0, 9));
-  return out;
-}
-
-void site::refresh_rosters() {
-  std::vector<std::string> users;
-  {
-    std::lock_guard<std::mutex> guard{st_->online_mtx};
-    for (auto& [user, _] : st_->online)
-      users.push_back(user);
-  }
-  for (auto& user : users) {
-    auto now = roster(user, true);
-    if (!now) {
-      spdlog::warn("{}: roster refresh of {}: {}", cfg().tag, user,
-                   caf::to_string(now.error()));
-      continue;
-    }
-    std::vector<xml::element_ptr> pushes;
-    std::vector<caf::actor> sessions;
-    {
-      std::lock_guard<std::mutex> guard{st_->online_mtx};
-      auto o = st_->online.find(user);
-      if (o == st_->online.end())
-        continue; // gone meanwhile
-      auto& before = st_->given[user];
-      if (before.version == now->version)
-        continue;
-      auto same = [](const roster_item& a, const roster_item& b) {
-        return a.name == b.name && a.subscription == b.subscription
-               && a.groups == b.groups;
-      };
-      for (auto& it : now->items) {
-        auto old = std::find_if(before.items.begin(), before.items.end(),
-                                [&](auto& x) { return x.contact == it.contact; });
-        if (old == before.items.end() || !same(*old, it))
-          pushes.push_back(roster_xml::push(it, now->version, false));
-      }
-      for (auto& it : before.items)
-        if (std::none_of(now->items.begin(), now->items.end(),
-                         [&](auto& x) { return x.contact == it.contact; }))
-          pushes.push_back(roster_xml::push(it, now->version, true));
-      before = *now;
-      for (auto& [_, s] : o->second)
-        sessions.push_back(s);
-    }
-    for (auto& s : sessions)
-      for (auto& p : pushes)
-        caf::anon_send(s, msg::roster_push{p});
-    if (!pushes.empty())
-      st_->cache.clear(); // later reads see the change too
-    if (!pushes.empty())
-      spdlog::info("{}: roster of {} changed in the database: {} push(es)",
-                   cfg().tag, user, pushes.size());
-  }
-}
-
-caf::expected<std::vector<xml::element_ptr>>
-site::presence(const std::string& user, const jid& prober) {
-  std::vector<xml::element_ptr> out;
-  auto r = roster(user);
-  if (!r)
-    return r.error();
-  auto subscribed = std::any_of(r->items.begin(), r->items.end(),
-                                [&](const roster_item& it) {
-                                  return it.contact == prober.bare()
-                                         && it.subscribed_from();
-                                });
-  if (!subscribed)
-    return out;
-  auto rows = run(cfg().q.presence, user);
-  if (!rows)
-    return rows.error();
-  for (size_t i = 0; i < rows->data.size(); ++i) {
-    auto self = jid::make(user, cfg().domain,
-                          cell(*rows, "resource", 2, i).value_or("site"));
-    if (!self)
-      continue;
-    auto p = std::make_shared<xml::element>("presence", "jabber:client");
-    p->set_attr("from", self->str());
-    // RFC 6121 §4.7.2.1: show is one of away, chat, dnd, xa (absent:
-    // available); anything else is left out.
-    auto show = cell(*rows, "show", 0, i).value_or("");
-    if (show == "away" || show == "chat" || show == "dnd" || show == "xa")
-      p->add_child(xml::element{"show", "jabber:client"}).add_text(show);
-    auto status = cell(*rows, "status", 1, i).value_or("");
-    if (!status.empty())
-      p->add_child(xml::element{"status", "jabber:client"})
-        .add_text(status);
-    out.push_back(std::move(p));
-  }
   return out;
 }
 

@@ -17,8 +17,9 @@ server is started with DB.toml, and
      password, unknown user, a row in a form bcrypt cannot check,
      injection attempts in the password;
   3. PostgreSQL and MariaDB only (tests/e2e/sql/): the database is
-     stopped: a login is <temporary-auth-failure/> (never
-     <not-authorized/>); it is started again: the login works (bounded).
+     stopped, then frozen (SIGSTOP: nothing answers): a login is
+     <temporary-auth-failure/> (never <not-authorized/>) within the query
+     timeout; it is back: the login works (bounded waits).
 
     /usr/bin/python3 tests/e2e/test_sql_existing_site.py --server build/djabberd-actors
     ... --only sqlite
@@ -211,7 +212,8 @@ def play(server, name, report=True, folder=OWN):
 
 
 def outage(server, db):
-    """The database stops: temporary-auth-failure; it starts: logins work."""
+    """The database stops, then freezes: temporary-auth-failure; it is
+    back: logins work."""
     db.stop()
     if not play(server, "database_down.scenario"):
         raise TestFailure("a login while the database is down")
@@ -224,6 +226,21 @@ def outage(server, db):
             raise TestFailure("no login within %ds after the database came back" % BACK_WITHIN)
         time.sleep(0.25)
     print("  database back: carol logs in after %.1f s" % (time.monotonic() - t0))
+    db.freeze()
+    try:
+        t0 = time.monotonic()
+        if not play(server, "database_frozen.scenario"):
+            raise TestFailure("a login while the database is frozen")
+        print("  database frozen: <temporary-auth-failure/> after %.1f s" % (time.monotonic() - t0))
+    finally:
+        db.thaw()
+    t0 = time.monotonic()
+    while not play(server, "database_thawed.scenario", report=False):
+        if time.monotonic() - t0 > BACK_WITHIN:
+            play(server, "database_thawed.scenario")
+            raise TestFailure("no login within %ds after the database was thawed" % BACK_WITHIN)
+        time.sleep(0.25)
+    print("  database thawed: dave logs in after %.1f s" % (time.monotonic() - t0))
 
 
 ACCEPT_CAROL = "UPDATE friendships SET status = 'accepted' WHERE user_id = 1 AND friend_id = 3"
@@ -287,8 +304,8 @@ def run_sqlite(binary, tmp):
     con = sqlite3.connect(path)
     n = con.execute("SELECT count(*) FROM users").fetchone()[0]
     con.close()
-    if n != 4:
-        raise TestFailure("the site's users table has %d rows after the test, expected 4" % n)
+    if n != 5:
+        raise TestFailure("the site's users table has %d rows after the test, expected 5" % n)
 
 
 def run_pgsql(binary, tmp):
@@ -300,7 +317,7 @@ def run_pgsql(binary, tmp):
         pg.createdb("site")
         pg.psql(schema("pgsql"), db="site")
         with_server(binary, "pgsql", tmp, pg.dsn("site"), lambda: pg.psql(ACCEPT_CAROL, db="site"), db=pg)
-        if pg.psql("SELECT count(*) FROM users", db="site") != "4":
+        if pg.psql("SELECT count(*) FROM users", db="site") != "5":
             raise TestFailure("the site's users table changed")
     finally:
         pg.cleanup()
@@ -315,7 +332,7 @@ def run_mariadb(binary, tmp):
         db.start()
         db.create_site("site", schema("mariadb"))
         with_server(binary, "mariadb", tmp, db.dsn("site"), lambda: db.sql(ACCEPT_CAROL, db="site"), db=db)
-        if db.sql("SELECT count(*) FROM users", db="site") != "4":
+        if db.sql("SELECT count(*) FROM users", db="site") != "5":
             raise TestFailure("the site's users table changed")
     finally:
         db.cleanup()

@@ -114,7 +114,8 @@ CAF_TEST(argon2 via libargon2) {
 CAF_TEST(django pbkdf2 via OpenSSL) {
   accepts("django", "pbkdf2_sha256$1000$seasalt$akDJPWXjgTuK0zY4MPDwOjmP1+Dq"
                     "0UOtk7DL9EaZQD4=");
-  CAF_CHECK(check("django", "pbkdf2_sha256$x$seasalt$akDJ") == verdict::unknown);
+  CAF_CHECK(check("django", "pbkdf2_sha256$x$seasalt$akDJ")
+            == verdict::unknown);
 }
 
 CAF_TEST(dovecot schemes per row) {
@@ -123,7 +124,8 @@ CAF_TEST(dovecot schemes per row) {
   accepts("dovecot", "{SHA256}CZp1TIJR+4oAG2ZCr7Ulm9LttwVne5OfbvTADKseY4k=");
   accepts("dovecot", "{SHA256.HEX}099a754c8251fb8a001b6642afb5259bd2edb705677"
                      "b939f6ef4c00cab1e6389");
-  accepts("dovecot", "{SSHA256}hvFocSHR4ZwG3sVx/hUiYb6h53x1/w2Zu0z6PhLJL3oBAgME");
+  accepts("dovecot",
+          "{SSHA256}hvFocSHR4ZwG3sVx/hUiYb6h53x1/w2Zu0z6PhLJL3oBAgME");
   accepts("dovecot", "{BLF-CRYPT}$2b$05$abcdefghijklmnopqrstuu1qdcFaS0PtqFUPz"
                      "aCxLQ8/0lspH0ZEW");
   accepts("dovecot", "{ARGON2ID}$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHRzb21l"

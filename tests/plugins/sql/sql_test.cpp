@@ -282,7 +282,8 @@ CAF_TEST(vcards from profiles with avatar blobs) {
   CAF_REQUIRE(!r->declined && r->value);
   auto text = xml::to_string(*r->value);
   CAF_MESSAGE(text);
-  CAF_CHECK(text.find("<FN>Alice &lt;A&gt; &amp; Co</FN>") != std::string::npos);
+  CAF_CHECK(text.find("<FN>Alice &lt;A&gt; &amp; Co</FN>")
+            != std::string::npos);
   CAF_CHECK(text.find("<TYPE>image/png</TYPE>") != std::string::npos);
   CAF_CHECK(text.find("<BINVAL>iVBORw0KGgoAAAANSUhEUg==</BINVAL>")
             != std::string::npos);

@@ -1,0 +1,200 @@
+// The rosters of the `sql` plugin (plugins/sql/site.hpp): roster_sql rows
+// folded per contact and shared groups (RFC 6121 §2.1), the pushes of
+// roster_refresh_s (§2.1.6), and presence_sql for subscribers (§4.3.2).
+
+#include <algorithm>
+#include <map>
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/base64.hpp"
+#include "common/crypto.hpp"
+#include "common/jid.hpp"
+#include "common/messages.hpp"
+#include "common/roster_xml.hpp"
+#include "plugins/sql/site.hpp"
+
+namespace dja::plugins::sql {
+
+namespace {
+
+/// A contact column as a bare JID: "bob" is bob@domain.
+std::optional<jid> contact_jid(const std::string& text,
+                               const std::string& domain) {
+  auto j = jid::parse(text.find('@') == std::string::npos
+                        ? text + "@" + domain
+                        : text);
+  if (!j)
+    return std::nullopt;
+  return j->bare();
+}
+
+} // namespace
+
+caf::expected<hooks::roster> site::roster(const std::string& user,
+                                          bool fresh) {
+  auto& c = cfg();
+  // Folded per contact: one item, the groups of all its rows.
+  std::map<std::string, roster_item> items;
+  auto add = [&](const jid& contact, const std::string& name,
+                 const std::string& sub, const std::string& group) {
+    auto& it = items[contact.str()];
+    it.contact = contact;
+    if (it.name.empty())
+      it.name = name;
+    // A shared group makes "both"; a row never lowers it.
+    if (it.subscription == "none" || sub == "both")
+      it.subscription = sub;
+    if (!group.empty()
+        && std::find(it.groups.begin(), it.groups.end(), group)
+             == it.groups.end())
+      it.groups.push_back(group);
+  };
+  if (!c.q.roster.empty()) {
+    auto r = run(c.q.roster, user, {}, {}, !fresh);
+    if (!r)
+      return r.error();
+    for (size_t i = 0; i < r->data.size(); ++i) {
+      auto text = r->cell("contact", 0, i);
+      auto contact = text ? contact_jid(*text, c.domain) : std::nullopt;
+      if (!contact) {
+        spdlog::warn("{}: roster_sql row of {} has no usable contact; "
+                     "skipped", c.tag, user);
+        continue;
+      }
+      auto sub = r->cell("subscription", 2, i).value_or("both");
+      if (sub != "none" && sub != "to" && sub != "from" && sub != "both")
+        sub = "both";
+      add(*contact, r->cell("name", 1, i).value_or(""), sub,
+          r->cell("group", 3, i).value_or(""));
+    }
+  }
+  if (!c.q.user_groups.empty() && !c.q.group_members.empty()) {
+    auto groups = run(c.q.user_groups, user, {}, {}, !fresh);
+    if (!groups)
+      return groups.error();
+    auto self = user + "@" + c.domain;
+    for (size_t g = 0; g < groups->data.size(); ++g) {
+      auto group = groups->cell("", 0, g);
+      if (!group)
+        continue;
+      auto members = run(c.q.group_members, user, {}, *group, !fresh);
+      if (!members)
+        return members.error();
+      for (size_t m = 0; m < members->data.size(); ++m) {
+        auto text = members->cell("", 0, m);
+        auto contact = text ? contact_jid(*text, c.domain) : std::nullopt;
+        if (contact && contact->str() != self)
+          add(*contact, "", "both", *group);
+      }
+    }
+  }
+  hooks::roster out;
+  std::string all;
+  for (auto& [key, it] : items) {
+    std::sort(it.groups.begin(), it.groups.end());
+    all += key + '\0' + it.name + '\0' + it.subscription;
+    for (auto& g : it.groups)
+      all += '\0' + g;
+    all += '\n';
+    out.items.push_back(std::move(it));
+  }
+  // RFC 6121 §2.6: the version changes when the rows do.
+  auto digest = crypto::digest(crypto::hash_fn::sha1, all);
+  out.version = "sql-" + base64::encode(digest.substr(0, 9));
+  return out;
+}
+
+void site::refresh_rosters() {
+  std::vector<std::string> users;
+  {
+    std::lock_guard<std::mutex> guard{st_->online_mtx};
+    for (auto& [user, _] : st_->online)
+      users.push_back(user);
+  }
+  for (auto& user : users) {
+    auto now = roster(user, true);
+    if (!now) {
+      spdlog::warn("{}: roster refresh of {}: {}", cfg().tag, user,
+                   caf::to_string(now.error()));
+      continue;
+    }
+    std::vector<xml::element_ptr> pushes;
+    std::vector<caf::actor> sessions;
+    {
+      std::lock_guard<std::mutex> guard{st_->online_mtx};
+      auto o = st_->online.find(user);
+      if (o == st_->online.end())
+        continue; // gone meanwhile
+      auto& before = st_->given[user];
+      if (before.version == now->version)
+        continue;
+      auto same = [](const roster_item& a, const roster_item& b) {
+        return a.name == b.name && a.subscription == b.subscription
+               && a.groups == b.groups;
+      };
+      for (auto& it : now->items) {
+        auto old = std::find_if(
+          before.items.begin(), before.items.end(),
+          [&](auto& x) { return x.contact == it.contact; });
+        if (old == before.items.end() || !same(*old, it))
+          pushes.push_back(roster_xml::push(it, now->version, false));
+      }
+      for (auto& it : before.items)
+        if (std::none_of(now->items.begin(), now->items.end(),
+                         [&](auto& x) { return x.contact == it.contact; }))
+          pushes.push_back(roster_xml::push(it, now->version, true));
+      before = *now;
+      for (auto& [_, s] : o->second)
+        sessions.push_back(s);
+    }
+    for (auto& s : sessions)
+      for (auto& p : pushes)
+        caf::anon_send(s, msg::roster_push{p});
+    if (!pushes.empty())
+      st_->cache.clear(); // later reads see the change too
+    if (!pushes.empty())
+      spdlog::info("{}: roster of {} changed in the database: {} push(es)",
+                   cfg().tag, user, pushes.size());
+  }
+}
+
+caf::expected<std::vector<xml::element_ptr>>
+site::presence(const std::string& user, const jid& prober) {
+  std::vector<xml::element_ptr> out;
+  auto r = roster(user);
+  if (!r)
+    return r.error();
+  auto subscribed = std::any_of(r->items.begin(), r->items.end(),
+                                [&](const roster_item& it) {
+                                  return it.contact == prober.bare()
+                                         && it.subscribed_from();
+                                });
+  if (!subscribed)
+    return out;
+  auto rows = run(cfg().q.presence, user);
+  if (!rows)
+    return rows.error();
+  for (size_t i = 0; i < rows->data.size(); ++i) {
+    auto self = jid::make(user, cfg().domain,
+                          rows->cell("resource", 2, i).value_or("site"));
+    if (!self)
+      continue;
+    auto p = std::make_shared<xml::element>("presence", "jabber:client");
+    p->set_attr("from", self->str());
+    // RFC 6121 §4.7.2.1: show is one of away, chat, dnd, xa (absent:
+    // available); anything else is left out.
+    auto show = rows->cell("show", 0, i).value_or("");
+    if (show == "away" || show == "chat" || show == "dnd" || show == "xa")
+      p->add_child(xml::element{"show", "jabber:client"}).add_text(show);
+    auto status = rows->cell("status", 1, i).value_or("");
+    if (!status.empty())
+      p->add_child(xml::element{"status", "jabber:client"})
+        .add_text(status);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+} // namespace dja::plugins::sql
