@@ -109,6 +109,9 @@ struct connection_state : stream::events {
 
   // --- sasl.cpp ---
   std::vector<std::string> offered_mechanisms() const;
+  /// SCRAM-*-PLUS and XEP-0440 offered on this connection (TLS, a
+  /// channel binding, the listener's sasl_channel_binding mode).
+  bool plus_enabled() const;
   bool plus_offered() const;
   /// The <text/> of a refused channel-binding type (RFC 5802 §7
   /// server-error-value, then what this connection offers).

@@ -74,8 +74,7 @@ std::vector<std::string> connection_state::offered_mechanisms() const {
       out.emplace_back("PLAIN");
     return out;
   }
-  if (tls() && opts.sasl_channel_binding
-      && !tls()->channel_binding_types().empty()) {
+  if (plus_enabled()) {
     out.emplace_back("SCRAM-SHA-256-PLUS");
     out.emplace_back("SCRAM-SHA-1-PLUS");
   }
@@ -84,6 +83,17 @@ std::vector<std::string> connection_state::offered_mechanisms() const {
   if (plain_allowed())
     out.emplace_back("PLAIN");
   return out;
+}
+
+bool connection_state::plus_enabled() const {
+  using mode = listener_options::plus_mode;
+  if (!tls() || opts.sasl_channel_binding == mode::off
+      || tls()->channel_binding_types().empty())
+    return false;
+  // "tls1.2": not on TLS 1.3, where Debian's Python clients ask for
+  // tls-unique first (config.hpp, sasl_channel_binding).
+  return opts.sasl_channel_binding == mode::always
+         || tls()->version() != "TLSv1.3";
 }
 
 bool connection_state::plus_offered() const {
