@@ -26,6 +26,15 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt-get install -y -qq --no-install-recommends postgresql mariadb-server \
     prosody >/dev/null
+  # The real client libraries of tests/e2e/test_plus_*.py (SCRAM -PLUS
+  # interop): gloox and libstrophe (compiled by the tests), aioxmpp,
+  # nbxmpp; xmpp.js from npm into tests/e2e/xmppjs/ (pinned by its
+  # package-lock.json), when node and npm are there.
+  apt-get install -y -qq --no-install-recommends gcc libgloox-dev \
+    libstrophe-dev python3-aioxmpp python3-nbxmpp >/dev/null
+  if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix tests/e2e/xmppjs --no-audit --no-fund >/dev/null
+  fi
   [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
   if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now prosody postgresql mariadb \

@@ -112,7 +112,9 @@ struct listener_options {
   enum class starttls_mode { required, optional, off } starttls
     = starttls_mode::optional;
   bool allow_plain_without_tls = false;
-  bool sasl_channel_binding = false; ///< offer SCRAM-*-PLUS over TLS
+  /// Where SCRAM-*-PLUS is offered (config key sasl_channel_binding).
+  enum class plus_mode { off, tls12, always };
+  plus_mode sasl_channel_binding = plus_mode::tls12;
   bool s2s = false; ///< server-to-server streams (actors/s2s)
 };
 

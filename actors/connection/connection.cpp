@@ -195,7 +195,7 @@ void connection_state::send_features() {
       auto& mechs = features.add_child(xml::element{"mechanisms", ns::sasl});
       for (auto& m : offered_mechanisms())
         mechs.add_child(xml::element{"mechanism", ns::sasl}).add_text(m);
-      if (tls() && opts.sasl_channel_binding) {
+      if (plus_enabled()) {
         // XEP-0440: the channel bindings we can verify on this connection
         // (which depend on its TLS version, stream/tls_channel_binding.cpp).
         auto& cb = features.add_child(

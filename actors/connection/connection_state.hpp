@@ -3,7 +3,8 @@
 // The state of one connection actor, split by protocol step:
 // connection.cpp (stream header, features, stream errors, lifecycle; the
 // bytes, TLS and the parser are its stream::pump),
-// sasl.cpp (RFC 6120 §6, PLAIN), bind.cpp (RFC 6120 §7).
+// sasl.cpp (RFC 6120 §6, PLAIN, SCRAM), sasl_mechanisms.cpp (what is
+// offered, where -PLUS is), bind.cpp (RFC 6120 §7).
 
 #include <chrono>
 #include <cstdint>
@@ -123,8 +124,11 @@ struct connection_state : stream::events {
   void arm_ping_timer(caf::timespan after);
   void on_ping_timer();
 
-  // --- sasl.cpp ---
+  // --- sasl.cpp, sasl_mechanisms.cpp ---
   std::vector<std::string> offered_mechanisms() const;
+  /// SCRAM-*-PLUS and XEP-0440 offered on this connection (TLS, a
+  /// channel binding, the listener's sasl_channel_binding mode).
+  bool plus_enabled() const;
   bool plus_offered() const;
   /// The <text/> of a refused channel-binding type (RFC 5802 §7
   /// server-error-value, then what this connection offers).

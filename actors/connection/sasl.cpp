@@ -49,48 +49,6 @@ std::string requested_cb_type(std::string_view first) {
 
 } // namespace
 
-std::string connection_state::unavailable_cb_text(const std::string& type) const {
-  if (!tls())
-    return "no channel binding without TLS";
-  std::string offered;
-  for (auto t : tls()->channel_binding_types())
-    offered += (offered.empty() ? "" : ", ") + std::string{t};
-  // RFC 9266 §1 (RFC 8446 §C.5): tls-unique does not exist on TLS 1.3.
-  std::string why = type == "tls-unique" && tls()->version() == "TLSv1.3"
-                      ? " (undefined on TLS 1.3, RFC 9266)"
-                      : "";
-  return "unsupported-channel-binding-type: " + type + why + "; available: "
-         + offered;
-}
-
-std::vector<std::string> connection_state::offered_mechanisms() const {
-  // Strongest first (RFC 6120 §6.3.3 leaves the order to the server).
-  std::vector<std::string> out;
-  // A vhost whose passwords are only checkable (an `external` program)
-  // has no SCRAM credentials: PLAIN only (decided and logged at start).
-  if (vhost != nullptr && vhost->serves<hooks::auth_check_password>()
-      && !vhost->serves<hooks::auth_get_scram>()) {
-    if (plain_allowed())
-      out.emplace_back("PLAIN");
-    return out;
-  }
-  if (tls() && opts.sasl_channel_binding
-      && !tls()->channel_binding_types().empty()) {
-    out.emplace_back("SCRAM-SHA-256-PLUS");
-    out.emplace_back("SCRAM-SHA-1-PLUS");
-  }
-  out.emplace_back("SCRAM-SHA-256");
-  out.emplace_back("SCRAM-SHA-1");
-  if (plain_allowed())
-    out.emplace_back("PLAIN");
-  return out;
-}
-
-bool connection_state::plus_offered() const {
-  auto m = offered_mechanisms();
-  return std::find(m.begin(), m.end(), "SCRAM-SHA-256-PLUS") != m.end();
-}
-
 void connection_state::on_sasl(const xml::element& e) {
   if (e.name == "auth") {
     plain_needs_response = false;
@@ -212,8 +170,8 @@ void connection_state::scram_start(const std::string& mech,
       cb_type_mismatch = true;
       text = unavailable_cb_text(cb_type);
     }
-    spdlog::info("SCRAM from {}:{} refused: {}{}{}", remote, remote_port,
-                 step.reason, text.empty() ? "" : ": ", text);
+    spdlog::info("SCRAM from {}:{} refused: {}", remote, remote_port,
+                 text.empty() ? step.reason : text);
     scram.reset();
     sasl_failure(step.data.c_str(), text);
     return;

@@ -38,6 +38,7 @@ const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls", "s2s"};
 const std::vector<std::string_view> s2s_tls_modes = {"required", "optional"};
 const std::vector<std::string_view> starttls_modes = {"required", "optional",
                                                       "off"};
+const std::vector<std::string_view> plus_modes = {"tls1.2", "always", "off"};
 
 std::string one_of(const std::vector<std::string_view>& xs) {
   std::string res = "one of ";
@@ -340,9 +341,11 @@ void checker::listener(const toml::table& t, const std::string& key,
         fail(line_of(v), sub, one_of(starttls_modes) + got(v));
     } else if (k == "sasl_channel_binding") {
       if (auto b = v.as_boolean())
-        l.sasl_channel_binding = b->get();
+        l.sasl_channel_binding = b->get() ? "always" : "off";
+      else if (auto s = v.as_string(); s && contains(plus_modes, s->get()))
+        l.sasl_channel_binding = s->get();
       else
-        fail(line_of(v), sub, "a boolean" + got(v));
+        fail(line_of(v), sub, "a boolean or " + one_of(plus_modes) + got(v));
     } else if (k == "allow_plain_without_tls") {
       if (auto b = v.as_boolean())
         l.allow_plain_without_tls = b->get();

@@ -29,11 +29,16 @@ struct listen_cfg {
   /// there. (Streams that cannot do TLS at all — no certificate for the
   /// vhost, or starttls = "off" — offer PLAIN; the server warns at start.)
   bool allow_plain_without_tls = false;
-  /// Offer SCRAM-*-PLUS (channel binding tls-exporter /
-  /// tls-server-end-point) over TLS. Off by default: clients that only
-  /// know tls-unique (slixmpp 1.8) try -PLUS first and report a failed
-  /// authentication before falling back.
-  bool sasl_channel_binding = false;
+  /// Where SCRAM-*-PLUS is offered (channel binding tls-exporter,
+  /// tls-unique, tls-server-end-point, whichever the connection has;
+  /// stream/tls_channel_binding.cpp): "tls1.2" (the default) over TLS 1.2,
+  /// "always" (or true) over every TLS version, "off" (or false) never.
+  /// Why not "always" by default: Debian's Python clients (slixmpp 1.8,
+  /// nbxmpp's tls-unique, aiosasl) know only tls-unique and ask for it on
+  /// TLS 1.3 too, where it is undefined (RFC 9266 §1); the refusal reaches
+  /// applications as a failed authentication before the client falls
+  /// back. Prosody 0.12 offers -PLUS on the same terms.
+  std::string sasl_channel_binding = "tls1.2";
   std::string where;   ///< "file:line" of the block, for later errors
   int64_t line = 0;    ///< ... its line
 };

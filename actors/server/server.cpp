@@ -290,7 +290,10 @@ int run_server(const config::server_cfg& cfg) {
                     : l.starttls == "off" ? listener_options::starttls_mode::off
                                           : listener_options::starttls_mode::optional;
     opts.allow_plain_without_tls = l.allow_plain_without_tls;
-    opts.sasl_channel_binding = l.sasl_channel_binding;
+    opts.sasl_channel_binding
+      = l.sasl_channel_binding == "always" ? listener_options::plus_mode::always
+        : l.sasl_channel_binding == "off"  ? listener_options::plus_mode::off
+                                           : listener_options::plus_mode::tls12;
     opts.s2s = l.kind == "s2s";
     auto lst = spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);

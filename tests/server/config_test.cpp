@@ -234,6 +234,29 @@ CAF_TEST(bad listener) {
   CAF_CHECK(only_error(r, 11, "listen[2]", "listen[1] at test.toml:7"));
 }
 
+CAF_TEST(sasl_channel_binding modes) {
+  auto with = [](const std::string& value) {
+    return load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+                "port = 5222\nsasl_channel_binding = " + value
+                + "\n[[vhost]]\ndomain = \"localhost\"\n");
+  };
+  auto mode = [&](const std::string& value) {
+    auto r = with(value);
+    return r.errors.empty() ? r.cfg.listeners.at(0).sasl_channel_binding
+                            : "error";
+  };
+  // Default: -PLUS over TLS 1.2 only (config.hpp says why).
+  CAF_CHECK_EQUAL(load(minimal).cfg.listeners.at(0).sasl_channel_binding,
+                  "tls1.2");
+  CAF_CHECK_EQUAL(mode("true"), "always");
+  CAF_CHECK_EQUAL(mode("false"), "off");
+  CAF_CHECK_EQUAL(mode("\"always\""), "always");
+  CAF_CHECK_EQUAL(mode("\"tls1.2\""), "tls1.2");
+  CAF_CHECK_EQUAL(mode("\"off\""), "off");
+  CAF_CHECK(only_error(with("\"yes\""), 5, "listen[0].sasl_channel_binding",
+                       "a boolean or one of"));
+}
+
 CAF_TEST(missing listen or vhost) {
   auto r = load("[[vhost]]\ndomain = \"localhost\"\n");
   CAF_CHECK(only_error(r, 1, "listen", "at least one [[listen]]"));
