@@ -24,6 +24,7 @@
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
 #include "plugins/sql/password.hpp"
+#include "server/registry.hpp"
 
 using namespace dja;
 using namespace std::chrono_literals;
