@@ -32,6 +32,7 @@ plugin_type vcard_pgsql_type();    // plugins/vcard/pgsql
 plugin_type private_pgsql_type();  // plugins/private/pgsql
 plugin_type blocking_pgsql_type(); // plugins/blocking/pgsql
 plugin_type external_type();       // plugins/external
+plugin_type http_type();           // plugins/http
 
 const std::vector<plugin_type>& builtin_types() {
   static const std::vector<plugin_type> all = [] {
@@ -46,6 +47,7 @@ const std::vector<plugin_type>& builtin_types() {
       auth_pgsql_type(), roster_pgsql_type(), offline_pgsql_type(),
       vcard_pgsql_type(), private_pgsql_type(), blocking_pgsql_type(),
       external_type(),
+      http_type(),
     };
     for (auto& t : test_types())
       res.push_back(std::move(t));
