@@ -34,6 +34,13 @@ std::string check_pattern(const toml::node& v) {
   return {};
 }
 
+std::string check_credentials(const toml::node& v) {
+  auto s = v.value_or(std::string{});
+  if (s.find(':') == std::string::npos || s.front() == ':')
+    return "\"user:password\"";
+  return {};
+}
+
 std::function<std::string(const toml::node&)>
 check_range(int64_t lo, int64_t hi) {
   return [lo, hi](const toml::node& v) -> std::string {
@@ -70,6 +77,10 @@ std::vector<option_spec> options() {
      "HTTP Basic user name of this server at the service"},
     {"basic_auth_password", T::string, false,
      "HTTP Basic password of this server at the service"},
+    {"basic_auth", T::string, false,
+     "\"user:password\" in one (MongooseIM's basic_auth, Prosody's "
+     "http_auth_credentials); instead of the two keys above",
+     check_credentials},
     {"ca_file", T::string, false,
      "CA certificates (PEM) that sign the service's certificate; default: "
      "the system's store"},
@@ -128,6 +139,11 @@ config configure(const spawn_context& ctx) {
   k.tag = c.tag;
   k.basic_user = str(o, "basic_auth_user");
   k.basic_password = str(o, "basic_auth_password");
+  if (auto both = str(o, "basic_auth"); !both.empty()) {
+    auto colon = both.find(':');
+    k.basic_user = both.substr(0, colon);
+    k.basic_password = both.substr(colon + 1);
+  }
   k.ca_file = str(o, "ca_file");
   k.tls_verify = o["tls_verify"].value_or(true);
   k.timeout = std::chrono::milliseconds{

@@ -15,8 +15,8 @@ port) and djabberd-actors with one vhost per service behaviour, then:
   * slow.test: three logins held by the service until request_timeout_ms
     -> <temporary-auth-failure/>, and while they are held a login on
     ok.test succeeds (no actor thread waits on the network);
-  * decline.test: the service answers 501, auth.static next in the chain
-    accepts its own user;
+  * decline.test (credentials as one `basic_auth`): the service answers
+    501, auth.static next in the chain accepts its own user;
   * the admin CLI through the service: `user add` (POST register, 201;
     again: 409 -> refused), `user passwd` (POST set_password; unknown: 404),
     `user del` (POST remove_user);
@@ -69,7 +69,7 @@ class TestFailure(Exception):
 
 
 def config(svc, dead_port):
-    def vhost(domain, mode, extra="", after=""):
+    def vhost(domain, mode, extra="", after="", creds=BASIC):
         return """
 [[vhost]]
 domain = "%s"
@@ -78,7 +78,7 @@ domain = "%s"
   auth_url = "%s"
   %s
   %s
-%s""" % (domain, svc.url(mode, "auth"), BASIC, extra, after)
+%s""" % (domain, svc.url(mode, "auth"), creds, extra, after)
 
     return """[server]
 log_level = "info"
@@ -96,7 +96,8 @@ port    = @PORT@
 """) + vhost("slow.test", "slow", "request_timeout_ms = 4000") \
      + vhost("garbage.test", "garbage") \
      + vhost("big.test", "big", "max_response_bytes = 1024") \
-     + vhost("decline.test", "decline", after="""
+     + vhost("decline.test", "decline", creds='basic_auth = "xmpp:service-secret"',
+             after="""
   [[vhost.plugin]]
   type  = "auth.static"
   users = { carol = "static-pw" }
