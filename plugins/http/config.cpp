@@ -2,6 +2,8 @@
 
 #include "plugins/http/config.hpp"
 
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
@@ -38,6 +40,17 @@ std::string check_credentials(const toml::node& v) {
   auto s = v.value_or(std::string{});
   if (s.find(':') == std::string::npos || s.front() == ':')
     return "\"user:password\"";
+  return {};
+}
+
+std::string check_listen(const toml::node& v) {
+  auto s = v.value_or(std::string{});
+  auto colon = s.rfind(':');
+  auto port = colon == std::string::npos
+                ? 0L
+                : std::strtol(s.c_str() + colon + 1, nullptr, 10);
+  if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535)
+    return "IPV4-ADDRESS:PORT, e.g. \"127.0.0.1:5281\"";
   return {};
 }
 
@@ -97,6 +110,14 @@ std::vector<option_spec> options() {
     {"pool", T::integer, false,
      "HTTP connections open at once (default 4; more requests queue)",
      check_range(1, 1024)},
+    {"refresh_listen", T::string, false,
+     "ADDRESS:PORT where the web application POSTs a JSON list of user "
+     "names to /roster_admin/refresh (mod_http_roster_admin); needs "
+     "roster_url",
+     check_listen},
+    {"refresh_basic_auth", T::string, false,
+     "\"user:password\" the refresh endpoint asks for (HTTP Basic)",
+     check_credentials},
     {"roster_refresh_s", T::integer, false,
      "fetch the rosters of online users again this often and push what "
      "changed (default 0: never)",
@@ -153,6 +174,16 @@ config configure(const spawn_context& ctx) {
   k.max_connections = static_cast<long>(o["pool"].value_or(int64_t{4}));
   c.roster_refresh =
     std::chrono::seconds{o["roster_refresh_s"].value_or(int64_t{0})};
+  c.refresh_listen = str(o, "refresh_listen");
+  c.refresh_basic_auth = str(o, "refresh_basic_auth");
+  if (!c.refresh_listen.empty() && c.refresh_basic_auth.empty()
+      && c.refresh_listen.rfind("127.", 0) != 0)
+    spdlog::warn("{}: refresh_listen {} is not loopback and asks for no "
+                 "credentials (refresh_basic_auth)", c.tag,
+                 c.refresh_listen);
+  if (!c.refresh_listen.empty() && c.roster_url.empty())
+    spdlog::warn("{}: refresh_listen without roster_url: no endpoint",
+                 c.tag);
   if (!k.tls_verify)
     spdlog::warn("{}: tls_verify = false: the service's certificate is NOT "
                  "checked; anyone on the path can answer \"true\" to every "

@@ -27,6 +27,9 @@ struct config {
   /// Rosters of online users are fetched again this often and changes
   /// pushed to them (RFC 6121 §2.1.6); 0: only on `refresh_users`.
   std::chrono::seconds roster_refresh{0};
+  /// ADDRESS:PORT of the refresh endpoint (refresh_endpoint.hpp); "" none.
+  std::string refresh_listen;
+  std::string refresh_basic_auth; ///< "user:password" or "" (none asked)
 };
 
 /// The option schema (keys, checks).

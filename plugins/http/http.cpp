@@ -30,6 +30,7 @@
 #include "plugins/common/scope.hpp"
 #include "plugins/http/config.hpp"
 #include "plugins/http/convention.hpp"
+#include "plugins/http/refresh_endpoint.hpp"
 #include "plugins/http/roster.hpp"
 #include "plugins/vcard/common/avatar.hpp"
 
@@ -54,6 +55,7 @@ struct http_state {
   /// What to do with each answer still owed by the client thread.
   std::unordered_map<uint64_t, std::function<void(const response&)>> owed;
   http::online_rosters online;
+  std::unique_ptr<http::refresh_endpoint> endpoint; ///< refresh_listen
 };
 
 using http_actor = caf::stateful_actor<http_state>;
@@ -202,6 +204,16 @@ caf::behavior http_plugin(http_actor* self, http::config cfg) {
   st.cfg = std::move(cfg);
   if (st.cfg.roster_refresh.count() > 0 && !st.cfg.roster_url.empty())
     self->delayed_send(self, st.cfg.roster_refresh, refresh_atom::value);
+  if (!st.cfg.refresh_listen.empty() && !st.cfg.roster_url.empty()) {
+    auto ep = http::refresh_endpoint::start(
+      st.cfg.refresh_listen, st.cfg.refresh_basic_auth,
+      caf::actor_cast<caf::actor>(self), st.cfg.tag);
+    if (ep)
+      st.endpoint = std::move(*ep);
+    else
+      spdlog::error("{}: no refresh endpoint: {}", st.cfg.tag,
+                    caf::to_string(ep.error()));
+  }
   auto ours = [self](const jid& u) { return self->state.scope.ours(u); };
   return {
     [=](http::done& d) {

@@ -4,9 +4,10 @@
 // roster of a response, the online users with the roster their clients
 // were given, and the pushes when the service's roster changed
 // (RFC 6121 §2.1.6). Prosody lets the web application POST a JSON list
-// of user names to an HTTP endpoint of the XMPP server; this server has
-// no HTTP listener, so the same request is the `refresh_users` message
-// to the plugin actor, and `roster_refresh_s` polls the online users.
+// of user names to an HTTP endpoint of the XMPP server; here that
+// request becomes the `refresh_users` message to the plugin actor (sent
+// by refresh_endpoint.hpp), and `roster_refresh_s` polls the online
+// users.
 
 #include <map>
 #include <string>

@@ -25,8 +25,8 @@ SLOW_LIMIT = 10.0  # seconds a /slow request is held at most
 
 
 class Service:
-    def __init__(self, domain, basic=("xmpp", "service-secret")):
-        self.domain = domain
+    def __init__(self, domains, basic=("xmpp", "service-secret")):
+        self.domains = set(domains)
         self.basic = basic
         self.accounts = {}   # user -> password
         self.rosters = {}    # user -> dict (the JSON object)
@@ -114,7 +114,7 @@ class Service:
 
     def auth(self, h, op, p):
         user, server, pw = p.get("user"), p.get("server"), p.get("pass")
-        if server != self.domain or not user:
+        if server not in self.domains or not user:
             return self.reply(h, 400, b"bad request")
         truth = lambda b: self.reply(h, 200, b"true" if b else b"false")
         with self.lock:

@@ -23,8 +23,10 @@ port) and djabberd-actors with one vhost per service behaviour, then:
   * slixmpp (a real client) on ok.test: the roster from the service's
     JSON (names, groups, default subscription both), the vCard from its
     XML (and an empty one on 404), and a contact added and one removed at
-    the service reach the online client as roster pushes
-    (roster_refresh_s).
+    the service reach the online client as roster pushes: on poll.test by
+    roster_refresh_s, on ok.test when the web application POSTs the user
+    names to the refresh endpoint (refresh_listen; 401 without its Basic
+    credentials, 400 for a body that is not a list of names).
 
     /usr/bin/python3 tests/e2e/test_http_userbase.py --server build/djabberd-actors
 
@@ -68,7 +70,7 @@ class TestFailure(Exception):
     pass
 
 
-def config(svc, dead_port):
+def config(svc, dead_port, refresh_port):
     def vhost(domain, mode, extra="", after="", creds=BASIC):
         return """
 [[vhost]]
@@ -90,10 +92,15 @@ address = "127.0.0.1"
 port    = @PORT@
 """ + vhost("ok.test", "ok", """roster_url = "%s"
   vcard_url = "%s"
-  roster_refresh_s = 1""" % (svc.url("ok", "roster/%s"), svc.url("ok", "vcard/%s")), """
+  refresh_listen = "127.0.0.1:%d"
+  refresh_basic_auth = "webapp:refresh-secret"
+""" % (
+      svc.url("ok", "roster/%s"), svc.url("ok", "vcard/%s"), refresh_port), """
   [[vhost.plugin]]
   type = "disco"
 """) + vhost("slow.test", "slow", "request_timeout_ms = 4000") \
+     + vhost("poll.test", "ok", """roster_url = "%s"
+  roster_refresh_s = 1""" % svc.url("ok", "roster/%s")) \
      + vhost("garbage.test", "garbage") \
      + vhost("big.test", "big", "max_response_bytes = 1024") \
      + vhost("decline.test", "decline", creds='basic_auth = "xmpp:service-secret"',
@@ -243,13 +250,49 @@ class Bot(slixmpp.ClientXMPP):
         self.add_event_handler("roster_update", lambda iq: self.pushes.put_nowait(iq))
 
 
-async def client(port, svc):
-    alice = Bot("alice@ok.test/slix", "wonder-pw")
-    alice.connect(address=("127.0.0.1", port), force_starttls=False, disable_starttls=True)
+async def login(port, jid, pw):
+    bot = Bot(jid, pw)
+    bot.connect(address=("127.0.0.1", port), force_starttls=False, disable_starttls=True)
+    await asyncio.wait_for(bot.ready, STEP)
+    await bot.get_roster(timeout=STEP)
+    return bot
+
+
+async def expect_pushes(bot, want):
+    """Waits (bounded) until roster pushes named every JID of `want`
+    (jid -> subscription) and checks their subscriptions."""
+    seen = {}
+    while not set(want) <= set(seen):
+        push = await asyncio.wait_for(bot.pushes.get(), STEP)
+        if push["type"] != "set":
+            continue  # slixmpp queues the roster result too
+        for j, it in push["roster"]["items"].items():
+            seen[str(j)] = it["subscription"]
+    got = {j: seen[j] for j in want}
+    if got != want:
+        raise TestFailure("%s: roster pushes %s, expected %s" % (bot.boundjid, got, want))
+
+
+def post_refresh(port, body, creds):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=STEP)
+    headers = {"Content-Type": "application/json"}
+    if creds:
+        headers["Authorization"] = "Basic " + base64.b64encode(creds.encode()).decode()
+    c.request("POST", "/roster_admin/refresh", body=body, headers=headers)
+    status = c.getresponse().status
+    c.close()
+    return status
+
+
+async def client(port, svc, refresh_port):
+    bots = []
     try:
-        await asyncio.wait_for(alice.ready, STEP)
-        iq = await alice.get_roster(timeout=STEP)
-        items = {str(k): v for k, v in iq["roster"]["items"].items()}
+        alice = await login(port, "alice@ok.test/slix", "wonder-pw")
+        bots.append(alice)
+        polled = await login(port, "alice@poll.test/slix", "wonder-pw")
+        bots.append(polled)
+        items = {j: alice.client_roster[j] for j in alice.client_roster.keys()}
         bob = items.get("bob@ok.test")
         if bob is None or bob["name"] != "Bob" or bob["subscription"] != "both" \
                 or list(bob["groups"]) != ["Friends"]:
@@ -270,25 +313,32 @@ async def client(port, svc):
         with svc.lock:
             svc.rosters["alice"] = {"bob@ok.test": svc.rosters["alice"]["bob@ok.test"],
                                     "dave@ok.test": {"name": "Dave", "groups": ["Work"]}}
-        seen = {}
-        while not {"dave@ok.test", "carol@ok.test"} <= set(seen):
-            push = await asyncio.wait_for(alice.pushes.get(), STEP)
-            if push["type"] != "set":
-                continue  # slixmpp queues the roster result too
-            for j, it in push["roster"]["items"].items():
-                seen[str(j)] = it["subscription"]
-        if seen["dave@ok.test"] != "both" or seen["carol@ok.test"] != "remove":
-            raise TestFailure("roster pushes: %s" % seen)
-        print("roster changed at the service -> pushes to the online client: ok")
+        # poll.test polls (roster_refresh_s = 1).
+        await expect_pushes(polled, {"dave@ok.test": "both", "carol@poll.test": "remove"})
+        print("roster changed at the service -> pushes (roster_refresh_s): ok")
+        # ok.test is told, as mod_http_roster_admin's web application does.
+        for body, creds, want in (('["alice"]', None, 401),
+                                  ('["alice"]', "webapp:wrong", 401),
+                                  ('{"alice": 1}', "webapp:refresh-secret", 400),
+                                  ('["alice"]', "webapp:refresh-secret", 200)):
+            got = await asyncio.get_event_loop().run_in_executor(
+                None, post_refresh, refresh_port, body, creds)
+            if got != want:
+                raise TestFailure("POST /roster_admin/refresh %s (%s): %d, expected %d"
+                                  % (body, creds, got, want))
+        await expect_pushes(alice, {"dave@ok.test": "both", "carol@ok.test": "remove"})
+        print("POST /roster_admin/refresh (401 without credentials, 400 for "
+              "garbage) -> pushes: ok")
     finally:
-        alice.disconnect()
+        for b in bots:
+            b.disconnect()
 
 
-def run_client(port, svc):
+def run_client(port, svc, refresh_port):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(asyncio.wait_for(client(port, svc), 60))
+        loop.run_until_complete(asyncio.wait_for(client(port, svc, refresh_port), 60))
     except asyncio.TimeoutError:
         raise TestFailure("the client part did not finish in time")
     finally:
@@ -311,7 +361,7 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.limit)
 
-    svc = Service("ok.test").start()
+    svc = Service(("ok.test", "poll.test")).start()
     svc.accounts.update({"alice": "wonder-pw", "bob": "builder-pw",
                          "zoë+x": "p&ss=w rd%+"})
     svc.rosters["alice"] = {"bob@ok.test": {"name": "Bob", "groups": ["Friends"],
@@ -319,14 +369,15 @@ def main():
                             "carol": {"name": "Carol"}}
     svc.vcards["alice"] = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
     tmpl = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-    tmpl.write(config(svc, ss.free_port()))
+    refresh_port = ss.free_port()
+    tmpl.write(config(svc, ss.free_port(), refresh_port))
     tmpl.close()
     server = ss.Server(os.path.abspath(args.server), tmpl.name)
     try:
         server.start()
         logins(server.port, svc)
         accounts(server, svc)
-        run_client(server.port, svc)
+        run_client(server.port, svc, refresh_port)
         if server.proc.poll() is not None:
             raise TestFailure("the server exited (status %s)" % server.proc.returncode)
         log = server.log_tail(100000)

@@ -13,6 +13,7 @@
 #include "hooks/plugin.hpp"
 #include "plugins/http/config.hpp"
 #include "plugins/http/convention.hpp"
+#include "plugins/http/refresh_endpoint.hpp"
 
 using namespace dja;
 using namespace dja::plugins::http;
@@ -168,4 +169,19 @@ CAF_TEST(the manifest follows the URLs set) {
   auto v = describe(vcard_only);
   CAF_CHECK(v.hooks.empty());
   CAF_CHECK_EQUAL(v.iqs.size(), 1u);
+}
+
+CAF_TEST(the refresh request of mod_http_roster_admin) {
+  auto users = parse_refresh_body(R"(["alice", "bob"])");
+  CAF_REQUIRE(users);
+  CAF_CHECK_EQUAL(users->size(), 2u);
+  auto none = parse_refresh_body("[]");
+  CAF_REQUIRE(none);
+  CAF_CHECK(none->empty());
+  for (auto body : {"", "{}", R"({"alice": 1})", "[1]", R"(["a", null])"})
+    CAF_CHECK(!parse_refresh_body(body));
+  toml::value<std::string> bad{"localhost"};
+  CAF_CHECK(!option("refresh_listen").check(bad).empty());
+  toml::value<std::string> good{"127.0.0.1:5281"};
+  CAF_CHECK(option("refresh_listen").check(good).empty());
 }
