@@ -13,11 +13,14 @@ The first path segment picks a behaviour, so one service plays several:
   /ok/roster/USER    the JSON roster of USER (`rosters`), 404 when none
   /ok/vcard/USER     vcard-temp XML (`vcards`), 404 when none
 Every request must carry HTTP Basic `basic` credentials (401 otherwise).
+With `tls` (a certificate and key for localhost) the service is
+https://localhost.
 """
 
 import base64
 import http.server
 import json
+import ssl
 import threading
 import urllib.parse
 
@@ -25,7 +28,7 @@ SLOW_LIMIT = 10.0  # seconds a /slow request is held at most
 
 
 class Service:
-    def __init__(self, domains, basic=("xmpp", "service-secret")):
+    def __init__(self, domains, basic=("xmpp", "service-secret"), tls=None):
         self.domains = set(domains)
         self.basic = basic
         self.accounts = {}   # user -> password
@@ -54,6 +57,12 @@ class Service:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
+        self.scheme, self.host = "http", "127.0.0.1"
+        if tls is not None:  # (cert, key): https://localhost
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme, self.host = "https", "localhost"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def start(self):
@@ -66,7 +75,7 @@ class Service:
         self.httpd.server_close()
 
     def url(self, mode, what):
-        return "http://127.0.0.1:%d/%s/%s" % (self.port, mode, what)
+        return "%s://%s:%d/%s/%s" % (self.scheme, self.host, self.port, mode, what)
 
     @staticmethod
     def reply(h, status, body=b"", ctype="text/plain"):

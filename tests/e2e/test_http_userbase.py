@@ -11,7 +11,10 @@ port) and djabberd-actors with one vhost per service behaviour, then:
     url-encoding arrive intact;
   * down.test (nothing listens), garbage.test (200 "yes"), big.test (a
     "true" past max_response_bytes), badcreds.test (wrong Basic
-    credentials, 401) -> <temporary-auth-failure/>, never a success;
+    credentials, 401), untrusted.test (https with a certificate no CA of
+    the system signed) -> <temporary-auth-failure/>, never a success;
+    tls.test (the same service, its certificate as ca_file) logs in, and
+    unverified.test (tls_verify = false) too, with a warning in the log;
   * slow.test: three logins held by the service until request_timeout_ms
     -> <temporary-auth-failure/>, and while they are held a login on
     ok.test succeeds (no actor thread waits on the network);
@@ -70,8 +73,8 @@ class TestFailure(Exception):
     pass
 
 
-def config(svc, dead_port, refresh_port):
-    def vhost(domain, mode, extra="", after="", creds=BASIC):
+def config(svc, tsvc, cert, dead_port, refresh_port):
+    def vhost(domain, mode, extra="", after="", creds=BASIC, svc=svc):
         return """
 [[vhost]]
 domain = "%s"
@@ -102,6 +105,9 @@ port    = @PORT@
      + vhost("poll.test", "ok", """roster_url = "%s"
   roster_refresh_s = 1""" % svc.url("ok", "roster/%s")) \
      + vhost("garbage.test", "garbage") \
+     + vhost("tls.test", "ok", 'ca_file = "%s"' % cert, svc=tsvc) \
+     + vhost("untrusted.test", "ok", svc=tsvc) \
+     + vhost("unverified.test", "ok", "tls_verify = false", svc=tsvc) \
      + vhost("big.test", "big", "max_response_bytes = 1024") \
      + vhost("decline.test", "decline", creds='basic_auth = "xmpp:service-secret"',
              after="""
@@ -178,8 +184,11 @@ def logins(port, svc):
     expect_login(port, "ok.test", "alice", "wrong", "not-authorized")
     expect_login(port, "ok.test", "nobody", "x", "not-authorized")
     expect_login(port, "ok.test", "zoë+x", "p&ss=w rd%+", "success")
-    for d in ("down.test", "garbage.test", "big.test", "badcreds.test"):
+    for d in ("down.test", "garbage.test", "big.test", "badcreds.test",
+              "untrusted.test"):
         expect_login(port, d, "alice", "wonder-pw", "temporary-auth-failure")
+    expect_login(port, "tls.test", "alice", "wonder-pw", "success")
+    expect_login(port, "unverified.test", "alice", "wonder-pw", "success")
     expect_login(port, "decline.test", "carol", "static-pw", "success")
     expect_login(port, "decline.test", "carol", "wrong", "not-authorized")
 
@@ -362,6 +371,10 @@ def main():
     signal.alarm(args.limit)
 
     svc = Service(("ok.test", "poll.test")).start()
+    cert = ss.test_certificates()["CERT"]
+    tsvc = Service(("tls.test", "untrusted.test", "unverified.test"),
+                   tls=(cert["cert"], cert["key"])).start()
+    tsvc.accounts = svc.accounts
     svc.accounts.update({"alice": "wonder-pw", "bob": "builder-pw",
                          "zoë+x": "p&ss=w rd%+"})
     svc.rosters["alice"] = {"bob@ok.test": {"name": "Bob", "groups": ["Friends"],
@@ -370,7 +383,7 @@ def main():
     svc.vcards["alice"] = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
     tmpl = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     refresh_port = ss.free_port()
-    tmpl.write(config(svc, ss.free_port(), refresh_port))
+    tmpl.write(config(svc, tsvc, cert["cert"], ss.free_port(), refresh_port))
     tmpl.close()
     server = ss.Server(os.path.abspath(args.server), tmpl.name)
     try:
@@ -381,6 +394,8 @@ def main():
         if server.proc.poll() is not None:
             raise TestFailure("the server exited (status %s)" % server.proc.returncode)
         log = server.log_tail(100000)
+        if "unverified.test: tls_verify = false" not in log:
+            raise TestFailure("no warning for tls_verify = false")
         for secret in ("wonder-pw", "service-secret", "p&ss"):
             if secret in log:
                 raise TestFailure("the server log shows a password (%r)" % secret)
@@ -401,6 +416,7 @@ def main():
         server.stop()
         server.cleanup()
         svc.stop()
+        tsvc.stop()
         os.unlink(tmpl.name)
 
 
