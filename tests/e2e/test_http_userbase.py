@@ -55,6 +55,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 sys.path.insert(0, HERE)
 
+import cluster_lib as cl  # noqa: E402  (TestFailure, run)
 import scn_server as ss  # noqa: E402  (Server: free port + temp config)
 from http_service import Service  # noqa: E402
 
@@ -69,8 +70,7 @@ NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 BASIC = 'basic_auth_user = "xmpp"\n  basic_auth_password = "service-secret"'
 
 
-class TestFailure(Exception):
-    pass
+TestFailure = cl.TestFailure
 
 
 def config(svc, tsvc, cert, dead_port, refresh_port):
@@ -343,21 +343,6 @@ async def client(port, svc, refresh_port):
             b.disconnect()
 
 
-def run_client(port, svc, refresh_port):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(asyncio.wait_for(client(port, svc, refresh_port), 60))
-    except asyncio.TimeoutError:
-        raise TestFailure("the client part did not finish in time")
-    finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", required=True)
@@ -390,7 +375,7 @@ def main():
         server.start()
         logins(server.port, svc)
         accounts(server, svc)
-        run_client(server.port, svc, refresh_port)
+        cl.run(client(server.port, svc, refresh_port), 60)
         if server.proc.poll() is not None:
             raise TestFailure("the server exited (status %s)" % server.proc.returncode)
         log = server.log_tail(100000)
