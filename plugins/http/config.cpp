@@ -118,6 +118,7 @@ std::vector<option_spec> options() {
     {"refresh_basic_auth", T::string, false,
      "\"user:password\" the refresh endpoint asks for (HTTP Basic)",
      check_credentials},
+    vcard::avatar_hash_option(),
     {"roster_refresh_s", T::integer, false,
      "fetch the rosters of online users again this often and push what "
      "changed (default 0: never)",
@@ -133,13 +134,18 @@ manifest describe(const toml::table& opts) {
                hooks::id<hooks::auth_set_password>,
                hooks::id<hooks::auth_register>,
                hooks::id<hooks::auth_remove_user>};
+  auto online = opts.contains("roster_url") || opts.contains("vcard_url");
   if (opts.contains("roster_url"))
     for (auto h : {hooks::id<hooks::roster_get>,
-                   hooks::id<hooks::roster_load_item>,
-                   hooks::id<hooks::session_bound>,
+                   hooks::id<hooks::roster_load_item>})
+      m.hooks.push_back(h);
+  if (online)
+    for (auto h : {hooks::id<hooks::session_bound>,
                    hooks::id<hooks::session_closed>})
       m.hooks.push_back(h);
   if (opts.contains("vcard_url")) {
+    if (opts["avatar_hash"].value_or(true))
+      m.hooks.push_back(hooks::id<hooks::presence_alter_available>);
     m.iqs.push_back(std::string{"get "} + vcard::ns_vcard);
     m.features.push_back(vcard::ns_vcard);
   }

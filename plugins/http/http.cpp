@@ -56,6 +56,7 @@ struct http_state {
   std::unordered_map<uint64_t, std::function<void(const response&)>> owed;
   http::online_rosters online;
   std::unique_ptr<http::refresh_endpoint> endpoint; ///< refresh_listen
+  vcard::avatar_cache avatars; ///< XEP-0153 hashes (vcard_url)
 };
 
 using http_actor = caf::stateful_actor<http_state>;
@@ -134,6 +135,25 @@ caf::result<answer<hooks::roster>> get_roster(http_actor* self,
     });
 }
 
+/// The vCard in `resp`: nullptr when the service has none (404), an
+/// error for anything but one <vCard xmlns='vcard-temp'/> in a 200.
+caf::expected<xml::element_ptr> vcard_of(const response& resp) {
+  if (resp.error.empty() && resp.status == 404)
+    return xml::element_ptr{};
+  if (!resp.error.empty() || resp.status != 200)
+    return caf::make_error(caf::sec::runtime_error,
+                           resp.error.empty()
+                             ? "unexpected HTTP status "
+                                 + std::to_string(resp.status)
+                             : resp.error);
+  auto v = xml::parse_stored(resp.body);
+  if (v == nullptr || v->name != "vCard" || v->ns != vcard::ns_vcard)
+    return caf::make_error(caf::sec::runtime_error,
+                           "the body is not one <vCard "
+                           "xmlns='vcard-temp'/> element");
+  return v;
+}
+
 caf::result<reply_t> get_vcard(http_actor* self,
                                const hooks::iq_request& r) {
   auto& st = self->state;
@@ -148,26 +168,48 @@ caf::result<reply_t> get_vcard(http_actor* self,
   return ask<xml::element_ptr>(
     self, "vcard", {http::expand(st.cfg.vcard_url, r.to.local())},
     [stanza](const response& resp) -> caf::expected<reply_t> {
+      auto v = vcard_of(resp);
+      if (!v)
+        return v.error();
       auto reply = std::make_shared<xml::element>(errors::iq_result(*stanza));
-      if (resp.error.empty() && resp.status == 404) {
-        // No profile: an empty vCard (XEP-0054 §3.1).
-        reply->add_child(xml::element{"vCard", vcard::ns_vcard});
-        return reply_t::handled(reply);
-      }
-      if (!resp.error.empty() || resp.status != 200)
-        return caf::make_error(caf::sec::runtime_error,
-                               resp.error.empty()
-                                 ? "unexpected HTTP status "
-                                     + std::to_string(resp.status)
-                                 : resp.error);
-      auto v = xml::parse_stored(resp.body);
-      if (v == nullptr || v->name != "vCard" || v->ns != vcard::ns_vcard)
-        return caf::make_error(caf::sec::runtime_error,
-                               "the body is not one <vCard "
-                               "xmlns='vcard-temp'/> element");
-      reply->add_child(*v);
+      // No profile (404): an empty vCard (XEP-0054 §3.1).
+      reply->add_child(*v ? **v : xml::element{"vCard", vcard::ns_vcard});
       return reply_t::handled(reply);
     });
+}
+
+/// presence.alter_available (XEP-0153 §3.2): the photo hash of the
+/// user's vCard at the service, fetched at her first available presence
+/// (and again after her sessions closed); a failure leaves the presence
+/// unchanged.
+caf::result<hooks::presence_alter_available::answer_type>
+alter_available(http_actor* self, const hooks::presence_alter_available& r) {
+  using verdict_t = hooks::presence_alter_available::answer_type;
+  auto& st = self->state;
+  bool needed = false;
+  auto known = st.avatars.alter(
+    r, st.scope.domain,
+    [&needed](const std::string&) -> caf::expected<xml::element_ptr> {
+      needed = true; // not cached: fetched below
+      return caf::make_error(caf::sec::runtime_error, "not cached");
+    });
+  if (!needed)
+    return known;
+  auto rp = self->make_response_promise<verdict_t>();
+  fetch(self, {http::expand(st.cfg.vcard_url, r.user.local())},
+        [self, rp, r](const response& resp) {
+          auto v = vcard_of(resp);
+          auto& st = self->state;
+          if (!v)
+            st.scope.failed("vcard (avatar hash)", v.error());
+          auto p = rp;
+          p.deliver(st.avatars.alter(
+            r, st.scope.domain,
+            [&v](const std::string&) -> caf::expected<xml::element_ptr> {
+              return v;
+            }));
+        });
+  return rp;
 }
 
 /// Fetches the rosters of those of `users` who are online and pushes
@@ -281,8 +323,15 @@ caf::behavior http_plugin(http_actor* self, http::config cfg) {
         self->state.online.bound(n.full, n.session);
     },
     [=](const hooks::session_closed& n) {
-      if (ours(n.full))
-        self->state.online.closed(n.full);
+      if (!ours(n.full))
+        return;
+      auto& st = self->state;
+      st.online.closed(n.full);
+      // The next login announces the photo the service has then.
+      st.avatars.forget(n.full.local());
+    },
+    [=](const hooks::presence_alter_available& r) {
+      return alter_available(self, r);
     },
     [=](const http::refresh_users& m) {
       refresh(self, m.users);

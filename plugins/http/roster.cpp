@@ -56,8 +56,13 @@ std::vector<std::string> online_rosters::users() const {
 }
 
 void online_rosters::given(const std::string& user, const roster& r) {
+  // Only the first read while she is online: later roster.get calls may
+  // be the core's own (presence broadcast, probes), whose answers her
+  // client never saw; pushes keep the record current from here on. A
+  // client that asks again gets the current roster, and at worst a push
+  // it already has (harmless, RFC 6121 §2.1.6).
   if (is_online(user))
-    given_[user] = r;
+    given_.emplace(user, r);
 }
 
 size_t online_rosters::push_changes(const std::string& user,

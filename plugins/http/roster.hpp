@@ -44,7 +44,8 @@ public:
   bool is_online(const std::string& user) const;
   std::vector<std::string> users() const;
 
-  /// Her client was given `r` (a roster get while online).
+  /// `r` was read while she is online; the first such read is taken as
+  /// what her client has.
   void given(const std::string& user, const roster& r);
 
   /// Pushes the items of `now` that differ from what she was given and

@@ -25,7 +25,8 @@ port) and djabberd-actors with one vhost per service behaviour, then:
     `user del` (POST remove_user);
   * slixmpp (a real client) on ok.test: the roster from the service's
     JSON (names, groups, default subscription both), the vCard from its
-    XML (and an empty one on 404), and a contact added and one removed at
+    XML (and an empty one on 404), its photo's XEP-0153 hash in her
+    available presence, and a contact added and one removed at
     the service reach the online client as roster pushes: on poll.test by
     roster_refresh_s, on ok.test when the web application POSTs the user
     names to the refresh endpoint (refresh_listen; 401 without its Basic
@@ -40,6 +41,7 @@ Every wait is bounded; the whole test has a hard limit (--limit, 120 s).
 import argparse
 import asyncio
 import base64
+import hashlib
 import logging
 import os
 import signal
@@ -66,6 +68,7 @@ except ImportError:  # pragma: no cover
     sys.exit(1)
 
 STEP = 10  # seconds per network step
+PHOTO = b"\x89PNG\r\n\x1a\n not really a picture"
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 BASIC = 'basic_auth_user = "xmpp"\n  basic_auth_password = "service-secret"'
 
@@ -257,6 +260,9 @@ class Bot(slixmpp.ClientXMPP):
         self.add_event_handler("failed_auth", lambda *_: self.ready.done()
                                or self.ready.set_exception(TestFailure("auth failed")))
         self.add_event_handler("roster_update", lambda iq: self.pushes.put_nowait(iq))
+        self.presences = asyncio.Queue()
+        self.add_event_handler("presence_available",
+                               lambda p: self.presences.put_nowait(p))
 
 
 async def login(port, jid, pw):
@@ -319,6 +325,19 @@ async def client(port, svc, refresh_port):
             raise TestFailure("vCard of bob (404 at the service): %s" % v)
         print("vCards from the service (and an empty one on 404): ok")
 
+        # XEP-0153: her own available presence comes back with the hash.
+        alice.send_presence()
+        while True:
+            p = await asyncio.wait_for(alice.presences.get(), STEP)
+            if p["from"] == alice.boundjid:
+                break
+        photo = p.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
+        want = hashlib.sha1(PHOTO).hexdigest()
+        if photo is None or photo.text != want:
+            raise TestFailure("XEP-0153 photo hash in presence: %s, expected %s"
+                              % (None if photo is None else photo.text, want))
+        print("XEP-0153 photo hash of the service's vCard in presence: ok")
+
         with svc.lock:
             svc.rosters["alice"] = {"bob@ok.test": svc.rosters["alice"]["bob@ok.test"],
                                     "dave@ok.test": {"name": "Dave", "groups": ["Work"]}}
@@ -365,7 +384,9 @@ def main():
     svc.rosters["alice"] = {"bob@ok.test": {"name": "Bob", "groups": ["Friends"],
                                             "subscription": "both"},
                             "carol": {"name": "Carol"}}
-    svc.vcards["alice"] = "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard>"
+    svc.vcards["alice"] = ("<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><PHOTO>"
+                           "<TYPE>image/png</TYPE><BINVAL>%s</BINVAL></PHOTO></vCard>"
+                           % base64.b64encode(PHOTO).decode())
     tmpl = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     refresh_port = ss.free_port()
     tmpl.write(config(svc, tsvc, cert["cert"], ss.free_port(), refresh_port))

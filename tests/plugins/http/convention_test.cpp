@@ -10,6 +10,8 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <algorithm>
+
 #include "hooks/plugin.hpp"
 #include "plugins/http/config.hpp"
 #include "plugins/http/convention.hpp"
@@ -165,10 +167,17 @@ CAF_TEST(the manifest follows the URLs set) {
   auto m = describe(auth_only);
   CAF_CHECK(!m.hooks.empty());
   CAF_CHECK(m.iqs.empty());
+  auto alters = [](const plugins::manifest& m) {
+    auto id = hooks::id<hooks::presence_alter_available>;
+    return std::find(m.hooks.begin(), m.hooks.end(), id) != m.hooks.end();
+  };
+  CAF_CHECK(!alters(m));
   toml::table vcard_only{{"vcard_url", "http://x/v/%s"}};
   auto v = describe(vcard_only);
-  CAF_CHECK(v.hooks.empty());
+  CAF_CHECK(alters(v)); // XEP-0153 hashes by default
   CAF_CHECK_EQUAL(v.iqs.size(), 1u);
+  toml::table no_hash{{"vcard_url", "http://x/v/%s"}, {"avatar_hash", false}};
+  CAF_CHECK(!alters(describe(no_hash)));
 }
 
 CAF_TEST(the refresh request of mod_http_roster_admin) {
