@@ -10,7 +10,7 @@ apt-get install -y -qq --no-install-recommends \
   g++ cmake make pkg-config openssl ca-certificates \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
   libsqlite3-dev libpq-dev libidn-dev nlohmann-json3-dev \
-  libcrypt-dev libargon2-dev libmariadb-dev \
+  libcrypt-dev libargon2-dev libmariadb-dev libcurl4-openssl-dev \
   python3 python3-slixmpp >/dev/null
 if [ "${1:-}" = "--test" ]; then
   # Test-only peers, started privately by the tests themselves: PostgreSQL
