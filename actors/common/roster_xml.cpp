@@ -1,5 +1,6 @@
 #include "common/roster_xml.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace dja::roster_xml {
@@ -32,6 +33,30 @@ xml::element_ptr push(const roster_item& it, const std::string& version,
     q.set_attr("ver", version);
   q.add_child(item(it, removed));
   return iq;
+}
+
+std::vector<xml::element_ptr> changes(const roster& before,
+                                      const roster& now) {
+  std::vector<xml::element_ptr> out;
+  if (before.version == now.version)
+    return out;
+  auto same = [](const roster_item& a, const roster_item& b) {
+    return a.name == b.name && a.subscription == b.subscription
+           && a.groups == b.groups;
+  };
+  auto find = [](const std::vector<roster_item>& v, const jid& c) {
+    return std::find_if(v.begin(), v.end(),
+                        [&](const roster_item& x) { return x.contact == c; });
+  };
+  for (auto& it : now.items) {
+    auto old = find(before.items, it.contact);
+    if (old == before.items.end() || !same(*old, it))
+      out.push_back(push(it, now.version, false));
+  }
+  for (auto& it : before.items)
+    if (find(now.items, it.contact) == now.items.end())
+      out.push_back(push(it, now.version, true));
+  return out;
 }
 
 } // namespace dja::roster_xml

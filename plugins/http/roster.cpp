@@ -71,25 +71,7 @@ size_t online_rosters::push_changes(const std::string& user,
   if (o == sessions_.end())
     return 0;
   auto& before = given_[user];
-  if (before.version == now.version)
-    return 0;
-  auto same = [](const roster_item& a, const roster_item& b) {
-    return a.name == b.name && a.subscription == b.subscription
-           && a.groups == b.groups;
-  };
-  auto find = [](const std::vector<roster_item>& v, const jid& c) {
-    return std::find_if(v.begin(), v.end(),
-                        [&](const roster_item& x) { return x.contact == c; });
-  };
-  std::vector<xml::element_ptr> pushes;
-  for (auto& it : now.items) {
-    auto old = find(before.items, it.contact);
-    if (old == before.items.end() || !same(*old, it))
-      pushes.push_back(roster_xml::push(it, now.version, false));
-  }
-  for (auto& it : before.items)
-    if (find(now.items, it.contact) == now.items.end())
-      pushes.push_back(roster_xml::push(it, now.version, true));
+  auto pushes = roster_xml::changes(before, now);
   before = now;
   for (auto& [_, s] : o->second)
     for (auto& p : pushes)

@@ -130,21 +130,7 @@ void site::refresh_rosters() {
       auto& before = st_->given[user];
       if (before.version == now->version)
         continue;
-      auto same = [](const roster_item& a, const roster_item& b) {
-        return a.name == b.name && a.subscription == b.subscription
-               && a.groups == b.groups;
-      };
-      for (auto& it : now->items) {
-        auto old = std::find_if(
-          before.items.begin(), before.items.end(),
-          [&](auto& x) { return x.contact == it.contact; });
-        if (old == before.items.end() || !same(*old, it))
-          pushes.push_back(roster_xml::push(it, now->version, false));
-      }
-      for (auto& it : before.items)
-        if (std::none_of(now->items.begin(), now->items.end(),
-                         [&](auto& x) { return x.contact == it.contact; }))
-          pushes.push_back(roster_xml::push(it, now->version, true));
+      pushes = roster_xml::changes(before, *now);
       before = *now;
       for (auto& [_, s] : o->second)
         sessions.push_back(s);

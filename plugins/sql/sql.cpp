@@ -183,10 +183,13 @@ caf::behavior worker(worker_actor* self,
       if (!roster)
         return self->state.scope.failed("roster", roster.error());
       {
-        // What her client has now: the base of the next refresh's pushes.
+        // What her client has: the base of the next refresh's pushes.
+        // Only the first read while she is online: later reads may be
+        // the core's own (presence broadcast, probes), whose answers her
+        // client never saw; the pushes keep the record current after it.
         std::lock_guard<std::mutex> guard{shared->online_mtx};
         if (shared->online.count(r.user.local()) > 0)
-          shared->given[r.user.local()] = *roster;
+          shared->given.emplace(r.user.local(), *roster);
       }
       return answer<hooks::roster>::handled(std::move(*roster));
     },
