@@ -208,6 +208,10 @@ DJA_PLUGIN(external) {
       "milliseconds one call may take (default 3000); then it fails "
       "(temporary-auth-failure)",
       [](const toml::node& n) { return int_in(n, 1, 600000); }},
+     {"timeout", option_type::integer, false,
+      "seconds one call may take, 1..600 (another way to say "
+      "call_timeout_ms, which wins when both are set)",
+      [](const toml::node& n) { return int_in(n, 1, 600); }},
      {"start_timeout_ms", option_type::integer, false,
       "jsonl: milliseconds the program has to answer initialize "
       "(default 5000)",
@@ -244,8 +248,7 @@ DJA_PLUGIN(external) {
       cfg.argv = strings_of(*o.get("command"));
       cfg.line_based = protocol_of(o) == "prosody";
       cfg.tag = "external: vhost " + ctx.domain;
-      cfg.timeout = std::chrono::milliseconds{
-        o["call_timeout_ms"].value_or<int64_t>(3000)};
+      cfg.timeout = external::call_timeout(o);
       cfg.max_timeouts = static_cast<int>(
         o["max_timeouts"].value_or<int64_t>(3));
       return ctx.sys.spawn(serve, plugins::scope{ctx.domain, "external"},

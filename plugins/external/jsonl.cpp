@@ -17,6 +17,18 @@
 #include "plugins/common/scope.hpp"
 #include "plugins/external/jsonl_worker.hpp"
 
+namespace dja::plugins::external {
+
+std::chrono::milliseconds call_timeout(const toml::table& o) {
+  if (auto v = o["call_timeout_ms"].value<int64_t>())
+    return std::chrono::milliseconds{*v};
+  if (auto v = o["timeout"].value<int64_t>())
+    return std::chrono::seconds{*v};
+  return std::chrono::milliseconds{3000};
+}
+
+} // namespace dja::plugins::external
+
 namespace dja::plugins::external::jsonl {
 
 namespace {
@@ -196,7 +208,7 @@ caf::actor spawn(const spawn_context& ctx) {
       wc.parent = caf::actor_cast<caf::actor>(self);
       wc.init_params = init_params(opts);
       wc.init_params["instance"] = i;
-      wc.timeout = ms(opts, "call_timeout_ms", 3000);
+      wc.timeout = call_timeout(opts);
       wc.start_timeout = ms(opts, "start_timeout_ms", 5000);
       wc.max_timeouts = static_cast<int>(
         opts["max_timeouts"].value_or<int64_t>(3));

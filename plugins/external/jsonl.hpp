@@ -6,10 +6,21 @@
 // program lists in its answer to `initialize`, asked once by the config
 // check (describe()) and again by each process it starts.
 
+#include <chrono>
+
 #include <caf/fwd.hpp>
 #include <toml++/toml.h>
 
 #include "hooks/plugin.hpp"
+
+namespace dja::plugins::external {
+
+/// How long one call may take, for every protocol: `call_timeout_ms`, or
+/// `timeout` in seconds (the name Prosody's external_auth_timeout and
+/// the issue tracker use), else 3 s.
+std::chrono::milliseconds call_timeout(const toml::table& options);
+
+} // namespace dja::plugins::external
 
 namespace dja::plugins::external::jsonl {
 
