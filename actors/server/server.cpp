@@ -27,14 +27,29 @@ namespace dja {
 std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
                                           const std::string& data_dir) {
   auto vhost = cfg;
+  // One roster source is enough: any plugin serving roster.get counts
+  // (roster.*, and also sql, http or a plugin library reading rosters
+  // from elsewhere; a volatile roster.memory behind those would take
+  // the writes their rosters never show).
+  auto serves_rosters = [](const config::plugin_cfg& p) {
+    auto type = plugins::find_type(p.type);
+    if (type == nullptr)
+      return false;
+    auto id = hooks::id<hooks::roster_get>;
+    auto hs = type->describe(p.options).hooks;
+    auto subset_ok = p.only_hooks.empty()
+                     || std::find(p.only_hooks.begin(), p.only_hooks.end(),
+                                  id)
+                          != p.only_hooks.end();
+    return subset_ok && std::find(hs.begin(), hs.end(), id) != hs.end();
+  };
   if (vhost.default_plugins)
     for (auto name : {"roster.memory", "disco", "ping", "version"}) {
-      // One roster store is enough: any roster.* plugin counts.
-      std::string family = name == std::string{"roster.memory"} ? "roster."
-                                                                : name;
+      bool roster = name == std::string{"roster.memory"};
       auto listed = std::any_of(vhost.plugins.begin(), vhost.plugins.end(),
                                 [&](auto& p) {
-                                  return p.type.rfind(family, 0) == 0;
+                                  return roster ? serves_rosters(p)
+                                                : p.type == name;
                                 });
       if (!listed) {
         config::plugin_cfg p;

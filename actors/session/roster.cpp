@@ -75,6 +75,13 @@ void session_state::roster_get(const xml::element_ptr& e) {
 }
 
 void session_state::roster_set(const xml::element_ptr& e) {
+  // A roster read from elsewhere (plugins/sql, plugins/http) with no
+  // plugin that stores changes: the user may not change it, which is a
+  // policy, not a failure (RFC 6120 §8.3.3.12).
+  if (!vhost->serves<hooks::roster_set_item>()) {
+    reply_error(*e, "not-allowed");
+    return;
+  }
   // RFC 6121 §2.3.3: exactly one item, a valid JID, groups unique and
   // not empty.
   auto q = e->first_element();

@@ -150,6 +150,20 @@ async def client_checks(port, change):
                               % (item["name"], item["subscription"], item["groups"]))
         print("  alice logged in with the site's bcrypt password; roster from friendships: %s" % contacts)
 
+        # The site's friendships are read only: a roster set is refused
+        # as a policy (<not-allowed/>), not as a failure.
+        iq = alice.Iq(stype="set")
+        iq.enable("roster")
+        iq["roster"]["items"] = {"dave@localhost": {"name": "Dave", "subscription": "none", "groups": []}}
+        try:
+            await iq.send(timeout=STEP)
+            raise TestFailure("a roster set on the site's read-only roster was accepted")
+        except slixmpp.exceptions.IqError as err:
+            cond = err.iq["error"]["condition"]
+            if cond != "not-allowed":
+                raise TestFailure("roster set on a read-only roster: %s, expected not-allowed" % cond)
+        print("  a roster set on the site's friendships is refused with not-allowed")
+
         iq = await alice["xep_0054"].get_vcard("bob@localhost", cached=False, timeout=STEP)
         vc = iq["vcard_temp"]
         binval = vc["PHOTO"]["BINVAL"]
