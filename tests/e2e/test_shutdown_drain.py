@@ -26,7 +26,6 @@ Every wait is bounded, the whole test by --limit (120 s).
 """
 
 import argparse
-import base64
 import glob
 import os
 import re
@@ -43,6 +42,9 @@ sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
 import scn_server as ss  # noqa: E402  (Server: free port + temp config)
 from scn_xml import Failure  # noqa: E402
+sys.path.insert(0, HERE)
+import raw_client  # noqa: E402
+from raw_client import Failure as TestFailure  # noqa: E402
 
 NAME = "test_shutdown_drain"
 DOMAIN = "localhost"
@@ -75,79 +77,11 @@ domain = "localhost"
 """
 
 
-class TestFailure(Exception):
-    pass
 
 
-class Client:
-    """A raw c2s stream: PLAIN login, bind, then text in and out."""
-
-    def __init__(self, port, user, resource="r"):
-        self.user = user
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=STEP)
-        self.buf = ""
-        self.closed = False
-        self._header()
-        self.expect(r"<mechanisms")
-        plain = base64.b64encode(("\0%s\0pw" % user).encode()).decode()
-        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                  "mechanism='PLAIN'>%s</auth>" % plain)
-        self.expect(r"<success")
-        self.buf = ""
-        self._header()
-        self.expect(r"<bind")
-        self.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:"
-                  "ns:xmpp-bind'><resource>%s</resource></bind></iq>"
-                  % resource)
-        self.expect(r"id=['\"]b['\"]")
-        self.buf = ""
-
-    def _header(self):
-        self.send("<?xml version='1.0'?><stream:stream to='%s' "
-                  "xmlns='jabber:client' xmlns:stream='http://etherx.jabber"
-                  ".org/streams' version='1.0'>" % DOMAIN)
-
-    def send(self, text):
-        self.sock.sendall(text.encode())
-
-    def read(self, timeout):
-        """Reads what arrives within `timeout`; False once closed."""
-        if self.closed:
-            return False
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return True
-        except OSError:
-            data = b""
-        if not data:
-            self.closed = True
-            return False
-        self.buf += data.decode("utf-8", "replace")
-        return True
-
-    def expect(self, pattern, timeout=STEP):
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.buf):
-            if time.monotonic() > deadline or not self.read(0.5):
-                if re.search(pattern, self.buf):
-                    break
-                raise TestFailure("%s: no %r within %.0fs (got %r)"
-                                  % (self.user, pattern, timeout,
-                                     self.buf[-300:]))
-
-    def read_until_closed(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.read(0.5):
-            pass
-
-    def close(self):
-        try:
-            self.send("</stream:stream>")
-        except OSError:
-            pass
-        self.sock.close()
+def Client(port, user, **kw):
+    """A raw c2s stream on this test's domain (tests/e2e/raw_client.py)."""
+    return raw_client.Client(port, user, DOMAIN, STEP, **kw)
 
 
 TOKEN = re.compile(r"tok-(\d+)-(\d+)-(\d+)")

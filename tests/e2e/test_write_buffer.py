@@ -25,11 +25,9 @@ Every wait is bounded, the whole test by --limit (180 s).
 """
 
 import argparse
-import base64
 import os
 import re
 import signal
-import socket
 import ssl
 import sys
 import tempfile
@@ -42,6 +40,9 @@ sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
 import scn_server as ss  # noqa: E402  (Server: free port + temp config)
 from scn_xml import Failure  # noqa: E402
+sys.path.insert(0, HERE)
+import raw_client  # noqa: E402
+from raw_client import Failure as TestFailure  # noqa: E402
 
 NAME = "test_write_buffer"
 DOMAIN = "localhost"
@@ -85,105 +86,11 @@ tls_key  = "@KEY@"
 """ % WRITE_BUFFER
 
 
-class TestFailure(Exception):
-    pass
 
 
-class Client:
-    """A raw c2s stream: PLAIN login, bind, then text in and out."""
-
-    def __init__(self, port, user, tls=False, rcvbuf=None, resource="r"):
-        self.user = user
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            # Before connect, so the window the server sees stays small.
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.settimeout(STEP)
-        s.connect(("127.0.0.1", port))
-        if tls:
-            tc = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            tc.check_hostname = False
-            tc.verify_mode = ssl.CERT_NONE
-            s = tc.wrap_socket(s, server_hostname=DOMAIN)
-        self.sock = s
-        self.buf = ""
-        self.closed = False
-        self._header()
-        self.expect(r"<mechanisms")
-        plain = base64.b64encode(("\0%s\0pw" % user).encode()).decode()
-        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-                  "mechanism='PLAIN'>%s</auth>" % plain)
-        self.expect(r"<success")
-        self.buf = ""
-        self._header()
-        self.expect(r"<bind")
-        self.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:"
-                  "ns:xmpp-bind'><resource>%s</resource></bind></iq>"
-                  % resource)
-        self.expect(r"id=['\"]b['\"]")
-        self.buf = ""
-
-    def _header(self):
-        self.send("<?xml version='1.0'?><stream:stream to='%s' "
-                  "xmlns='jabber:client' xmlns:stream='http://etherx.jabber"
-                  ".org/streams' version='1.0'>" % DOMAIN)
-
-    def send(self, text):
-        self.sock.sendall(text.encode())
-
-    def read(self, timeout):
-        """Reads what arrives within `timeout`; False once closed."""
-        if self.closed:
-            return False
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return True
-        except (OSError, ssl.SSLError):
-            data = b""
-        if not data:
-            self.closed = True
-            return False
-        self.chunks.append(data)
-        return True
-
-    @property
-    def buf(self):
-        if self.chunks:
-            self._text += b"".join(self.chunks).decode("utf-8", "replace")
-            self.chunks = []
-        return self._text
-
-    @buf.setter
-    def buf(self, text):
-        self.chunks = []
-        self._text = text
-
-    def expect(self, pattern, timeout=STEP):
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.buf):
-            if time.monotonic() > deadline or not self.read(0.5):
-                if re.search(pattern, self.buf):
-                    break
-                raise TestFailure("%s: no %r within %.0fs (got %r)"
-                                  % (self.user, pattern, timeout,
-                                     self.buf[-300:]))
-
-    def read_until_closed(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.read(1.0):
-            pass
-        if not self.closed:
-            raise TestFailure("%s: the stream was not closed within %.0fs"
-                              % (self.user, timeout))
-
-    def close(self):
-        try:
-            self.send("</stream:stream>")
-        except (OSError, ssl.SSLError):
-            pass
-        self.sock.close()
+def Client(port, user, **kw):
+    """A raw c2s stream on this test's domain (tests/e2e/raw_client.py)."""
+    return raw_client.Client(port, user, DOMAIN, STEP, **kw)
 
 
 TOKEN = re.compile(r"tok-(\d+)-(\d+)</body>")
@@ -264,7 +171,8 @@ def run(server, run_no, tls):
     grown = attached_peak - base
     total = status(pid, "VmHWM") - base
     # bob reads what the server had handed to the kernel before the cut.
-    bob.read_until_closed(STEP)
+    if not bob.read_until_closed(STEP):
+        raise TestFailure("bob: the stream was not closed within %.0fs" % STEP)
     read = tokens(bob.buf, run_no)
     bob.sock.close()
     # Offline storage has the rest (RFC 6121 §8.5.2.1.1 / XEP-0160).
