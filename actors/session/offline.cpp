@@ -61,8 +61,8 @@ void session_state::fetch_offline() {
           release_held();
           return;
         }
-        offline_out = std::move(stored);
-        offline_next = 0;
+        offline = std::make_unique<offline_flight>();
+        offline->out = std::move(stored);
         send_offline();
       },
       [this](caf::error& err) {
@@ -78,41 +78,41 @@ void session_state::send_offline() {
   // first), so at most a window of them waits in the connection, and
   // only what reached the client's socket is removed from the store.
   auto window = std::max<std::size_t>(ctx->limits.write_buffer / 2, 1);
-  while (!offline_failed && offline_next < offline_out.size()
-         && offline_in_flight < window) {
-    auto m = std::move(offline_out[offline_next++]);
+  auto& f = *offline;
+  while (!f.failed && f.next < f.out.size()
+         && f.in_flight < window) {
+    auto m = std::move(f.out[f.next++]);
     if (blocked_inbound(*m.stanza)) { // stored before a block: forget it
-      offline_done.push_back(m.id);
+      f.done.push_back(m.id);
       continue;
     }
     auto size = xml::to_string(*m.stanza).size();
-    offline_in_flight += size;
+    f.in_flight += size;
     self->request(conn, written_timeout, msg::to_client{std::move(m.stanza)})
       .then(
         [this, id = m.id, size] {
-          offline_in_flight -= size;
-          offline_done.push_back(id);
+          offline->in_flight -= size;
+          offline->done.push_back(id);
           send_offline();
         },
         [this, size](caf::error& err) {
-          offline_in_flight -= size;
-          if (!offline_failed)
+          offline->in_flight -= size;
+          if (!offline->failed)
             spdlog::info("{}: offline messages not confirmed written ({}); "
                          "the rest kept for the next login",
                          full.str(), caf::to_string(err));
-          offline_failed = true;
+          offline->failed = true;
           send_offline();
         });
   }
-  if (offline_done.size() >= 256) // remove as we go on a long queue
-    remove_offline(std::exchange(offline_done, {}));
-  if (offline_in_flight > 0
-      || (!offline_failed && offline_next < offline_out.size()))
+  if (f.done.size() >= 256) // remove as we go on a long queue
+    remove_offline(std::exchange(f.done, {}));
+  if (f.in_flight > 0
+      || (!f.failed && f.next < f.out.size()))
     return;
-  if (!offline_done.empty())
-    remove_offline(std::exchange(offline_done, {}));
-  std::vector<hooks::offline_message>{}.swap(offline_out);
-  offline_next = 0;
+  if (!f.done.empty())
+    remove_offline(std::exchange(f.done, {}));
+  offline.reset();
   release_held(); // after the stored ones, in the connection's mailbox
 }
 

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <unordered_map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,14 +48,18 @@ struct session_state {
   /// Stored stanzas on their way to the client (offline.cpp), paced so
   /// that what waits in the connection stays under half of
   /// limits.write_buffer (a large queue must not look like a client
-  /// that does not read): those not written yet (from offline_next on),
+  /// that does not read): those not written yet (from `next` on),
   /// the bytes written but not yet taken by the kernel, and the ids
   /// taken (to remove from the store).
-  std::vector<hooks::offline_message> offline_out;
-  std::size_t offline_next = 0;
-  std::size_t offline_in_flight = 0;
-  std::vector<int64_t> offline_done;
-  bool offline_failed = false;
+  struct offline_flight {
+    std::vector<hooks::offline_message> out;
+    std::size_t next = 0;
+    std::size_t in_flight = 0;
+    std::vector<int64_t> done;
+    bool failed = false;
+  };
+  /// Only while stored stanzas go out: an idle session holds a pointer.
+  std::unique_ptr<offline_flight> offline;
   bool roster_interested = false; ///< asked for the roster (RFC 6121 §2.1.6)
   bool blocklist_interested = false; ///< asked for the block list (XEP-0191)
   /// The user's block list, enforced here (blocking.cpp); kept current by
