@@ -11,7 +11,7 @@ apt-get install -y -qq --no-install-recommends \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
   libsqlite3-dev libpq-dev libidn-dev nlohmann-json3-dev \
   libcrypt-dev libargon2-dev libmariadb-dev libcurl4-openssl-dev \
-  python3 python3-slixmpp >/dev/null
+  libldap-dev python3 python3-slixmpp >/dev/null
 if [ "${1:-}" = "--test" ]; then
   # Test-only peers, started privately by the tests themselves: PostgreSQL
   # (tests/e2e/test_pgsql_*.py), MariaDB (tests/e2e/test_sql_*.py) and
@@ -26,6 +26,9 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt-get install -y -qq --no-install-recommends postgresql mariadb-server \
     prosody >/dev/null
+  # OpenLDAP's slapd and ldap-utils (tests/e2e/test_ldap_directory.py
+  # runs its own slapd; the system one is stopped below).
+  apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
   # The real client libraries of tests/e2e/test_plus_*.py (SCRAM -PLUS
   # interop): gloox and libstrophe (compiled by the tests), aioxmpp,
   # nbxmpp; xmpp.js from npm into tests/e2e/xmppjs/ (pinned by its
@@ -38,7 +41,7 @@ if [ "${1:-}" = "--test" ]; then
   fi
   [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
   if command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --now prosody postgresql mariadb \
+    systemctl disable --now prosody postgresql mariadb slapd \
       >/dev/null 2>&1 || true
   fi
 fi

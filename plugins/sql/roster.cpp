@@ -13,6 +13,7 @@
 #include "common/jid.hpp"
 #include "common/messages.hpp"
 #include "common/roster_xml.hpp"
+#include "plugins/common/roster_fold.hpp"
 #include "plugins/sql/site.hpp"
 
 namespace dja::plugins::sql {
@@ -35,22 +36,7 @@ std::optional<jid> contact_jid(const std::string& text,
 caf::expected<hooks::roster> site::roster(const std::string& user,
                                           bool fresh) {
   auto& c = cfg();
-  // Folded per contact: one item, the groups of all its rows.
-  std::map<std::string, roster_item> items;
-  auto add = [&](const jid& contact, const std::string& name,
-                 const std::string& sub, const std::string& group) {
-    auto& it = items[contact.str()];
-    it.contact = contact;
-    if (it.name.empty())
-      it.name = name;
-    // A shared group makes "both"; a row never lowers it.
-    if (it.subscription == "none" || sub == "both")
-      it.subscription = sub;
-    if (!group.empty()
-        && std::find(it.groups.begin(), it.groups.end(), group)
-             == it.groups.end())
-      it.groups.push_back(group);
-  };
+  roster_fold fold;
   if (!c.q.roster.empty()) {
     auto r = run(c.q.roster, user, {}, {}, !fresh);
     if (!r)
@@ -66,15 +52,15 @@ caf::expected<hooks::roster> site::roster(const std::string& user,
       auto sub = r->cell("subscription", 2, i).value_or("both");
       if (sub != "none" && sub != "to" && sub != "from" && sub != "both")
         sub = "both";
-      add(*contact, r->cell("name", 1, i).value_or(""), sub,
-          r->cell("group", 3, i).value_or(""));
+      fold.add(*contact, r->cell("name", 1, i).value_or(""), sub,
+               r->cell("group", 3, i).value_or(""));
     }
   }
   if (!c.q.user_groups.empty() && !c.q.group_members.empty()) {
     auto groups = run(c.q.user_groups, user, {}, {}, !fresh);
     if (!groups)
       return groups.error();
-    auto self = user + "@" + c.domain;
+    auto self = jid::make(user, c.domain, "");
     for (size_t g = 0; g < groups->data.size(); ++g) {
       auto group = groups->cell("", 0, g);
       if (!group)
@@ -82,28 +68,18 @@ caf::expected<hooks::roster> site::roster(const std::string& user,
       auto members = run(c.q.group_members, user, {}, *group, !fresh);
       if (!members)
         return members.error();
+      std::vector<jid> in;
       for (size_t m = 0; m < members->data.size(); ++m) {
         auto text = members->cell("", 0, m);
-        auto contact = text ? contact_jid(*text, c.domain) : std::nullopt;
-        if (contact && contact->str() != self)
-          add(*contact, "", "both", *group);
+        if (auto contact = text ? contact_jid(*text, c.domain)
+                                : std::nullopt)
+          in.push_back(std::move(*contact));
       }
+      if (self)
+        fold.add_group(*group, in, *self);
     }
   }
-  hooks::roster out;
-  std::string all;
-  for (auto& [key, it] : items) {
-    std::sort(it.groups.begin(), it.groups.end());
-    all += key + '\0' + it.name + '\0' + it.subscription;
-    for (auto& g : it.groups)
-      all += '\0' + g;
-    all += '\n';
-    out.items.push_back(std::move(it));
-  }
-  // RFC 6121 §2.6: the version changes when the rows do.
-  auto digest = crypto::digest(crypto::hash_fn::sha1, all);
-  out.version = "sql-" + base64::encode(digest.substr(0, 9));
-  return out;
+  return fold.finish("sql");
 }
 
 void site::refresh_rosters() {

@@ -81,37 +81,6 @@ int rows::index(const std::string& column) const {
   return -1;
 }
 
-std::optional<rows> row_cache::get(const std::string& key) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = rows_.find(key);
-  if (i == rows_.end())
-    return std::nullopt;
-  if (i->second.first <= clock::now()) {
-    rows_.erase(i);
-    return std::nullopt;
-  }
-  return i->second.second;
-}
-
-void row_cache::put(const std::string& key, const rows& r,
-                    clock::duration ttl) {
-  if (ttl <= clock::duration::zero())
-    return;
-  std::lock_guard<std::mutex> guard{mtx_};
-  // Expired entries go when the map grows (no timer thread needed).
-  if (rows_.size() >= 4096) {
-    auto now = clock::now();
-    for (auto i = rows_.begin(); i != rows_.end();)
-      i = i->second.first <= now ? rows_.erase(i) : std::next(i);
-  }
-  rows_[key] = {clock::now() + ttl, r};
-}
-
-void row_cache::clear() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  rows_.clear();
-}
-
 site::site(std::shared_ptr<shared_state> st) : st_(std::move(st)) {
   auto& c = st_->cfg;
   conn_ = c.driver == "pgsql"     ? open_pgsql(c.conn)

@@ -23,25 +23,14 @@
 
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/common/ttl_cache.hpp"
 #include "plugins/sql/config.hpp"
 
 namespace dja::plugins::sql {
 
 /// Rows of the read queries, by (query, values), shared by the workers
 /// of one plugin: found rows for cache_ttl, no rows for negative_ttl.
-class row_cache {
-public:
-  using clock = std::chrono::steady_clock;
-
-  std::optional<rows> get(const std::string& key);
-  void put(const std::string& key, const rows& r, clock::duration ttl);
-  /// Forgets every row (a write went through this plugin).
-  void clear();
-
-private:
-  std::mutex mtx_;
-  std::map<std::string, std::pair<clock::time_point, rows>> rows_;
-};
+using row_cache = ttl_cache<rows>;
 
 /// What the workers of one plugin share.
 struct shared_state {
