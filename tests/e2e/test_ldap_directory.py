@@ -6,9 +6,10 @@ used), loaded with examples/existing-site/directory.ldif (users, one with
 a jpegPhoto, a groupOfNames and a posixGroup, a service account).
 
 djabberd-actors runs one vhost per way of using it:
-  * search.test: StartTLS (tls_ca_file = the test's certificate),
-    search-then-bind as the service account, groupOfNames groups (member
-    DNs), the default vCard map;
+  * example.org: examples/existing-site/ldap.toml as it is (StartTLS with
+    tls_ca_file = the test's certificate, search-then-bind as the service
+    account, groupOfNames groups with member DNs, a vcard_map), only
+    query_timeout_ms shortened and the cache off;
   * direct.test: ldaps://, direct bind by bind_dn_template, anonymous
     searches, posixGroup groups (memberUid), an explicit vcard_map;
   * untrusted.test (StartTLS, no tls_ca_file: the system's CAs do not
@@ -49,6 +50,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 LDIF = os.path.join(REPO, "examples", "existing-site", "directory.ldif")
+EXAMPLE = os.path.join(REPO, "examples", "existing-site", "ldap.toml")
 sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 sys.path.insert(0, HERE)
 
@@ -66,33 +68,20 @@ TestFailure = cl.TestFailure
 
 
 def config(d, dead_port):
-    return """[server]
-log_level = "info"
-data_dir  = "@DATA_DIR@"
-# The injection attempts are failures on purpose: no brute-force delays.
-auth_fail_limit = 1000
-
-[[listen]]
-kind    = "c2s"
-address = "127.0.0.1"
-port    = @PORT@
-
-[[vhost]]
-domain = "search.test"
-  [[vhost.plugin]]
-  type = "ldap"
-  ldap_uri = "{ldap}"
-  tls_ca_file = "{ca}"
-  base = "{people}"
-  filter = "(&(objectClass=inetOrgPerson)(uid=$user))"
-  bind_dn = "cn=xmpp,dc=example,dc=org"
-  bind_password = "service-secret"
-  group_base = "ou=groups,dc=example,dc=org"
-  group_filter = "(objectClass=groupOfNames)"
-  query_timeout_ms = 1500
-  pool_size = 2
-  cache_ttl = 0
-
+    """examples/existing-site/ldap.toml (example.org) and the test's own
+    vhosts."""
+    with open(EXAMPLE) as f:
+        text = f.read()
+    text = text.replace("@LDAP_URI@", d.ldap_uri).replace("@LDAP_CA@", d.cert)
+    # The injection attempts are failures on purpose: no brute-force
+    # delays; and a short bound for the frozen directory.
+    text = text.replace('data_dir  = "@DATA_DIR@"',
+                        'data_dir  = "@DATA_DIR@"\nauth_fail_limit = 1000', 1)
+    text = text.replace('cache_ttl = 60\n  negative_ttl = 5',
+                        'query_timeout_ms = 1500', 1)
+    if "@LDAP" in text or "query_timeout_ms" not in text or "auth_fail_limit" not in text:
+        raise TestFailure("%s changed: the test's edits do not apply" % EXAMPLE)
+    return text + """
 [[vhost]]
 domain = "direct.test"
   [[vhost.plugin]]
@@ -127,7 +116,7 @@ domain = "static.test"
   [[vhost.plugin]]
   type  = "auth.static"
   users = {{ carol = "static-pw" }}
-""".format(ldap=d.ldap_uri, ldaps=d.ldaps_uri, ca=d.cert, people=PEOPLE, dead=dead_port)
+""".format(ldaps=d.ldaps_uri, ldap=d.ldap_uri, ca=d.cert, people=PEOPLE, dead=dead_port)
 
 
 def expect_login(port, domain, user, pw, want):
@@ -138,7 +127,7 @@ def expect_login(port, domain, user, pw, want):
 
 
 def logins(port):
-    for domain in ("search.test", "direct.test"):
+    for domain in ("example.org", "direct.test"):
         expect_login(port, domain, "alice", "wonder-pw", "success")
         expect_login(port, domain, "alice", "wrong", "not-authorized")
         expect_login(port, domain, "nobody", "wonder-pw", "not-authorized")
@@ -174,20 +163,20 @@ def photo():
 async def client_checks(port):
     bots = []
     try:
-        alice = await login(port, "alice@search.test/dir", "wonder-pw")
+        alice = await login(port, "alice@example.org/dir", "wonder-pw")
         bots.append(alice)
         roster = alice.client_roster
-        contacts = sorted(j for j in roster.keys() if j != "alice@search.test")
-        if contacts != ["bob@search.test", "carol@search.test"]:
+        contacts = sorted(j for j in roster.keys() if j != "alice@example.org")
+        if contacts != ["bob@example.org", "carol@example.org"]:
             raise TestFailure("alice's roster (group team): %s" % contacts)
         for j in contacts:
             if roster[j]["subscription"] != "both" or list(roster[j]["groups"]) != ["team"]:
                 raise TestFailure("roster item %s: subscription %r, groups %r"
                                   % (j, roster[j]["subscription"], roster[j]["groups"]))
-        print("  alice@search.test: roster from groupOfNames team, subscription both: %s"
+        print("  alice@example.org: roster from groupOfNames team, subscription both: %s"
               % contacts)
 
-        iq = await alice["xep_0054"].get_vcard("alice@search.test", cached=False,
+        iq = await alice["xep_0054"].get_vcard("alice@example.org", cached=False,
                                                timeout=sh.STEP)
         vc = iq["vcard_temp"]
         want = photo()
@@ -201,10 +190,10 @@ async def client_checks(port):
         print("  alice's vCard from her entry: FN, EMAIL, PHOTO image/jpeg (%d bytes)"
               % len(want))
 
-        bob = await login(port, "bob@search.test/dir", "builder-pw")
+        bob = await login(port, "bob@example.org/dir", "builder-pw")
         bots.append(bob)
         alice.send_presence()
-        got = await photo_hash_of(bob, "alice@search.test")
+        got = await photo_hash_of(bob, "alice@example.org")
         if got != hashlib.sha1(want).hexdigest():
             raise TestFailure("alice's presence to bob: photo hash %r, expected %s"
                               % (got, hashlib.sha1(want).hexdigest()))
@@ -239,17 +228,17 @@ def until_login(port, domain, what):
 
 def outage(port, d):
     d.stop()
-    for domain in ("search.test", "direct.test"):
+    for domain in ("example.org", "direct.test"):
         expect_login(port, domain, "alice", "wonder-pw", "temporary-auth-failure")
     d.start_again()
-    until_login(port, "search.test", "started again")
+    until_login(port, "example.org", "started again")
     until_login(port, "direct.test", "started again")
     d.freeze()
     try:
         # Two held logins (one per worker) and, meanwhile, another vhost.
         results = []
         held = [threading.Thread(target=lambda: results.append(
-            sasl_plain(port, "search.test", "alice", "wonder-pw"))) for _ in range(2)]
+            sasl_plain(port, "example.org", "alice", "wonder-pw"))) for _ in range(2)]
         t0 = time.monotonic()
         for t in held:
             t.start()
@@ -262,7 +251,7 @@ def outage(port, d):
               % (time.monotonic() - t0))
     finally:
         d.thaw()
-    until_login(port, "search.test", "thawed")
+    until_login(port, "example.org", "thawed")
 
 
 def main():
@@ -294,7 +283,7 @@ def main():
         cl.run(client_checks(server.port), 60)
         outage(server.port, d)
         log = server.log_tail(100000)
-        if "ldap: vhost search.test: directory" not in log or "PLAIN only" not in log:
+        if "ldap: vhost example.org: directory" not in log or "PLAIN only" not in log:
             raise TestFailure("no start-up line saying PLAIN only")
         for secret in ("wonder-pw", "service-secret"):
             if secret in log:
