@@ -21,7 +21,8 @@ std::string escape_filter_value(std::string_view v);
 /// `v` as an RFC 4514 attribute value of a DN.
 std::string escape_dn_value(std::string_view v);
 
-/// `tmpl` with `$user` and `$domain` replaced by `escape(value)`.
+/// `tmpl` with `$user` and `$domain` (or Prosody's `$host`) replaced by
+/// `escape(value)`.
 template <class Escape>
 std::string expand(std::string_view tmpl, std::string_view user,
                    std::string_view domain, Escape escape) {
@@ -34,6 +35,9 @@ std::string expand(std::string_view tmpl, std::string_view user,
     } else if (tmpl.substr(pos, 7) == "$domain") {
       out += escape(domain);
       pos += 7;
+    } else if (tmpl.substr(pos, 5) == "$host") {
+      out += escape(domain);
+      pos += 5;
     } else {
       out += tmpl[pos++];
     }
