@@ -88,8 +88,11 @@ caf::expected<bool> site::exists(const std::string& user) {
 
 caf::expected<std::vector<std::string>> site::list_users() {
   auto& c = cfg();
-  // The filter with $user as "*": every user it would find.
-  auto all = expand(c.filter, "*", c.domain, escape_filter_value);
+  // The filter with $user as "*" (a presence match, RFC 4515 §3): every
+  // user it would find; $domain escaped as always.
+  auto all = expand(c.filter, "*", c.domain, [](std::string_view v) {
+    return v == "*" ? std::string{v} : escape_filter_value(v);
+  });
   auto found = dir_.search(c.base, scope::subtree, all, {c.uid_attribute});
   if (!found)
     return found.error();

@@ -26,6 +26,7 @@
 #include "hooks/plugin.hpp"
 #include "plugins/common/docs/iq.hpp"
 #include "plugins/common/scope.hpp"
+#include "plugins/common/userbase.hpp"
 #include "plugins/sql/config.hpp"
 #include "plugins/sql/site.hpp"
 #include "plugins/vcard/common/avatar.hpp"
@@ -106,12 +107,9 @@ caf::behavior worker(worker_actor* self,
     [=](const hooks::auth_check_password& r) -> caf::result<answer<bool>> {
       if (!ours(r.user))
         return answer<bool>::decline();
-      auto ok = self->state.db->check_password(r.user.local(), r.password);
-      if (!ok)
-        return self->state.scope.failed("check_password", ok.error());
-      if (!*ok)
-        return answer<bool>::decline(); // no such user here
-      return answer<bool>::handled(**ok);
+      return userbase::password(
+        self->state.scope,
+        self->state.db->check_password(r.user.local(), r.password));
     },
     [=](const hooks::auth_get_scram& r)
       -> caf::result<answer<hooks::scram_credentials>> {
@@ -128,12 +126,8 @@ caf::behavior worker(worker_actor* self,
     [=](const hooks::auth_user_exists& r) -> caf::result<answer<bool>> {
       if (!ours(r.user))
         return answer<bool>::decline();
-      auto found = self->state.db->exists(r.user.local());
-      if (!found)
-        return self->state.scope.failed("user_exists", found.error());
-      if (!*found)
-        return answer<bool>::decline();
-      return answer<bool>::handled(true);
+      return userbase::exists(self->state.scope,
+                              self->state.db->exists(r.user.local()));
     },
     [=](const hooks::auth_set_password& r)
       -> caf::result<answer<account_result>> {
@@ -171,10 +165,7 @@ caf::behavior worker(worker_actor* self,
                            account_result::not_found, "removed");
     },
     [=](const hooks::auth_list_users&) -> caf::result<answer<strings>> {
-      auto users = self->state.db->list_users();
-      if (!users)
-        return self->state.scope.failed("list_users", users.error());
-      return answer<strings>::handled(std::move(*users));
+      return userbase::users(self->state.scope, self->state.db->list_users());
     },
     [=](const hooks::roster_get& r) -> caf::result<answer<hooks::roster>> {
       if (!ours(r.user))
@@ -215,17 +206,11 @@ caf::behavior worker(worker_actor* self,
     [=](refresh_atom) { self->state.db->refresh_rosters(); },
     [=](const hooks::roster_load_item& r)
       -> caf::result<answer<std::vector<hooks::roster_item>>> {
-      using result = answer<std::vector<hooks::roster_item>>;
       if (!ours(r.user))
-        return result::decline();
-      auto roster = self->state.db->roster(r.user.local());
-      if (!roster)
-        return self->state.scope.failed("roster", roster.error());
-      std::vector<hooks::roster_item> out;
-      for (auto& it : roster->items)
-        if (it.contact == r.contact.bare())
-          out.push_back(it);
-      return result::handled(std::move(out));
+        return answer<std::vector<hooks::roster_item>>::decline();
+      return userbase::load_item(self->state.scope,
+                                 self->state.db->roster(r.user.local()),
+                                 r.contact);
     },
     [=](const hooks::iq_request& r) { return get_vcard(self, r); },
     [=](const hooks::presence_check& r) {
@@ -241,13 +226,9 @@ caf::behavior worker(worker_actor* self,
     },
     [=](const hooks::presence_alter_available& r) {
       auto& st = self->state;
-      return st.avatars.alter(r, st.scope.domain,
-                              [&st](const std::string& local)
-                                -> caf::expected<xml::element_ptr> {
-                                auto v = st.db->vcard(local);
-                                if (!v)
-                                  return st.scope.failed("vcard", v.error());
-                                return v;
+      return userbase::avatar(st.avatars, st.scope, r,
+                              [&st](const std::string& local) {
+                                return st.db->vcard(local);
                               });
     },
   };

@@ -27,7 +27,9 @@ Then:
   * slapd stopped -> <temporary-auth-failure/> (never not-authorized);
     started again -> the login works; frozen (SIGSTOP: connections are
     accepted, nothing answers) -> <temporary-auth-failure/> within the
-    bounds, while static.test logs in meanwhile; thawed -> login works.
+    bounds, while static.test logs in meanwhile; thawed -> login works;
+  * `djabberd-actors user list example.org` lists the directory's users,
+    `user add` is refused (the directory is read-only).
 
     /usr/bin/python3 tests/e2e/test_ldap_directory.py --server build/djabberd-actors
 
@@ -42,6 +44,7 @@ import hashlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -216,6 +219,25 @@ async def client_checks(port):
                 pass
 
 
+def admin(server):
+    """`user list` reads the directory; `user add` is refused (read-only)."""
+    cfg = os.path.join(server.tmp, "server.toml")
+
+    def run(args, stdin=""):
+        p = subprocess.run([server.binary, "user"] + args[:1] + ["--config", cfg] + args[1:],
+                           input=stdin, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=sh.STEP)
+        return p.returncode, p.stdout
+    rc, out = run(["list", "example.org"])
+    names = sorted(out.split())
+    if rc != 0 or names != ["%s@example.org" % u for u in ("alice", "bob", "carol", "dave")]:
+        raise TestFailure("user list example.org: %d %s" % (rc, out[-500:]))
+    rc, out = run(["add", "eve@example.org"], "eve-pw\n")
+    if rc == 0:
+        raise TestFailure("user add on the read-only directory succeeded: %s" % out[-300:])
+    print("  user list from the directory: %s; user add refused (read-only)" % names)
+
+
 def until_login(port, domain, what):
     t0 = time.monotonic()
     while sasl_plain(port, domain, "alice", "wonder-pw") != "success":
@@ -281,6 +303,7 @@ def main():
         server.start()
         logins(server.port)
         cl.run(client_checks(server.port), 60)
+        admin(server)
         outage(server.port, d)
         log = server.log_tail(100000)
         if "ldap: vhost example.org: directory" not in log or "PLAIN only" not in log:
