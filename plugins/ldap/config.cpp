@@ -23,14 +23,19 @@ using check_fn = std::function<std::string(const toml::node&)>;
 std::string check_uri(const toml::node& v) {
   std::istringstream words{v.value_or(std::string{})};
   std::string w;
-  int n = 0;
+  std::string scheme;
   while (words >> w) {
-    ++n;
-    if (w.rfind("ldap://", 0) != 0 && w.rfind("ldaps://", 0) != 0)
+    auto colon = w.find("://");
+    auto mine = colon == std::string::npos ? "" : w.substr(0, colon);
+    if (mine != "ldap" && mine != "ldaps")
       return "ldap://HOST[:PORT] or ldaps://HOST[:PORT] URIs, "
              "space-separated (got \"" + w + "\")";
+    // StartTLS or not is one setting for all of them.
+    if (!scheme.empty() && mine != scheme)
+      return "URIs of one scheme, all ldap:// or all ldaps://";
+    scheme = mine;
   }
-  return n > 0 ? "" : "an ldap:// or ldaps:// URI";
+  return scheme.empty() ? "an ldap:// or ldaps:// URI" : "";
 }
 
 std::string check_filter_value(const toml::node& v) {

@@ -14,6 +14,8 @@
 
 #include "common/base64.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/common/roster_fold.hpp"
+#include "plugins/common/ttl_cache.hpp"
 #include "plugins/ldap/config.hpp"
 #include "plugins/ldap/filter.hpp"
 #include "plugins/ldap/vcard_map.hpp"
@@ -82,10 +84,13 @@ CAF_TEST(the first RDN of a member DN names the user) {
 
 CAF_TEST(options are checked) {
   CAF_CHECK_EQUAL(check("ldap_uri", toml::value<std::string>{
-                                      "ldap://a ldaps://b:636"}),
+                                      "ldaps://a ldaps://b:636"}),
                   "");
   CAF_CHECK_NOT_EQUAL(check("ldap_uri",
                             toml::value<std::string>{"http://a"}),
+                      "");
+  CAF_CHECK_NOT_EQUAL(check("ldap_uri", toml::value<std::string>{
+                                          "ldap://a ldaps://b"}),
                       "");
   CAF_CHECK_EQUAL(check("filter", toml::value<std::string>{
                                     "(&(objectClass=x)(uid=$user))"}),
@@ -151,4 +156,40 @@ CAF_TEST(vCards come from the entry by the map) {
   e.attrs.erase("jpegphoto");
   v = render_vcard(tmpl, attrs, e);
   CAF_CHECK(v->child("PHOTO") == nullptr);
+}
+
+CAF_TEST(groups fold into one roster item per contact) {
+  // plugins/common/roster_fold.hpp, shared with the sql plugin.
+  auto j = [](const char* s) { return *jid::parse(s); };
+  plugins::roster_fold fold;
+  fold.add(j("bob@x"), "Bob", "to", "Friends");
+  fold.add_group("team", {j("alice@x"), j("bob@x"), j("carol@x")},
+                 j("alice@x"));
+  fold.add_group("ops", {j("carol@x")}, j("alice@x"));
+  auto r = fold.finish("ldap");
+  CAF_REQUIRE_EQUAL(r.items.size(), 2u); // not alice herself
+  CAF_CHECK_EQUAL(r.items[0].contact.str(), "bob@x");
+  CAF_CHECK_EQUAL(r.items[0].name, "Bob");
+  CAF_CHECK_EQUAL(r.items[0].subscription, "both"); // a group raises it
+  CAF_CHECK_EQUAL(r.items[0].groups,
+                  (std::vector<std::string>{"Friends", "team"}));
+  CAF_CHECK_EQUAL(r.items[1].groups,
+                  (std::vector<std::string>{"ops", "team"}));
+  CAF_CHECK_EQUAL(r.version.rfind("ldap-", 0), 0u);
+  plugins::roster_fold other;
+  other.add_group("team", {j("bob@x")}, j("alice@x"));
+  CAF_CHECK_NOT_EQUAL(other.finish("ldap").version, r.version);
+}
+
+CAF_TEST(the cache keeps results for their ttl only) {
+  plugins::ttl_cache<entries> cache;
+  entries found{entry{"uid=a", {}}};
+  cache.put("k", found, std::chrono::seconds{0}); // ttl 0: not kept
+  CAF_CHECK(!cache.get("k"));
+  cache.put("k", found, std::chrono::hours{1});
+  auto hit = cache.get("k");
+  CAF_REQUIRE(hit && hit->size() == 1);
+  CAF_CHECK_EQUAL(hit->front().dn, "uid=a");
+  cache.clear();
+  CAF_CHECK(!cache.get("k"));
 }
