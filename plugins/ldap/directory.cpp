@@ -26,12 +26,11 @@ caf::error failure(const std::string& what, int rc) {
                          what + ": " + ldap_err2string(rc));
 }
 
-/// The connection itself is gone or unusable: open it again.
-bool transport(int rc) {
-  return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR
-         || rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE
-         || rc == LDAP_BUSY || rc == LDAP_LOCAL_ERROR
-         || rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR;
+/// A kept connection the directory closed (it restarted): worth one
+/// more try on a fresh one at once. Not a timeout: a directory that is
+/// slow would make the caller wait twice query_timeout_ms.
+bool dropped(int rc) {
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
 }
 
 timeval as_timeval(std::chrono::milliseconds ms) {
@@ -181,7 +180,7 @@ directory::search(const std::string& base, scope s, const std::string& filter,
     close(service_);
     // A kept connection the directory dropped (it restarted): once more
     // on a fresh one.
-    if (attempt == 0 && was_open && transport(rc))
+    if (attempt == 0 && was_open && dropped(rc))
       continue;
     return failure("search under " + base, rc);
   }
@@ -204,7 +203,7 @@ caf::expected<bool> directory::bind(const std::string& dn,
     if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INVALID_DN_SYNTAX)
       return false;
     close(auth_);
-    if (attempt == 0 && was_open && transport(rc))
+    if (attempt == 0 && was_open && dropped(rc))
       continue;
     return failure("bind", rc);
   }

@@ -10,9 +10,10 @@
 // each belongs to one detached worker (plugins/ldap/ldap.cpp). StartTLS
 // (RFC 4513 §3) or ldaps://, with the server's certificate verified
 // unless tls_verify = false. A connection that fails is closed and opened
-// again at the next call (once at once, so a directory that came back is
-// used at the first request); a failure is a caf::error, never "wrong
-// password".
+// again at the next call; a kept connection the directory closed (it
+// restarted) is opened again at once for the same call, so a directory
+// that came back serves the first request. A failure is a caf::error,
+// never "wrong password".
 
 #include <chrono>
 #include <map>
