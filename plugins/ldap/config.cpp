@@ -145,8 +145,8 @@ std::vector<option_spec> options() {
      "workers, each a thread with its own connections (default 2)",
      check_range(1, 64)},
     {"query_timeout_ms", T::integer, false,
-     "bound of connecting and of each operation (default 3000; keep it "
-     "below the plugin's timeout_ms)",
+     "bound of one request to the directory, connecting and TLS "
+     "included (default 3000; keep it below the plugin's timeout_ms)",
      check_range(100, 60000)},
   };
 }

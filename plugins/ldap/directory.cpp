@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include <ldap.h>
+#include <sys/socket.h>
 
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
@@ -50,6 +55,126 @@ int simple_bind(LDAP* ld, const std::string& dn, const std::string& pw) {
 
 } // namespace
 
+/// The backstop of every call's bound. libldap bounds connecting
+/// (LDAP_OPT_NETWORK_TIMEOUT) and waiting for results (LDAP_OPT_TIMEOUT),
+/// but not the TLS handshake of ldaps://: a directory that accepts the
+/// connection and never answers (a frozen slapd) would hold the worker
+/// for ever. A connect callback (LDAP_OPT_CONNECT_CB; libldap keeps a
+/// pointer to `cb`) records this directory's sockets, and a watchdog
+/// thread shuts them down when a call outlives its deadline, so the
+/// call fails (and the connections are opened again at the next one).
+struct directory::socket_hook {
+  using clock = std::chrono::steady_clock;
+
+  ldap_conncb cb{};
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::set<int> fds;
+  std::optional<clock::time_point> deadline; ///< of the running call
+  bool stop = false;
+  std::thread watchdog;
+
+  socket_hook() {
+    cb.lc_add = &add;
+    cb.lc_del = &del;
+    cb.lc_arg = this;
+    watchdog = std::thread{[this] { watch(); }};
+  }
+
+  ~socket_hook() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      stop = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+  }
+
+  static int fd_of(Sockbuf* sb) {
+    ber_socket_t fd = -1;
+    if (sb == nullptr || ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
+      return -1;
+    return fd;
+  }
+
+  static int add(LDAP*, Sockbuf* sb, LDAPURLDesc*, sockaddr*,
+                 ldap_conncb* ctx) {
+    auto self = static_cast<socket_hook*>(ctx->lc_arg);
+    std::lock_guard<std::mutex> guard{self->mtx};
+    if (auto fd = fd_of(sb); fd >= 0)
+      self->fds.insert(fd);
+    return 0;
+  }
+
+  static void del(LDAP*, Sockbuf* sb, ldap_conncb* ctx) {
+    auto self = static_cast<socket_hook*>(ctx->lc_arg);
+    std::lock_guard<std::mutex> guard{self->mtx};
+    self->fds.erase(fd_of(sb));
+  }
+
+  void watch() {
+    std::unique_lock<std::mutex> lock{mtx};
+    while (!stop) {
+      if (!deadline) {
+        cv.wait(lock);
+        continue;
+      }
+      auto until = *deadline;
+      if (cv.wait_until(lock, until) != std::cv_status::timeout
+          || deadline != until)
+        continue; // the call ended, or another one began
+      for (auto fd : fds)
+        shutdown(fd, SHUT_RDWR);
+      deadline.reset();
+    }
+  }
+
+  /// A call begins: shut its sockets down at now + `d`.
+  void arm(std::chrono::milliseconds d) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      deadline = clock::now() + d;
+    }
+    cv.notify_all();
+  }
+
+  /// The call ended; `live` are the sockets of the open connections (a
+  /// socket libldap closed without telling `del` is forgotten here, so
+  /// the watchdog never touches a number the process reused).
+  void disarm(std::set<int> live) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      deadline.reset();
+      fds = std::move(live);
+    }
+    cv.notify_all();
+  }
+};
+
+/// The watchdog's deadline for one call: the call's own bound and a
+/// little more, so libldap's own timeouts answer first when they can.
+class armed {
+public:
+  explicit armed(directory& d) : d_(d) {
+    d_.hook_->arm(d_.cfg_.timeout + std::chrono::milliseconds{250});
+  }
+  ~armed() {
+    std::set<int> live;
+    for (auto ld : {d_.service_, d_.auth_}) {
+      int fd = -1;
+      if (ld != nullptr && ldap_get_option(ld, LDAP_OPT_DESC, &fd) == 0
+          && fd >= 0)
+        live.insert(fd);
+    }
+    d_.hook_->disarm(std::move(live));
+  }
+  armed(const armed&) = delete;
+  armed& operator=(const armed&) = delete;
+
+private:
+  directory& d_;
+};
+
 const std::vector<std::string>& entry::values(const std::string& attr) const {
   static const std::vector<std::string> none;
   auto i = attrs.find(lower(attr));
@@ -63,8 +188,9 @@ std::optional<std::string> entry::first(const std::string& attr) const {
   return v.front();
 }
 
-directory::directory(connection_settings cfg) : cfg_(std::move(cfg)) {
-  // nothing: connections open at the first call
+directory::directory(connection_settings cfg)
+  : cfg_(std::move(cfg)), hook_(std::make_unique<socket_hook>()) {
+  // Connections open at the first call.
 }
 
 directory::~directory() {
@@ -91,6 +217,7 @@ caf::expected<LDAP*> directory::open(LDAP*& ld, bool service) {
   auto tv = as_timeval(cfg_.timeout);
   ldap_set_option(h, LDAP_OPT_NETWORK_TIMEOUT, &tv);
   ldap_set_option(h, LDAP_OPT_TIMEOUT, &tv);
+  ldap_set_option(h, LDAP_OPT_CONNECT_CB, &hook_->cb);
   int require = cfg_.tls_verify ? LDAP_OPT_X_TLS_DEMAND
                                 : LDAP_OPT_X_TLS_NEVER;
   ldap_set_option(h, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
@@ -133,6 +260,7 @@ directory::search(const std::string& base, scope s, const std::string& filter,
   names.push_back(nullptr);
   auto tv = as_timeval(cfg_.timeout);
   for (int attempt = 0;; ++attempt) {
+    armed bound{*this};
     bool was_open = service_ != nullptr;
     auto ld = open(service_, true);
     if (!ld)
@@ -191,6 +319,7 @@ caf::expected<bool> directory::bind(const std::string& dn,
   if (password.empty() || dn.empty())
     return false;
   for (int attempt = 0;; ++attempt) {
+    armed bound{*this};
     bool was_open = auth_ != nullptr;
     auto ld = open(auth_, false);
     if (!ld)

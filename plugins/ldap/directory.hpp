@@ -5,8 +5,10 @@
 // (bound as `bind_dn`, or anonymous) and an auth connection for the
 // users' own binds (RFC 4513 §5.1.3 simple bind), so a user's bind never
 // changes who the searches run as. Every call blocks, bounded by the
-// network timeout (LDAP_OPT_NETWORK_TIMEOUT: connect) and the operation
-// timeout (LDAP_OPT_TIMEOUT and the search's own limit), which is why
+// network timeout (LDAP_OPT_NETWORK_TIMEOUT: connect), the operation
+// timeout (LDAP_OPT_TIMEOUT and the search's own limit) and, as a
+// backstop (libldap does not bound the TLS handshake of ldaps://), a
+// watchdog that shuts the sockets down past the deadline; which is why
 // each belongs to one detached worker (plugins/ldap/ldap.cpp). StartTLS
 // (RFC 4513 §3) or ldaps://, with the server's certificate verified
 // unless tls_verify = false. A connection that fails is closed and opened
@@ -17,6 +19,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,8 +58,13 @@ struct connection_settings {
 
 enum class scope { base, subtree };
 
+class armed;
+
 class directory {
 public:
+  /// The sockets of this directory's connections and their watchdog.
+  struct socket_hook;
+
   explicit directory(connection_settings cfg);
   ~directory();
   directory(const directory&) = delete;
@@ -75,12 +83,15 @@ public:
                            const std::string& password);
 
 private:
+  friend class armed; // the watchdog's guard of one call
+
   /// `ld` connected (StartTLS done, and the service bind when
   /// `service`), opening it when it is not.
   caf::expected<LDAP*> open(LDAP*& ld, bool service);
   void close(LDAP*& ld);
 
   connection_settings cfg_;
+  std::unique_ptr<socket_hook> hook_;
   LDAP* service_ = nullptr;
   LDAP* auth_ = nullptr;
 };

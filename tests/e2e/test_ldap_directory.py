@@ -271,6 +271,11 @@ def outage(port, d):
             raise TestFailure("logins while slapd is frozen: %s" % results)
         print("  slapd frozen: <temporary-auth-failure/> after %.1f s"
               % (time.monotonic() - t0))
+        # ldaps://: the TLS handshake hangs too, bounded the same way.
+        t0 = time.monotonic()
+        expect_login(port, "direct.test", "alice", "wonder-pw", "temporary-auth-failure")
+        print("  slapd frozen, ldaps://: <temporary-auth-failure/> after %.1f s"
+              % (time.monotonic() - t0))
     finally:
         d.thaw()
     until_login(port, "example.org", "thawed")
