@@ -16,6 +16,7 @@
 #include <caf/result.hpp>
 
 #include "hooks/catalogue.hpp"
+#include "plugins/common/docs/iq.hpp"
 #include "plugins/common/scope.hpp"
 #include "plugins/vcard/common/avatar.hpp"
 
@@ -61,6 +62,22 @@ load_item(const scope& s, const caf::expected<hooks::roster>& roster,
     if (it.contact == contact.bare())
       out.push_back(it);
   return result::handled(std::move(out));
+}
+
+/// An iq get vcard-temp a user lookup cannot serve, answered: declined
+/// for another domain, <bad-request/> for another payload,
+/// <item-not-found/> for the domain itself; nullopt when it asks for a
+/// user's vCard (XEP-0054 §3.2).
+inline std::optional<docs::reply_t>
+vcard_get_refusal(const hooks::iq_request& r, const std::string& domain) {
+  if (r.to.domain() != domain)
+    return docs::reply_t::decline();
+  auto q = r.stanza->first_element();
+  if (q == nullptr || q->name != "vCard" || q->ns != vcard::ns_vcard)
+    return docs::error(r, "bad-request");
+  if (r.to.local().empty())
+    return docs::error(r, "item-not-found");
+  return std::nullopt;
 }
 
 /// presence.alter_available (XEP-0153): the photo hash of the vCard

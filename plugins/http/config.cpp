@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
+#include "plugins/common/option_checks.hpp"
 #include "plugins/vcard/common/avatar.hpp"
 
 namespace dja::plugins::http {
@@ -52,17 +53,6 @@ std::string check_listen(const toml::node& v) {
   if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535)
     return "IPV4-ADDRESS:PORT, e.g. \"127.0.0.1:5281\"";
   return {};
-}
-
-std::function<std::string(const toml::node&)>
-check_range(int64_t lo, int64_t hi) {
-  return [lo, hi](const toml::node& v) -> std::string {
-    auto n = v.value_or(int64_t{0});
-    if (n >= lo && n <= hi)
-      return {};
-    return "an integer from " + std::to_string(lo) + " to "
-           + std::to_string(hi);
-  };
 }
 
 std::string str(const toml::table& opts, const char* key) {

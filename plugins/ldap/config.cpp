@@ -3,12 +3,12 @@
 #include "plugins/ldap/config.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "hooks/catalogue.hpp"
+#include "plugins/common/option_checks.hpp"
 #include "plugins/ldap/filter.hpp"
 #include "plugins/ldap/vcard_map.hpp"
 #include "plugins/vcard/common/avatar.hpp"
@@ -18,7 +18,6 @@ namespace dja::plugins::ldap {
 namespace {
 
 using T = option_type;
-using check_fn = std::function<std::string(const toml::node&)>;
 
 std::string check_uri(const toml::node& v) {
   std::istringstream words{v.value_or(std::string{})};
@@ -56,16 +55,6 @@ std::string check_attribute(const toml::node& v) {
                  return std::isalnum(c) || c == '-';
                });
   return ok ? "" : "an LDAP attribute name (got \"" + s + "\")";
-}
-
-check_fn check_range(int64_t lo, int64_t hi) {
-  return [lo, hi](const toml::node& v) -> std::string {
-    auto n = v.value_or(int64_t{0});
-    if (n >= lo && n <= hi)
-      return {};
-    return "an integer from " + std::to_string(lo) + " to "
-           + std::to_string(hi);
-  };
 }
 
 std::string str(const toml::table& o, const char* key,

@@ -70,14 +70,8 @@ account_write(worker_actor* self, const char* op, const jid& user,
 caf::result<reply_t> get_vcard(worker_actor* self,
                                const hooks::iq_request& r) {
   auto& st = self->state;
-  if (r.to.domain() != st.scope.domain)
-    return reply_t::decline();
-  auto q = r.stanza->first_element();
-  if (q == nullptr || q->name != "vCard"
-      || q->ns != vcard::ns_vcard)
-    return docs::error(r, "bad-request");
-  if (r.to.local().empty())
-    return docs::error(r, "item-not-found");
+  if (auto refused = userbase::vcard_get_refusal(r, st.scope.domain))
+    return std::move(*refused);
   auto v = st.db->vcard(r.to.local());
   if (!v)
     return st.scope.failed("vcard", v.error());
