@@ -13,6 +13,7 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "plugins/common/bounded_option.hpp"
 #include "plugins/pep/state.hpp"
 
 namespace dja::plugins::pep {
@@ -41,17 +42,6 @@ const std::vector<std::string>& account_features() {
     return out;
   }();
   return fs;
-}
-
-int64_t bound(const spawn_context& ctx, const char* tag, const char* key,
-              int64_t fallback, int64_t min) {
-  auto n = ctx.options[key].value_or(fallback);
-  if (n < min) {
-    spdlog::warn("{}: vhost {}: {} = {} is below {}; using {}", tag,
-                 ctx.domain, key, n, min, fallback);
-    n = fallback;
-  }
-  return n;
 }
 
 caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
@@ -269,11 +259,14 @@ make_type(const char* name, std::string summary,
     },
     [name, open](const spawn_context& ctx) {
       bounds b;
-      b.max_items = bound(ctx, name, "max_items", b.max_items, 1);
-      b.max_nodes = bound(ctx, name, "max_nodes", b.max_nodes, 1);
-      b.max_payload = bound(ctx, name, "max_payload_bytes", b.max_payload, 1);
-      b.quota = bound(ctx, name, "quota", b.quota, 0);
-      b.caps_cache = bound(ctx, name, "caps_cache", b.caps_cache, 0);
+      auto at_least = [&](const char* key, int64_t fallback, int64_t min) {
+        return bounded_option(ctx, name, key, fallback, min);
+      };
+      b.max_items = at_least("max_items", b.max_items, 1);
+      b.max_nodes = at_least("max_nodes", b.max_nodes, 1);
+      b.max_payload = at_least("max_payload_bytes", b.max_payload, 1);
+      b.quota = at_least("quota", b.quota, 0);
+      b.caps_cache = at_least("caps_cache", b.caps_cache, 0);
       auto db = open(ctx);
       return docs::spawn(ctx, *db, serve, std::string{name}, ctx.domain, db,
                          b, ctx.vhost_actor);
