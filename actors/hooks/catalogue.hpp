@@ -152,17 +152,17 @@ struct auth_list_users {
 
 // --- stanzas ----------------------------------------------------------------
 
-/// `iq` (first, dispatched by key): an iq get/set addressed to the server
-/// or to a user's bare JID, sent only to the plugins that declared its
-/// "get NS" / "set NS" key. handled(reply): the complete reply stanza
-/// (type result or error; the vhost fixes id/from/to). Default:
-/// <service-unavailable/>. Error or timeout: <internal-server-error/>.
+/// `iq` (first, by key): an iq get/set to the server or a bare JID, for the
+/// plugins that declared "get NS" / "set NS"; handled(reply): the reply
+/// (result or error; the vhost fixes id/from/to), default
+/// <service-unavailable/>, error <internal-server-error/>. Also a client's
+/// result/error sent there ("result NS"), answering a server request: no reply.
 struct iq_request {
   static constexpr const char* name = "iq";
   using answer_type = answer<xml::element_ptr>;
   static constexpr hook_kind kind = hook_kind::first;
-  /// The chain: the plugins that declared this key ("get NS" / "set NS"
-  /// of the payload); "" (no payload) reaches no plugin.
+  /// The chain: the plugins that declared this key ("TYPE NS" of the
+  /// payload, TYPE get/set/result/error); no payload: no plugin.
   static std::string key(const iq_request& req);
   /// Handled: the plugin's reply, addressed per RFC 6120 §8.2.3; all
   /// declined (or a null reply): <service-unavailable/>; an error:

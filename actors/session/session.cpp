@@ -124,8 +124,15 @@ void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>
 
 void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) {
   auto type = e->attr_or("type");
-  if (type != "get" && type != "set")
-    return; // results and errors to the server end here
+  if (type != "get" && type != "set") {
+    // Results and errors to the server answer requests the server sent on
+    // its own (e.g. the XEP-0115 caps query of plugins/pep): the plugin
+    // that declared their key ("result NS") takes them; nothing is
+    // replied (anonymous: the vhost's answer goes nowhere).
+    if (auto v = ctx->find_vhost(target.domain()); v && e->first_element())
+      caf::anon_send(v->actor, hooks::iq_request{e, full, target});
+    return;
+  }
   auto payload = e->first_element();
   if (payload->ns == "jabber:iq:roster" && on_roster_iq(e, target))
     return;

@@ -20,6 +20,7 @@
 
 #include "hooks/catalogue.hpp"
 #include "plugins/common/docs/iq.hpp"
+#include "plugins/common/bounded_option.hpp"
 
 namespace dja::plugins::private_xml {
 
@@ -160,19 +161,6 @@ caf::behavior serve(private_actor* self, std::string tag, std::string domain,
   };
 }
 
-/// The integer option `key`, `fallback` when absent or below `min`
-/// (reported).
-int64_t bound(const spawn_context& ctx, const char* tag, const char* key,
-              int64_t fallback, int64_t min) {
-  auto n = ctx.options[key].value_or(fallback);
-  if (n < min) {
-    spdlog::warn("{}: vhost {}: {} = {} is below {}; using {}", tag,
-                 ctx.domain, key, n, min, fallback);
-    n = fallback;
-  }
-  return n;
-}
-
 } // namespace
 
 plugin_type
@@ -203,8 +191,8 @@ make_type(const char* name, std::string summary,
                       {}};
     },
     [name, open](const spawn_context& ctx) {
-      limits b{bound(ctx, name, "max_bytes", default_max_bytes, 1),
-               bound(ctx, name, "quota", default_quota, 0)};
+      limits b{bounded_option(ctx, name, "max_bytes", default_max_bytes, 1),
+               bounded_option(ctx, name, "quota", default_quota, 0)};
       auto db = open(ctx);
       return docs::spawn(ctx, *db, serve, std::string{name}, ctx.domain, db,
                          b);

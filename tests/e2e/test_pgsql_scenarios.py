@@ -5,13 +5,13 @@ PostgreSQL.
 
 Starts a private PostgreSQL (tests/e2e/pg_helper.py: initdb + pg_ctl in a
 temporary directory, Unix socket only). Every scenario whose config is
-im.toml, im-storage.toml, register.toml or blocking.toml (XEP-0077
+im.toml, im-storage.toml, register.toml, blocking.toml or pep.toml (XEP-0077
 registration, SCRAM logins and password changes; rosters with pushes and
 versioning; subscriptions; offline messages, also across a server
 restart; vCards; private XML; XEP-0191 block lists, enforcement, the
-offline filter and a list kept across a restart) is copied into its own
+offline filter and a list kept across a restart; XEP-0163 PEP) is copied into its own
 temporary tree next to its config rewritten for PostgreSQL
-(auth/roster/offline/vcard/private/blocking.sqlite -> .pgsql with a dsn), with a fresh database of its own, and the scenario
+(auth/roster/offline/vcard/private/blocking/pep.sqlite -> .pgsql with a dsn), with a fresh database of its own, and the scenario
 runner plays them all (two at a time), together with
 tests/e2e/pgsql/scram_accounts.scenario (auth.pgsql with SCRAM-SHA-1/256).
 One scenario is left out, see KNOWN_TIMING.
@@ -38,7 +38,8 @@ sys.path.insert(0, HERE)
 import pg_helper  # noqa: E402
 
 NAME = "test_pgsql_scenarios"
-CONFIGS = ("im.toml", "im-storage.toml", "register.toml", "blocking.toml")
+CONFIGS = ("im.toml", "im-storage.toml", "register.toml", "blocking.toml",
+           "pep.toml")
 # Left out: with a roster store a few milliseconds slower than SQLite, the
 # core sometimes sends alice bob's presences a second time (to her full
 # JID, one of them a second late and stale), so the scenario sees "away"
