@@ -9,6 +9,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/jid.hpp"
 #include "hooks/catalogue.hpp"

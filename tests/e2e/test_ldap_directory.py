@@ -8,8 +8,8 @@ a jpegPhoto, a groupOfNames and a posixGroup, a service account).
 djabberd-actors runs one vhost per way of using it:
   * example.org: examples/existing-site/ldap.toml as it is (StartTLS with
     tls_ca_file = the test's certificate, search-then-bind as the service
-    account, groupOfNames groups with member DNs, a vcard_map), only
-    query_timeout_ms shortened and the cache off;
+    account, groupOfNames groups with member DNs, a vcard_map, the cache
+    on), only query_timeout_ms shortened;
   * direct.test: ldaps://, direct bind by bind_dn_template, anonymous
     searches, posixGroup groups (memberUid), an explicit vcard_map;
   * untrusted.test (StartTLS, no tls_ca_file: the system's CAs do not
@@ -80,8 +80,8 @@ def config(d, dead_port):
     # delays; and a short bound for the frozen directory.
     text = text.replace('data_dir  = "@DATA_DIR@"',
                         'data_dir  = "@DATA_DIR@"\nauth_fail_limit = 1000', 1)
-    text = text.replace('cache_ttl = 60\n  negative_ttl = 5',
-                        'query_timeout_ms = 1500', 1)
+    text = text.replace('negative_ttl = 5',
+                        'negative_ttl = 5\n  query_timeout_ms = 1500', 1)
     if "@LDAP" in text or "query_timeout_ms" not in text or "auth_fail_limit" not in text:
         raise TestFailure("%s changed: the test's edits do not apply" % EXAMPLE)
     return text + """
