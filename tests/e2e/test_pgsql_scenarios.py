@@ -19,7 +19,7 @@ One scenario is left out, see KNOWN_TIMING.
     /usr/bin/python3 tests/e2e/test_pgsql_scenarios.py --server build/djabberd-actors
 
 Exits 0 on success, 77 (skipped) only when the PostgreSQL binaries are
-missing, 1 otherwise. Bounded by --limit (150 s).
+missing, 1 otherwise. Bounded by --limit (300 s).
 """
 
 import argparse
@@ -91,7 +91,7 @@ def premigrate(binary, text, base):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", required=True, help="djabberd-actors binary")
-    ap.add_argument("--limit", type=int, default=150, help="hard time limit in seconds")
+    ap.add_argument("--limit", type=int, default=300, help="hard time limit in seconds")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="scenarios run in parallel")
     ap.add_argument("-k", dest="filter", action="append", default=[],
                     help="only scenarios whose path contains this substring (repeatable)")
