@@ -79,6 +79,13 @@ void session_state::sm_detach(msg::sm_parked& p) {
   auto now = std::time(nullptr);
   for (auto& e : p.unacked)
     s.queue.push_back({std::move(e), now});
+  // Live stanzas held behind stored ones (offline.cpp) come next; the
+  // stored ones not written yet stay stored (their requests fail).
+  if (held) {
+    for (auto& e : *held)
+      s.queue.push_back({std::move(e), now});
+    held.reset();
+  }
   ++s.detachment;
   // The connection hands back what we sent it meanwhile (it comes as
   // msg::undelivered, before it quits on closed_atom).
