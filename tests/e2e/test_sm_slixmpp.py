@@ -36,8 +36,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
+sys.path.insert(0, HERE)
 
 import runner as sr  # noqa: E402
+from cluster_lib import TestFailure, run  # noqa: E402  (the asyncio runner)
 
 try:
     import slixmpp
@@ -48,10 +50,6 @@ except ImportError:  # pragma: no cover
 DOMAIN = "localhost"
 STEP = 10
 NAME = "test_sm_slixmpp"
-
-
-class TestFailure(Exception):
-    pass
 
 
 class Client(slixmpp.ClientXMPP):
@@ -193,22 +191,6 @@ async def scenario(host, port, tls, label):
                     await asyncio.wait_for(fut, 5)
             except Exception:  # noqa: BLE001 - best-effort cleanup
                 pass
-
-
-def run(coro, limit):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(asyncio.wait_for(coro, limit))
-    except asyncio.TimeoutError:
-        raise TestFailure("the client scenario did not finish within %d s" % limit)
-    finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        asyncio.set_event_loop(None)
 
 
 def main():
