@@ -53,6 +53,14 @@ void registry::remove(const std::string& id) {
   ids_.erase(id);
 }
 
+std::vector<caf::actor> registry::sessions() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<caf::actor> out;
+  for (auto& kv : ids_)
+    out.push_back(kv.second);
+  return out;
+}
+
 std::string_view registry::node_of(std::string_view id) {
   auto dot = id.rfind('.');
   return dot == std::string_view::npos ? std::string_view{} : id.substr(0, dot);

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -48,6 +50,10 @@ public:
   /// The session of `id`, or an invalid handle.
   caf::actor find(const std::string& id) const;
   void remove(const std::string& id);
+  /// Every session in the table (a graceful stop ends the detached ones,
+  /// so that their queues reach offline storage before the process
+  /// exits).
+  std::vector<caf::actor> sessions() const;
   /// The node named by `id` (what precedes its last '.').
   static std::string_view node_of(std::string_view id);
   const std::string& node() const {

@@ -352,6 +352,11 @@ int run_server(const config::server_cfg& cfg) {
     }
     self->send_exit(lst, caf::exit_reason::user_shutdown);
   }
+  // XEP-0198: sessions waiting for a resumption end now; what they hold
+  // goes to offline storage or bounces within the drain below.
+  if (ctx->sm)
+    for (auto& s : ctx->sm->sessions())
+      self->send(s, shutdown_atom::value);
   drain_pipeline(self, ctx->router.shards, vhost_actors,
                  cfg.shutdown_timeout);
   for (auto& v : vhost_actors)

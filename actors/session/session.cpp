@@ -321,6 +321,12 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     [self](msg::sm_parked& p) { self->state.on_sm_parked(p); },
     [self](const msg::sm_resume& r) { return self->state.on_sm_resume(r); },
     [self](sm_timeout_atom, uint64_t n) { self->state.on_sm_timeout(n); },
+    [self](shutdown_atom) {
+      // A graceful stop (server.cpp); attached sessions end with their
+      // connections.
+      if (self->state.detached())
+        self->state.sm_end("system shutdown");
+    },
   };
 }
 
