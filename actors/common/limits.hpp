@@ -77,6 +77,19 @@ struct limits {
   /// IQ get/set a session may have waiting for an answer (from the
   /// server or another entity); beyond it <resource-constraint/>.
   std::size_t max_iqs_in_flight = 64;
+
+  // --- XEP-0198 stream management ---
+  /// Seconds a session whose connection died stays bound, waiting for a
+  /// <resume/> (a client's smaller `max` is honoured); then it ends and
+  /// its unacknowledged stanzas go to offline storage or bounce. 300 as
+  /// Prosody's smacks_hibernation_time and ejabberd's resume_timeout;
+  /// 0 = no resumption (acks only).
+  std::chrono::seconds resume_timeout{300};
+  /// Stanzas sent to a client and not yet acknowledged (or queued for a
+  /// detached session); beyond it the stream ends with
+  /// <policy-violation/> (RFC 6120 §4.9.3.14) and they are routed again
+  /// (offline storage or a bounce). ejabberd's max_ack_queue is 5000.
+  std::size_t max_unacked = 5000;
 };
 
 } // namespace dja

@@ -3,7 +3,10 @@
 // The messages the core actors exchange (connection, session, router,
 // vhost, listener). Hook requests to plugins are in hooks/catalogue.hpp.
 
+#include <chrono>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -33,6 +36,11 @@ using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
 /// (server.cpp), server -> router shard / vhost (request): a barrier
 /// through the shard, and the vhost's count of plugin requests in flight.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// session -> itself: a detached session's resume_timeout (XEP-0198 §5)
+/// is over, if the number is still its detachment's.
+using sm_timeout_atom = caf::atom_constant<caf::atom("smtimeout")>;
+/// connection -> itself: time to ask the client for an ack (<r/>).
+using sm_request_atom = caf::atom_constant<caf::atom("smrequest")>;
 /// A listener reports how many connections it holds.
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
@@ -143,6 +151,53 @@ struct presence_to {
   jid contact;
 };
 
+/// connection -> session (XEP-0198 §3): the client enabled stream
+/// management with resumption; `id` names it in the node's table
+/// (common/stream_management.hpp) and the session may wait `timeout`
+/// for a <resume/> once its connection is lost.
+struct sm_enabled {
+  std::string id;
+  std::chrono::seconds timeout;
+};
+
+/// connection -> session: a stream with stream management ended. The
+/// counters of XEP-0198 §4 and the stanzas sent that the client has not
+/// acknowledged, oldest first (a null one was counted but is not worth
+/// resending: our XEP-0199 ping). `lost`: the connection died without
+/// </stream:stream> or a stream error of ours, so the session may wait
+/// for a resumption; else it ends and routes them again. The connection
+/// hands back what still reaches it (msg::undelivered) until the
+/// session sends it closed_atom or ends.
+struct sm_parked {
+  uint32_t handled = 0; ///< stanzas received from the client
+  uint32_t acked = 0;   ///< the client's last 'h'
+  std::vector<xml::element_ptr> unacked;
+  bool lost = false;
+};
+
+/// new connection -> session (request, XEP-0198 §5): <resume/> by
+/// `user` (the bare JID it authenticated as) with the client's `h`.
+/// Reply: msg::sm_resumed.
+struct sm_resume {
+  jid user;
+  uint32_t h = 0;
+  caf::actor connection;
+};
+
+/// session -> new connection: the answer to sm_resume. `failure` empty:
+/// resumed; the connection is now the session's and writes `resend`
+/// (the stanzas the client had not acknowledged, then those queued
+/// while detached). Else "item-not-found" (no such resumable session of
+/// this user) or "undefined-condition" (the client's h is above
+/// `send_count`, the stanzas sent, XEP-0198 §4).
+struct sm_resumed {
+  std::string failure;
+  jid full;
+  uint32_t handled = 0;
+  uint32_t send_count = 0;
+  std::vector<xml::element_ptr> resend;
+};
+
 } // namespace msg
 } // namespace dja
 
@@ -163,3 +218,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unavailable_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::outbound_subscription)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::blocklist_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_to)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_enabled)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_parked)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_resume)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_resumed)

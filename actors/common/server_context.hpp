@@ -38,6 +38,9 @@ namespace dja {
 
 class connection_limits;
 class login_throttle;
+namespace sm {
+class registry;
+} // namespace sm
 
 /// One served domain, as the core sees it.
 struct vhost_info {
@@ -94,6 +97,9 @@ struct server_context {
   /// Open connections per address and in total (listener/); null in
   /// unit tests.
   std::shared_ptr<connection_limits> conn_limits;
+  /// XEP-0198 resumable sessions of this node (common/stream_management);
+  /// null in unit tests (no resumption).
+  std::shared_ptr<sm::registry> sm;
   /// Federation (actors/s2s): null unless an s2s listener is configured.
   std::shared_ptr<const s2s::settings> s2s_settings;
   caf::actor s2s; ///< the s2s manager (remote domains go there)
@@ -116,6 +122,8 @@ struct listener_options {
   enum class plus_mode { off, tls12, always };
   plus_mode sasl_channel_binding = plus_mode::tls12;
   bool s2s = false; ///< server-to-server streams (actors/s2s)
+  /// XEP-0198 offered after authentication (config key stream_management).
+  bool stream_management = true;
 };
 
 } // namespace dja

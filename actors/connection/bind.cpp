@@ -34,6 +34,8 @@ std::string generated_resource() {
 } // namespace
 
 void connection_state::on_bind_phase(const xml::element_ptr& e) {
+  if (on_sm(*e)) // XEP-0198 §5: <resume/> instead of binding
+    return;
   if (e->ns != ns::client || e->name != "iq") {
     // RFC 6120 §7.1: nothing but binding before a resource is bound.
     fail(e->ns == ns::client && e->name != "message" && e->name != "presence"

@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "common/stream_management.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
 
@@ -72,18 +73,18 @@ void connection_state::on_stream_lost(const std::string& why, bool overflow) {
                remote, remote_port,
                why + (user.empty() ? std::string{} : " " + user.str()));
   ph = phase::closed;
+  lost = true;
   answer_written(true);
-  if (overflow && session) {
+  if (overflow && session && !sm.enabled) {
     // The stanzas the kernel had not taken, and those the session still
     // hands us, were not written: they go back to it as undeliverable,
     // and from it to the router (RFC 6121 §8.5: offline storage or a
-    // bounce); we stay until it is gone.
-    overflowed = true;
+    // bounce); we stay until it is gone. (Under XEP-0198 the pump holds
+    // every unacknowledged stanza: shut() hands them over at once.)
     for (auto& e : pump->take_unwritten())
       self->send(session, msg::undelivered{std::move(e)});
     self->send(session, overflow_atom::value);
-    self->monitor(session);
-    self->set_down_handler([this](caf::down_msg&) { self->quit(); });
+    hold_for_session();
     spdlog::info("connection closed {}:{} {} (write buffer full)", remote,
                  remote_port, user.str());
     return;
@@ -216,6 +217,8 @@ void connection_state::send_features() {
       features.add_child(xml::element{"ver", "urn:xmpp:features:rosterver"});
       features.add_child(xml::element{"sub", "urn:xmpp:features:pre-approval"});
     }
+    if (opts.stream_management) // XEP-0198 §2
+      features.add_child(xml::element{"sm", sm::ns});
     // RFC 3921 session establishment, optional since RFC 6121: old
     // clients still send it (COMPAT: libpurple, old Psi).
     features.add_child(xml::element{"session", ns::session})
@@ -248,6 +251,8 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
         fail("policy-violation", "STARTTLS is required");
       } else if (e->ns == ns::sasl) {
         on_sasl(*e);
+      } else if (on_sm(*e)) {
+        // XEP-0198 before authentication: <failed/>
       } else if (preauth_register(e)) {
         // answered (or being answered) by the vhost's register plugin
       } else if (e->ns == ns::client
@@ -263,6 +268,10 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
       on_bind_phase(e);
       break;
     case phase::bound:
+      if (on_sm(*e))
+        return;
+      if (sm.enabled)
+        ++sm.handled; // XEP-0198 §4: every stanza, even our ping's answer
       if (e->name == "iq" && e->attr_or("id").rfind("c2s-ping-", 0) == 0
           && e->attr_or("type") != "get" && e->attr_or("type") != "set")
         return; // the answer to our XEP-0199 ping (on_idle_timer)
@@ -290,9 +299,16 @@ void connection_state::write(const xml::element& e) {
 }
 
 void connection_state::write_kept(const xml::element_ptr& e) {
+  write_stanza(e, true);
+}
+
+void connection_state::write_stanza(const xml::element_ptr& e, bool keep) {
   std::string out;
   xml::serialize(*e, out, ns::client);
-  pump->write(out, e);
+  // Under XEP-0198 every stanza is held until acknowledged; otherwise
+  // only those to hand back if the client stops reading.
+  pump->write(out, keep || sm.enabled ? e : nullptr, true);
+  sm_counted();
 }
 
 void connection_state::answer_written(bool cut) {
@@ -316,14 +332,25 @@ void connection_state::answer_written(bool cut) {
 
 void connection_state::fail(const std::string& condition,
                             const std::string& text) {
+  fail_with(condition, errors::stream_error(condition, text));
+}
+
+void connection_state::fail_with(const std::string& condition,
+                                 const std::string& last_words) {
   if (ph == phase::closed)
     return;
   send_header(vhost ? vhost->domain : std::string{});
   spdlog::info("stream error {} to {}:{} {}", condition, remote, remote_port,
                user.empty() ? std::string{} : user.str());
   ph = phase::closed;
-  pump->close(errors::stream_error(condition, text));
+  pump->close(last_words);
   shut(condition.c_str());
+}
+
+void connection_state::hold_for_session() {
+  overflowed = true;
+  self->monitor(session);
+  self->set_down_handler([this](caf::down_msg&) { self->quit(); });
 }
 
 void connection_state::on_idle_timer() {
@@ -346,6 +373,7 @@ void connection_state::on_ping_timer() {
   auto now = std::chrono::steady_clock::now();
   auto last = pump->last_input();
   if (ping_out && last < ping_sent) {
+    lost = true; // a dead link: a resumable session waits (XEP-0198 §5)
     fail("connection-timeout");
     return;
   }
@@ -357,16 +385,39 @@ void connection_state::on_ping_timer() {
   }
   ping_out = true;
   ping_sent = now;
-  write("<iq type='get' id='c2s-ping-" + std::to_string(++pings) + "' from='"
-        + xml::escape(user.domain()) + "' to='" + xml::escape(user.str())
-        + "'><ping xmlns='urn:xmpp:ping'/></iq>");
+  // A stanza: counted by XEP-0198, held (as null: not worth resending).
+  pump->write("<iq type='get' id='c2s-ping-" + std::to_string(++pings)
+                + "' from='" + xml::escape(user.domain()) + "' to='"
+                + xml::escape(user.str())
+                + "'><ping xmlns='urn:xmpp:ping'/></iq>",
+              nullptr, true);
+  sm_counted();
+  if (ph != phase::bound)
+    return;
   arm_ping_timer(lim.c2s_ping_timeout);
 }
 
 void connection_state::shut(const char* reason) {
   if (overflowed)
     return; // waiting for the session (on_stream_lost)
+  if (resuming) {
+    // The session's answer to <resume/> decides (sm_resumed()).
+    ph = phase::closed;
+    pump->close();
+    return;
+  }
   answer_written(true);
+  if (session && sm.enabled) {
+    // XEP-0198: the counters and the unacknowledged stanzas go to the
+    // session, which waits for a resumption (lost) or routes them again.
+    self->send(session, msg::sm_parked{sm.handled, sm.acked,
+                                       pump->take_unwritten(), lost});
+    spdlog::info("connection closed {}:{} {} ({}{})", remote, remote_port,
+                 user.str(), reason, lost ? ", resumable" : "");
+    pump->close();
+    hold_for_session();
+    return;
+  }
   if (session) {
     self->send(session, closed_atom::value);
     session = nullptr;
@@ -407,6 +458,7 @@ caf::behavior connection_actor(connection_broker* self,
       st.pump->on_socket_closed();
       if (st.ph != connection_state::phase::closed) {
         st.ph = connection_state::phase::closed;
+        st.lost = true;
         st.shut("connection lost");
       }
     },
@@ -420,7 +472,7 @@ caf::behavior connection_actor(connection_broker* self,
           rp.deliver(caf::make_error(caf::sec::request_receiver_down));
           return;
         }
-        st.write(*m.stanza);
+        st.write_stanza(m.stanza, false);
         st.written_promises.push_back({st.pump->queued_total(), rp});
         st.answer_written(st.ph != connection_state::phase::bound);
         return;
@@ -446,6 +498,12 @@ caf::behavior connection_actor(connection_broker* self,
     [self](hibernate_atom) { self->state.pump->on_hibernate_timer(); },
     [self](stream::read_atom) { self->state.pump->on_read_timer(); },
     [self](throttle_atom) { self->state.on_throttle_timer(); },
+    [self](sm_request_atom) { self->state.on_sm_request_timer(); },
+    [self](closed_atom) {
+      // The session took over what we held (XEP-0198 detach).
+      if (self->state.overflowed)
+        self->quit();
+    },
   };
 }
 

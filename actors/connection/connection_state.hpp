@@ -19,6 +19,7 @@
 #include <caf/response_promise.hpp>
 
 #include "common/jid.hpp"
+#include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "common/scram.hpp"
 #include "connection/connection.hpp"
@@ -84,6 +85,22 @@ struct connection_state : stream::events {
   /// The client asked for a channel-binding type we cannot provide.
   bool cb_type_mismatch = false;
   std::function<void()> held_answer; ///< held back by the auth throttle
+  /// XEP-0198 on this stream (sm.cpp). The stanzas sent and not yet
+  /// acknowledged are held by the pump (stream::pump::keep_until_acked).
+  struct sm_stream {
+    bool enabled = false;
+    uint32_t handled = 0;   ///< stanzas received since <enabled/>, mod 2^32
+    uint32_t acked = 0;     ///< the client's last 'h'
+    bool requested = false; ///< an <r/> of ours is unanswered
+    bool timer = false;     ///< an sm_request_atom is on its way
+  } sm;
+  /// The connection died (socket closed, TLS error, a client that does
+  /// not read or answer pings), as opposed to a close or a stream error:
+  /// a session with resumption waits for the client (XEP-0198 §5).
+  bool lost = false;
+  /// A <resume/> waits for the session's answer: the connection lives
+  /// until it comes, even if the socket goes.
+  bool resuming = false;
 
   // --- connection.cpp ---
   // stream::events
@@ -114,6 +131,11 @@ struct connection_state : stream::events {
   void answer_written(bool cut = false);
   /// Sends the stream error (after our header if not yet sent), closes.
   void fail(const std::string& condition, const std::string& text = {});
+  /// The same with the whole error already written (`last_words`).
+  void fail_with(const std::string& condition, const std::string& last_words);
+  /// After the socket is gone: the session gets what was not delivered
+  /// (msg::undelivered) until it ends or sends closed_atom.
+  void hold_for_session();
   /// Ends the connection (stream already closed or failed).
   void shut(const char* reason);
   void resume(); ///< an asynchronous step finished: go on with the backlog
@@ -150,6 +172,24 @@ struct connection_state : stream::events {
   void sasl_success(const jid& who, const std::string& additional);
   /// XEP-0077 before authentication; false: not a registration iq.
   bool preauth_register(const xml::element_ptr& e);
+
+  // --- sm.cpp (XEP-0198) ---
+  /// An element of urn:xmpp:sm:3 (true) in any phase, handled; false:
+  /// not one.
+  bool on_sm(const xml::element& e);
+  void sm_enable(const xml::element& e);
+  void sm_ack(const xml::element& e);
+  void sm_resume(const xml::element& e);
+  void sm_resumed(msg::sm_resumed& r, const caf::actor& s, uint32_t h,
+                  const std::string& previd);
+  /// <failed/> with a stanza error condition (XEP-0198 §6).
+  void sm_failed(const char* condition, const std::string& h = {},
+                 const std::string& text = {});
+  /// After a counted stanza went out: max_unacked, and <r/> now or soon.
+  void sm_counted();
+  void on_sm_request_timer();
+  /// A stanza to the client: counted and held under XEP-0198.
+  void write_stanza(const xml::element_ptr& e, bool keep);
 
   // --- bind.cpp ---
   void on_bind_phase(const xml::element_ptr& e);

@@ -351,9 +351,15 @@ void checker::listener(const toml::table& t, const std::string& key,
         l.allow_plain_without_tls = b->get();
       else
         fail(line_of(v), sub, "a boolean" + got(v));
+    } else if (k == "stream_management") {
+      if (auto b = v.as_boolean())
+        l.stream_management = b->get();
+      else
+        fail(line_of(v), sub, "a boolean" + got(v));
     } else {
       fail(line_of(k), sub, "one of the keys kind, address, port, starttls, "
-                            "allow_plain_without_tls, sasl_channel_binding");
+                            "allow_plain_without_tls, sasl_channel_binding, "
+                            "stream_management");
     }
   }
   if (!t.contains("kind"))

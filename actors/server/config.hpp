@@ -29,6 +29,8 @@ struct listen_cfg {
   /// there. (Streams that cannot do TLS at all — no certificate for the
   /// vhost, or starttls = "off" — offer PLAIN; the server warns at start.)
   bool allow_plain_without_tls = false;
+  /// XEP-0198 stream management offered on c2s streams.
+  bool stream_management = true;
   /// Where SCRAM-*-PLUS is offered (channel binding tls-exporter,
   /// tls-unique, tls-server-end-point, whichever the connection has;
   /// stream/tls_channel_binding.cpp): "tls1.2" (the default) over TLS 1.2,

@@ -66,6 +66,10 @@ const std::vector<limit_key>& keys() {
      to(&limits::max_pending_subscriptions)},
     {"max_iqs_in_flight", 1, 100000, " (per session)",
      to(&limits::max_iqs_in_flight)},
+    {"resume_timeout", 0, 86400, " (seconds, 0 = no resumption)",
+     to(&limits::resume_timeout)},
+    {"max_unacked", 1, 1000000, " (stanzas per stream)",
+     to(&limits::max_unacked)},
   };
   return all;
 }

@@ -14,6 +14,7 @@
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "common/login_throttle.hpp"
+#include "common/stream_management.hpp"
 #include "listener/connection_limits.hpp"
 #include "stream/tls.hpp"
 #include "listener/listener.hpp"
@@ -221,6 +222,8 @@ int run_server(const config::server_cfg& cfg) {
   ctx->negotiation_timeout = cfg.negotiation_timeout;
   ctx->throttle = std::make_shared<login_throttle>(
     cfg.auth_fail_limit, cfg.auth_fail_window, cfg.auth_delay_max);
+  ctx->sm = std::make_shared<sm::registry>(
+    cfg.cluster.enabled ? cfg.cluster.node : std::string{});
   ctx->conn_limits = std::make_shared<connection_limits>(
     cfg.limits.max_connections, cfg.limits.max_connections_per_address);
   spdlog::info("accepting at most {} connections, {} per address (0: no "
@@ -310,6 +313,7 @@ int run_server(const config::server_cfg& cfg) {
         : l.sasl_channel_binding == "off"  ? listener_options::plus_mode::off
                                            : listener_options::plus_mode::tls12;
     opts.s2s = l.kind == "s2s";
+    opts.stream_management = l.stream_management && !opts.s2s;
     auto lst = spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
@@ -348,6 +352,11 @@ int run_server(const config::server_cfg& cfg) {
     }
     self->send_exit(lst, caf::exit_reason::user_shutdown);
   }
+  // XEP-0198: sessions waiting for a resumption end now; what they hold
+  // goes to offline storage or bounces within the drain below.
+  if (ctx->sm)
+    for (auto& s : ctx->sm->sessions())
+      self->send(s, shutdown_atom::value);
   drain_pipeline(self, ctx->router.shards, vhost_actors,
                  cfg.shutdown_timeout);
   for (auto& v : vhost_actors)

@@ -16,6 +16,8 @@ void session_state::to_client(xml::element_ptr e) {
     iq_answered(*e);
   if (giving_back)
     returned.push_back(std::move(e));
+  else if (detached())
+    sm_queue(std::move(e)); // XEP-0198 §5: kept for the resumption
   else
     self->send(conn, msg::to_client{std::move(e)});
 }
@@ -254,6 +256,10 @@ void session_state::give_back(const std::string& reason) {
       .then([route_all] { route_all(); },
             [route_all](caf::error&) { route_all(); });
   };
+  if (sm && sm->released) {
+    unbind(); // XEP-0198: the connection handed everything over already
+    return;
+  }
   self->request(conn, caf::infinite, drain_atom::value)
     .then([unbind] { unbind(); }, [unbind](caf::error&) { unbind(); });
 }
@@ -273,8 +279,16 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
   st.remote = std::move(remote);
   // The connection owns us: if it dies without telling us, clean up.
   self->monitor(conn);
-  self->set_down_handler([self](caf::down_msg&) {
-    self->state.close("connection lost");
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.conn.address() || st.detached())
+      return; // a connection we left (XEP-0198 detach or resumption)
+    if (st.replaced) {
+      st.giving_back = true;
+      st.give_back("replaced");
+      return;
+    }
+    st.close("connection lost");
   });
   if (st.vhost_has_blocking())
     st.load_blocklist();
@@ -287,6 +301,10 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     [self](msg::blocklist_push& m) { self->state.on_blocklist_push(m.stanza); },
     [self](conflict_atom) {
       // Replaced by a newer bind: the router already points elsewhere.
+      if (self->state.sm) {
+        self->state.on_replaced();
+        return;
+      }
       self->state.closed = true;
       self->send(self->state.conn, msg::close_stream{"conflict", {}});
       if (self->state.vhost)
@@ -300,7 +318,21 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
       self->state.close("write buffer full");
     },
     [self](msg::undelivered& m) {
-      self->state.returned.push_back(std::move(m.stanza));
+      auto& st = self->state;
+      if (st.sm && !st.giving_back)
+        st.to_client(std::move(m.stanza)); // queued, or to the new stream
+      else
+        st.returned.push_back(std::move(m.stanza));
+    },
+    [self](const msg::sm_enabled& m) { self->state.on_sm_enabled(m); },
+    [self](msg::sm_parked& p) { self->state.on_sm_parked(p); },
+    [self](const msg::sm_resume& r) { return self->state.on_sm_resume(r); },
+    [self](sm_timeout_atom, uint64_t n) { self->state.on_sm_timeout(n); },
+    [self](shutdown_atom) {
+      // A graceful stop (server.cpp); attached sessions end with their
+      // connections.
+      if (self->state.detached())
+        self->state.sm_end("system shutdown");
     },
   };
 }

@@ -5,6 +5,7 @@
 // (RFC 6121 §2 roster management) and offline.cpp (XEP-0160 fetch).
 
 #include <chrono>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 
 #include "common/blocklist.hpp"
 #include "common/jid.hpp"
+#include "common/messages.hpp"
 #include "common/server_context.hpp"
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
@@ -87,6 +89,47 @@ struct session_state {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point>
     iqs_in_flight;
   std::chrono::steady_clock::time_point iq_limit_logged;
+  /// XEP-0198 (sm.cpp), once the client enabled it: with an id, the
+  /// session outlives a lost connection for `timeout`, detached.
+  struct sm_state {
+    std::string id; ///< "": acks only, no resumption
+    std::chrono::seconds timeout{0};
+    bool detached = false;
+    uint32_t handled = 0; ///< the connection's counters at the loss
+    uint32_t acked = 0;
+    /// While detached: the `sent` stanzas the client had not acknowledged
+    /// (null: counted, not resent), then those that came since, with
+    /// when they reached us (the XEP-0203 stamp if resent).
+    struct queued {
+      xml::element_ptr stanza;
+      std::time_t at;
+    };
+    std::vector<queued> queue;
+    std::size_t sent = 0;
+    uint64_t detachment = 0; ///< numbers the detachments (the timer's)
+    /// The lost connection was let go (closed_atom): nothing to drain.
+    bool released = false;
+  };
+  std::unique_ptr<sm_state> sm;
+  /// Replaced by a newer bind while the connection holds unacknowledged
+  /// stanzas: they are routed again once it hands them over.
+  bool replaced = false;
+
+  // --- sm.cpp (XEP-0198) ---
+  bool detached() const { return sm && sm->detached; }
+  void on_sm_enabled(const msg::sm_enabled& m);
+  /// The connection ended: detach (resumable and lost) or end.
+  void on_sm_parked(msg::sm_parked& p);
+  void sm_detach(msg::sm_parked& p);
+  /// A stanza for the client while detached (bounded by max_unacked).
+  void sm_queue(xml::element_ptr e);
+  msg::sm_resumed on_sm_resume(const msg::sm_resume& r);
+  void on_sm_timeout(uint64_t detachment);
+  /// Ends the session; what it holds is routed again (offline storage
+  /// or a bounce, RFC 6121 §8.5), never dropped.
+  void sm_end(const std::string& reason);
+  /// A conflict_atom from the router (a newer bind of the same JID).
+  void on_replaced();
 
   // --- iq_bound.cpp ---
   /// A get/set from the client: counted, or answered <resource-constraint/>

@@ -1,5 +1,8 @@
 // The XML stream pump (see pump.hpp): TLS, parser and its hibernation,
-// the event backlog, bounded writes, the read shaper and the close.
+// the event backlog, bounded writes, the read shaper and the close. The
+// stanzas held for a hand-back are also XEP-0198's unacknowledged queue
+// (keep_until_acked(), ack()): one queue, released by the kernel's
+// progress or by the client's acks.
 
 #include "stream/pump.hpp"
 
@@ -204,14 +207,16 @@ void pump::push(std::string_view text) {
   self_->flush(hdl_);
 }
 
-void pump::write(std::string_view text, xml::element_ptr keep) {
+void pump::write(std::string_view text, xml::element_ptr keep,
+                 bool stanza) {
   if (closed_ || !attached_)
     return;
+  bool record = keep != nullptr || (stanza && acked_mode_);
   // What earlier writes left in CAF's buffers: it only grows while the
   // peer does not read (the kernel's own send buffer is full).
   auto waiting = queued_ - written_;
   if (bounds_.write_buffer != 0 && waiting > bounds_.write_buffer) {
-    if (keep)
+    if (record)
       kept_.push_back({UINT64_MAX, std::move(keep)});
     lost("write buffer over " + std::to_string(bounds_.write_buffer)
            + " bytes (the peer does not read)",
@@ -219,16 +224,39 @@ void pump::write(std::string_view text, xml::element_ptr keep) {
     return;
   }
   push(text);
-  if (keep)
+  if (record)
     kept_.push_back({queued_, std::move(keep)});
 }
 
 void pump::on_written(uint64_t n) {
   written_ += n;
+  if (acked_mode_)
+    return; // held until acknowledged (ack())
   while (kept_head_ < kept_.size() && kept_[kept_head_].end <= written_)
     kept_[kept_head_++].stanza.reset();
   if (kept_head_ == kept_.size() && !kept_.empty()) {
     std::vector<kept>{}.swap(kept_);
+    kept_head_ = 0;
+  }
+}
+
+void pump::keep_until_acked() {
+  acked_mode_ = true;
+  std::vector<kept>{}.swap(kept_);
+  kept_head_ = 0;
+}
+
+void pump::ack(std::size_t n) {
+  n = std::min(n, unacked());
+  for (auto i = kept_head_; i < kept_head_ + n; ++i)
+    kept_[i].stanza.reset();
+  kept_head_ += n;
+  if (kept_head_ == kept_.size()) {
+    // Drained: an idle stream holds no storage for it.
+    std::vector<kept>{}.swap(kept_);
+    kept_head_ = 0;
+  } else if (kept_head_ >= 256 && kept_head_ * 2 >= kept_.size()) {
+    kept_.erase(kept_.begin(), kept_.begin() + kept_head_);
     kept_head_ = 0;
   }
 }

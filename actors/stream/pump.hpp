@@ -118,7 +118,10 @@ public:
   /// A write that finds more than limits.write_buffer bytes still
   /// waiting from earlier writes cuts the connection instead (one stanza
   /// larger than the bound still goes out to a peer that reads).
-  void write(std::string_view text, xml::element_ptr keep = nullptr);
+  /// `stanza`: a stanza (counted by XEP-0198 once keep_until_acked(),
+  /// then held until acknowledged even when `keep` is null).
+  void write(std::string_view text, xml::element_ptr keep = nullptr,
+             bool stanza = false);
   /// CAF wrote `n` more bytes to the socket (data_transferred_msg).
   void on_written(uint64_t n);
   /// Bytes handed to CAF since attach(), and those the kernel took: a
@@ -129,6 +132,18 @@ public:
   /// After a cut: the stanzas written with `keep` whose bytes the kernel
   /// had not taken, oldest first (emptied by the call).
   std::vector<xml::element_ptr> take_unwritten();
+
+  /// XEP-0198 stream management from now on: every stanza written is
+  /// held (as with `keep`, a null one when it was written without) until
+  /// ack() releases it, not when the kernel took it; take_unwritten()
+  /// then gives the unacknowledged ones. What was kept before is dropped
+  /// (the client counts from <enabled/> on).
+  void keep_until_acked();
+  bool acked_mode() const { return acked_mode_; }
+  /// The client acknowledged the `n` oldest stanzas held.
+  void ack(std::size_t n);
+  /// Stanzas held: written since keep_until_acked() and not acknowledged.
+  std::size_t unacked() const { return kept_.size() - kept_head_; }
 
   /// TLS from now on, server side (STARTTLS after <proceed/>, or direct
   /// TLS); events already parsed are dropped (RFC 6120 §5.4.3.3: nothing
@@ -206,6 +221,7 @@ private:
   bool hibernate_timer_ = false;
   bool reading_paused_ = false;
   bool tls_reported_ = false;
+  bool acked_mode_ = false; ///< keep_until_acked()
 };
 
 } // namespace dja::stream

@@ -349,6 +349,16 @@ void worker::on_login_stanza(client& c, std::string_view name) {
 }
 
 void worker::on_online_stanza(client& c, std::string_view name) {
+  if (opt_.sm) {
+    // XEP-0198 §4: count stanzas, answer the server's ack requests.
+    if (name == "message" || name == "iq" || name == "presence")
+      ++c.sm_h;
+    else if (name == "r")
+      return send(c, "<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(c.sm_h)
+                       + "'/>");
+    else if (name == "enabled" || name == "a")
+      return;
+  }
   if (name == "message")
     return on_message(c);
   auto head = c.in.head();

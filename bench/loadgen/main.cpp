@@ -46,6 +46,8 @@ const char* const usage_text =
   "  --threads T       epoll threads (1)\n"
   "  --tls             STARTTLS before SASL PLAIN (TLS 1.2+, SNI = --domain,\n"
   "                    the certificate is not verified)\n"
+  "  --sm              XEP-0198 stream management on every connection:\n"
+  "                    <enable resume='true'/> after bind, <r/> answered\n"
   "  --json            one JSON object on stdout instead of key: value lines\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -99,7 +101,7 @@ options parse(int argc, char** argv) {
       v = a.substr(eq + 1);
       a = a.substr(0, eq);
     } else if (a != "presence" && a != "no-presence" && a != "json"
-               && a != "tls") {
+               && a != "tls" && a != "sm") {
       if (i + 1 >= argc)
         usage_error("--" + a + " needs a value");
       v = argv[++i];
@@ -137,6 +139,7 @@ options parse(int argc, char** argv) {
     else if (a == "threads") o.threads = long(num(1, 256));
     else if (a == "json") o.json = true;
     else if (a == "tls") o.tls = true;
+    else if (a == "sm") o.sm = true;
     else if (a == "mode") {
       if (v == "login") o.run_mode = mode::login;
       else if (v == "idle") o.run_mode = mode::idle;
@@ -392,6 +395,7 @@ int main(int argc, char** argv) {
   rep.count("users", uint64_t(o.users));
   rep.count("threads", uint64_t(o.threads));
   rep.count("tls", o.tls ? 1 : 0);
+  rep.count("sm", o.sm ? 1 : 0);
   rep.count("concurrency", uint64_t(o.concurrency));
   rep.count("logins_done", logins);
   rep.count("logins_failed", uint64_t(o.users) - logins);

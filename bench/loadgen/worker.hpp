@@ -47,6 +47,7 @@ struct options {
   long threads = 1;
   std::string resource = "lg";
   bool tls = false; // STARTTLS before SASL (no certificate verification)
+  bool sm = false;  // XEP-0198 enabled after bind; the server's <r/> answered
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
@@ -105,6 +106,7 @@ struct client {
   std::string out;
   size_t out_off = 0;
   std::string jid; // full JID the server bound
+  uint32_t sm_h = 0; // --sm: stanzas received since <enabled/> (XEP-0198 §4)
   client* peer = nullptr;
   // as a sender
   uint64_t next_seq = 0;

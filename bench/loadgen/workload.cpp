@@ -128,6 +128,8 @@ void worker::on_bound(client& c) {
   stats.login_latency.add(uint64_t(now - c.t_connect));
   stats.last_bind = std::max(stats.last_bind, now);
   c.state = cstate::online;
+  if (opt_.sm)
+    send(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
   if (opt_.presence)
     send(c, "<presence/>");
   if (opt_.run_mode == mode::login)

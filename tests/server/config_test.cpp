@@ -182,6 +182,30 @@ CAF_TEST(limits) {
   CAF_CHECK(only_error(r, 1, "limits", "a table"));
 }
 
+CAF_TEST(stream management keys) {
+  // XEP-0198: on by default, resumption for 300 s, 5000 unacked.
+  auto r = load(minimal);
+  CAF_REQUIRE(r.ok());
+  CAF_CHECK(r.cfg.listeners.at(0).stream_management);
+  CAF_CHECK_EQUAL(r.cfg.limits.resume_timeout.count(), 300);
+  CAF_CHECK_EQUAL(r.cfg.limits.max_unacked, 5000u);
+  r = load("[limits]\nresume_timeout = 0\nmax_unacked = 10\n" + minimal);
+  CAF_REQUIRE_EQUAL(all_errors(r), "");
+  CAF_CHECK_EQUAL(r.cfg.limits.resume_timeout.count(), 0);
+  CAF_CHECK_EQUAL(r.cfg.limits.max_unacked, 10u);
+  r = load("[limits]\nmax_unacked = 0\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "limits.max_unacked", "1.."));
+  r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+           "port = 5222\nstream_management = false\n"
+           "[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_REQUIRE_EQUAL(all_errors(r), "");
+  CAF_CHECK(!r.cfg.listeners.at(0).stream_management);
+  r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
+           "port = 5222\nstream_management = \"yes\"\n"
+           "[[vhost]]\ndomain = \"localhost\"\n");
+  CAF_CHECK(only_error(r, 5, "listen[0].stream_management", "a boolean"));
+}
+
 CAF_TEST(unknown server key) {
   auto r = load("[server]\nlog_lvl = \"info\"\n" + minimal);
   CAF_CHECK(only_error(r, 2, "server.log_lvl", "log_level"));

@@ -1,6 +1,6 @@
 #include "plugins/offline/common/policy.hpp"
 
-#include <ctime>
+#include "common/delay.hpp"
 
 namespace dja::plugins::offline {
 
@@ -8,7 +8,6 @@ namespace {
 
 constexpr const char* ns_hints = "urn:xmpp:hints";
 constexpr const char* ns_chatstates = "http://jabber.org/protocol/chatstates";
-constexpr const char* ns_delay = "urn:xmpp:delay";
 
 } // namespace
 
@@ -33,22 +32,11 @@ bool storable(const xml::element& s) {
 }
 
 std::string utc_stamp() {
-  auto t = std::chrono::system_clock::to_time_t(
-    std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return delay::utc_stamp();
 }
 
 xml::element stamped(const xml::element& s, const std::string& domain) {
-  xml::element copy = s;
-  xml::element delay{"delay", ns_delay};
-  delay.set_attr("from", domain);
-  delay.set_attr("stamp", utc_stamp());
-  copy.add_child(std::move(delay));
-  return copy;
+  return delay::stamped(s, domain);
 }
 
 hooks::answer<hooks::delivery_verdict>
