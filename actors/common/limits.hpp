@@ -77,6 +77,10 @@ struct limits {
   /// IQ get/set a session may have waiting for an answer (from the
   /// server or another entity); beyond it <resource-constraint/>.
   std::size_t max_iqs_in_flight = 64;
+  /// XEP-0352: stanzas an inactive client's session holds back (presence
+  /// and chat states, folded); one more flushes them all. Prosody's
+  /// mod_csi_simple queues 256.
+  std::size_t csi_queue = 256;
 };
 
 } // namespace dja

@@ -143,6 +143,22 @@ struct presence_to {
   jid contact;
 };
 
+/// router shard -> session: an XEP-0280 carbon copy (from the user's
+/// bare JID, <received/> or <sent/> wrapping the original). The session
+/// addresses it to its full JID and delivers it only when its client
+/// enabled carbons (carbons.cpp); the others drop it.
+struct carbon {
+  xml::element_ptr stanza;
+};
+
+/// session -> router shard of the user: `full` sent this message
+/// (XEP-0280 §8); the shard copies it in <sent/> to the user's other
+/// resources here and on other nodes.
+struct sent_copy {
+  jid full;
+  xml::element_ptr stanza;
+};
+
 } // namespace msg
 } // namespace dja
 
@@ -163,3 +179,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::unavailable_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::outbound_subscription)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::blocklist_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::presence_to)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::carbon)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sent_copy)

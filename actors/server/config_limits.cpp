@@ -66,6 +66,8 @@ const std::vector<limit_key>& keys() {
      to(&limits::max_pending_subscriptions)},
     {"max_iqs_in_flight", 1, 100000, " (per session)",
      to(&limits::max_iqs_in_flight)},
+    {"csi_queue", 1, 100000, " (stanzas per session)",
+     to(&limits::csi_queue)},
   };
   return all;
 }

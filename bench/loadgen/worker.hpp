@@ -47,6 +47,7 @@ struct options {
   long threads = 1;
   std::string resource = "lg";
   bool tls = false; // STARTTLS before SASL (no certificate verification)
+  bool carbons = false; // XEP-0280 enable after bind (bench/README.md)
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;

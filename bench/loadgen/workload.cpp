@@ -128,6 +128,9 @@ void worker::on_bound(client& c) {
   stats.login_latency.add(uint64_t(now - c.t_connect));
   stats.last_bind = std::max(stats.last_bind, now);
   c.state = cstate::online;
+  if (opt_.carbons) // the answer is counted as another stanza
+    send(c, "<iq type='set' id='lg-cb'><enable xmlns='urn:xmpp:carbons:2'/>"
+            "</iq>");
   if (opt_.presence)
     send(c, "<presence/>");
   if (opt_.run_mode == mode::login)
