@@ -44,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$(free_port)
+PORT=$(free_port 28280)
 djabberd_prepare "$TMP" "$PORT" localhost "$USERS" pw
 printf '  [[vhost.plugin]]\n  type = "carbons"\n' >> "$TMP/server.toml"
 
