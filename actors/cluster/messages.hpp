@@ -40,6 +40,7 @@ enum class deliver_mode : uint8_t {
   available = 1,        ///< to every available resource of bare `to`
   available_nonneg = 2, ///< ... with non-negative priority (RFC 6121 §3.1.3)
   push = 3,             ///< a roster push to every resource of bare `to`
+  carbon = 4,           ///< an XEP-0280 copy to the session of full `to`
 };
 
 /// One bound resource as it crosses the wire.

@@ -55,9 +55,12 @@ bool node_state::deliver_in(const remote_stanza& s) {
   }
   bool taken = false;
   auto mode = static_cast<deliver_mode>(s.mode);
-  if (mode == deliver_mode::full) {
+  if (mode == deliver_mode::full || mode == deliver_mode::carbon) {
     if (auto e = find_local(*to)) {
-      self->send(e->session, msg::deliver_local{stanza});
+      if (mode == deliver_mode::carbon) // router/carbons.cpp
+        self->send(e->session, msg::carbon{stanza});
+      else
+        self->send(e->session, msg::deliver_local{stanza});
       taken = true;
     }
   } else if (auto i = local.find(to->bare_str()); i != local.end()) {

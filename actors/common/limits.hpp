@@ -90,6 +90,10 @@ struct limits {
   /// <policy-violation/> (RFC 6120 §4.9.3.14) and they are routed again
   /// (offline storage or a bounce). ejabberd's max_ack_queue is 5000.
   std::size_t max_unacked = 5000;
+  /// XEP-0352: stanzas an inactive client's session holds back (presence
+  /// and chat states, folded); one more flushes them all. Prosody's
+  /// mod_csi_simple queues 256.
+  std::size_t csi_queue = 256;
 };
 
 } // namespace dja

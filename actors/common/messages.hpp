@@ -196,6 +196,20 @@ struct sm_resumed {
   uint32_t handled = 0;
   uint32_t send_count = 0;
   std::vector<xml::element_ptr> resend;
+/// router shard -> session: an XEP-0280 carbon copy (from the user's
+/// bare JID, <received/> or <sent/> wrapping the original). The session
+/// addresses it to its full JID and delivers it only when its client
+/// enabled carbons (carbons.cpp); the others drop it.
+struct carbon {
+  xml::element_ptr stanza;
+};
+
+/// session -> router shard of the user: `full` sent this message
+/// (XEP-0280 §8); the shard copies it in <sent/> to the user's other
+/// resources here and on other nodes.
+struct sent_copy {
+  jid full;
+  xml::element_ptr stanza;
 };
 
 } // namespace msg
@@ -222,3 +236,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_enabled)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_parked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_resume)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sm_resumed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::carbon)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::msg::sent_copy)

@@ -18,5 +18,11 @@ constexpr const char* ping = "urn:xmpp:ping";
 constexpr const char* version = "jabber:iq:version";
 constexpr const char* blocking = "urn:xmpp:blocking";               // XEP-0191
 constexpr const char* blocking_errors = "urn:xmpp:blocking:errors"; // XEP-0191
+constexpr const char* carbons = "urn:xmpp:carbons:2";               // XEP-0280
+constexpr const char* forward = "urn:xmpp:forward:0";               // XEP-0297
+constexpr const char* hints = "urn:xmpp:hints";                     // XEP-0334
+constexpr const char* csi = "urn:xmpp:csi:0";                       // XEP-0352
+constexpr const char* chatstates = "http://jabber.org/protocol/chatstates";
+constexpr const char* muc_user = "http://jabber.org/protocol/muc#user";
 
 } // namespace dja::ns

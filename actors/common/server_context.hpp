@@ -56,6 +56,12 @@ struct vhost_info {
   bool correct_forged_from = false;
   /// This vhost has a certificate (TLS possible).
   bool has_tls = false;
+  /// XEP-0280 message carbons: some plugin declared urn:xmpp:carbons:2
+  /// (plugins/carbons); sessions answer enable/disable, routers copy.
+  bool carbons = false;
+  /// XEP-0352 client state indication: some plugin declared the
+  /// urn:xmpp:csi:0 stream feature (plugins/csi).
+  bool csi = false;
 
   /// Some plugin serves `Hook`. The core asks the vhost only then, so a
   /// hook nobody serves costs nothing: e.g. a session runs

@@ -219,6 +219,8 @@ void connection_state::send_features() {
     }
     if (opts.stream_management) // XEP-0198 §2
       features.add_child(xml::element{"sm", sm::ns});
+    if (vhost->csi) // XEP-0352 §2 (plugins/csi)
+      features.add_child(xml::element{"csi", ns::csi});
     // RFC 3921 session establishment, optional since RFC 6121: old
     // clients still send it (COMPAT: libpurple, old Psi).
     features.add_child(xml::element{"session", ns::session})
@@ -275,6 +277,10 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
       if (e->name == "iq" && e->attr_or("id").rfind("c2s-ping-", 0) == 0
           && e->attr_or("type") != "get" && e->attr_or("type") != "set")
         return; // the answer to our XEP-0199 ping (on_idle_timer)
+      if (e->ns == ns::csi && vhost->csi) { // XEP-0352 (session/csi.cpp)
+        self->send(session, msg::from_client{e});
+        return;
+      }
       if (e->ns != ns::client
           || (e->name != "message" && e->name != "presence"
               && e->name != "iq")) {

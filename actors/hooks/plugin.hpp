@@ -51,8 +51,9 @@ struct manifest {
   std::vector<std::string> features;
   /// disco#info identities "category/type/name".
   std::vector<std::string> identities;
-  /// Stream features offered before authentication, by namespace (e.g.
-  /// "http://jabber.org/features/iq-register" for XEP-0077).
+  /// Stream features, by namespace: offered before authentication (e.g.
+  /// "http://jabber.org/features/iq-register" for XEP-0077), or after it
+  /// ("urn:xmpp:csi:0" for XEP-0352).
   std::vector<std::string> stream_features;
   /// Not empty: the instance cannot be started, and why, as "what was
   /// expected" (e.g. an external program that fails its handshake); the

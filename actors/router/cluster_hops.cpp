@@ -52,8 +52,10 @@ bool shard_state::remote_full(msg::route& r) {
   auto copy = r;
   hop(e->node, cluster::deliver_mode::full, r.stanza, r.to,
       [this, copy](bool taken) mutable {
-        if (taken)
+        if (taken) {
+          received_copies(copy, copy.to.resource()); // XEP-0280 §7
           return;
+        }
         const auto& kind = copy.stanza->name;
         auto type = copy.stanza->attr_or("type");
         if (kind == "message")

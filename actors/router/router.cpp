@@ -122,6 +122,7 @@ void shard_state::message_to_bare(msg::route& r, bool local_only) {
     return;
   }
   std::vector<caf::actor> targets;
+  std::vector<std::string> got; // their resources (XEP-0280 §7)
   auto remote = local_only ? std::vector<cluster::entry>{} : remote_of(r.to);
   int best = -129;
   for (auto& e : remote)
@@ -133,11 +134,17 @@ void shard_state::message_to_bare(msg::route& r, bool local_only) {
         best = std::max(best, e.priority);
     for (auto& e : *rs)
       if (e.available && e.priority >= 0
-          && (type == "headline" || e.priority == best))
+          && (type == "headline" || e.priority == best)) {
         targets.push_back(e.session);
+        got.push_back(e.resource);
+      }
   }
   for (auto& t : targets)
     self->send(t, msg::deliver_local{r.stanza});
+  for (auto& e : remote)
+    if (e.available && e.priority == best && best >= 0)
+      got.push_back(e.resource);
+  received_copies(r, std::move(got));
   if (remote_to_bare(r, remote, best, type, !targets.empty())
       || !targets.empty())
     return;
@@ -190,6 +197,7 @@ void shard_state::route_now(msg::route& r) {
     bounce(*r.stanza, r.from, "remote-server-not-found");
     return;
   }
+  untrust_carbons(r); // XEP-0280 §11
   const auto& kind = r.stanza->name;
   if (kind == "presence" && !r.to.local().empty()) {
     auto type = r.stanza->attr_or("type");
@@ -205,6 +213,7 @@ void shard_state::route_now(msg::route& r) {
   if (r.to.is_full()) {
     if (auto e = find(r.to)) {
       self->send(e->session, msg::deliver_local{r.stanza});
+      received_copies(r, e->resource);
       return;
     }
     if (remote_full(r))
@@ -288,6 +297,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       }
     },
     [self](msg::route& r) { self->state.route(r); },
+    [self](const msg::sent_copy& s) { self->state.sent_copies(s); },
     [self](const msg::unavailable_to& u) { self->state.unavailable_to(u); },
     [self](msg::outbound_subscription& o) {
       self->state.enqueue(o.user.bare_str(),

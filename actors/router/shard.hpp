@@ -9,6 +9,7 @@
 //                          (§4.3), presence.check, XEP-0191 blocking
 //   subscription_queue.cpp the per-user queue of subscription stanzas and
 //                          the effects of subscription.hpp's transitions
+//   carbons.cpp            XEP-0280 copies to the user's other resources
 // Internal to actors/router/.
 
 #include <deque>
@@ -25,6 +26,7 @@
 #include "cluster/directory.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/node.hpp"
+#include "common/carbons.hpp"
 #include "common/limits.hpp"
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
@@ -123,6 +125,28 @@ struct shard_state {
   /// the message, it goes to offline storage (or bounces).
   bool remote_to_bare(msg::route& r, const std::vector<cluster::entry>& es,
                       int best, const std::string& type, bool local_taken);
+
+  // --- XEP-0280 message carbons (carbons.cpp) ---
+
+  /// The vhost of `user` has the carbons plugin.
+  bool carbons_served(const jid& user) const;
+  /// §11: a message to a local user loses any <received/>/<sent/>
+  /// wrapper (only this server makes carbons; they never pass route()).
+  void untrust_carbons(msg::route& r);
+  /// §7: `r` was delivered to the resources `got` of `r.to` (here or on
+  /// other nodes); an eligible message is copied to the others.
+  void received_copies(const msg::route& r, std::vector<std::string> got);
+  /// The same for one resource (the common case: no vector unless the
+  /// vhost has carbons).
+  void received_copies(const msg::route& r, const std::string& got);
+  /// §8: what `s.full` sent, copied to the user's other resources.
+  void sent_copies(const msg::sent_copy& s);
+  /// Wraps `original` (once) and sends it as msg::carbon to every
+  /// resource of `user` not in `except`, here and on other nodes; each
+  /// session keeps it only when its client enabled carbons.
+  void copy_to_others(const jid& user, const xml::element_ptr& original,
+                      carbons::direction d,
+                      const std::vector<std::string>& except);
 
   // --- presence between a user and a contact (probes.cpp) ---
 

@@ -70,6 +70,8 @@ const std::vector<limit_key>& keys() {
      to(&limits::resume_timeout)},
     {"max_unacked", 1, 1000000, " (stanzas per stream)",
      to(&limits::max_unacked)},
+    {"csi_queue", 1, 100000, " (stanzas per session)",
+     to(&limits::csi_queue)},
   };
   return all;
 }

@@ -12,6 +12,7 @@
 
 #include "cluster/start.hpp"
 #include "common/messages.hpp"
+#include "common/namespaces.hpp"
 #include "common/server_context.hpp"
 #include "common/login_throttle.hpp"
 #include "common/stream_management.hpp"
@@ -107,6 +108,20 @@ std::bitset<64> served_hooks(const std::vector<plugin_instance>& ps) {
     for (auto h : p.manifest.hooks)
       res.set(h.index);
   return res;
+}
+
+/// XEP-0280 carbons and XEP-0352 CSI are handled by the core (session,
+/// router) for the vhosts where a plugin declares them (plugins/carbons,
+/// plugins/csi), so that what disco and the stream features advertise is
+/// what the server does.
+void mark_im_features(vhost_info& info,
+                      const std::vector<plugin_instance>& ps) {
+  for (auto& p : ps) {
+    for (auto& f : p.manifest.features)
+      info.carbons = info.carbons || f == ns::carbons;
+    for (auto& f : p.manifest.stream_features)
+      info.csi = info.csi || f == ns::csi;
+  }
 }
 
 /// True when the configuration has an s2s listener (federation on).
@@ -260,6 +275,7 @@ int run_server(const config::server_cfg& cfg) {
       for (auto& f : p.manifest.stream_features)
         if (f == "http://jabber.org/features/iq-register")
           info.inband_registration = true;
+    mark_im_features(info, plugins); // XEP-0280, XEP-0352
     if (info.serves<hooks::auth_check_password>()
         && !info.serves<hooks::auth_get_scram>())
       spdlog::info("vhost {}: passwords are only checkable (no plugin "

@@ -18,7 +18,7 @@ void session_state::to_client(xml::element_ptr e) {
     returned.push_back(std::move(e));
   else if (detached())
     sm_queue(std::move(e)); // XEP-0198 §5: kept for the resumption
-  else
+  else if (!csi || !csi_holds(e)) // XEP-0352 (csi.cpp)
     self->send(conn, msg::to_client{std::move(e)});
 }
 
@@ -34,6 +34,10 @@ void session_state::route(xml::element_ptr e, const jid& to) {
 /// From the client: check, stamp, filter, dispatch.
 void session_state::from_client(const xml::element_ptr& in) {
   const auto& e = *in;
+  if (e.ns == ns::csi) { // XEP-0352 nonzas (csi.cpp)
+    on_csi(e);
+    return;
+  }
   // RFC 6120 §8.1.2.1: a `from` other than the own JIDs is refused, or
   // corrected (the stamp below overwrites it).
   if (auto from = e.attr("from")) {
@@ -122,6 +126,7 @@ void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>
   if (for_server)
     return; // messages and presences to the server itself: nothing to do
   route(e, target);
+  copy_sent(e, target); // XEP-0280 §8 (carbons.cpp)
 }
 
 void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) {
@@ -146,6 +151,8 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
     to_client(std::make_shared<xml::element>(errors::iq_result(*e)));
     return;
   }
+  if (on_carbons_iq(e, target)) // XEP-0280 §4, §5 (carbons.cpp)
+    return;
   auto v = ctx->find_vhost(target.domain());
   if (v == nullptr) {
     reply_error(*e, "service-unavailable");
@@ -299,6 +306,7 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
       self->state.deliver_local(std::move(m.stanza));
     },
     [self](msg::blocklist_push& m) { self->state.on_blocklist_push(m.stanza); },
+    [self](msg::carbon& m) { self->state.on_carbon(m.stanza); },
     [self](conflict_atom) {
       // Replaced by a newer bind: the router already points elsewhere.
       if (self->state.sm) {

@@ -2,12 +2,14 @@
 
 // The state of one session actor, split by protocol area:
 // session.cpp (stanzas in and out, presence, routing), roster.cpp
-// (RFC 6121 §2 roster management) and offline.cpp (XEP-0160 fetch).
+// (RFC 6121 §2 roster management), offline.cpp (XEP-0160 fetch),
+// carbons.cpp (XEP-0280) and csi.cpp (XEP-0352).
 
 #include <chrono>
 #include <ctime>
 #include <deque>
 #include <functional>
+#include <list>
 #include <unordered_map>
 #include <memory>
 #include <optional>
@@ -130,6 +132,17 @@ struct session_state {
   void sm_end(const std::string& reason);
   /// A conflict_atom from the router (a newer bind of the same JID).
   void on_replaced();
+  /// XEP-0280: the client enabled carbons (carbons.cpp).
+  bool carbons_enabled = false;
+  /// XEP-0352 (csi.cpp): while the client is inactive, what it can read
+  /// later, in arrival order, each with the key it folds by.
+  struct csi_hold {
+    std::list<xml::element_ptr> queue;
+    std::unordered_map<std::string, std::list<xml::element_ptr>::iterator>
+      slot;
+  };
+  /// Null while the client is active (the default).
+  std::unique_ptr<csi_hold> csi;
 
   // --- iq_bound.cpp ---
   /// A get/set from the client: counted, or answered <resource-constraint/>
@@ -151,6 +164,25 @@ struct session_state {
   void close(const std::string& reason);
   /// The end of close() after an overflow: unbind, then route again.
   void give_back(const std::string& reason);
+
+  // --- carbons.cpp (XEP-0280) ---
+  /// An iq of urn:xmpp:carbons:2 to the server: enable/disable answered
+  /// here (true), or false when the vhost has no carbons plugin.
+  bool on_carbons_iq(const xml::element_ptr& e, const jid& target);
+  /// §8: an eligible message the client sent to `to` is copied to the
+  /// user's other resources (by the user's router shard).
+  void copy_sent(const xml::element_ptr& e, const jid& to);
+  /// A copy from the router: to the client while carbons are enabled.
+  void on_carbon(const xml::element_ptr& e);
+
+  // --- csi.cpp (XEP-0352) ---
+  /// <inactive/> or <active/> from the client.
+  void on_csi(const xml::element& e);
+  /// While inactive: holds `e` (true), or flushes what is held because
+  /// `e` must go out now (false: the caller sends it).
+  bool csi_holds(const xml::element_ptr& e);
+  /// Everything held to the client, in order.
+  void csi_flush();
 
   // --- offline.cpp ---
   /// A stanza the router delivered to this session.

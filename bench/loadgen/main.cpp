@@ -37,6 +37,7 @@ const char* const usage_text =
   "  --user-pattern 'user%d'  --password pw  --first 1  --resource lg\n"
   "  --concurrency C   logins in flight at once (100)\n"
   "  --presence | --no-presence   initial presence (default: on in idle/pairs)\n"
+  "  --carbons         enable XEP-0280 message carbons after bind\n"
   "  --hold S          idle: seconds to stay connected once all are in (10)\n"
   "  --rate R          pairs: total messages/s, 0 = closed loop (0)\n"
   "  --inflight W      pairs, rate 0: unacknowledged messages per sender (10)\n"
@@ -101,7 +102,7 @@ options parse(int argc, char** argv) {
       v = a.substr(eq + 1);
       a = a.substr(0, eq);
     } else if (a != "presence" && a != "no-presence" && a != "json"
-               && a != "tls" && a != "sm") {
+               && a != "tls" && a != "sm" && a != "carbons") {
       if (i + 1 >= argc)
         usage_error("--" + a + " needs a value");
       v = argv[++i];
@@ -130,6 +131,7 @@ options parse(int argc, char** argv) {
     else if (a == "concurrency") o.concurrency = long(num(1, 1e7));
     else if (a == "presence") o.presence = 1;
     else if (a == "no-presence") o.presence = 0;
+    else if (a == "carbons") o.carbons = true;
     else if (a == "hold") o.hold = num(0, 1e6);
     else if (a == "rate") o.rate = num(0, 1e9);
     else if (a == "inflight") o.inflight = long(num(1, 1e6));

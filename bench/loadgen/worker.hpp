@@ -48,6 +48,7 @@ struct options {
   std::string resource = "lg";
   bool tls = false; // STARTTLS before SASL (no certificate verification)
   bool sm = false;  // XEP-0198 enabled after bind; the server's <r/> answered
+  bool carbons = false; // XEP-0280 enable after bind (bench/README.md)
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;

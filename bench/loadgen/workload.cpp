@@ -130,6 +130,9 @@ void worker::on_bound(client& c) {
   c.state = cstate::online;
   if (opt_.sm)
     send(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+  if (opt_.carbons) // the answer is counted as another stanza
+    send(c, "<iq type='set' id='lg-cb'><enable xmlns='urn:xmpp:carbons:2'/>"
+            "</iq>");
   if (opt_.presence)
     send(c, "<presence/>");
   if (opt_.run_mode == mode::login)

@@ -11,12 +11,15 @@
 Every wait is bounded; nothing here talks to anything but 127.0.0.1.
 """
 
+import argparse
 import asyncio
 import base64
 import os
 import signal
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -88,7 +91,7 @@ domain = "localhost"
   type = "offline.sqlite"
   file = "{shared}/offline.sqlite"
   max_messages = 0
-
+{extra_plugins}
 [cluster]
 node = "{name}"
 listen = "127.0.0.1:{cluster_port}"
@@ -102,7 +105,7 @@ link_timeout_ms = {link_timeout_ms}
 
 class Node:
     def __init__(self, binary, workdir, name, users, ca_crt, cert, shared,
-                 log_level="info", link_timeout_ms=4000):
+                 log_level="info", link_timeout_ms=4000, extra_plugins=()):
         self.binary = binary
         self.name = name
         self.dir = os.path.join(workdir, name)
@@ -116,6 +119,8 @@ class Node:
         self.log_level = log_level
         self.link_timeout_ms = link_timeout_ms
         self.peers = []
+        # plugin types added after offline.sqlite (e.g. "carbons")
+        self.extra_plugins = extra_plugins
         self.proc = None
         self.config = os.path.join(self.dir, "server.toml")
         self.log_path = os.path.join(self.dir, "server.log")
@@ -132,7 +137,9 @@ class Node:
                 log_file=self.log_path, c2s_port=self.c2s_port, users=users,
                 shared=self.shared, name=self.name, cluster_port=self.cluster_port,
                 peers=", ".join('"%s"' % p for p in self.peers), cert=self.cert,
-                key=self.key, ca=self.ca, link_timeout_ms=self.link_timeout_ms))
+                key=self.key, ca=self.ca, link_timeout_ms=self.link_timeout_ms,
+                extra_plugins="".join('  [[vhost.plugin]]\n  type = "%s"\n' % t
+                                      for t in self.extra_plugins)))
 
     def start(self, wait=15):
         self.write_config()
@@ -399,3 +406,54 @@ async def subscribe_both(a, b, timeout=10):
         await x.wait_for(is_presence(y.bare, "subscribed"), timeout, "subscribed from " + y.bare)
         # §3.1.5: the new subscriber gets the contact's current presence.
         await x.wait_for(is_presence(y.jid), timeout, "presence of " + y.jid)
+
+
+def main(name, doc, scenario, node_names, users, extra_plugins=(), limit=120):
+    """Runs a cluster test: a private CA, nodes `node_names` (all linked to
+    each other, shared SQLite files, `extra_plugins` added to each), then
+    `scenario(*nodes)` within the time limit; PASS/FAIL and the nodes' logs
+    on stdout. Returns the exit status (test_cluster_carbons.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--limit", type=int, default=limit)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+
+    def on_alarm(_s, _f):
+        raise TestFailure("hard time limit of %ds reached" % args.limit)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.limit)
+    work = tempfile.mkdtemp(prefix="dja-%s-" % name)
+    nodes = []
+    try:
+        binary = os.path.abspath(args.server)
+        ca = make_ca(work, "ca")
+        shared = os.path.join(work, "shared")
+        os.makedirs(shared)
+        for n in node_names:
+            nodes.append(Node(binary, work, n, users, ca[0], make_cert(work, ca, n), shared,
+                              extra_plugins=extra_plugins))
+        for n in nodes:
+            n.peers = [m.cluster_addr for m in nodes if m is not n]
+        for n in nodes:
+            n.start()
+        wait_cluster(nodes)
+        print("%d nodes up and linked" % len(nodes))
+        run(scenario(*nodes), args.limit - 30)
+        for n in nodes:
+            if n.proc.poll() is not None:
+                raise TestFailure("node %s exited during the test" % n.name)
+        signal.alarm(0)
+        print("PASS %s" % name)
+        return 0
+    except Exception as e:  # noqa: BLE001
+        signal.alarm(0)
+        print("FAIL %s: %s" % (name, e))
+        for n in nodes:
+            print("--- %s log ---\n%s" % (n.name, n.log_tail(25)))
+        return 1
+    finally:
+        for n in nodes:
+            n.kill(signal.SIGTERM)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)

@@ -200,8 +200,12 @@ def run(coro, limit=50):
         asyncio.set_event_loop(None)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(name=NAME, config="im.toml", play=None, doc=__doc__):
+    """Starts the server with scenarios/configs/`config`, runs `play`
+    (default: this file's scenario) with (host, port); also used by
+    test_carbons_csi_slixmpp.py."""
+    play = play or scenario
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--server", required=True, help="djabberd-actors binary to start")
     ap.add_argument("--limit", type=int, default=60, help="hard time limit in seconds (default 60)")
     ap.add_argument("-v", "--verbose", action="store_true", help="slixmpp debug log")
@@ -219,21 +223,21 @@ def main():
         binary = os.path.abspath(args.server)
         if not os.access(binary, os.X_OK):
             raise TestFailure("server binary not found: %s" % binary)
-        server = sr.Server(binary, os.path.join(REPO, "scenarios", "configs", "im.toml"))
+        server = sr.Server(binary, os.path.join(REPO, "scenarios", "configs", config))
         server.start()
         print("server started on 127.0.0.1:%d (log %s)" % (server.port, server.log_path))
-        run(scenario("127.0.0.1", server.port))
+        run(play("127.0.0.1", server.port))
         if server.proc.poll() is not None:
             raise TestFailure("the server exited during the test (status %s)" % server.proc.returncode)
         problem = server.stop()
         if problem:
             raise TestFailure(problem)
         signal.alarm(0)
-        print("PASS %s" % NAME)
+        print("PASS %s" % name)
         return 0
     except (TestFailure, sr.Failure) as e:
         signal.alarm(0)
-        print("FAIL %s: %s" % (NAME, e))
+        print("FAIL %s: %s" % (name, e))
         if server is not None:
             print("--- last lines of the server log (%s) ---" % server.log_path)
             print(server.log_tail(40))
