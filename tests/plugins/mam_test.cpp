@@ -303,10 +303,10 @@ CAF_TEST(sqlite batched writes) {
   CAF_CHECK_EQUAL(rows_on_disk(), 0); // 4 rows wait
   chat(a, "3");
   ask(a, form);
-  CAF_CHECK_EQUAL(rows_on_disk(), 6); // 6 >= batch_max: one transaction
+  CAF_CHECK_EQUAL(rows_on_disk(), 5); // the 5th row: one transaction
   chat(a, "4");
   ask(a, form);
-  CAF_CHECK_EQUAL(rows_on_disk(), 6);
+  CAF_CHECK_EQUAL(rows_on_disk(), 5); // 3 wait
   auto r = ask(a, query()); // a query writes what waits first
   CAF_CHECK_EQUAL(rows_on_disk(), 8);
   CAF_CHECK_EQUAL(ids(r).size(), 4u);

@@ -31,7 +31,8 @@ std::string placeholders(std::string s) {
   return s;
 }
 
-/// The cached statement of `sql`, with `ps` bound.
+/// The cached statement of `st`, with its parameters bound. They are
+/// bound SQLITE_STATIC: `st` must outlive the statement's use.
 caf::expected<sqlite3_stmt*> prepare(sqlite::database& db,
                                      const mam::sql::statement& st) {
   auto s = db.prepare(placeholders(st.text));
@@ -100,7 +101,8 @@ store::seq_of(const std::string& user, const std::string& id) {
   auto db = db_->get();
   if (!db)
     return db.error();
-  auto s = prepare(**db, text_params(mam::sql::seq_of, {domain_, user, id}));
+  auto st = text_params(mam::sql::seq_of, {domain_, user, id});
+  auto s = prepare(**db, st);
   if (!s)
     return s.error();
   stmt_guard g{*s};
@@ -118,8 +120,8 @@ store::select(const std::string& user, const mam::filter& f, int64_t limit,
   auto db = db_->get();
   if (!db)
     return db.error();
-  auto s = prepare(**db, mam::sql::select(domain_, user, f, limit, backward,
-                                          offset));
+  auto st = mam::sql::select(domain_, user, f, limit, backward, offset);
+  auto s = prepare(**db, st);
   if (!s)
     return s.error();
   stmt_guard g{*s};
@@ -147,7 +149,8 @@ caf::expected<int64_t> store::count(const std::string& user,
   auto db = db_->get();
   if (!db)
     return db.error();
-  auto s = prepare(**db, mam::sql::count(domain_, user, f));
+  auto st = mam::sql::count(domain_, user, f);
+  auto s = prepare(**db, st);
   if (!s)
     return s.error();
   stmt_guard g{*s};
@@ -161,7 +164,8 @@ store::get_prefs(const std::string& user) {
   auto db = db_->get();
   if (!db)
     return db.error();
-  auto s = prepare(**db, text_params(mam::sql::prefs_get, {domain_, user}));
+  auto st = text_params(mam::sql::prefs_get, {domain_, user});
+  auto s = prepare(**db, st);
   if (!s)
     return s.error();
   stmt_guard g{*s};
@@ -178,8 +182,8 @@ caf::error store::set_prefs(const std::string& user,
   auto db = db_->get();
   if (!db)
     return db.error();
-  auto s = prepare(**db,
-                   text_params(mam::sql::prefs_set, {domain_, user, prefs}));
+  auto st = text_params(mam::sql::prefs_set, {domain_, user, prefs});
+  auto s = prepare(**db, st);
   if (!s)
     return s.error();
   stmt_guard g{*s};
