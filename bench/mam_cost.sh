@@ -66,4 +66,4 @@ done
 echo "| archive | msgs/s (best of $REPEAT, ${DUR}s, 100 pairs) | vs none |"
 echo "|---|---|---|"
 echo "| none | $best_off | 100 % |"
-echo "| $PLUGIN | $best_on | $(awk -v a="$best_off" -v b="$best_on" 'BEGIN{printf "%.0f %%", a > 0 ? 100 * b / a : 0}') |"
+echo "| $PLUGIN | $best_on | $(awk -v a="$best_off" -v b="$best_on" 'BEGIN{printf "%.0f %%", (a > 0 ? 100 * b / a : 0)}') |"

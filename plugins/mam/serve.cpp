@@ -137,7 +137,7 @@ struct mam_state {
     w.with_bare = s.with.bare_str();
     w.with_resource = s.with.resource();
     w.outgoing = s.outgoing;
-    w.stanza = xml::to_string(*r.stanza);
+    w.stanza = text_of(r.stanza);
     pending.push_back(std::move(w));
     if (static_cast<int64_t>(pending.size()) >= cfg.batch_max) {
       flush();
@@ -146,6 +146,17 @@ struct mam_state {
       self->delayed_send(self, cfg.batch, flush_atom::value);
     }
   }
+
+  /// The stanza serialized, once for both sides of a message.
+  const std::string& text_of(const xml::element_ptr& s) {
+    if (s != last_stanza) {
+      last_text = xml::to_string(*s);
+      last_stanza = s;
+    }
+    return last_text;
+  }
+  xml::element_ptr last_stanza;
+  std::string last_text;
 
   /// Writes the pending rows in one transaction.
   void flush() {
