@@ -54,9 +54,6 @@ std::string schema_v1(const char* seq) {
        stanza        TEXT     NOT NULL);
      CREATE UNIQUE INDEX mam_by_id ON mam_messages (domain, username, id);
      CREATE INDEX mam_by_user ON mam_messages (domain, username, seq);
-     CREATE INDEX mam_by_with ON mam_messages (domain, username, with_bare,
-                                               seq);
-     CREATE INDEX mam_by_stamp ON mam_messages (stamp);
      CREATE TABLE mam_prefs (
        domain   TEXT NOT NULL,
        username TEXT NOT NULL,

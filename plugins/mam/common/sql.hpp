@@ -12,8 +12,11 @@
 //                outgoing SMALLINT,                      -- 1: the user sent it
 //                stanza TEXT)                            -- serialized XML
 //     UNIQUE (domain, username, id)
-//     INDEX (domain, username, seq), (domain, username, with_bare, seq),
-//           (stamp)
+//     INDEX (domain, username, seq)
+//
+// Two indexes only: each one costs every archived row an insert, on the
+// one thread that writes the archive. `with` and the stamps filter within
+// the user's rows; retention (hourly) scans the table.
 //   mam_prefs(domain, username TEXT, prefs TEXT, PRIMARY KEY (domain, username))
 
 #include <cstdint>
