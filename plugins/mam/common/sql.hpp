@@ -13,11 +13,12 @@
 //                stanza TEXT)                            -- serialized XML
 //     UNIQUE (domain, username, id)
 //     INDEX (domain, username, seq)
+//   mam_prefs(domain, username TEXT, prefs TEXT,
+//             PRIMARY KEY (domain, username))
 //
 // Two indexes only: each one costs every archived row an insert, on the
 // one thread that writes the archive. `with` and the stamps filter within
 // the user's rows; retention (hourly) scans the table.
-//   mam_prefs(domain, username TEXT, prefs TEXT, PRIMARY KEY (domain, username))
 
 #include <cstdint>
 #include <string>
