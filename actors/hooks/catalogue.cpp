@@ -82,4 +82,15 @@ xml::element_ptr iq_request::settle(const iq_request& req,
   return address_reply(orig, r->value);
 }
 
+caf::expected<std::vector<xml::element_ptr>>
+archive_query::settle(const archive_query& req,
+                      outcome<std::vector<xml::element_ptr>> r) {
+  if (!r)
+    return std::move(r.error());
+  if (r->declined)
+    return std::vector<xml::element_ptr>{
+      errors::stanza_error(*req.stanza, "service-unavailable")};
+  return std::move(r->value);
+}
+
 } // namespace dja::hooks

@@ -536,6 +536,53 @@ struct session_closed {
 };
 
 
+// --- message archives (XEP-0313, XEP-0359) -----------------------------------
+
+/// `archive.store` (notify): a message the router is delivering, for the
+/// archive of its sender and/or recipient (local users of a vhost some
+/// plugin of which serves this hook). Sent by the router shard of the
+/// recipient (actors/router/archive.cpp) before delivery, to the vhost of
+/// each side; a plugin takes the side(s) of its own domain. The archive
+/// id is also the XEP-0359 <stanza-id/> the recipient's copy carries
+/// (by = the recipient's bare JID), so offline storage and the archive
+/// agree. Only messages XEP-0313 §5.1 archives come here (chat or normal
+/// with a body, or a XEP-0334 <store/> hint; never with <no-store/> or
+/// <no-permanent-store/>); what the user's preferences exclude is the
+/// plugin's business. Nobody waits: a plugin batches its writes.
+struct archive_store {
+  static constexpr const char* name = "archive.store";
+  static constexpr hook_kind kind = hook_kind::notify;
+  xml::element_ptr stanza; ///< as routed, without our <stanza-id/>
+  jid from;                ///< the sender (full JID of a local session)
+  jid to;                  ///< the recipient as addressed
+  std::string from_id;     ///< id in the sender's archive; "" = not kept
+  std::string to_id;       ///< id in the recipient's archive; "" = not kept
+  int64_t stamp_us = 0;    ///< when it was routed (unix time, µs)
+  /// The recipient has a session bound here: no need to ask whether the
+  /// account exists.
+  bool to_bound = false;
+};
+
+/// `archive.query` (first): an iq get/set in urn:xmpp:mam:2 (XEP-0313:
+/// a query, the query form, archive metadata, preferences) from the
+/// session `from` to the archive `to` (a bare JID; the session's own
+/// when the iq had no `to`). handled(stanzas): what goes to the client
+/// in order, the <result/> messages then the iq reply (result or
+/// error). Default: <service-unavailable/>. Error or timeout:
+/// <internal-server-error/> (by the session).
+struct archive_query {
+  static constexpr const char* name = "archive.query";
+  using answer_type = answer<std::vector<xml::element_ptr>>;
+  static constexpr hook_kind kind = hook_kind::first;
+  /// All declined: the iq answered <service-unavailable/>; an error
+  /// stays an error.
+  static caf::expected<std::vector<xml::element_ptr>>
+  settle(const archive_query& req, outcome<std::vector<xml::element_ptr>> r);
+  xml::element_ptr stanza; ///< the iq, `from` stamped
+  jid from;
+  jid to;
+};
+
 // Disco features, identities and stream features are not hook calls: a
 // plugin declares them in its manifest (actors/hooks/plugin.hpp) and the
 // vhost answers from that.
@@ -576,7 +623,9 @@ struct session_closed {
   X(blocking_check)                                                            \
   X(connection_accepted)                                                       \
   X(session_bound)                                                             \
-  X(session_closed)
+  X(session_closed)                                                            \
+  X(archive_store)                                                             \
+  X(archive_query)
 
 #define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
 DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)

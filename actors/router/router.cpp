@@ -186,6 +186,7 @@ void shard_state::route(msg::route& r) {
 }
 
 void shard_state::route_now(msg::route& r) {
+  archive(r); // XEP-0313 (archive.cpp)
   if (r.stanza->name == "presence" && r.stanza->attr_or("type") == "probe"
       && check_presence(r))
     return;

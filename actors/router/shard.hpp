@@ -97,6 +97,9 @@ struct shard_state {
   bool to_available(const jid& user, const xml::element_ptr& stanza);
   /// A roster push to every resource of `user` (§2.1.6).
   void push(const jid& user, const xml::element_ptr& iq);
+  /// XEP-0313: archives a message for its local sender and recipient
+  /// and stamps the recipient's XEP-0359 <stanza-id/> (archive.cpp).
+  void archive(msg::route& r);
 
   // --- other nodes of the cluster (cluster_hops.cpp) ---
 

@@ -143,6 +143,8 @@ void session_state::iq_for_server(const xml::element_ptr& e, const jid& target) 
   auto payload = e->first_element();
   if (payload->ns == "jabber:iq:roster" && on_roster_iq(e, target))
     return;
+  if (payload->ns == "urn:xmpp:mam:2" && on_mam_iq(e, target)) // mam.cpp
+    return;
   if (payload->ns == ns::blocking && target == bare && vhost_has_blocking()) {
     on_blocking_iq(e);
     return;

@@ -217,6 +217,10 @@ struct session_state {
   bool on_directed_presence(const xml::element_ptr& e, const jid& to);
 
 
+  // --- mam.cpp (XEP-0313) ---
+  /// An iq in urn:xmpp:mam:2: true when the vhost's archive answers it.
+  bool on_mam_iq(const xml::element_ptr& e, const jid& target);
+
   // --- roster.cpp ---
   /// Some plugin of the vhost stores rosters (else roster iqs get the
   /// iq hook's default, <service-unavailable/>).

@@ -2,6 +2,8 @@
 // and features are what every plugin of the vhost declared in its
 // manifest, so a plugin never has to register with this one.
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "common/errors.hpp"
@@ -26,6 +28,13 @@ reply_t info(const hooks::iq_request& r, const manifest& all) {
       .set_attr("type", "registered");
     q.add_child(xml::element{"feature", ns::disco_info})
       .set_attr("var", ns::disco_info);
+    // XEP-0313 §7: with an archive plugin, the account is an archive.
+    if (std::find(all.hooks.begin(), all.hooks.end(),
+                  hooks::id<hooks::archive_query>)
+        != all.hooks.end())
+      for (auto f : {"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended"})
+        q.add_child(xml::element{"feature", ns::disco_info})
+          .set_attr("var", f);
     return reply_t::handled(reply);
   }
   q.add_child(xml::element{"identity", ns::disco_info})

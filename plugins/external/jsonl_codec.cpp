@@ -17,6 +17,8 @@ using namespace dja::hooks;
 json enc(const std::string& s) { return s; }
 json enc(const jid& j) { return j.str(); }
 json enc(uint16_t v) { return v; }
+json enc(int64_t v) { return v; }
+json enc(bool v) { return v; }
 json enc(const xml::element_ptr& e) {
   return e ? json(xml::to_string(*e)) : json();
 }
@@ -110,6 +112,15 @@ P(session_bound) {
 P(session_closed) {
   return fields{}("full", r.full)("reason", r.reason)("status", r.status)
     .obj;
+}
+P(archive_store) {
+  return fields{}("stanza", r.stanza)("from", r.from)("to", r.to)(
+           "from_id", r.from_id)("to_id", r.to_id)("stamp_us", r.stamp_us)(
+           "to_bound", r.to_bound)
+    .obj;
+}
+P(archive_query) {
+  return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 #undef P
 
