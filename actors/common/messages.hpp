@@ -33,7 +33,8 @@ using overflow_atom = caf::atom_constant<caf::atom("overflow")>;
 /// (server.cpp), server -> router shard / vhost (request): a barrier
 /// through the shard, and the vhost's count of plugin requests in flight.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-/// A listener reports how many connections it holds.
+/// A listener reports how many connections it holds; a router shard how
+/// many users and sessions are bound there (`ctl status`).
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
 namespace msg {
