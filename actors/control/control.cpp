@@ -57,6 +57,23 @@ void write_all(int fd, const std::string& text) {
   }
 }
 
+/// Reads and drops what the client sent past its request (bounded), so
+/// that closing does not reset the connection before it read the answer
+/// (a Unix socket closed with unread data does).
+void drain(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  char buf[4096];
+  for (size_t total = 0; total < 64 * 1024;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0)
+      return;
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0)
+      return;
+    total += static_cast<size_t>(n);
+  }
+}
+
 } // namespace
 
 struct control_socket::impl {
@@ -140,6 +157,7 @@ struct control_socket::impl {
       if (c < 0)
         continue;
       serve(c);
+      drain(c);
       ::close(c);
     }
   }

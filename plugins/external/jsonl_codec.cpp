@@ -111,6 +111,7 @@ P(session_closed) {
   return fields{}("full", r.full)("reason", r.reason)("status", r.status)
     .obj;
 }
+P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
 #undef P
 
 // --- answers ----------------------------------------------------------------
