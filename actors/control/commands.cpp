@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include <caf/all.hpp>
 
@@ -146,8 +147,8 @@ response help(const args_t&, const server_view&) {
 const command commands[] = {
   {"status", "", "uptime, vhosts, connections and sessions", 0, 0, status},
   {"invalidate", "JID|DOMAIN|--all",
-   "the plugins that cache user data of an outside source (sql, http) "
-   "forget it for that user, vhost or every vhost, and push changed "
+   "the plugins that keep user data of an outside source (sql, http) "
+   "forget it for that user, vhost or every vhost, and push the changed "
    "rosters to the users online",
    1, 1, invalidate},
   {"reload", "", "re-read the configuration (not implemented yet)", 0, 0,
@@ -158,13 +159,31 @@ const command commands[] = {
 } // namespace
 
 std::string help_text() {
+  // "    NAME ARGS   DOC", the doc in a column from 28, wrapped at 80.
+  constexpr size_t column = 28;
+  constexpr size_t width = 80;
   std::string out;
   for (auto& c : commands) {
     std::string head = std::string{c.name} + (*c.args ? " " : "") + c.args;
-    out += "  " + head;
-    out += head.size() < 24 ? std::string(24 - head.size(), ' ')
-                            : "\n" + std::string(26, ' ');
-    out += std::string{c.doc} + "\n";
+    std::string line = "    " + head;
+    if (line.size() + 2 > column) {
+      out += line + "\n";
+      line.clear();
+    }
+    line.resize(column, ' ');
+    std::string_view doc = c.doc;
+    while (!doc.empty()) {
+      auto room = width - line.size();
+      auto cut = doc.size() <= room ? doc.size() : doc.rfind(' ', room);
+      if (cut == std::string_view::npos || cut == 0)
+        cut = std::min(doc.size(), room);
+      line += doc.substr(0, cut);
+      out += line + "\n";
+      doc.remove_prefix(cut);
+      while (!doc.empty() && doc.front() == ' ')
+        doc.remove_prefix(1);
+      line = std::string(column, ' ');
+    }
   }
   return out;
 }
