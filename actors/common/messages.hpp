@@ -41,7 +41,8 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using sm_timeout_atom = caf::atom_constant<caf::atom("smtimeout")>;
 /// connection -> itself: time to ask the client for an ack (<r/>).
 using sm_request_atom = caf::atom_constant<caf::atom("smrequest")>;
-/// A listener reports how many connections it holds.
+/// A listener reports how many connections it holds; a router shard how
+/// many users and sessions are bound there (`ctl status`).
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
 namespace msg {

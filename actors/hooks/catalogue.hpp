@@ -582,6 +582,31 @@ struct archive_query {
   jid from;
   jid to;
 };
+// --- caches of outside sources (`djabberd-actors ctl invalidate`) ---------
+
+/// `cache.invalidate` (notify): the user data a plugin keeps from a
+/// source outside the server (a site's database, a web service, a
+/// directory) may be stale for `scope`, which changed there: forget it,
+/// then read the rosters of the affected users who are online again and
+/// push what changed to their sessions (RFC 6121 §2.1.6), as the
+/// plugin's own refresh does. `scope` is one user's bare JID, or the
+/// vhost's domain (no local part): every user of the vhost. Sent by the
+/// control channel (actors/control) to the vhosts concerned.
+struct cache_invalidate {
+  static constexpr const char* name = "cache.invalidate";
+  static constexpr hook_kind kind = hook_kind::notify;
+  jid scope;
+
+  /// Every user of the vhost, not one.
+  bool everyone() const {
+    return scope.local().empty();
+  }
+  /// Is `local` (a local part of this vhost) concerned?
+  bool concerns(const std::string& local) const {
+    return everyone() || scope.local() == local;
+  }
+};
+
 
 // Disco features, identities and stream features are not hook calls: a
 // plugin declares them in its manifest (actors/hooks/plugin.hpp) and the
@@ -625,7 +650,8 @@ struct archive_query {
   X(session_bound)                                                             \
   X(session_closed)                                                            \
   X(archive_store)                                                             \
-  X(archive_query)
+  X(archive_query)                                                             \
+  X(cache_invalidate)
 
 #define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
 DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)

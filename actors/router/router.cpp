@@ -318,6 +318,13 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
     // Graceful stop: a barrier; every route queued before it has reached
     // its vhost when this answers.
     [](drain_atom) -> size_t { return 0; },
+    // `ctl status`: the users and sessions bound here.
+    [self](count_atom) -> caf::result<size_t, size_t> {
+      size_t n = 0;
+      for (auto& [_, rs] : self->state.users)
+        n += rs.size();
+      return {self->state.users.size(), n};
+    },
   };
 }
 

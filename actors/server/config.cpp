@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/jid.hpp"
+#include "control/control.hpp"
 
 namespace dja::config {
 
@@ -167,6 +168,18 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
     } else if (k == "shutdown_timeout") {
       if (auto i = int_in(v, key, 0, 3600, " (seconds)"))
         cfg.shutdown_timeout = std::chrono::seconds{*i};
+    } else if (k == "control_socket") {
+      // Checked for its size here; whether it can be created, at start.
+      if (auto s = str(v, key, "a string (a Unix socket path; \"\" for "
+                               "none)")) {
+        if (s->size() > control::max_socket_path)
+          fail(line_of(v), key,
+               "a path of at most "
+                 + std::to_string(control::max_socket_path)
+                 + " bytes (the bound of a Unix socket address)");
+        cfg.control_socket = *s;
+        cfg.control_socket_line = line_of(v);
+      }
     } else if (server_s2s(k, v, key, cfg)) {
       // a federation key
     } else {
@@ -174,6 +187,7 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, shutdown_timeout, tls_ciphers, tls_ciphersuites, "
            "auth_fail_limit, auth_fail_window, auth_delay_max, plugin_dirs, "
+           "control_socket, "
            "s2s_tls, "
            "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "
@@ -593,6 +607,12 @@ std::string config_error::to_string() const {
   if (!key.empty())
     res += key + ": ";
   return res + expected;
+}
+
+std::string control_socket_path(const server_cfg& cfg) {
+  if (cfg.control_socket)
+    return *cfg.control_socket;
+  return (std::filesystem::path{cfg.data_dir} / "control.sock").string();
 }
 
 load_result load_text(std::string_view text, const std::string& path) {

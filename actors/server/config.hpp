@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,6 +115,11 @@ struct server_cfg {
   std::chrono::seconds auth_fail_window{600};
   /// The longest delay before an answer to a throttled login.
   std::chrono::seconds auth_delay_max{60};
+  /// `control_socket`: the Unix socket of `djabberd-actors ctl`
+  /// (actors/control); unset: DATA_DIR/control.sock (control_socket_path);
+  /// "": none.
+  std::optional<std::string> control_socket;
+  int64_t control_socket_line = 0; ///< its line; 0: the default
   std::vector<listen_cfg> listeners;
   std::vector<vhost_cfg> vhosts;
   // --- federation (actors/s2s, docs/s2s.md); on with an s2s listener ---
@@ -148,6 +154,10 @@ struct load_result {
   std::vector<config_error> errors;
   bool ok() const { return errors.empty(); }
 };
+
+/// The control socket of `cfg`: `control_socket`, else
+/// DATA_DIR/control.sock; "" when off.
+std::string control_socket_path(const server_cfg& cfg);
 
 /// Reads and validates a configuration file.
 load_result load_file(const std::string& path);

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "cluster/status.hpp"
+#include "control/client.hpp"
+#include "control/commands.hpp"
 #include "server/registry.hpp"
 #include "s2s/status.hpp"
 #include "server/admin.hpp"
@@ -27,6 +29,7 @@ constexpr const char* usage = R"(usage: djabberd-actors [options]
        djabberd-actors user add|passwd|del|list [--config FILE] ARG
        djabberd-actors s2s status [--config FILE]
        djabberd-actors cluster status [--config FILE]
+       djabberd-actors ctl [--config FILE] COMMAND [ARG ...]
 
   --config FILE     configuration file (default: config/server.toml)
   --check-config    validate the configuration, print what is wrong,
@@ -45,10 +48,17 @@ Signals: SIGTERM or SIGINT stop the server gracefully (every open stream
 gets a <system-shutdown/> stream error).
 )";
 
+/// Every usage section, for --help and usage errors.
+void print_usage(std::ostream& out) {
+  out << usage << dja::admin::usage << dja::s2s::status_usage
+      << "\nCluster:\n" << dja::cluster::usage
+      << "\nThe running server (its control socket):\n"
+      << dja::control::usage << dja::control::help_text() << usage_tail;
+}
+
 int fail_usage(const std::string& what) {
-  std::cerr << "djabberd-actors: " << what << "\n\n"
-            << usage << dja::admin::usage << dja::s2s::status_usage
-            << "\nCluster:\n" << dja::cluster::usage << usage_tail;
+  std::cerr << "djabberd-actors: " << what << "\n\n";
+  print_usage(std::cerr);
   return 1;
 }
 
@@ -57,6 +67,8 @@ int fail_usage(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "user") == 0)
     return dja::admin::run_user_command(argc - 2, argv + 2);
+  if (argc > 1 && std::strcmp(argv[1], "ctl") == 0)
+    return dja::control::run_ctl_command(argc - 2, argv + 2);
   if (argc > 1 && std::strcmp(argv[1], "s2s") == 0)
     return dja::s2s::run_status_command(argc - 2, argv + 2);
   if (argc > 1 && std::strcmp(argv[1], "cluster") == 0) {
@@ -77,9 +89,8 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage << dja::admin::usage << dja::s2s::status_usage
-                << "\nCluster:\n" << dja::cluster::usage << usage_tail
-                << "\nplugin types:\n";
+      print_usage(std::cout);
+      std::cout << "\nplugin types:\n";
       for (auto& t : dja::plugins::builtin_types())
         std::cout << "  " << t.name << " - " << t.summary << "\n";
       return 0;

@@ -13,6 +13,7 @@
 #include "cluster/start.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "control/start.hpp"
 #include "common/server_context.hpp"
 #include "common/login_throttle.hpp"
 #include "common/stream_management.hpp"
@@ -313,6 +314,14 @@ int run_server(const config::server_cfg& cfg) {
     }
   }
 
+  // Before the listeners: a client that finds the port open finds the
+  // control socket too.
+  bool control_ok = true;
+  auto control_sock = control::open_configured(cfg, control_ok);
+  if (!control_ok)
+    return 1;
+  auto started = std::chrono::steady_clock::now();
+
   caf::scoped_actor self{sys};
   std::vector<caf::actor> listeners;
   int rc = 0;
@@ -346,10 +355,14 @@ int run_server(const config::server_cfg& cfg) {
       break;
   }
   if (rc == 0) {
+    if (control_sock)
+      control::serve(*control_sock,
+                     {&sys, ctx, listeners, cfg.file, started});
     spdlog::info("djabberd-actors {} started", DJA_VERSION);
     auto sig = wait_for_signal();
     spdlog::info("signal {}: shutting down", sig);
   }
+  control_sock.reset(); // no command during the stop; the file goes
   // Graceful shutdown: every open stream gets <system-shutdown/>.
   if (ctx->s2s)
     self->send(ctx->s2s, shutdown_atom::value);

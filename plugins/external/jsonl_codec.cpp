@@ -122,6 +122,7 @@ P(archive_store) {
 P(archive_query) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
+P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
 #undef P
 
 // --- answers ----------------------------------------------------------------

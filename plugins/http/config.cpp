@@ -129,9 +129,12 @@ manifest describe(const toml::table& opts) {
     for (auto h : {hooks::id<hooks::roster_get>,
                    hooks::id<hooks::roster_load_item>})
       m.hooks.push_back(h);
+  // Who is online (roster pushes, avatar hashes), and what to forget
+  // when the service's data changed (`ctl invalidate`).
   if (online)
     for (auto h : {hooks::id<hooks::session_bound>,
-                   hooks::id<hooks::session_closed>})
+                   hooks::id<hooks::session_closed>,
+                   hooks::id<hooks::cache_invalidate>})
       m.hooks.push_back(h);
   if (opts.contains("vcard_url")) {
     if (opts["avatar_hash"].value_or(true))

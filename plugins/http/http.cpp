@@ -14,6 +14,7 @@
 // Passwords are only checkable, so the vhost offers SASL PLAIN only (over
 // TLS; decided and logged at start by the server).
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -238,6 +239,29 @@ void refresh(http_actor* self, const std::vector<std::string>& users) {
   }
 }
 
+/// cache.invalidate: the service's data of `n.scope` changed. Nothing of
+/// the answers is kept but the avatar hashes (forgotten: the next
+/// available presence announces the service's photo) and the rosters the
+/// online clients were given: fetched again, what changed pushed.
+void invalidate(http_actor* self, const hooks::cache_invalidate& n) {
+  auto& st = self->state;
+  if (n.scope.domain() != st.scope.domain)
+    return;
+  std::vector<std::string> users;
+  if (n.everyone()) {
+    st.avatars.forget_all();
+    users = st.online.users();
+  } else {
+    st.avatars.forget(n.scope.local());
+    users.push_back(n.scope.local());
+  }
+  spdlog::info("{}: cache invalidated for {}: {} online user(s) to "
+               "refresh",
+               st.cfg.tag, n.everyone() ? "every user" : n.scope.local(),
+               std::count_if(users.begin(), users.end(),
+                             [&](auto& u) { return st.online.is_online(u); }));
+  refresh(self, users);
+}
 
 caf::behavior http_plugin(http_actor* self, http::config cfg) {
   auto& st = self->state;
@@ -336,6 +360,7 @@ caf::behavior http_plugin(http_actor* self, http::config cfg) {
     [=](const http::refresh_users& m) {
       refresh(self, m.users);
     },
+    [=](const hooks::cache_invalidate& n) { invalidate(self, n); },
     [=](refresh_atom) {
       refresh(self, self->state.online.users());
       self->delayed_send(self, self->state.cfg.roster_refresh,

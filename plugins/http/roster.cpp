@@ -7,8 +7,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/messages.hpp"
-#include "common/roster_xml.hpp"
 #include "plugins/http/convention.hpp"
 
 namespace dja::plugins::http {
@@ -27,56 +25,6 @@ caf::expected<roster> roster_of(const config& cfg, const response& r) {
                  "(skipped or defaulted)",
                  cfg.tag, skipped, skipped == 1 ? "y" : "ies");
   return out;
-}
-
-void online_rosters::bound(const jid& full, caf::actor session) {
-  sessions_[full.local()][full.str()] = std::move(session);
-}
-
-void online_rosters::closed(const jid& full) {
-  auto i = sessions_.find(full.local());
-  if (i == sessions_.end())
-    return;
-  i->second.erase(full.str());
-  if (i->second.empty()) {
-    sessions_.erase(i);
-    given_.erase(full.local());
-  }
-}
-
-bool online_rosters::is_online(const std::string& user) const {
-  return sessions_.count(user) > 0;
-}
-
-std::vector<std::string> online_rosters::users() const {
-  std::vector<std::string> out;
-  for (auto& [u, _] : sessions_)
-    out.push_back(u);
-  return out;
-}
-
-void online_rosters::given(const std::string& user, const roster& r) {
-  // Only the first read while she is online: later roster.get calls may
-  // be the core's own (presence broadcast, probes), whose answers her
-  // client never saw; pushes keep the record current from here on. A
-  // client that asks again gets the current roster, and at worst a push
-  // it already has (harmless, RFC 6121 §2.1.6).
-  if (is_online(user))
-    given_.emplace(user, r);
-}
-
-size_t online_rosters::push_changes(const std::string& user,
-                                    const roster& now) {
-  auto o = sessions_.find(user);
-  if (o == sessions_.end())
-    return 0;
-  auto& before = given_[user];
-  auto pushes = roster_xml::changes(before, now);
-  before = now;
-  for (auto& [_, s] : o->second)
-    for (auto& p : pushes)
-      caf::anon_send(s, msg::roster_push{p});
-  return pushes.size();
 }
 
 } // namespace dja::plugins::http

@@ -1,15 +1,15 @@
 #pragma once
 
 // Rosters from the web service (Prosody's mod_http_roster_admin): the
-// roster of a response, the online users with the roster their clients
-// were given, and the pushes when the service's roster changed
-// (RFC 6121 §2.1.6). Prosody lets the web application POST a JSON list
-// of user names to an HTTP endpoint of the XMPP server; here that
-// request becomes the `refresh_users` message to the plugin actor (sent
-// by refresh_endpoint.hpp), and `roster_refresh_s` polls the online
-// users.
+// roster of a response. The online users, the roster their clients were
+// given and the pushes when the service's roster changed (RFC 6121
+// §2.1.6) are plugins/common/online_rosters.hpp. Prosody lets the web
+// application POST a JSON list of user names to an HTTP endpoint of the
+// XMPP server; here that request becomes the `refresh_users` message to
+// the plugin actor (sent by refresh_endpoint.hpp), `roster_refresh_s`
+// polls the online users, and `cache.invalidate` (`djabberd-actors ctl
+// invalidate`) refreshes the users it concerns.
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +20,7 @@
 #include "common/jid.hpp"
 #include "common/roster_item.hpp"
 #include "plugins/http/client.hpp"
+#include "plugins/common/online_rosters.hpp"
 #include "plugins/http/config.hpp"
 
 namespace dja::plugins::http {
@@ -35,28 +36,9 @@ struct refresh_users {
 /// skipped entry is logged.
 caf::expected<roster> roster_of(const config& cfg, const response& r);
 
-/// The online users of the vhost, their sessions, and the roster their
-/// clients last got (the base of a refresh's pushes). One actor's.
-class online_rosters {
-public:
-  void bound(const jid& full, caf::actor session);
-  void closed(const jid& full);
-  bool is_online(const std::string& user) const;
-  std::vector<std::string> users() const;
-
-  /// `r` was read while she is online; the first such read is taken as
-  /// what her client has.
-  void given(const std::string& user, const roster& r);
-
-  /// Pushes the items of `now` that differ from what she was given and
-  /// removals of those gone, to each of her sessions; returns how many
-  /// pushes per session (0 when nothing changed or she is offline).
-  size_t push_changes(const std::string& user, const roster& now);
-
-private:
-  std::map<std::string, std::map<std::string, caf::actor>> sessions_;
-  std::map<std::string, roster> given_;
-};
+/// The online users and the rosters they were given: the mechanism
+/// shared with the other plugins whose rosters live outside the server.
+using plugins::online_rosters;
 
 } // namespace dja::plugins::http
 

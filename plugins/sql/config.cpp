@@ -223,12 +223,14 @@ manifest describe(const toml::table& opts) {
   if (set("roster_sql") || set("user_groups_sql")) {
     m.hooks.push_back(hooks::id<hooks::roster_get>);
     m.hooks.push_back(hooks::id<hooks::roster_load_item>);
-    // Who is online, for the roster pushes of roster_refresh_s.
-    if (opts["roster_refresh_s"].value_or(int64_t{0}) > 0) {
-      m.hooks.push_back(hooks::id<hooks::session_bound>);
-      m.hooks.push_back(hooks::id<hooks::session_closed>);
-    }
+    // Who is online, for the roster pushes of roster_refresh_s and
+    // cache.invalidate.
+    m.hooks.push_back(hooks::id<hooks::session_bound>);
+    m.hooks.push_back(hooks::id<hooks::session_closed>);
   }
+  // The site's rows change outside the server: `ctl invalidate` drops
+  // the cached ones and pushes changed rosters.
+  m.hooks.push_back(hooks::id<hooks::cache_invalidate>);
   if (set("presence_sql"))
     m.hooks.push_back(hooks::id<hooks::presence_check>);
   if (set("vcard_sql")) {

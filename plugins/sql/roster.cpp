@@ -82,44 +82,48 @@ caf::expected<hooks::roster> site::roster(const std::string& user,
   return fold.finish("sql");
 }
 
-void site::refresh_rosters() {
-  std::vector<std::string> users;
-  {
-    std::lock_guard<std::mutex> guard{st_->online_mtx};
-    for (auto& [user, _] : st_->online)
-      users.push_back(user);
-  }
+std::vector<std::string> site::online_users() {
+  std::lock_guard<std::mutex> guard{st_->online_mtx};
+  return st_->online.users();
+}
+
+void site::refresh_rosters(const std::vector<std::string>& users) {
   for (auto& user : users) {
+    {
+      std::lock_guard<std::mutex> guard{st_->online_mtx};
+      if (!st_->online.is_online(user))
+        continue; // read afresh at her next login anyway
+    }
     auto now = roster(user, true);
     if (!now) {
       spdlog::warn("{}: roster refresh of {}: {}", cfg().tag, user,
                    caf::to_string(now.error()));
       continue;
     }
-    std::vector<xml::element_ptr> pushes;
-    std::vector<caf::actor> sessions;
+    size_t pushes = 0;
     {
       std::lock_guard<std::mutex> guard{st_->online_mtx};
-      auto o = st_->online.find(user);
-      if (o == st_->online.end())
-        continue; // gone meanwhile
-      auto& before = st_->given[user];
-      if (before.version == now->version)
-        continue;
-      pushes = roster_xml::changes(before, *now);
-      before = *now;
-      for (auto& [_, s] : o->second)
-        sessions.push_back(s);
+      pushes = st_->online.push_changes(user, *now);
     }
-    for (auto& s : sessions)
-      for (auto& p : pushes)
-        caf::anon_send(s, msg::roster_push{p});
-    if (!pushes.empty())
-      st_->cache.clear(); // later reads see the change too
-    if (!pushes.empty())
-      spdlog::info("{}: roster of {} changed in the database: {} push(es)",
-                   cfg().tag, user, pushes.size());
+    if (pushes == 0)
+      continue;
+    st_->cache.clear(); // later reads see the change too
+    spdlog::info("{}: roster of {} changed in the database: {} push(es)",
+                 cfg().tag, user, pushes);
   }
+}
+
+void site::invalidate(const hooks::cache_invalidate& n) {
+  st_->cache.clear();
+  std::vector<std::string> users;
+  if (n.everyone())
+    users = online_users();
+  else
+    users.push_back(n.scope.local());
+  spdlog::info("{}: cache invalidated for {}", cfg().tag,
+               n.everyone() ? std::string{"every user"} : n.scope.local());
+  if (!cfg().q.roster.empty() || !cfg().q.user_groups.empty())
+    refresh_rosters(users);
 }
 
 caf::expected<std::vector<xml::element_ptr>>

@@ -9,6 +9,7 @@
 // caf::error, so the core answers temporary-auth-failure or
 // internal-server-error, never a wrong password.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/common/online_rosters.hpp"
 #include "plugins/common/ttl_cache.hpp"
 #include "plugins/sql/config.hpp"
 
@@ -39,11 +41,14 @@ struct shared_state {
   std::mutex logged_mtx;
   std::set<std::string> logged; ///< unknown password forms already logged
 
-  /// The sessions of online users (local part -> full JID -> session)
-  /// and the roster each was last given, for roster_refresh_s.
+  /// The online users and the roster each was last given, for the
+  /// pushes of roster_refresh_s and cache.invalidate.
   std::mutex online_mtx;
-  std::map<std::string, std::map<std::string, caf::actor>> online;
-  std::map<std::string, hooks::roster> given;
+  online_rosters online;
+
+  /// How many cache.invalidate notices came (to one worker of the
+  /// pool): a worker that saw fewer forgets its own avatar hashes.
+  std::atomic<uint64_t> invalidations{0};
 };
 
 class site {
@@ -76,9 +81,18 @@ public:
   caf::expected<hooks::roster> roster(const std::string& user,
                                       bool fresh = false);
 
-  /// Reads the rosters of the online users again and pushes what changed
-  /// to their sessions (RFC 6121 §2.1.6); failures are logged.
-  void refresh_rosters();
+  /// Reads the rosters of those of `users` who are online again (past
+  /// the cache) and pushes what changed to their sessions (RFC 6121
+  /// §2.1.6); failures are logged.
+  void refresh_rosters(const std::vector<std::string>& users);
+
+  /// The local parts online.
+  std::vector<std::string> online_users();
+
+  /// cache.invalidate: drops the cached rows (all of them: one row can
+  /// be in several users' answers, a friendship in both friends'
+  /// rosters) and refreshes the rosters of the users of `n` online.
+  void invalidate(const hooks::cache_invalidate& n);
 
   /// The presence stanzas of `user` from presence_sql, for `prober`
   /// (a bare JID), who must be in her roster with a subscription to her

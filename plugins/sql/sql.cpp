@@ -48,6 +48,7 @@ struct worker_state {
   std::unique_ptr<sql::site> db;
   plugins::scope scope;
   vcard::avatar_cache avatars;
+  uint64_t invalidations = 0; ///< shared_state::invalidations seen
 };
 
 using worker_actor = caf::stateful_actor<worker_state>;
@@ -168,13 +169,10 @@ caf::behavior worker(worker_actor* self,
       if (!roster)
         return self->state.scope.failed("roster", roster.error());
       {
-        // What her client has: the base of the next refresh's pushes.
-        // Only the first read while she is online: later reads may be
-        // the core's own (presence broadcast, probes), whose answers her
-        // client never saw; the pushes keep the record current after it.
+        // What her client has: the base of the next refresh's pushes
+        // (the first read while she is online, online_rosters.hpp).
         std::lock_guard<std::mutex> guard{shared->online_mtx};
-        if (shared->online.count(r.user.local()) > 0)
-          shared->given.emplace(r.user.local(), *roster);
+        shared->online.given(r.user.local(), *roster);
       }
       return answer<hooks::roster>::handled(std::move(*roster));
     },
@@ -182,22 +180,24 @@ caf::behavior worker(worker_actor* self,
       if (!ours(n.full))
         return;
       std::lock_guard<std::mutex> guard{shared->online_mtx};
-      shared->online[n.full.local()][n.full.str()] = n.session;
+      shared->online.bound(n.full, n.session);
     },
     [=](const hooks::session_closed& n) {
       if (!ours(n.full))
         return;
       std::lock_guard<std::mutex> guard{shared->online_mtx};
-      auto i = shared->online.find(n.full.local());
-      if (i == shared->online.end())
-        return;
-      i->second.erase(n.full.str());
-      if (i->second.empty()) {
-        shared->online.erase(i);
-        shared->given.erase(n.full.local());
-      }
+      shared->online.closed(n.full);
     },
-    [=](refresh_atom) { self->state.db->refresh_rosters(); },
+    [=](refresh_atom) {
+      auto& db = *self->state.db;
+      db.refresh_rosters(db.online_users());
+    },
+    [=](const hooks::cache_invalidate& n) {
+      if (n.scope.domain() != shared->cfg.domain)
+        return;
+      ++shared->invalidations; // every worker's avatar hashes
+      self->state.db->invalidate(n);
+    },
     [=](const hooks::roster_load_item& r)
       -> caf::result<answer<std::vector<hooks::roster_item>>> {
       if (!ours(r.user))
@@ -220,6 +220,10 @@ caf::behavior worker(worker_actor* self,
     },
     [=](const hooks::presence_alter_available& r) {
       auto& st = self->state;
+      if (auto n = shared->invalidations.load(); n != st.invalidations) {
+        st.avatars.forget_all(); // `ctl invalidate` since the last use
+        st.invalidations = n;
+      }
       return userbase::avatar(st.avatars, st.scope, r,
                               [&st](const std::string& local) {
                                 return st.db->vcard(local);

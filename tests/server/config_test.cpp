@@ -227,6 +227,26 @@ CAF_TEST(bad server values) {
   CAF_CHECK(only_error(r, 1, "server", "a table"));
 }
 
+CAF_TEST(control socket) {
+  // Unset: DATA_DIR/control.sock; "": none; a path as given.
+  auto r = load("[server]\ndata_dir = \"/var/lib/x\"\n" + minimal);
+  CAF_REQUIRE(r.ok());
+  CAF_CHECK_EQUAL(control_socket_path(r.cfg), "/var/lib/x/control.sock");
+  r = load("[server]\ncontrol_socket = \"\"\n" + minimal);
+  CAF_REQUIRE(r.ok());
+  CAF_CHECK_EQUAL(control_socket_path(r.cfg), "");
+  r = load("[server]\ncontrol_socket = \"/run/x/ctl.sock\"\n" + minimal);
+  CAF_REQUIRE(r.ok());
+  CAF_CHECK_EQUAL(control_socket_path(r.cfg), "/run/x/ctl.sock");
+  CAF_CHECK_EQUAL(r.cfg.control_socket_line, 2);
+  r = load("[server]\ncontrol_socket = 1\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.control_socket", "a string"));
+  r = load("[server]\ncontrol_socket = \"/" + std::string(120, 'x')
+           + "\"\n" + minimal);
+  CAF_CHECK(only_error(r, 2, "server.control_socket",
+                       "a path of at most 107 bytes"));
+}
+
 CAF_TEST(wrong type for port) {
   auto r = load("[[listen]]\nkind = \"c2s\"\naddress = \"127.0.0.1\"\n"
                 "port = \"5222\"\n[[vhost]]\ndomain = \"localhost\"\n");

@@ -52,6 +52,11 @@ public:
     hashes_.erase(local);
   }
 
+  /// Every hash may be stale (`cache.invalidate` of a whole vhost).
+  void forget_all() {
+    hashes_.clear();
+  }
+
 private:
   /// "" = no photo; nullopt = a BINVAL that is not base64 (nothing
   /// announced).
