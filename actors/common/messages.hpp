@@ -197,6 +197,8 @@ struct sm_resumed {
   uint32_t handled = 0;
   uint32_t send_count = 0;
   std::vector<xml::element_ptr> resend;
+};
+
 /// router shard -> session: an XEP-0280 carbon copy (from the user's
 /// bare JID, <received/> or <sent/> wrapping the original). The session
 /// addresses it to its full JID and delivers it only when its client

@@ -5,6 +5,8 @@
 
 #include <caf/send.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "common/messages.hpp"
 #include "common/roster_xml.hpp"
 
@@ -58,6 +60,36 @@ size_t online_rosters::push_changes(const std::string& user,
     for (auto& p : pushes)
       caf::anon_send(s, msg::roster_push{p});
   return pushes.size();
+}
+
+size_t online_rosters::refresh(std::mutex& mtx, online_rosters& online,
+                               const std::vector<std::string>& users,
+                               const read_fn& read, const std::string& tag) {
+  size_t changed = 0;
+  for (auto& user : users) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (!online.is_online(user))
+        continue; // read afresh at her next login anyway
+    }
+    auto now = read(user);
+    if (!now) {
+      spdlog::warn("{}: roster refresh of {}: {}", tag, user,
+                   caf::to_string(now.error()));
+      continue;
+    }
+    size_t pushes = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      pushes = online.push_changes(user, *now);
+    }
+    if (pushes == 0)
+      continue;
+    ++changed;
+    spdlog::info("{}: roster of {} changed at the source: {} push(es)", tag,
+                 user, pushes);
+  }
+  return changed;
 }
 
 } // namespace dja::plugins

@@ -9,11 +9,14 @@
 // (`cache.invalidate`). Fed by `session.bound` / `session.closed`. Not
 // thread-safe: one actor's, or behind the plugin's own mutex.
 
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/expected.hpp>
 
 #include "common/jid.hpp"
 #include "common/roster_item.hpp"
@@ -37,6 +40,16 @@ public:
   /// removals of those gone, to each of her sessions; returns how many
   /// pushes per session (0 when nothing changed or she is offline).
   size_t push_changes(const std::string& user, const roster& now);
+
+  /// The refresh of the plugins whose workers share one online_rosters
+  /// behind `mtx` (sql, ldap): reads the roster of each of `users` still
+  /// online with `read` (past any cache), pushes what changed and logs it
+  /// with `tag`; returns how many users' rosters changed. A read that
+  /// fails is logged and skipped (she keeps what she has).
+  using read_fn = std::function<caf::expected<roster>(const std::string&)>;
+  static size_t refresh(std::mutex& mtx, online_rosters& online,
+                        const std::vector<std::string>& users,
+                        const read_fn& read, const std::string& tag);
 
 private:
   std::map<std::string, std::map<std::string, caf::actor>> sessions_;

@@ -48,6 +48,7 @@ struct ldap_worker_state {
   std::unique_ptr<ldap::site> dir;
   plugins::scope scope;
   vcard::avatar_cache avatars;
+  uint64_t invalidations = 0; ///< shared_state::invalidations seen
 };
 
 using ldap_worker = caf::stateful_actor<ldap_worker_state>;
@@ -67,15 +68,6 @@ caf::result<reply_t> get_vcard(ldap_worker* self,
   auto reply = std::make_shared<xml::element>(errors::iq_result(*r.stanza));
   reply->add_child(*v ? **v : xml::element{"vCard", vcard::ns_vcard});
   return reply_t::handled(reply);
-}
-
-caf::result<answer<hooks::roster>> get_roster(ldap_worker* self,
-                                              const jid& user) {
-  auto& st = self->state;
-  auto roster = st.dir->roster(user.local());
-  if (!roster)
-    return st.scope.failed("roster", roster.error());
-  return answer<hooks::roster>::handled(std::move(*roster));
 }
 
 caf::behavior worker(ldap_worker* self,
@@ -105,7 +97,50 @@ caf::behavior worker(ldap_worker* self,
     [=](const hooks::roster_get& r) -> caf::result<answer<hooks::roster>> {
       if (!ours(r.user))
         return answer<hooks::roster>::decline();
-      return get_roster(self, r.user);
+      auto roster = self->state.dir->roster(r.user.local());
+      if (!roster)
+        return self->state.scope.failed("roster", roster.error());
+      {
+        // What her client has: the base of an invalidation's pushes.
+        std::lock_guard<std::mutex> guard{shared->online_mtx};
+        shared->online.given(r.user.local(), *roster);
+      }
+      return answer<hooks::roster>::handled(std::move(*roster));
+    },
+    [=](const hooks::session_bound& n) {
+      if (!ours(n.full))
+        return;
+      std::lock_guard<std::mutex> guard{shared->online_mtx};
+      shared->online.bound(n.full, n.session);
+    },
+    [=](const hooks::session_closed& n) {
+      if (!ours(n.full))
+        return;
+      std::lock_guard<std::mutex> guard{shared->online_mtx};
+      shared->online.closed(n.full);
+    },
+    [=](const hooks::cache_invalidate& n) {
+      if (n.scope.domain() != shared->cfg.domain)
+        return;
+      shared->cache.clear();
+      ++shared->invalidations; // every worker's avatar hashes
+      std::vector<std::string> users;
+      if (n.everyone()) {
+        std::lock_guard<std::mutex> guard{shared->online_mtx};
+        users = shared->online.users();
+      } else {
+        users.push_back(n.scope.local());
+      }
+      spdlog::info("{}: cache invalidated for {}", shared->cfg.tag,
+                   n.everyone() ? std::string{"every user"}
+                                : n.scope.local());
+      if (shared->cfg.group_base.empty())
+        return; // no rosters from the directory
+      auto& dir = *self->state.dir;
+      online_rosters::refresh(
+        shared->online_mtx, shared->online, users,
+        [&dir](const std::string& user) { return dir.roster(user); },
+        shared->cfg.tag);
     },
     [=](const hooks::roster_load_item& r)
       -> caf::result<answer<std::vector<hooks::roster_item>>> {
@@ -118,6 +153,10 @@ caf::behavior worker(ldap_worker* self,
     [=](const hooks::iq_request& r) { return get_vcard(self, r); },
     [=](const hooks::presence_alter_available& r) {
       auto& st = self->state;
+      if (auto n = shared->invalidations.load(); n != st.invalidations) {
+        st.avatars.forget_all(); // `ctl invalidate` since the last use
+        st.invalidations = n;
+      }
       return userbase::avatar(st.avatars, st.scope, r,
                               [&st](const std::string& local) {
                                 return st.dir->vcard(local);

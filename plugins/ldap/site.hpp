@@ -9,7 +9,9 @@
 // temporary-auth-failure or internal-server-error, never a wrong
 // password.
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 
 #include "common/xml.hpp"
 #include "hooks/catalogue.hpp"
+#include "plugins/common/online_rosters.hpp"
 #include "plugins/common/ttl_cache.hpp"
 #include "plugins/ldap/config.hpp"
 #include "plugins/ldap/directory.hpp"
@@ -29,6 +32,13 @@ namespace dja::plugins::ldap {
 struct shared_state {
   config cfg;
   ttl_cache<entries> cache;
+  /// The online users and the roster each was given, for the pushes of
+  /// cache.invalidate (`djabberd-actors ctl invalidate`).
+  std::mutex online_mtx;
+  online_rosters online;
+  /// cache.invalidate notices so far (each worker forgets its avatar
+  /// hashes when it sees the number grow).
+  std::atomic<uint64_t> invalidations{0};
 };
 
 class site {

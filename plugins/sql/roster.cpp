@@ -88,29 +88,12 @@ std::vector<std::string> site::online_users() {
 }
 
 void site::refresh_rosters(const std::vector<std::string>& users) {
-  for (auto& user : users) {
-    {
-      std::lock_guard<std::mutex> guard{st_->online_mtx};
-      if (!st_->online.is_online(user))
-        continue; // read afresh at her next login anyway
-    }
-    auto now = roster(user, true);
-    if (!now) {
-      spdlog::warn("{}: roster refresh of {}: {}", cfg().tag, user,
-                   caf::to_string(now.error()));
-      continue;
-    }
-    size_t pushes = 0;
-    {
-      std::lock_guard<std::mutex> guard{st_->online_mtx};
-      pushes = st_->online.push_changes(user, *now);
-    }
-    if (pushes == 0)
-      continue;
+  auto changed = online_rosters::refresh(
+    st_->online_mtx, st_->online, users,
+    [this](const std::string& user) { return roster(user, true); },
+    cfg().tag);
+  if (changed > 0)
     st_->cache.clear(); // later reads see the change too
-    spdlog::info("{}: roster of {} changed in the database: {} push(es)",
-                 cfg().tag, user, pushes);
-  }
 }
 
 void site::invalidate(const hooks::cache_invalidate& n) {
