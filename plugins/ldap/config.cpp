@@ -154,8 +154,14 @@ manifest describe(const toml::table& opts) {
     m.hooks.push_back(hooks::id<hooks::auth_list_users>);
   if (opts.contains("group_base"))
     for (auto h : {hooks::id<hooks::roster_get>,
-                   hooks::id<hooks::roster_load_item>})
+                   hooks::id<hooks::roster_load_item>,
+                   // who is online, for the pushes of an invalidation
+                   hooks::id<hooks::session_bound>,
+                   hooks::id<hooks::session_closed>})
       m.hooks.push_back(h);
+  // `djabberd-actors ctl invalidate`: the cache and avatar hashes dropped,
+  // changed rosters pushed.
+  m.hooks.push_back(hooks::id<hooks::cache_invalidate>);
   if (opts["vcard"].value_or(true)) {
     if (opts["avatar_hash"].value_or(true))
       m.hooks.push_back(hooks::id<hooks::presence_alter_available>);

@@ -29,7 +29,9 @@ Then:
     accepted, nothing answers) -> <temporary-auth-failure/> within the
     bounds, while static.test logs in meanwhile; thawed -> login works;
   * `djabberd-actors user list example.org` lists the directory's users,
-    `user add` is refused (the directory is read-only).
+    `user add` is refused (the directory is read-only);
+  * dave added to alice's group with ldapmodify, then `djabberd-actors
+    ctl invalidate alice@example.org`: the roster push reaches her client.
 
     /usr/bin/python3 tests/e2e/test_ldap_directory.py --server build/djabberd-actors
 
@@ -219,6 +221,50 @@ async def client_checks(port):
                 pass
 
 
+async def invalidate_push(port, d, server):
+    """A member added to her group in the directory, then `djabberd-actors
+    ctl invalidate`: the roster push reaches her online client (the
+    directory is cached, cache_ttl of ldap.toml)."""
+    alice = await login(port, "alice@example.org/inv", "wonder-pw")
+    try:
+        if "dave@example.org" in alice.client_roster.keys():
+            raise TestFailure("dave is in alice's roster before the change")
+        change = ("dn: cn=team,ou=groups,dc=example,dc=org\nchangetype: modify\n"
+                  "add: member\nmember: uid=dave,%s\n" % PEOPLE)
+        loop = asyncio.get_event_loop()
+        r = await loop.run_in_executor(None, lambda: subprocess.run(
+            ["ldapmodify", "-x", "-H", d.ldap_uri, "-D", sh.ROOT_DN, "-w", sh.ROOT_PW],
+            input=change, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            timeout=sh.STEP))
+        if r.returncode != 0:
+            raise TestFailure("ldapmodify: %s" % r.stdout[-300:])
+        cfg = os.path.join(server.tmp, "server.toml")
+        p = await loop.run_in_executor(None, lambda: subprocess.run(
+            [server.binary, "ctl", "--config", cfg, "invalidate", "alice@example.org"],
+            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=sh.STEP))
+        if p.returncode != 0:
+            raise TestFailure("ctl invalidate alice@example.org: %s" % p.stdout[-300:])
+        def has_dave():  # (indexing client_roster would create the item)
+            r = alice.client_roster
+            return "dave@example.org" in r.keys() \
+                and r["dave@example.org"]["subscription"] == "both"
+        t0 = time.monotonic()
+        while not has_dave():
+            if time.monotonic() - t0 > sh.STEP:
+                raise TestFailure("no roster push of dave within %ds of ctl invalidate"
+                                  % sh.STEP)
+            await asyncio.sleep(0.1)
+        print("  dave added to group team + ctl invalidate -> roster push to alice's "
+              "online client (%.2f s)" % (time.monotonic() - t0))
+    finally:
+        try:
+            fut = alice.disconnect(wait=1.0)
+            if fut is not None:
+                await asyncio.wait_for(fut, 5)
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def admin(server):
     """`user list` reads the directory; `user add` is refused (read-only)."""
     cfg = os.path.join(server.tmp, "server.toml")
@@ -309,6 +355,7 @@ def main():
         logins(server.port)
         cl.run(client_checks(server.port), 60)
         admin(server)
+        cl.run(invalidate_push(server.port, d, server), 60)
         outage(server.port, d)
         log = server.log_tail(100000)
         if "ldap: vhost example.org: directory" not in log or "PLAIN only" not in log:

@@ -126,6 +126,9 @@ CAF_TEST(the manifest follows the settings) {
                            {"vcard", false}});
   CAF_CHECK(!serves(m, hooks::id<hooks::auth_list_users>));
   CAF_CHECK(serves(m, hooks::id<hooks::roster_get>));
+  // Rosters from the directory: who is online, for ctl invalidate's pushes.
+  CAF_CHECK(serves(m, hooks::id<hooks::session_bound>));
+  CAF_CHECK(serves(m, hooks::id<hooks::cache_invalidate>));
   CAF_CHECK(m.iqs.empty());
 }
 
