@@ -151,7 +151,7 @@ class Postgres:
 def pgsql_config(text, dsn):
     """An SQLite test config turned into its PostgreSQL twin: every
     `type = "X.sqlite"` of auth, roster, offline, vcard, private,
-    blocking and pep becomes
+    blocking, pep and mam becomes
     `X.pgsql` with `dsn`, and that block's `file = ...` is dropped; a
     @DSN@ in a config written for PostgreSQL becomes `dsn`."""
     text = text.replace("@DSN@", dsn)
@@ -162,7 +162,7 @@ def pgsql_config(text, dsn):
         if s.startswith("["):
             in_pg = False
         for fam in ("auth", "roster", "offline", "vcard", "private", "blocking",
-                    "pep"):
+                    "pep", "mam"):
             if s in ('type = "%s.sqlite"' % fam, "type = '%s.sqlite'" % fam):
                 indent = line[:len(line) - len(line.lstrip())]
                 out.append('%stype = "%s.pgsql"' % (indent, fam))

@@ -39,7 +39,7 @@ import pg_helper  # noqa: E402
 
 NAME = "test_pgsql_scenarios"
 CONFIGS = ("im.toml", "im-storage.toml", "register.toml", "blocking.toml",
-           "pep.toml")
+           "pep.toml", "mam.toml")
 # Left out: with a roster store a few milliseconds slower than SQLite, the
 # core sometimes sends alice bob's presences a second time (to her full
 # JID, one of them a second late and stale), so the scenario sees "away"
