@@ -17,6 +17,7 @@
 
 #include "common/jid.hpp"
 #include "common/limits.hpp"
+#include "common/router_ref.hpp"
 
 namespace dja::tls {
 class context_set;
@@ -63,6 +64,13 @@ struct vhost_info {
   /// urn:xmpp:csi:0 stream feature (plugins/csi).
   bool csi = false;
 
+  /// A service domain (a XEP-0045 MUC service, a XEP-0114 component):
+  /// a plugin serves `domain.stanza`, so every stanza addressed to this
+  /// domain, whatever its local part and kind, goes to that plugin
+  /// instead of the accounts' paths (sessions, offline storage, the
+  /// server's own iq chain).
+  bool is_service() const;
+
   /// Some plugin serves `Hook`. The core asks the vhost only then, so a
   /// hook nobody serves costs nothing: e.g. a session runs
   /// `filter.stanza` on each stanza, the presence folds on its
@@ -75,20 +83,16 @@ struct vhost_info {
   }
 };
 
+/// The vhost of `domain` if it is a service domain (vhost_info::is_service).
+template <class Table>
+const vhost_info* find_service(const Table& vhosts, const std::string& domain) {
+  auto i = vhosts.find(domain);
+  return i != vhosts.end() && i->second.is_service() ? &i->second : nullptr;
+}
+
 /// domain -> vhost (its actor for the `deliver` hook, the hooks it
 /// serves): what the router shards and the cluster node look up.
 using vhost_table = std::unordered_map<std::string, vhost_info>;
-
-/// The router: a fixed set of shards; a bare JID always maps to the same
-/// shard, so one user's sessions live in one place.
-struct router_ref {
-  std::vector<caf::actor> shards;
-
-  const caf::actor& shard_for(const jid& to) const {
-    auto key = to.local() + '@' + to.domain();
-    return shards[std::hash<std::string>{}(key) % shards.size()];
-  }
-};
 
 struct server_context {
   std::size_t max_stanza_size = 256 * 1024; ///< = limits.c2s_stanza_size

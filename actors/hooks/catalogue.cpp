@@ -6,6 +6,15 @@
 #include <array>
 
 #include "common/errors.hpp"
+#include "common/server_context.hpp"
+
+namespace dja {
+
+bool vhost_info::is_service() const {
+  return serves<hooks::domain_stanza>();
+}
+
+} // namespace dja
 
 namespace dja::hooks {
 

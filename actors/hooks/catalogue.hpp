@@ -608,6 +608,26 @@ struct cache_invalidate {
 };
 
 
+// --- service domains (XEP-0045 MUC, XEP-0114 components) -------------------
+
+/// `domain.stanza` (notify): a stanza addressed to a service domain —
+/// the domain itself or any JID at it — from anyone (a local session,
+/// another service, a federated server, a cluster node). A vhost some
+/// plugin of which serves this hook is a service domain
+/// (vhost_info::is_service): the router, the sessions and the s2s
+/// streams hand it every stanza for the domain instead of the accounts'
+/// paths, and the plugin answers all of it, its own disco#info included.
+/// What it sends goes out through the router (spawn_context::router),
+/// with a `from` at its domain. Nobody waits: an iq is answered by the
+/// plugin's own stanza.
+struct domain_stanza {
+  static constexpr const char* name = "domain.stanza";
+  static constexpr hook_kind kind = hook_kind::notify;
+  xml::element_ptr stanza; ///< `from` and `to` stamped
+  jid from;
+  jid to;
+};
+
 // Disco features, identities and stream features are not hook calls: a
 // plugin declares them in its manifest (actors/hooks/plugin.hpp) and the
 // vhost answers from that.
@@ -651,7 +671,8 @@ struct cache_invalidate {
   X(session_closed)                                                            \
   X(archive_store)                                                             \
   X(archive_query)                                                             \
-  X(cache_invalidate)
+  X(cache_invalidate)                                                          \
+  X(domain_stanza)
 
 #define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
 DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)

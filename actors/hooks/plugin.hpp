@@ -8,6 +8,7 @@
 // known (built in, or a shared library: docs/plugins.md).
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <caf/actor.hpp>
 #include <toml++/toml.h>
 
+#include "common/router_ref.hpp"
 #include "hooks/hook.hpp"
 
 namespace dja::plugins {
@@ -73,6 +75,13 @@ struct spawn_context {
   /// The vhost actor: a plugin may send it hook requests of its own
   /// (e.g. XEP-0077 asks `auth.set_password`).
   caf::actor vhost_actor;
+  /// Where the plugin sends stanzas of its own to be routed like any
+  /// other (`msg::route` to `router->shard_for(to)`): a service domain's
+  /// replies (`domain.stanza`), notifications to remote JIDs. Its shards
+  /// are filled in once the router runs, before the listeners open (so
+  /// before any stanza reaches a plugin); null in unit tests and
+  /// `user` subcommands.
+  std::shared_ptr<const router_ref> router = nullptr;
 };
 
 struct plugin_type {

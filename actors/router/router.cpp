@@ -187,6 +187,11 @@ void shard_state::route(msg::route& r) {
 
 void shard_state::route_now(msg::route& r) {
   archive(r); // XEP-0313 (archive.cpp)
+  if (auto v = find_service(*vhosts, r.to.domain())) {
+    // A MUC service, a component: it takes everything for its domain.
+    self->send(v->actor, hooks::domain_stanza{r.stanza, r.from, r.to});
+    return;
+  }
   if (r.stanza->name == "presence" && r.stanza->attr_or("type") == "probe"
       && check_presence(r))
     return;

@@ -181,6 +181,10 @@ void in_state::on_routable(const xml::element_ptr& e) {
   }
   xml::element_ptr stanza = retag(*e, ns_server, ns::client);
   auto type = stanza->attr_or("type");
+  if (find_service(ctx->vhosts, to->domain())) { // a room, a component
+    self->send(ctx->router.shard_for(*to), msg::route{stanza, *from, *to});
+    return;
+  }
   if (stanza->name == "iq" && to->is_bare()
       && (type == "get" || type == "set")) {
     // RFC 6120 §10.3 / §10.5.3.1: the server answers for the domain and

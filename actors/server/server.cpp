@@ -27,8 +27,9 @@
 
 namespace dja {
 
-std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
-                                          const std::string& data_dir) {
+std::vector<plugin_instance>
+make_plugins(const config::vhost_cfg& cfg, const std::string& data_dir,
+             std::shared_ptr<const router_ref> router) {
   auto vhost = cfg;
   // One roster source is enough: any plugin serving roster.get counts
   // (roster.*, and also sql, http or a plugin library reading rosters
@@ -90,10 +91,10 @@ std::vector<plugin_instance> make_plugins(const config::vhost_cfg& cfg,
     if (type == nullptr)
       continue;
     auto options = std::make_shared<toml::table>(p.options);
-    out[i++].spawn = [type, options, all, domain = vhost.domain,
-                      data_dir](caf::actor_system& sys, caf::actor vhost) {
-      plugins::spawn_context ctx{sys, domain, data_dir, *options, *all,
-                                 std::move(vhost)};
+    out[i++].spawn = [type, options, all, domain = vhost.domain, data_dir,
+                      router](caf::actor_system& sys, caf::actor vhost) {
+      plugins::spawn_context ctx{sys,   domain,           data_dir, *options,
+                                 *all,  std::move(vhost), router};
       return type->spawn(ctx);
     };
   }
@@ -263,8 +264,11 @@ int run_server(const config::server_cfg& cfg) {
   auto table = std::make_shared<vhost_table>();
   auto blocking = std::make_shared<domain_set>();
   std::vector<caf::actor> vhost_actors;
+  // The plugins' way to the router (spawn_context::router), filled in
+  // once the shards run, below.
+  auto plugin_router = std::make_shared<router_ref>();
   for (auto& v : cfg.vhosts) {
-    auto plugins = make_plugins(v, cfg.data_dir);
+    auto plugins = make_plugins(v, cfg.data_dir, plugin_router);
     vhost_info info;
     info.domain = v.domain;
     info.correct_forged_from = v.correct_forged_from;
@@ -301,6 +305,7 @@ int run_server(const config::server_cfg& cfg) {
   }
   ctx->router.shards
     = spawn_router(sys, shards, table, blocking, cluster_link, ctx->limits);
+  plugin_router->shards = ctx->router.shards;
   if (cluster_link)
     caf::anon_send(cluster_link->node, ctx->router.shards);
   if (s2s_enabled(cfg)) {

@@ -114,6 +114,11 @@ void session_state::dispatch(const xml::element_ptr& e, const std::optional<jid>
     return;
   // No `to`: addressed to the own account (RFC 6120 §10.3).
   jid target = to ? *to : bare;
+  if (find_service(ctx->vhosts, target.domain())) { // a room, a component
+    route(e, target);
+    copy_sent(e, target);
+    return;
+  }
   bool local_domain = ctx->find_vhost(target.domain()) != nullptr;
   bool for_server = local_domain && target.local().empty()
                     && target.is_bare();
