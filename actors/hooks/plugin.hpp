@@ -41,6 +41,20 @@ struct option_spec {
   std::function<std::string(const toml::node&)> check = {};
 };
 
+/// One field of an XEP-0128 extended-information form on the server's
+/// disco#info. The fields of one FORM_TYPE, from whichever plugins
+/// declare them, make one form (XEP-0128 §2: one form per FORM_TYPE).
+struct info_field {
+  /// The form's FORM_TYPE, e.g. "http://jabber.org/network/serverinfo"
+  /// (XEP-0157) or "urn:xmpp:http:upload:0" (XEP-0363).
+  std::string form_type;
+  std::string var;                 ///< e.g. "abuse-addresses"
+  std::vector<std::string> values; ///< one <value/> each
+  bool operator==(const info_field& o) const {
+    return form_type == o.form_type && var == o.var && values == o.values;
+  }
+};
+
 /// What a plugin instance declares when its vhost builds the chains; the
 /// vhost answers disco and stream features from this without a hook call.
 struct manifest {
@@ -59,8 +73,21 @@ struct manifest {
   std::vector<std::string> stream_features;
   /// Not empty: the instance cannot be started, and why, as "what was
   /// expected" (e.g. an external program that fails its handshake); the
-  /// config check reports it at the block and nothing starts.
+  /// config check reports it at the block and nothing starts. As
+  /// "OPTION: expected" (OPTION one of the type's keys, e.g. a secret
+  /// another option requires), it is reported at that option.
   std::string error;
+  /// XEP-0128 extended-information fields it adds to the server's
+  /// disco#info (XEP-0157 contact addresses, upload limits ...).
+  std::vector<info_field> info_fields;
+  /// JIDs the server domain's disco#items lists (XEP-0030 §4.1): the
+  /// services this plugin runs under a domain of their own (a MUC
+  /// service, a component).
+  std::vector<std::string> items;
+  /// disco#info features it adds to the accounts' bare JIDs (XEP-0030
+  /// §3.1: e.g. urn:xmpp:mam:2, XEP-0313 §7; the PEP features), answered
+  /// by whichever plugin answers the account's disco (disco or pep.*).
+  std::vector<std::string> account_features;
 };
 
 /// What spawn() gets.

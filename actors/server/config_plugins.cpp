@@ -238,8 +238,20 @@ public:
              type_name(spec.type) + std::string{" (required by "} + ty->name
                + ")");
     if (errors_.size() == errors_before) // options fine: can it start?
-      if (auto err = ty->describe(out.options).error; !err.empty())
-        fail(line_of(t), key, std::move(err));
+      if (auto err = ty->describe(out.options).error; !err.empty()) {
+        // "OPTION: expected" names one of the block's options (e.g. a
+        // secret that other options require): report it there.
+        auto colon = err.find(": ");
+        auto opt = colon == std::string::npos ? std::string{}
+                                              : err.substr(0, colon);
+        if (!opt.empty() && spec_of(opt) != nullptr) {
+          auto v = t.get(opt);
+          fail(v != nullptr ? line_of(*v) : line_of(t),
+               detail::join_key(key, opt), err.substr(colon + 2));
+        } else {
+          fail(line_of(t), key, std::move(err));
+        }
+      }
   }
 
   /// `hooks`: names of hooks the type serves. A name the catalogue does

@@ -373,6 +373,9 @@ plugins::manifest merge_manifests(const std::vector<plugin_instance>& ps) {
     add(all.features, p.manifest.features);
     add(all.identities, p.manifest.identities);
     add(all.stream_features, p.manifest.stream_features);
+    add(all.info_fields, p.manifest.info_fields);
+    add(all.items, p.manifest.items);
+    add(all.account_features, p.manifest.account_features);
   }
   return all;
 }

@@ -46,7 +46,8 @@ const std::vector<std::string>& account_features() {
 
 caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
                     std::shared_ptr<docs::store> db, bounds b,
-                    caf::actor vhost) {
+                    caf::actor vhost,
+                    std::vector<std::string> account_features) {
   auto& st = self->state;
   st.self = self;
   st.tag = std::move(tag);
@@ -55,6 +56,7 @@ caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
   st.limits = b;
   st.caps = caps_cache{static_cast<size_t>(b.caps_cache)};
   st.vhost = std::move(vhost);
+  st.account_features = std::move(account_features);
   docs::start(*st.db, st.tag, st.domain);
   using filter_answer = hooks::answer<hooks::filter_verdict>;
   return {
@@ -161,7 +163,7 @@ reply_t pep_state::disco_info(const hooks::iq_request& r,
   out.add_child(xml::element{"identity", ns::disco_info})
     .set_attr("category", "pubsub")
     .set_attr("type", "pep");
-  for (auto& f : account_features())
+  for (auto& f : account_features)
     out.add_child(xml::element{"feature", ns::disco_info}).set_attr("var", f);
   return reply_t::handled(reply);
 }
@@ -255,6 +257,7 @@ make_type(const char* name, std::string summary,
       // The answers to its XEP-0115 caps queries.
       m.iqs.push_back(std::string{"result "} + ns::disco_info);
       m.iqs.push_back(std::string{"error "} + ns::disco_info);
+      m.account_features = account_features();
       return m;
     },
     [name, open](const spawn_context& ctx) {
@@ -269,7 +272,7 @@ make_type(const char* name, std::string summary,
       b.caps_cache = at_least("caps_cache", b.caps_cache, 0);
       auto db = open(ctx);
       return docs::spawn(ctx, *db, serve, std::string{name}, ctx.domain, db,
-                         b, ctx.vhost_actor);
+                         b, ctx.vhost_actor, ctx.vhost.account_features);
     },
   };
 }

@@ -61,6 +61,10 @@ struct pep_state {
   bounds limits;
   std::shared_ptr<docs::store> db;
   caf::actor vhost;
+  /// The accounts' disco#info features every plugin of the vhost
+  /// declared (this one's and, e.g., XEP-0313's): this plugin answers
+  /// the accounts' disco.
+  std::vector<std::string> account_features;
   /// bare JID -> resource -> what we know of it.
   std::unordered_map<std::string, std::map<std::string, resource>> online;
   caps_cache caps{1000};

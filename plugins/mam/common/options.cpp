@@ -104,14 +104,17 @@ settings settings_of(const spawn_context& ctx, const char*) {
 }
 
 manifest mam_manifest() {
-  // The disco plugin announces urn:xmpp:mam:2 and #extended on the
-  // accounts' bare JIDs when a plugin serves archive.query (XEP-0313 §7).
-  return manifest{
+  manifest m{
     {hooks::id<hooks::archive_store>, hooks::id<hooks::archive_query>},
     {},
     {},
     {},
     {}};
+  // XEP-0313 §7 on the accounts' bare JIDs (the user archives), with the
+  // XEP-0359 §8 stanza ids the archive stamps.
+  m.account_features = {"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended",
+                        "urn:xmpp:sid:0"};
+  return m;
 }
 
 } // namespace dja::plugins::mam
