@@ -2,7 +2,8 @@
 // archives over a backend. Archiving never waits on the database: rows
 // gather in memory and go in one transaction every `batch_ms` or
 // `batch_max` rows; a query writes what is pending first, so a client
-// always finds what it was sent. A write that fails is logged with the
+// always finds what it was sent. A graceful stop archives everything
+// queued before it. A write that fails is logged with the
 // rows lost (the messages themselves were delivered).
 
 #include "plugins/mam/serve.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("mamflush")>;
 using prune_atom = caf::atom_constant<caf::atom("mamprune")>;
+using stop_atom = caf::atom_constant<caf::atom("mamstop")>;
 
 /// How long a question to the vhost (auth.user_exists, roster.load_item)
 /// may take, below its default plugin timeout.
@@ -50,6 +52,7 @@ struct mam_state {
   std::unique_ptr<prefs_cache> pcache;
   std::vector<row> pending;
   bool flush_scheduled = false;
+  bool stopping = false; ///< an exit came: draining the mailbox
   /// Accounts known to exist (bounded; cleared when full).
   std::unordered_set<std::string> known;
 
@@ -205,7 +208,20 @@ caf::behavior serve(mam_actor* self, std::string tag, std::string domain,
   self->delayed_send(self, cfg.prune_interval, prune_atom::value);
   // Stopping: what is pending is written.
   self->attach_functor([self] { self->state.flush(); });
+  // A graceful stop (the vhost's exit, urgent) must not drop the
+  // notifications still queued behind it: a normal message to self
+  // comes after them; it writes the last batch and ends the actor.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (self->state.stopping)
+      return;
+    self->state.stopping = true;
+    self->send(self, stop_atom::value, std::move(em.reason));
+  });
   return {
+    [self](stop_atom, caf::error& reason) {
+      self->state.flush();
+      self->quit(std::move(reason));
+    },
     [self](const hooks::archive_store& r) { self->state.on_store(r); },
     [self](flush_atom) {
       self->state.flush_scheduled = false;
