@@ -7,8 +7,9 @@
 // plugins.
 //
 // An id is the routing time (µs, hex), a process-wide counter and a
-// per-process random part, followed by a tag: an HMAC over the id, the
-// archive (`by`) and the sender under a per-process key. The tag lets
+// per-process random part, followed by a tag: SipHash-2-4 (a keyed
+// pseudo-random function, 64 bits) over the id, the archive (`by`) and
+// the sender under a per-process key. The tag lets
 // the router tell a message it has archived already (one routed again
 // after its session went away) from a client's forgery, which
 // XEP-0359 §3.3 says to strip: a client cannot make a valid tag.

@@ -393,10 +393,17 @@ int run_server(const config::server_cfg& cfg) {
       self->send(s, shutdown_atom::value);
   drain_pipeline(self, ctx->router.shards, vhost_actors,
                  cfg.shutdown_timeout);
+  // Each vhost answers once its plugins are down, after they wrote what
+  // they had queued (the archive's last batch: plugins/mam/serve.cpp).
   for (auto& v : vhost_actors)
-    self->send(v, shutdown_atom::value);
-  // Let the plugins finish what they are writing.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    self->request(v, cfg.shutdown_timeout, shutdown_atom::value)
+      .receive([](bool) {},
+               [&](caf::error& err) {
+                 spdlog::error("shutdown: plugins still running after {} s "
+                               "({}): what they queued is lost",
+                               cfg.shutdown_timeout.count(),
+                               caf::to_string(err));
+               });
   for (auto& s : ctx->router.shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
   spdlog::info("stopped");

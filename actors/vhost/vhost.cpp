@@ -103,6 +103,12 @@ struct vhost_state {
   std::unordered_map<uint64_t, pending> inflight;
   uint64_t next_token = 0;
 
+  /// Graceful stop: after `shutdown`, the plugins not down yet; the
+  /// answer goes once they all are (a plugin may write what it queued).
+  bool shutting_down = false;
+  size_t stopping = 0;
+  caf::response_promise stopped;
+
   /// The chain of `req`: by its key for a hook dispatched by key (`iq`),
   /// else every plugin serving the hook.
   template <class Req>
@@ -144,7 +150,8 @@ struct vhost_state {
     }
   }
 
-  /// A plugin actor died: restart it and fail its requests in flight.
+  /// A plugin actor died: restart it (unless stopping) and fail its
+  /// requests in flight.
   void on_down(const caf::down_msg& dm) {
     for (size_t idx = 0; idx < plugins.size(); ++idx) {
       auto& p = plugins[idx];
@@ -156,7 +163,9 @@ struct vhost_state {
         p.restarts = 0;
       }
       p.handle = nullptr;
-      if (++p.restarts <= quick_restarts) {
+      if (shutting_down) {
+        // nop: stopping, not restarting
+      } else if (++p.restarts <= quick_restarts) {
         spdlog::error("vhost {}: plugin {} died ({}); restarting it", domain,
                       p.spec.name, caf::to_string(dm.reason));
         restart(idx);
@@ -183,13 +192,17 @@ struct vhost_state {
                       p.spec.name, hook);
         fail(caf::make_error(caf::sec::request_receiver_down));
       }
+      if (shutting_down && --stopping == 0) {
+        stopped.deliver(true);
+        self->quit();
+      }
       return;
     }
   }
 
   void restart(size_t idx) {
     auto& p = plugins[idx];
-    if (p.handle)
+    if (p.handle || shutting_down)
       return;
     p.handle = p.spec.spawn(self->system(), caf::actor_cast<caf::actor>(self));
     self->monitor(p.handle);
@@ -342,14 +355,25 @@ caf::behavior vhost_actor(vhost_actor_t* self,
       return {static_cast<uint64_t>(self->state.inflight.size()),
               self->state.next_token};
     },
-    [self](shutdown_atom) {
-      for (auto& p : self->state.plugins) {
+    // Answered once every plugin is down (each may first write what it
+    // has queued: plugins/mam/serve.cpp).
+    [self](shutdown_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.shutting_down)
+        return true;
+      st.shutting_down = true;
+      for (auto& p : st.plugins) {
         if (!p.handle)
           continue;
-        self->demonitor(p.handle);
+        ++st.stopping;
         self->send_exit(p.handle, caf::exit_reason::user_shutdown);
       }
-      self->quit();
+      if (st.stopping == 0) {
+        self->quit();
+        return true;
+      }
+      st.stopped = self->make_response_promise();
+      return st.stopped;
     });
 }
 

@@ -2,7 +2,10 @@
 // archives over a backend. Archiving never waits on the database: rows
 // gather in memory and go in one transaction every `batch_ms` or
 // `batch_max` rows; a query writes what is pending first, so a client
-// always finds what it was sent. A write that fails is logged with the
+// always finds what it was sent. A graceful stop archives everything
+// queued before it. A blocking backend's actor is detached and sits
+// behind a scheduled front actor (front()) that hands it the
+// notifications in batches. A write that fails is logged with the
 // rows lost (the messages themselves were delivered).
 
 #include "plugins/mam/serve.hpp"
@@ -18,12 +21,26 @@
 #include "plugins/mam/common/answer.hpp"
 #include "plugins/mam/common/options.hpp"
 
+namespace dja::plugins::mam::detail {
+
+/// Notifications the front actor hands to the archive actor at once.
+struct store_batch {
+  std::vector<hooks::archive_store> items;
+};
+
+} // namespace dja::plugins::mam::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::plugins::mam::detail::store_batch)
+
 namespace dja::plugins::mam {
 
 namespace {
 
+using detail::store_batch;
+
 using flush_atom = caf::atom_constant<caf::atom("mamflush")>;
 using prune_atom = caf::atom_constant<caf::atom("mamprune")>;
+using stop_atom = caf::atom_constant<caf::atom("mamstop")>;
 
 /// How long a question to the vhost (auth.user_exists, roster.load_item)
 /// may take, below its default plugin timeout.
@@ -38,6 +55,19 @@ struct side {
   bool exists = false; ///< the account is known to exist
 };
 
+/// The sides of one notification still being decided; the last one
+/// runs `k` (the rest of a batch waits for it, so rows keep their order).
+struct join {
+  int left = 1;
+  std::function<void()> k;
+};
+using join_ptr = std::shared_ptr<join>;
+
+void done(const join_ptr& j) {
+  if (j && --j->left == 0 && j->k)
+    j->k();
+}
+
 struct mam_state {
   static inline const char* name = "mam";
 
@@ -50,16 +80,37 @@ struct mam_state {
   std::unique_ptr<prefs_cache> pcache;
   std::vector<row> pending;
   bool flush_scheduled = false;
+  bool stopping = false; ///< an exit came: draining the mailbox
   /// Accounts known to exist (bounded; cleared when full).
   std::unordered_set<std::string> known;
 
-  void on_store(const hooks::archive_store& r) {
+  void on_store(const hooks::archive_store& r, const join_ptr& j = nullptr) {
     bool self_chat = r.from.bare() == r.to.bare();
     // A note to self is one row, in the recipient's archive.
-    if (!r.from_id.empty() && !self_chat && ours(r.from))
-      consider(side{r.from.bare(), r.to, r.from_id, true, true}, r);
-    if (!r.to_id.empty() && ours(r.to))
-      consider(side{r.to.bare(), r.from, r.to_id, false, r.to_bound}, r);
+    if (!r.from_id.empty() && !self_chat && ours(r.from)) {
+      if (j)
+        ++j->left;
+      consider(side{r.from.bare(), r.to, r.from_id, true, true}, r, j);
+    }
+    if (!r.to_id.empty() && ours(r.to)) {
+      if (j)
+        ++j->left;
+      consider(side{r.to.bare(), r.from, r.to_id, false, r.to_bound}, r, j);
+    }
+  }
+
+  /// The notifications of `b` from `i` on, in order; one that waits for
+  /// the vhost holds the rest until it is decided. The rows then wait
+  /// for `batch_ms` or `batch_max` as one by one (keep()).
+  void on_batch(const std::shared_ptr<const store_batch>& b, size_t i) {
+    for (; i < b->items.size(); ++i) {
+      auto j = std::make_shared<join>();
+      on_store(b->items[i], j);
+      if (--j->left > 0) {
+        j->k = [this, b, i] { on_batch(b, i + 1); };
+        return;
+      }
+    }
   }
 
   bool ours(const jid& user) const {
@@ -68,24 +119,27 @@ struct mam_state {
 
   /// Preferences and existence, then keep(). What needs the vhost's
   /// answer waits for it (CAF await), so rows keep their order.
-  void consider(side s, const hooks::archive_store& r) {
+  void consider(side s, const hooks::archive_store& r, join_ptr j) {
     if (!s.exists && known.count(s.user.local()) == 0) {
       auto stanza = r.stanza;
       auto stamp = r.stamp_us;
       self->request(vhost, vhost_timeout, hooks::auth_user_exists{s.user})
         .await(
-          [this, s, stanza, stamp](bool exists) mutable {
+          [this, s, stanza, stamp, j](bool exists) mutable {
             if (!exists)
-              return; // no such account: nothing to archive
+              return done(j); // no such account: nothing to archive
             remember(s.user.local());
             s.exists = true;
-            consider(std::move(s), hooks::archive_store{stanza, {}, {}, {},
-                                                         {}, stamp, true});
+            consider(std::move(s),
+                     hooks::archive_store{stanza, {}, {}, {}, {}, stamp,
+                                          true},
+                     j);
           },
-          [this](caf::error& err) {
+          [this, j](caf::error& err) {
             spdlog::error("{}: vhost {}: auth.user_exists: {}; a message "
                           "is not archived",
                           tag, domain, caf::to_string(err));
+            done(j);
           });
       return;
     }
@@ -98,10 +152,10 @@ struct mam_state {
     }
     switch (p->decide(s.with.bare_str())) {
       case prefs::verdict::drop:
-        return;
+        return done(j);
       case prefs::verdict::keep:
         keep(s, r);
-        return;
+        return done(j);
       case prefs::verdict::ask_roster:
         break;
     }
@@ -111,14 +165,16 @@ struct mam_state {
       ->request(vhost, vhost_timeout,
                 hooks::roster_load_item{s.user, s.with.bare()})
       .await(
-        [this, s, stanza, stamp](std::vector<hooks::roster_item>& items) {
+        [this, s, stanza, stamp, j](std::vector<hooks::roster_item>& items) {
           if (!items.empty() && items.front().listed)
             keep(s, hooks::archive_store{stanza, {}, {}, {}, {}, stamp, true});
+          done(j);
         },
-        [this](caf::error& err) {
+        [this, j](caf::error& err) {
           spdlog::error("{}: vhost {}: roster.load_item: {}; a message is "
                         "not archived",
                         tag, domain, caf::to_string(err));
+          done(j);
         });
   }
 
@@ -205,8 +261,25 @@ caf::behavior serve(mam_actor* self, std::string tag, std::string domain,
   self->delayed_send(self, cfg.prune_interval, prune_atom::value);
   // Stopping: what is pending is written.
   self->attach_functor([self] { self->state.flush(); });
+  // A graceful stop (the vhost's exit, urgent) must not drop the
+  // notifications still queued behind it: a normal message to self
+  // comes after them; it writes the last batch and ends the actor.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (self->state.stopping)
+      return;
+    self->state.stopping = true;
+    self->send(self, stop_atom::value, std::move(em.reason));
+  });
   return {
+    [self](stop_atom, caf::error& reason) {
+      self->state.flush();
+      self->quit(std::move(reason));
+    },
     [self](const hooks::archive_store& r) { self->state.on_store(r); },
+    [self](store_batch& b) {
+      self->state.on_batch(std::make_shared<const store_batch>(std::move(b)),
+                           0);
+    },
     [self](flush_atom) {
       self->state.flush_scheduled = false;
       self->state.flush();
@@ -240,6 +313,59 @@ caf::behavior serve(mam_actor* self, std::string tag, std::string domain,
   };
 }
 
+/// In front of a detached (blocking) archive actor: takes the
+/// notifications on the scheduler's threads and hands them over every
+/// `batch_ms` or `batch_max` as one message, so that the archive thread
+/// wakes a few times per batch instead of once per message (a wake-up
+/// of a sleeping thread is a futex call on the delivery path). A query
+/// first hands over what is pending (the archive then writes it: a
+/// client finds what it was sent). A graceful stop hands over the rest
+/// and ends with the archive actor.
+struct front_state {
+  static inline const char* name = "mam.front";
+  std::vector<hooks::archive_store> pending;
+  bool scheduled = false;
+};
+
+caf::behavior front(caf::stateful_actor<front_state>* self, caf::actor back,
+                    settings cfg) {
+  self->monitor(back);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    self->quit(std::move(dm.reason));
+  });
+  auto hand_over = [self, back] {
+    auto& st = self->state;
+    if (st.pending.empty())
+      return;
+    self->send(back, store_batch{std::move(st.pending)});
+    st.pending.clear();
+  };
+  self->set_exit_handler([self, back, hand_over](caf::exit_msg& em) {
+    hand_over();
+    self->send_exit(back, std::move(em.reason)); // its down ends us
+  });
+  return {
+    [self, cfg, hand_over](const hooks::archive_store& r) {
+      auto& st = self->state;
+      st.pending.push_back(r);
+      if (static_cast<int64_t>(st.pending.size()) >= cfg.batch_max) {
+        hand_over();
+      } else if (!st.scheduled) {
+        st.scheduled = true;
+        self->delayed_send(self, cfg.batch, flush_atom::value);
+      }
+    },
+    [self, hand_over](flush_atom) {
+      self->state.scheduled = false;
+      hand_over();
+    },
+    [self, back, hand_over](hooks::archive_query& r) {
+      hand_over();
+      self->delegate(back, std::move(r));
+    },
+  };
+}
+
 } // namespace
 
 plugin_type
@@ -257,9 +383,11 @@ make_type(const char* name, std::string summary,
       auto db = open(ctx);
       auto cfg = settings_of(ctx, name);
       if (db->blocking())
-        return ctx.sys.spawn<caf::detached>(serve, std::string{name},
-                                            ctx.domain, db, cfg,
-                                            ctx.vhost_actor);
+        return ctx.sys.spawn(front,
+                             ctx.sys.spawn<caf::detached>(
+                               serve, std::string{name}, ctx.domain, db,
+                               cfg, ctx.vhost_actor),
+                             cfg);
       return ctx.sys.spawn(serve, std::string{name}, ctx.domain, db, cfg,
                            ctx.vhost_actor);
     },

@@ -2,11 +2,12 @@
 
 // The SQLite backend of mam.sqlite (XEP-0313 user archives), on the
 // shared SQLite layer (plugins/common/sqlite: mode 0600, WAL,
-// synchronous = FULL, schema_version, statement cache), with the schema
+// schema_version, statement cache; synchronous = NORMAL here, see
+// append()), with the schema
 // and statements of plugins/mam/common/sql.hpp (version 1). One database
 // file, opened at start() or on first use (and again after a failed
 // open); every call blocks (the actor is detached). A batch of archived
-// messages is one BEGIN IMMEDIATE transaction, one fsync.
+// messages is one BEGIN IMMEDIATE transaction.
 
 #include <string>
 
@@ -42,6 +43,7 @@ private:
   std::string domain_;
   std::string path_;
   std::unique_ptr<sqlite::lazy_database> db_;
+  sqlite::database* tuned_ = nullptr; ///< synchronous = NORMAL set on it
 };
 
 } // namespace dja::plugins::sqlite_mam
