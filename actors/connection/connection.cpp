@@ -497,7 +497,17 @@ caf::behavior connection_actor(connection_broker* self,
       // The session's last question before it hands back what we
       // returned (msg::undelivered): everything before it is answered.
     },
-    [self](msg::close_stream& m) { self->state.fail(m.condition, m.text); },
+    [self](msg::close_stream& m) {
+      auto& st = self->state;
+      if (!m.condition.empty()) {
+        st.fail(m.condition, m.text);
+      } else if (st.ph != connection_state::phase::closed) {
+        // XEP-0198 §5: a new connection resumed our session; the
+        // counters and unacknowledged stanzas go to it (shut()).
+        st.ph = connection_state::phase::closed;
+        st.shut("taken over by a resumption");
+      }
+    },
     [self](idle_atom) { self->state.on_idle_timer(); },
     [self](c2s_ping_atom) { self->state.on_ping_timer(); },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },

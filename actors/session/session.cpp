@@ -16,7 +16,7 @@ void session_state::to_client(xml::element_ptr e) {
     iq_answered(*e);
   if (giving_back)
     returned.push_back(std::move(e));
-  else if (detached())
+  else if (detached() || (sm && sm->taking_over))
     sm_queue(std::move(e)); // XEP-0198 §5: kept for the resumption
   else if (!csi || !csi_holds(e)) // XEP-0352 (csi.cpp)
     self->send(conn, msg::to_client{std::move(e)});
@@ -292,6 +292,8 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     auto& st = self->state;
     if (dm.source != st.conn.address() || st.detached())
       return; // a connection we left (XEP-0198 detach or resumption)
+    if (st.sm_takeover_done(nullptr))
+      return; // it died before handing over (sm_takeover.cpp)
     if (st.replaced) {
       st.giving_back = true;
       st.give_back("replaced");
@@ -336,7 +338,14 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     },
     [self](const msg::sm_enabled& m) { self->state.on_sm_enabled(m); },
     [self](msg::sm_parked& p) { self->state.on_sm_parked(p); },
-    [self](const msg::sm_resume& r) { return self->state.on_sm_resume(r); },
+    [self](const msg::sm_resume& r) -> caf::result<msg::sm_resumed> {
+      auto& st = self->state;
+      if (st.can_take_over(r)) { // its connection looks alive
+        st.sm_take_over(r);
+        return caf::delegated<msg::sm_resumed>{};
+      }
+      return st.on_sm_resume(r);
+    },
     [self](sm_timeout_atom, uint64_t n) { self->state.on_sm_timeout(n); },
     [self](shutdown_atom) {
       // A graceful stop (server.cpp); attached sessions end with their
