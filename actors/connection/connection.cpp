@@ -272,15 +272,16 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
     case phase::bound:
       if (on_sm(*e))
         return;
+      if (e->ns == ns::csi && vhost->csi) { // XEP-0352 (session/csi.cpp)
+        // A nonza: XEP-0198 §4 counts stanzas only.
+        self->send(session, msg::from_client{e});
+        return;
+      }
       if (sm.enabled)
         ++sm.handled; // XEP-0198 §4: every stanza, even our ping's answer
       if (e->name == "iq" && e->attr_or("id").rfind("c2s-ping-", 0) == 0
           && e->attr_or("type") != "get" && e->attr_or("type") != "set")
         return; // the answer to our XEP-0199 ping (on_idle_timer)
-      if (e->ns == ns::csi && vhost->csi) { // XEP-0352 (session/csi.cpp)
-        self->send(session, msg::from_client{e});
-        return;
-      }
       if (e->ns != ns::client
           || (e->name != "message" && e->name != "presence"
               && e->name != "iq")) {

@@ -202,6 +202,10 @@ struct session_state {
   bool csi_holds(const xml::element_ptr& e);
   /// Everything held to the client, in order.
   void csi_flush();
+  /// Everything held, in order, out of the hold (the client stays
+  /// inactive): for the XEP-0198 queue or to route again.
+  std::vector<xml::element_ptr> csi_take();
+  bool csi_holding() const;
 
   // --- offline.cpp ---
   /// A stanza the router delivered to this session.

@@ -88,6 +88,10 @@ void session_state::sm_detach(msg::sm_parked& p) {
       q.push_back({std::move(e), now});
     held.reset();
   }
+  // Then what XEP-0352 held (csi.cpp): never sent, resent at the
+  // resumption.
+  for (auto& e : csi_take())
+    q.push_back({std::move(e), now});
   // Then those that came while a takeover waited for the old
   // connection (sm_takeover.cpp); otherwise there are none.
   for (auto& x : s.queue)
