@@ -63,7 +63,7 @@ struct undelivered {
   xml::element_ptr stanza;
 };
 
-/// session -> connection: end the stream with this stream error.
+/// session -> connection: end with this stream error ("": none, XEP-0198).
 struct close_stream {
   std::string condition;
   std::string text;

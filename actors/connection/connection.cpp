@@ -272,15 +272,16 @@ void connection_state::on_stanza(const xml::element_ptr& e) {
     case phase::bound:
       if (on_sm(*e))
         return;
+      if (e->ns == ns::csi && vhost->csi) { // XEP-0352 (session/csi.cpp)
+        // A nonza: XEP-0198 §4 counts stanzas only.
+        self->send(session, msg::from_client{e});
+        return;
+      }
       if (sm.enabled)
         ++sm.handled; // XEP-0198 §4: every stanza, even our ping's answer
       if (e->name == "iq" && e->attr_or("id").rfind("c2s-ping-", 0) == 0
           && e->attr_or("type") != "get" && e->attr_or("type") != "set")
         return; // the answer to our XEP-0199 ping (on_idle_timer)
-      if (e->ns == ns::csi && vhost->csi) { // XEP-0352 (session/csi.cpp)
-        self->send(session, msg::from_client{e});
-        return;
-      }
       if (e->ns != ns::client
           || (e->name != "message" && e->name != "presence"
               && e->name != "iq")) {
@@ -497,7 +498,17 @@ caf::behavior connection_actor(connection_broker* self,
       // The session's last question before it hands back what we
       // returned (msg::undelivered): everything before it is answered.
     },
-    [self](msg::close_stream& m) { self->state.fail(m.condition, m.text); },
+    [self](msg::close_stream& m) {
+      auto& st = self->state;
+      if (!m.condition.empty()) {
+        st.fail(m.condition, m.text);
+      } else if (st.ph != connection_state::phase::closed) {
+        // XEP-0198 §5: a new connection resumed our session; the
+        // counters and unacknowledged stanzas go to it (shut()).
+        st.ph = connection_state::phase::closed;
+        st.shut("taken over by a resumption");
+      }
+    },
     [self](idle_atom) { self->state.on_idle_timer(); },
     [self](c2s_ping_atom) { self->state.on_ping_timer(); },
     [self](shutdown_atom) { self->state.fail("system-shutdown"); },

@@ -7,6 +7,17 @@
 // everything held, in arrival order; so does all of it at <active/> and
 // when more than [limits] csi_queue stanzas are held. §5 leaves what to
 // hold to the server; this is what Prosody's mod_csi_simple does.
+//
+// What is held outlives the connection as SM's queue does (csi_take()):
+// when a session with XEP-0198 detaches it joins the queue resent at
+// the resumption (after the unacknowledged stanzas, so that no older
+// presence is flushed after a newer one); when the session ends, held
+// messages are routed again like the rest (give_back(): another
+// resource or offline storage, RFC 6121 §8.5), and held presence is
+// dropped because it is no longer relevant: it is the state of a
+// contact for this full JID only, which the router would ignore now
+// (RFC 6121 §8.5.3.2.1), and the client's next session learns the
+// current state by probing (RFC 6121 §4.2).
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -105,6 +116,22 @@ void session_state::csi_flush() {
       sm_queue(std::move(e)); // XEP-0198: kept for the resumption
     else
       self->send(conn, msg::to_client{std::move(e)});
+}
+
+std::vector<xml::element_ptr> session_state::csi_take() {
+  std::vector<xml::element_ptr> out;
+  if (!csi)
+    return out;
+  out.reserve(csi->queue.size());
+  for (auto& e : csi->queue)
+    out.push_back(std::move(e));
+  csi->queue.clear();
+  csi->slot.clear();
+  return out;
+}
+
+bool session_state::csi_holding() const {
+  return csi && !csi->queue.empty();
 }
 
 } // namespace dja

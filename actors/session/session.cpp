@@ -16,7 +16,7 @@ void session_state::to_client(xml::element_ptr e) {
     iq_answered(*e);
   if (giving_back)
     returned.push_back(std::move(e));
-  else if (detached())
+  else if (detached() || (sm && sm->taking_over))
     sm_queue(std::move(e)); // XEP-0198 §5: kept for the resumption
   else if (!csi || !csi_holds(e)) // XEP-0352 (csi.cpp)
     self->send(conn, msg::to_client{std::move(e)});
@@ -196,6 +196,9 @@ void session_state::close(const std::string& reason) {
   // connection: they are routed again like those it hands back.
   if (held && !held->empty())
     giving_back = true;
+  // So are messages XEP-0352 held (csi.cpp; give_back() takes them).
+  if (csi_holding())
+    giving_back = true;
   auto finish = [this, reason] {
     if (giving_back) {
       give_back(reason);
@@ -243,6 +246,8 @@ void session_state::give_back(const std::string& reason) {
         returned.push_back(std::move(e));
       held.reset();
     }
+    for (auto& e : csi_take()) // presence among them is dropped below
+      returned.push_back(std::move(e));
     size_t n = 0;
     for (auto& e : returned) {
       auto type = e->attr_or("type");
@@ -270,8 +275,10 @@ void session_state::give_back(const std::string& reason) {
       .then([route_all] { route_all(); },
             [route_all](caf::error&) { route_all(); });
   };
-  if (sm && sm->released) {
-    unbind(); // XEP-0198: the connection handed everything over already
+  if (!conn || (sm && sm->released)) {
+    // The connection is gone (it said closed_atom last, or died), or
+    // XEP-0198: it handed everything over already.
+    unbind();
     return;
   }
   self->request(conn, caf::infinite, drain_atom::value)
@@ -297,6 +304,9 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     auto& st = self->state;
     if (dm.source != st.conn.address() || st.detached())
       return; // a connection we left (XEP-0198 detach or resumption)
+    if (st.sm_takeover_done(nullptr))
+      return; // it died before handing over (sm_takeover.cpp)
+    st.conn = nullptr; // nothing to drain (give_back())
     if (st.replaced) {
       st.giving_back = true;
       st.give_back("replaced");
@@ -322,12 +332,22 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
       }
       self->state.closed = true;
       self->send(self->state.conn, msg::close_stream{"conflict", {}});
+      if (self->state.csi_holding()) {
+        // Messages XEP-0352 held go to the new session (csi.cpp).
+        self->state.giving_back = true;
+        self->state.give_back("replaced");
+        return;
+      }
       if (self->state.vhost)
         self->send(self->state.vhost->actor,
                    hooks::session_closed{self->state.full, "replaced"});
       self->quit();
     },
-    [self](closed_atom) { self->state.close("closed"); },
+    [self](closed_atom) {
+      // The connection's last word: nothing more comes from it.
+      self->state.conn = nullptr;
+      self->state.close("closed");
+    },
     [self](overflow_atom) {
       self->state.giving_back = true;
       self->state.close("write buffer full");
@@ -341,7 +361,14 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
     },
     [self](const msg::sm_enabled& m) { self->state.on_sm_enabled(m); },
     [self](msg::sm_parked& p) { self->state.on_sm_parked(p); },
-    [self](const msg::sm_resume& r) { return self->state.on_sm_resume(r); },
+    [self](const msg::sm_resume& r) -> caf::result<msg::sm_resumed> {
+      auto& st = self->state;
+      if (st.can_take_over(r)) { // its connection looks alive
+        st.sm_take_over(r);
+        return caf::delegated<msg::sm_resumed>{};
+      }
+      return st.on_sm_resume(r);
+    },
     [self](sm_timeout_atom, uint64_t n) { self->state.on_sm_timeout(n); },
     [self](shutdown_atom) {
       // A graceful stop (server.cpp); attached sessions end with their

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "common/blocklist.hpp"
@@ -111,6 +112,14 @@ struct session_state {
     uint64_t detachment = 0; ///< numbers the detachments (the timer's)
     /// The lost connection was let go (closed_atom): nothing to drain.
     bool released = false;
+    /// A <resume/> came while the old connection still looked alive
+    /// (half-open): answered once that connection has handed over what
+    /// the client did not acknowledge (sm_takeover.cpp).
+    struct takeover {
+      msg::sm_resume request;
+      caf::response_promise rp;
+    };
+    std::unique_ptr<takeover> taking_over;
   };
   std::unique_ptr<sm_state> sm;
   /// Replaced by a newer bind while the connection holds unacknowledged
@@ -126,6 +135,16 @@ struct session_state {
   /// A stanza for the client while detached (bounded by max_unacked).
   void sm_queue(xml::element_ptr e);
   msg::sm_resumed on_sm_resume(const msg::sm_resume& r);
+  // --- sm_takeover.cpp (XEP-0198 §5 on a half-open connection) ---
+  /// `r` resumes this session although its connection is open.
+  bool can_take_over(const msg::sm_resume& r) const;
+  /// Closes the old connection; `r` is answered (through a response
+  /// promise) when that connection has parked or is gone.
+  void sm_take_over(const msg::sm_resume& r);
+  /// The old connection parked (`p`) or died (null): answers the waiting
+  /// resumption. False when none waits, or when `p` must still be
+  /// handled as usual (the session was replaced meanwhile).
+  bool sm_takeover_done(msg::sm_parked* p);
   void on_sm_timeout(uint64_t detachment);
   /// Ends the session; what it holds is routed again (offline storage
   /// or a bounce, RFC 6121 §8.5), never dropped.
@@ -183,6 +202,10 @@ struct session_state {
   bool csi_holds(const xml::element_ptr& e);
   /// Everything held to the client, in order.
   void csi_flush();
+  /// Everything held, in order, out of the hold (the client stays
+  /// inactive): for the XEP-0198 queue or to route again.
+  std::vector<xml::element_ptr> csi_take();
+  bool csi_holding() const;
 
   // --- offline.cpp ---
   /// A stanza the router delivered to this session.

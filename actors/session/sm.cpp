@@ -45,6 +45,8 @@ void session_state::on_sm_enabled(const msg::sm_enabled& m) {
 }
 
 void session_state::on_sm_parked(msg::sm_parked& p) {
+  if (sm_takeover_done(&p)) // the old connection of a takeover
+    return;
   if (replaced || closed) {
     for (auto& e : p.unacked)
       if (e)
@@ -75,17 +77,26 @@ void session_state::sm_detach(msg::sm_parked& p) {
   s.handled = p.handled;
   s.acked = p.acked;
   s.sent = p.unacked.size();
-  s.queue.clear();
   auto now = std::time(nullptr);
+  std::vector<sm_state::queued> q;
   for (auto& e : p.unacked)
-    s.queue.push_back({std::move(e), now});
+    q.push_back({std::move(e), now});
   // Live stanzas held behind stored ones (offline.cpp) come next; the
   // stored ones not written yet stay stored (their requests fail).
   if (held) {
     for (auto& e : *held)
-      s.queue.push_back({std::move(e), now});
+      q.push_back({std::move(e), now});
     held.reset();
   }
+  // Then what XEP-0352 held (csi.cpp): never sent, resent at the
+  // resumption.
+  for (auto& e : csi_take())
+    q.push_back({std::move(e), now});
+  // Then those that came while a takeover waited for the old
+  // connection (sm_takeover.cpp); otherwise there are none.
+  for (auto& x : s.queue)
+    q.push_back(std::move(x));
+  s.queue = std::move(q);
   ++s.detachment;
   // The connection hands back what we sent it meanwhile (it comes as
   // msg::undelivered, before it quits on closed_atom).
@@ -103,7 +114,8 @@ void session_state::sm_detach(msg::sm_parked& p) {
 void session_state::sm_queue(xml::element_ptr e) {
   auto& s = *sm;
   s.queue.push_back({std::move(e), std::time(nullptr)});
-  if (s.queue.size() > ctx->limits.max_unacked) {
+  // (While a takeover waits, sm_detach() checks the bound.)
+  if (s.detached && s.queue.size() > ctx->limits.max_unacked) {
     spdlog::info("{}: {} stanzas queued while detached (limits.max_unacked)",
                  full.str(), s.queue.size());
     sm_end("too many unacknowledged stanzas");

@@ -5,8 +5,9 @@
 // a new connection with what the client's h says it missed (XEP-0203
 // stamped), refuse another user or an h above what was sent, and at the
 // end of the wait route what it held again (RFC 6121 §8.5: offline
-// storage for a message, an error for an iq). The router is the real
-// one; the connections and the vhost are fakes.
+// storage for a message, an error for an iq). A resumption while the
+// connection still looks alive (half-open) takes the session over. The
+// router is the real one; the connections and the vhost are fakes.
 
 #include <caf/test/dsl.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -32,6 +33,7 @@ jid J(const std::string& s) {
 struct inbox {
   std::vector<xml::element_ptr> stanzas;
   int closed = 0;
+  int silenced = 0; ///< close_stream without a condition (a takeover)
 };
 
 caf::behavior fake_conn(caf::event_based_actor*, std::shared_ptr<inbox> box) {
@@ -39,6 +41,10 @@ caf::behavior fake_conn(caf::event_based_actor*, std::shared_ptr<inbox> box) {
     [box](const msg::to_client& m) { box->stanzas.push_back(m.stanza); },
     [box](const msg::deliver_local& d) { box->stanzas.push_back(d.stanza); },
     [box](closed_atom) { ++box->closed; },
+    [box](const msg::close_stream& m) {
+      if (m.condition.empty())
+        ++box->silenced;
+    },
     [](drain_atom) {},
   };
 }
@@ -162,8 +168,12 @@ CAF_TEST(a lost connection detaches; resuming resends what was missed) {
   route(message("m4"));
   CAF_REQUIRE_EQUAL(new_box->stanzas.size(), 1u);
   CAF_CHECK(!stamped(new_box->stanzas[0]));
-  // The id is in use: a second resumption is refused.
-  CAF_CHECK_EQUAL(resume("alice@example.org", 3).failure, "item-not-found");
+  // Resuming it again while attached takes it over (sm_takeover.cpp):
+  // the attached connection is told to close, without a stream error.
+  self->request(session, caf::infinite,
+                msg::sm_resume{J("alice@example.org"), 3, old_conn});
+  step();
+  CAF_CHECK_EQUAL(new_box->silenced, 1);
 }
 
 CAF_TEST(another user or too high an h cannot resume) {
@@ -218,6 +228,64 @@ CAF_TEST(a closed stream ends the session and routes the unacked) {
   caf::anon_send(session, msg::sm_enabled{"dja.x", std::chrono::seconds{60}});
   caf::anon_send(session, msg::sm_parked{0, 0, {message("m1")}, false});
   step();
+  CAF_REQUIRE_EQUAL(stored->size(), 1u);
+  CAF_CHECK_EQUAL(stored->at(0), "message alice@example.org/phone");
+}
+
+CAF_TEST(a resumption takes over a session whose connection looks alive) {
+  // XEP-0198 §5 on a half-open link: the old connection is still
+  // attached when the client resumes on a new one.
+  caf::anon_send(session, msg::sm_enabled{"dja.x", std::chrono::seconds{60}});
+  step();
+  route(message("m1"));
+  route(message("m2"));
+  CAF_REQUIRE_EQUAL(old_box->stanzas.size(), 2u);
+  auto rh = self->request(session, caf::infinite,
+                          msg::sm_resume{J("alice@example.org"), 1, new_conn});
+  step();
+  // The old connection is told to close without a stream error ...
+  CAF_CHECK_EQUAL(old_box->silenced, 1);
+  // ... and what comes meanwhile waits in the session.
+  route(message("m3"));
+  CAF_CHECK_EQUAL(old_box->stanzas.size(), 2u);
+  CAF_CHECK(new_box->stanzas.empty());
+  // A second resumption while the first waits is refused.
+  CAF_CHECK_EQUAL(resume("alice@example.org", 1).failure, "item-not-found");
+  // The old connection hands over: it had received 5 stanzas from the
+  // client, which had acknowledged nothing; h = 1 says m1 arrived.
+  caf::anon_send(session, msg::sm_parked{5, 0, {message("m1"), message("m2")},
+                                         false});
+  step();
+  msg::sm_resumed r;
+  rh.receive([&](msg::sm_resumed& x) { r = std::move(x); },
+             [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+  CAF_REQUIRE_EQUAL(r.failure, "");
+  CAF_CHECK_EQUAL(r.full, full);
+  CAF_CHECK_EQUAL(r.handled, 5u);
+  CAF_REQUIRE_EQUAL(r.resend.size(), 2u);
+  CAF_CHECK_EQUAL(r.resend[0]->attr_or("id"), "m2");
+  CAF_CHECK_EQUAL(r.resend[1]->attr_or("id"), "m3");
+  CAF_CHECK_EQUAL(old_box->closed, 1); // let go
+  route(message("m4"));
+  CAF_REQUIRE_EQUAL(new_box->stanzas.size(), 1u);
+  CAF_CHECK_EQUAL(new_box->stanzas[0]->attr_or("id"), "m4");
+  CAF_CHECK(stored->empty());
+}
+
+CAF_TEST(an old connection that dies before handing over ends the session) {
+  caf::anon_send(session, msg::sm_enabled{"dja.x", std::chrono::seconds{60}});
+  step();
+  auto rh = self->request(session, caf::infinite,
+                          msg::sm_resume{J("alice@example.org"), 0, new_conn});
+  step();
+  route(message("m1")); // waits for the takeover
+  caf::anon_send_exit(old_conn, caf::exit_reason::kill);
+  step();
+  msg::sm_resumed r;
+  rh.receive([&](msg::sm_resumed& x) { r = std::move(x); },
+             [&](caf::error& e) { r.failure = sys.render(e); });
+  CAF_CHECK_EQUAL(r.failure, "item-not-found");
+  // Nothing vanishes: m1 reached offline storage.
   CAF_REQUIRE_EQUAL(stored->size(), 1u);
   CAF_CHECK_EQUAL(stored->at(0), "message alice@example.org/phone");
 }
