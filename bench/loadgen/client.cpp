@@ -522,7 +522,7 @@ void worker::check_deadlines(int64_t now) {
       continue;
     if (c.state == cstate::online) {
       if (c.muc == mstate::joining || c.muc == mstate::configuring)
-        join_failed(c, "no self-presence (or room configuration) within 60 s");
+        join_failed(c, "no self-presence (or room configuration) within --join-timeout");
       continue;
     }
     if (c.state == cstate::closing) {

@@ -56,6 +56,8 @@ const char* const usage_text =
   "  --muc-service D   the MUC domain (conference.DOMAIN)\n"
   "  --senders M       clients 0..M-1 send groupchat messages (1; 0 = hold)\n"
   "  --join-delay S    seconds between 'LOGGED n' and the joins (0)\n"
+  "  --join-concurrency J  joins in flight at once (--concurrency)\n"
+  "  --join-timeout S  seconds for a join's own presence (60)\n"
   "  --close-timeout S seconds to wait for the server's close (3; muc 30)\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -154,6 +156,8 @@ options parse(int argc, char** argv) {
     else if (a == "muc-service") o.muc_service = v;
     else if (a == "senders") o.senders = long(num(0, 1e7));
     else if (a == "join-delay") o.join_delay = num(0, 1e6);
+    else if (a == "join-concurrency") o.join_concurrency = long(num(1, 1e7));
+    else if (a == "join-timeout") o.join_timeout = num(1, 1e6);
     else if (a == "close-timeout") o.close_timeout = num(0.1, 1e6);
     else if (a == "mode") {
       if (v == "login") o.run_mode = mode::login;

@@ -22,8 +22,6 @@ namespace lg {
 
 namespace {
 
-constexpr int64_t join_timeout_ns = 60'000'000'000;
-
 /// A <status code='N'/> child, with either quote.
 bool has_status(std::string_view stanza, std::string_view code) {
   std::string a = "code='" + std::string(code) + "'";
@@ -69,7 +67,7 @@ void worker::on_muc_phase(phase p) {
 void worker::start_join(client& c) {
   c.muc = mstate::joining;
   c.t_join = now_ns();
-  c.deadline = c.t_join + join_timeout_ns;
+  c.deadline = c.t_join + int64_t(opt_.join_timeout * 1e9);
   if (stats.first_join == 0)
     stats.first_join = c.t_join;
   ++joins_in_flight_;

@@ -57,6 +57,8 @@ struct options {
   long rooms = 1;
   long senders = 1;
   double join_delay = 0;          // seconds between "LOGGED n" and the joins
+  long join_concurrency = 0;      // joins in flight (0: --concurrency)
+  double join_timeout = 60;       // seconds for a join's self-presence
   double close_timeout = 3;       // seconds for the server's </stream:stream>
 
   sockaddr_storage addr{};
@@ -224,7 +226,7 @@ private:
   std::vector<client*> senders_; // pairs/muc mode, rate > 0
   std::vector<client*> joins_;   // muc: clients to join in this phase
   size_t next_join_ = 0;
-  long joins_in_flight_ = 0;
+  long joins_in_flight_ = 0, join_quota_ = 1;
   int ep_ = -1;
   long login_quota_, logins_in_flight_ = 0;
   size_t next_start_ = 0;

@@ -30,6 +30,10 @@ std::string options::user(long i) const {
 
 worker::worker(shared_state& sh, std::vector<long> indices, long login_quota)
   : sh_(sh), opt_(sh.opt), clients_(indices.size()), login_quota_(login_quota) {
+  if (opt_.join_concurrency > 0) // the same share of it as of the logins
+    join_quota_ = std::max(1L, (opt_.join_concurrency + opt_.threads - 1) / opt_.threads);
+  else
+    join_quota_ = login_quota;
   for (size_t k = 0; k < indices.size(); ++k) {
     clients_[k].index = indices[k];
     // Indices come in pairs (2p, 2p+1), so a client's peer is its neighbour.
@@ -73,7 +77,7 @@ void worker::run() {
            && next_start_ < clients_.size())
       start_connect(clients_[next_start_++]);
     while ((phase_ == phase::create || phase_ == phase::join)
-           && joins_in_flight_ < login_quota_ && next_join_ < joins_.size())
+           && joins_in_flight_ < join_quota_ && next_join_ < joins_.size())
       start_join(*joins_[next_join_++]);
     flush();
     int64_t timeout = 5'000'000; // ns; phases are polled at this period
