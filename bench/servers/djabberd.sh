@@ -16,8 +16,12 @@ djabberd_prepare() {
   for ((i = 1; i <= n; i++)); do
     printf '  user%d = "%s"\n' "$i" "$pw"
   done > "$DIR/users.toml"
+  # XEP-0198 is on by default; compare.sh offers it only in its sm feature
+  # (as Prosody and ejabberd load their SM modules only there)
   render "$BENCH_SERVERS/djabberd.toml.in" DIR PORT DOMAIN \
-    | sed -e "/^@USERS@\$/{r $DIR/users.toml" -e 'd}' > "$DIR/server.toml"
+    | sed -e "/^@USERS@\$/{r $DIR/users.toml" -e 'd}' \
+          -e 's|^starttls = "off".*$|&\nstream_management = false   # XEP-0198 only in the sm feature|' \
+    > "$DIR/server.toml"
   "$DJABBERD_BIN" --config "$DIR/server.toml" --check-config >"$DIR/check.log" 2>&1 \
     || { cat "$DIR/check.log" >&2; die "djabberd-actors --check-config failed"; }
   _djabberd_variants "$DIR"
