@@ -27,6 +27,9 @@ MUC_SIZES="10 100 1000" MUC_SENDERS=10 MUC_INFLIGHT=10 MUC_ROOM_SIZE=200
 # joins in flight and the time one may take: a join into a room of 1,000
 # costs the server about 2,000 presence stanzas
 MUC_JOIN_ARGS="--join-concurrency 10 --join-timeout 300"
+# after the window, wait this long for the copies still due (a server that
+# fell behind delivers them late; a copy that never comes is a miss)
+MUC_DRAIN=60
 if [ "$QUICK" = 1 ]; then MUC_DUR=5 MUC_MEM=1000; else MUC_DUR=10 MUC_MEM=2000; fi
 if feature_on muc; then
   for n in $MUC_SIZES $MUC_MEM; do [ "$NUSERS" -ge "$n" ] || NUSERS=$n; done
@@ -94,11 +97,13 @@ feature_after() {
       done
       r0=${R[$s.rows0$x]:-?} got=$(json_num "$f" messages_received)
       sent=$(json_num "$f" messages_sent)
-      if [[ $r0 =~ ^[0-9]+$ && $r1 =~ ^[0-9]+$ && ${got:-0} -gt 0 ]]; then
+      if [[ $r0 =~ ^[0-9]+$ && $r1 =~ ^[0-9]+$ && ${sent:-0} -gt 0 ]]; then
         # both users' archives: 2 rows per message (ours may share one)
         R[$s.check$x]=$(awk -v a="$r0" -v b="$r1" -v m="$got" -v n="${sent:-0}" \
-          'BEGIN { printf "%d archive rows written for %d messages sent, %d delivered (%.2f per message sent)", b - a, n, m, n > 0 ? (b - a) / n : 0 }')
-        awk -v a="$r0" -v b="$r1" -v m="$got" 'BEGIN { exit !((b - a) >= m) }' \
+          'BEGIN { printf "%d archive rows written for %d messages sent, %d delivered (%.2f per message sent)", b - a, n, m, (n > 0 ? (b - a) / n : 0) }')
+        # every message sent archived at least once (a slow archive may
+        # hold deliveries back: delivered can be far below sent)
+        awk -v a="$r0" -v b="$r1" -v n="$sent" 'BEGIN { exit !((b - a) >= n) }' \
           || R[$s.check$x]="FAILED: ${R[$s.check$x]}"
       else
         R[$s.check$x]="FAILED: archive rows not readable (before ${r0}, after ${r1})"
@@ -130,9 +135,9 @@ phase_muc() {
   VARIANT=muc start_server "$s" || return 1
   log "$s: MUC, $n occupants in one room, $senders senders, $MUC_INFLIGHT in flight, ${MUC_DUR}s"
   c0=$(cpu_ticks "$SERVER_PID")
-  lg $((MUC_DUR + 420)) "$f" --mode muc --first 1 --users "$n" --rooms 1 \
+  lg $((MUC_DUR + MUC_DRAIN + 420)) "$f" --mode muc --first 1 --users "$n" --rooms 1 \
     --senders "$senders" --inflight "$MUC_INFLIGHT" --duration "$MUC_DUR" \
-    --warmup "$WARMUP" --timeout $((MUC_DUR + 400)) $MUC_JOIN_ARGS
+    --warmup "$WARMUP" --drain "$MUC_DRAIN" --timeout $((MUC_DUR + MUC_DRAIN + 400)) $MUC_JOIN_ARGS
   c1=$(cpu_ticks "$SERVER_PID")
   for k in deliveries_per_sec messages_per_sec joins_per_sec deliveries_missing \
            deliveries_extra errors occupants_joined latency_ms_p99 deliveries_received; do

@@ -43,6 +43,8 @@ const char* const usage_text =
   "  --inflight W      pairs, rate 0: unacknowledged messages per sender (10)\n"
   "  --duration S      pairs: measured seconds (10)\n"
   "  --warmup S        pairs: seconds of traffic before measuring (1)\n"
+  "  --drain S         pairs, muc: seconds to wait for messages still due\n"
+  "                    after the window (2; muc 10)\n"
   "  --timeout S       hard limit for the whole run (120)\n"
   "  --threads T       epoll threads (1)\n"
   "  --tls             STARTTLS before SASL PLAIN (TLS 1.2+, SNI = --domain,\n"
@@ -146,6 +148,7 @@ options parse(int argc, char** argv) {
     else if (a == "inflight") o.inflight = long(num(1, 1e6));
     else if (a == "duration") o.duration = num(0.001, 1e6);
     else if (a == "warmup") o.warmup = num(0, 1e6);
+    else if (a == "drain") o.drain = num(0, 1e6);
     else if (a == "timeout") o.timeout = num(1, 1e6);
     else if (a == "threads") o.threads = long(num(1, 256));
     else if (a == "json") o.json = true;
@@ -177,6 +180,8 @@ options parse(int argc, char** argv) {
     usage_error("--mode pairs needs an even --users");
   if (o.presence < 0)
     o.presence = o.run_mode != mode::login && o.run_mode != mode::muc;
+  if (o.drain < 0)
+    o.drain = o.run_mode == mode::muc ? 10 : 2;
   if (o.run_mode == mode::muc) {
     if (o.muc_service.empty())
       o.muc_service = "conference." + o.domain;
@@ -326,7 +331,7 @@ run_result coordinate(shared_state& sh, const options& o, int64_t start) {
         r.cpu_measure_start = cpu_seconds();
       if (now >= sh.measure_end) {
         r.cpu_measure_end = cpu_seconds();
-        until = now + (o.run_mode == mode::muc ? 10 : 2) * sec;
+        until = now + int64_t(o.drain * 1e9);
         go(phase::drain);
       }
       break;

@@ -43,6 +43,7 @@ struct options {
   long inflight = 10;
   double duration = 10;
   double warmup = 1;
+  double drain = -1; // s to wait for outstanding messages (-1: 2, muc 10)
   double timeout = 120;
   bool json = false;
   long threads = 1;
