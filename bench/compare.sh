@@ -378,10 +378,12 @@ wait_line() {
 }
 
 # idle_batch FIRST N OUT: start an idle dja-loadgen in the background and wait
+# (-k 60: a SIGTERM to timeout(1) is passed on and starts its kill timer;
+# the generator's clean close may take a few seconds, then it reports)
 # (bounded) for its READY line. Sets IDLE_PID. Fails unless all N logged in.
 idle_batch() {
   local first=$1 n=$2 out=$3
-  timeout -k 5 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
+  timeout -k 60 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
     --user-pattern 'user%d' --password "$PASSWORD" --json --mode idle --first "$first" \
     --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 \
     $( [ "$USE_TLS" = 1 ] && echo --tls ) ${LG_EXTRA:-} >"$out" 2>"$out.err" &
@@ -421,7 +423,7 @@ phase_memory() {
       fi
     fi
   fi
-  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 10; wait "$p" 2>/dev/null; done
+  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 60; wait "$p" 2>/dev/null; done
   LOADGEN_PIDS=()
   [ -z "${KX:-}" ] || feature_idle_check "$s" "$d/idle-a$x.json" "$d/idle-b$x.json"
   "${s}_stop"
