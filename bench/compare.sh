@@ -4,6 +4,7 @@
 # one server at a time, loopback only, plaintext c2s, SASL PLAIN.
 #
 #   sudo bench/compare.sh [--only djabberd|prosody|ejabberd]... [--quick] [--keep] [--repeat N]
+#   sudo bench/compare.sh --features sm,mam|muc [--only ...] [--quick] [--keep]
 #
 # Measures phase by phase, each phase for every server in turn (a fresh
 # server process each time; the other servers stopped):
@@ -18,6 +19,16 @@
 #      --tls), each server with a self-signed RSA 2048 certificate made by
 #      tools/make-cert.sh and its TLS config (server-tls.toml,
 #      prosody-tls.cfg.lua, ejabberd-tls.yml): "KiB per idle TLS connection".
+# With --features (bench/compare_features.sh), instead: the same modules
+# loaded on every server, each measured with and without them:
+#   sm   XEP-0198 on every generator connection (dja-loadgen --sm; Prosody
+#        mod_smacks, ejabberd mod_stream_mgmt, ours stream_management = true);
+#   mam  every message archived for both users (Prosody mod_mam on SQLite,
+#        default_archive_policy = true; ejabberd mod_mam default: always on
+#        Mnesia; ours mam.sqlite); archive rows counted after the run;
+#   muc  XEP-0045 rooms on conference.DOMAIN (Prosody's and ejabberd's
+#        mod_muc, ours $DJABBERD_MUC_PLUGIN): fan-out in rooms of 10, 100
+#        and 1,000 occupants, join rate, memory per occupant and per room.
 # Prints the settings used for each server, versions, the machine, one
 # Markdown table and a table of ratios (djabberd-actors vs the best of
 # Prosody/ejabberd). Progress goes to stderr, the report to stdout.
@@ -34,6 +45,8 @@
 #   --quick       smoke run: 500 logins, 1,000 idle, 5 s traffic runs
 #   --no-tls      skip the TLS memory phase
 #   --tls-only    run the TLS memory phase only
+#   --features F  comma-separated from sm, mam, muc (see above): the feature
+#                 phases instead of the plain ones
 #   --keep        keep the temporary directory (configs, logs, raw results)
 #   --repeat N    run the traffic and login phases N times per server
 #                 (interleaved across servers, a fresh process each time)
@@ -51,7 +64,7 @@ BENCH_SERVERS=$BENCH_ROOT/bench/servers
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-ONLY=() QUICK=0 KEEP=0 TLS_PHASE=1 USE_TLS=0 TLS_CERT="" TLS_KEY="" REPEAT=1 REPORTED=0 SERVERS=() BUSY=() LOADS=() LOAD_BEFORE=""
+ONLY=() FEATURES=() QUICK=0 KEEP=0 TLS_PHASE=1 USE_TLS=0 TLS_CERT="" TLS_KEY="" REPEAT=1 REPORTED=0 SERVERS=() BUSY=() LOADS=() LOAD_BEFORE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --only)
@@ -63,6 +76,13 @@ while [ $# -gt 0 ]; do
       esac
       shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --features)
+      [ $# -ge 2 ] || die "--features needs a list (sm,mam,muc)"
+      IFS=, read -r -a FEATURES <<<"$2"
+      for f in "${FEATURES[@]}"; do
+        case $f in sm|mam|muc) ;; *) die "--features: unknown feature '$f' (sm, mam, muc)" ;; esac
+      done
+      shift 2 ;;
     --no-tls) TLS_PHASE=0; shift ;;
     --tls-only) TLS_PHASE=2; shift ;;
     --keep) KEEP=1; shift ;;
@@ -88,6 +108,8 @@ LOGIN_C=100 PAIRS_N=200 INFLIGHT=10 LAT_RATE=2000
 NUSERS=$((2 * IDLE_HALF))
 [ "$NUSERS" -ge "$LOGIN_N" ] || NUSERS=$LOGIN_N
 [ "$NUSERS" -ge "$PAIRS_N" ] || NUSERS=$PAIRS_N
+. "$BENCH_ROOT/bench/compare_features.sh"   # feature phases (--features)
+[ ${#FEATURES[@]} -gt 0 ] && : "${COMPARE_DEADLINE:=3600}"
 [ "$QUICK" = 1 ] && : "${COMPARE_DEADLINE:=900}"
 : "${COMPARE_DEADLINE:=1800}"
 
@@ -102,7 +124,7 @@ cleanup() {
   if [ "$REPORTED" = 0 ] && [ "${#R[@]}" -gt 0 ] && declare -F report >/dev/null; then
     log "run cut short: printing what was measured"
     echo; echo "**Partial results: the run was cut short.**"
-    report
+    if [ ${#FEATURES[@]} -gt 0 ]; then report_features; else report; fi
   fi
   local p n
   for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 5; done
@@ -220,6 +242,7 @@ install_packages() {
   return 0
 }
 install_packages
+features_install
 
 # ---- temp dir, ports ----------------------------------------------------------------
 TMP=$(mktemp -d /tmp/dja-compare.XXXXXX)
@@ -271,39 +294,50 @@ start_server() {
 }
 
 # ---- phases ---------------------------------------------------------------------------
+# phase_traffic SERVER: with KX (key suffix, e.g. _sm), VARIANT (the
+# server's config variant) and LG_EXTRA (dja-loadgen options) set by a
+# feature phase, the throughput run only, under suffixed keys.
 phase_traffic() {
-  local s=$1 d=$TMP/$1 c0 c1 msgs k
-  for k in msgs p99 cpu tp_errors lat_errors; do unset "R[$s.$k]"; done
+  local s=$1 d=$TMP/$1 c0 c1 msgs k x=${KX:-} f
+  f=$d/throughput$x-$REP.json
+  for k in msgs p99 cpu tp_errors lat_errors; do unset "R[$s.$k$x]"; done
   start_server "$s" || return 1
-  log "$s: throughput, $PAIRS_N clients in pairs, rate 0, $INFLIGHT in flight, ${TP_DUR}s"
+  [ -z "$x" ] || feature_before "$s"
+  log "$s: throughput${VARIANT:+ ($VARIANT)}, $PAIRS_N clients in pairs, rate 0, $INFLIGHT in flight, ${TP_DUR}s"
   local mb0 mt0 mb1 mt1 gen
   read -r mb0 mt0 < <(machine_ticks)
   c0=$(cpu_ticks "$SERVER_PID")
-  lg $((TP_DUR + WARMUP + 120)) "$d/throughput-$REP.json" --mode pairs --first 1 --users "$PAIRS_N" \
+  # shellcheck disable=SC2086 # LG_EXTRA: words
+  lg $((TP_DUR + WARMUP + 120)) "$f" --mode pairs --first 1 --users "$PAIRS_N" \
     --rate 0 --inflight "$INFLIGHT" --duration "$TP_DUR" --warmup "$WARMUP" \
-    --timeout $((TP_DUR + WARMUP + 90))
+    --timeout $((TP_DUR + WARMUP + 90)) ${LG_EXTRA:-}
   c1=$(cpu_ticks "$SERVER_PID")
   read -r mb1 mt1 < <(machine_ticks)
-  gen=$(json_num "$d/throughput-$REP.json" cpu_s)
+  gen=$(json_num "$f" cpu_s)
   # share of the machine used by neither the server nor the generator
-  R[$s.other]=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) -v sv=$((${c1:-0} - ${c0:-0})) \
+  R[$s.other$x]=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) -v sv=$((${c1:-0} - ${c0:-0})) \
                   -v g="${gen:-0}" -v hz="$CLK_TCK" \
                   'BEGIN { o = t > 0 ? 100 * (b - sv - g * hz) / t : 0; printf "%.0f", o < 0 ? 0 : o }')
-  R[$s.msgs]=$(json_num "$d/throughput-$REP.json" messages_per_sec)
-  R[$s.tp_p99]=$(json_num "$d/throughput-$REP.json" latency_ms_p99)
-  R[$s.tp_errors]=$(json_num "$d/throughput-$REP.json" errors)
-  R[$s.tp_lost]=$(json_num "$d/throughput-$REP.json" messages_lost)
-  R[$s.lg_cpu]=$(json_num "$d/throughput-$REP.json" cpu_pct_measured)
+  R[$s.msgs$x]=$(json_num "$f" messages_per_sec)
+  R[$s.tp_p99$x]=$(json_num "$f" latency_ms_p99)
+  R[$s.tp_errors$x]=$(json_num "$f" errors)
+  R[$s.tp_lost$x]=$(json_num "$f" messages_lost)
+  R[$s.lg_cpu$x]=$(json_num "$f" cpu_pct_measured)
   # messages behind the CPU figure: everything the run delivered, warm-up
   # included, if the generator reports it; else the measured rate x window.
-  msgs=$(json_num "$d/throughput-$REP.json" messages_received)
-  [ -n "$msgs" ] || msgs=$(awk -v r="${R[$s.msgs]:-0}" -v t="$TP_DUR" -v w="$WARMUP" \
+  msgs=$(json_num "$f" messages_received)
+  [ -n "$msgs" ] || msgs=$(awk -v r="${R[$s.msgs$x]:-0}" -v t="$TP_DUR" -v w="$WARMUP" \
                               'BEGIN { printf "%.0f", r * (t + w) }')
-  R[$s.tp_msgs]=$msgs
+  R[$s.tp_msgs$x]=$msgs
   if [ -n "$c0" ] && [ -n "$c1" ] && [ "${msgs:-0}" != 0 ]; then
-    R[$s.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v m="$msgs" \
+    R[$s.cpu$x]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v m="$msgs" \
                   'BEGIN { printf "%.2f", d / hz / m * 100000 }')
-    R[$s.cpu_s]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", d / hz }')
+    R[$s.cpu_s$x]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", d / hz }')
+  fi
+  if [ -n "$x" ]; then   # a feature phase: its check, no latency run
+    feature_after "$s" "$f"
+    "${s}_stop"
+    return 0
   fi
   sleep 1
   log "$s: latency at $LAT_RATE msgs/s in total, ${LAT_DUR}s"
@@ -330,24 +364,32 @@ phase_logins() {
   "${s}_stop"
 }
 
-# idle_batch FIRST N OUT: start an idle dja-loadgen in the background and wait
-# (bounded) for its READY line. Sets IDLE_PID. Fails unless all N logged in.
-idle_batch() {
-  local first=$1 n=$2 out=$3 end
-  timeout -k 5 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
-    --user-pattern 'user%d' --password "$PASSWORD" --json --mode idle --first "$first" \
-    --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 \
-    $( [ "$USE_TLS" = 1 ] && echo --tls ) >"$out" 2>"$out.err" &
-  IDLE_PID=$!
-  LOADGEN_PIDS+=("$IDLE_PID")
-  end=$((SECONDS + 240))
-  until grep -q '^READY' "$out.err" 2>/dev/null; do
-    if ! kill -0 "$IDLE_PID" 2>/dev/null; then
-      log "idle dja-loadgen ended before READY: $(tail -3 "$out.err" | tr '\n' ' ')"; return 1
+# wait_line FILE REGEX PID SECONDS: until a line of FILE matches (a
+# generator's READY/LOGGED on stderr); fails when PID ends first or in time.
+wait_line() {
+  local end=$((SECONDS + $4))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    if ! kill -0 "$3" 2>/dev/null; then
+      log "dja-loadgen ended before '$2': $(tail -3 "$1" | tr '\n' ' ')"; return 1
     fi
-    [ "$SECONDS" -lt "$end" ] || { log "no READY from idle dja-loadgen in 240s"; return 1; }
+    [ "$SECONDS" -lt "$end" ] || { log "no '$2' from dja-loadgen in $4 s"; return 1; }
     sleep 0.2
   done
+}
+
+# idle_batch FIRST N OUT: start an idle dja-loadgen in the background and wait
+# (-k 60: a SIGTERM to timeout(1) is passed on and starts its kill timer;
+# the generator's clean close may take a few seconds, then it reports)
+# (bounded) for its READY line. Sets IDLE_PID. Fails unless all N logged in.
+idle_batch() {
+  local first=$1 n=$2 out=$3
+  timeout -k 60 900 "$LOADGEN_BIN" --host 127.0.0.1 --port "$PORT" --domain "$DOMAIN" \
+    --user-pattern 'user%d' --password "$PASSWORD" --json --mode idle --first "$first" \
+    --users "$n" --concurrency "$LOGIN_C" --hold 600 --timeout 800 \
+    $( [ "$USE_TLS" = 1 ] && echo --tls ) ${LG_EXTRA:-} >"$out" 2>"$out.err" &
+  IDLE_PID=$!
+  LOADGEN_PIDS+=("$IDLE_PID")
+  wait_line "$out.err" '^READY' "$IDLE_PID" 240 || return 1
   log "$(grep -m1 '^READY' "$out.err")"
   local ready; ready=$(grep -m1 '^READY' "$out.err" | awk '{print $2}')
   [ "${ready:-0}" = "$n" ] || { log "WARNING: only ${ready:-0} of $n idle clients logged in: no per-connection figure"; return 2; }
@@ -361,12 +403,12 @@ SETTLE=6
 # phase_memory SERVER: keys rss0 rss1 rss2 kib, with the suffix _tls when
 # USE_TLS=1 (the server's TLS config, dja-loadgen --tls).
 phase_memory() {
-  local s=$1 d=$TMP/$1 p x=''
+  local s=$1 d=$TMP/$1 p x=${KX:-}
   [ "$USE_TLS" = 1 ] && x=_tls
   start_server "$s" || return 1
   sleep 2
   R[$s.rss0$x]=$(rss_kib_settled "$SERVER_PID")
-  log "$s: RSS at 0 connections${x:+ (TLS)}: ${R[$s.rss0$x]} KiB; logging in $IDLE_HALF idle clients"
+  log "$s: RSS at 0 connections${x:+ (${x#_})}: ${R[$s.rss0$x]} KiB; logging in $IDLE_HALF idle clients"
   if idle_batch 1 "$IDLE_HALF" "$d/idle-a$x.json"; then
     sleep "$SETTLE"
     R[$s.rss1$x]=$(rss_kib_settled "$SERVER_PID")
@@ -381,8 +423,9 @@ phase_memory() {
       fi
     fi
   fi
-  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 10; wait "$p" 2>/dev/null; done
+  for p in "${LOADGEN_PIDS[@]}"; do stop_pid "$p" 60; wait "$p" 2>/dev/null; done
   LOADGEN_PIDS=()
+  [ -z "${KX:-}" ] || feature_idle_check "$s" "$d/idle-a$x.json" "$d/idle-b$x.json"
   "${s}_stop"
 }
 
@@ -446,7 +489,7 @@ record() {
 
 # run_phase PHASE SERVER: one phase against a fresh process of one server.
 run_phase() {
-  local ph=$1 s=$2 PORT
+  local ph=$1 s=$2 PORT x
   PORT=$(port_of "$s")
   wait_quiet
   "phase_$ph" "$s" || log "$s: $ph phase failed"
@@ -454,6 +497,8 @@ run_phase() {
     traffic) record "$s" msgs high; record "$s" p99 low; record "$s" cpu low
              record "$s" tp_errors low; record "$s" lat_errors low ;;
     logins) record "$s" logins high; record "$s" login_errors low ;;
+    traffic_*) x=_${ph#traffic_}
+               record "$s" "msgs$x" high; record "$s" "cpu$x" low; record "$s" "tp_errors$x" low ;;
   esac
 }
 
@@ -461,7 +506,7 @@ run_phase() {
 finalize_results() {
   local s k
   for s in "${SERVERS[@]}"; do
-    for k in msgs p99 cpu tp_errors lat_errors logins login_errors; do
+    for k in msgs p99 cpu tp_errors lat_errors logins login_errors $(feature_keys); do
       if [ -n "${R[$s.$k.best]:-}" ]; then R[$s.$k]=${R[$s.$k.best]}; else unset "R[$s.$k]"; fi
     done
   done
@@ -569,8 +614,9 @@ for s in "${SERVERS[@]}"; do prepare_server "$s"; done
 PHASES=(traffic logins memory)
 [ "$TLS_PHASE" = 1 ] && PHASES+=(memory_tls)
 [ "$TLS_PHASE" = 2 ] && PHASES=(memory_tls)
+[ ${#FEATURES[@]} -gt 0 ] && read -r -a PHASES <<<"$(feature_phases)"
 for ph in "${PHASES[@]}"; do
-  reps=$REPEAT; case $ph in memory*) reps=1 ;; esac
+  reps=$REPEAT; case $ph in memory*|muc*) reps=1 ;; esac
   for ((REP = 1; REP <= reps; REP++)); do
     for s in "${SERVERS[@]}"; do
       log "=== $ph: $s$( [ "$reps" -gt 1 ] && echo " (repetition $REP of $reps)") ==="
@@ -578,5 +624,5 @@ for ph in "${PHASES[@]}"; do
     done
   done
 done
-report
+if [ ${#FEATURES[@]} -gt 0 ]; then report_features; else report; fi
 REPORTED=1

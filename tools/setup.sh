@@ -26,6 +26,9 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt-get install -y -qq --no-install-recommends postgresql mariadb-server \
     prosody >/dev/null
+  # Prosody's SQLite storage (bench/compare.sh --features mam: mod_mam
+  # archives through mod_storage_sql).
+  apt-get install -y -qq --no-install-recommends lua-dbi-sqlite3 >/dev/null
   # OpenLDAP's slapd and ldap-utils (tests/e2e/test_ldap_directory.py
   # runs its own slapd; the system one is stopped below).
   apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null

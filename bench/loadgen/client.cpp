@@ -21,7 +21,6 @@ namespace lg {
 
 namespace {
 
-constexpr int64_t close_timeout_ns = 3'000'000'000;
 constexpr int64_t login_timeout_ns = 30'000'000'000;
 
 std::string base64(std::string_view in) {
@@ -60,7 +59,8 @@ std::string quoted(std::string_view v) {
 } // namespace
 
 const char* const err_names[err_kinds] = {
-  "connect", "auth", "stream", "bind", "disconnect", "timeout", "message"};
+  "connect", "auth", "stream", "bind", "disconnect", "timeout", "message",
+  "join"};
 
 void worker::start_connect(client& c) {
   c.t_connect = now_ns();
@@ -263,8 +263,11 @@ void worker::on_element(client& c, xml_splitter::event ev) {
   auto name = local_name(c.in.head());
   if (name == "error")
     return fail(c, err_stream, c.in.stanza());
-  if (c.state == cstate::closing)
+  if (c.state == cstate::closing) {
+    if (opt_.sm && name == "a") // the answer to the <r/> sent with the close
+      ++stats.sm_acks;
     return;
+  }
   if (c.state == cstate::online)
     return on_online_stanza(c, name);
   on_login_stanza(c, name);
@@ -353,12 +356,20 @@ void worker::on_online_stanza(client& c, std::string_view name) {
     // XEP-0198 §4: count stanzas, answer the server's ack requests.
     if (name == "message" || name == "iq" || name == "presence")
       ++c.sm_h;
-    else if (name == "r")
+    else if (name == "r") {
+      ++stats.sm_requests;
       return send(c, "<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(c.sm_h)
                        + "'/>");
-    else if (name == "enabled" || name == "a")
+    } else if (name == "enabled") {
+      ++stats.sm_enabled;
       return;
+    } else if (name == "a") {
+      ++stats.sm_acks;
+      return;
+    }
   }
+  if (opt_.run_mode == mode::muc && on_muc_stanza(c, name))
+    return;
   if (name == "message")
     return on_message(c);
   auto head = c.in.head();
@@ -498,17 +509,24 @@ void worker::begin_close(client& c) {
     return;
   if (c.state != cstate::online)
     return close_fd(c); // still logging in: nothing to close cleanly
+  if (opt_.sm) // the server's <a/> shows it counted our stanzas (XEP-0198 §4)
+    send(c, "<r xmlns='urn:xmpp:sm:3'/>");
   send(c, "</stream:stream>");
   c.state = cstate::closing;
-  c.deadline = now_ns() + close_timeout_ns;
+  c.deadline = now_ns() + int64_t(opt_.close_timeout * 1e9);
 }
 
 void worker::check_deadlines(int64_t now) {
   for (auto& c : clients_) {
-    if (c.fd < 0 || c.state == cstate::online || now < c.deadline)
+    if (c.fd < 0 || now < c.deadline)
       continue;
+    if (c.state == cstate::online) {
+      if (c.muc == mstate::joining || c.muc == mstate::configuring)
+        join_failed(c, "no self-presence (or room configuration) within --join-timeout");
+      continue;
+    }
     if (c.state == cstate::closing) {
-      log_error(c, err_timeout, "no </stream:stream> or close within 3 s");
+      log_error(c, err_timeout, "no </stream:stream> or close in time");
       close_fd(c);
     } else {
       fail(c, err_timeout, std::string("login timed out in state ")

@@ -31,7 +31,7 @@ using namespace lg;
 namespace {
 
 const char* const usage_text =
-  "usage: dja-loadgen --users N [--mode login|idle|pairs] [options]\n"
+  "usage: dja-loadgen --users N [--mode login|idle|pairs|muc] [options]\n"
   "  --host 127.0.0.1  --port 5222  --domain localhost  (loopback only)\n"
   "  --ports P1,P2,..  client i connects to port P[i % n] (cluster nodes)\n"
   "  --user-pattern 'user%d'  --password pw  --first 1  --resource lg\n"
@@ -43,13 +43,24 @@ const char* const usage_text =
   "  --inflight W      pairs, rate 0: unacknowledged messages per sender (10)\n"
   "  --duration S      pairs: measured seconds (10)\n"
   "  --warmup S        pairs: seconds of traffic before measuring (1)\n"
+  "  --drain S         pairs, muc: seconds to wait for messages still due\n"
+  "                    after the window (2; muc 10)\n"
   "  --timeout S       hard limit for the whole run (120)\n"
   "  --threads T       epoll threads (1)\n"
   "  --tls             STARTTLS before SASL PLAIN (TLS 1.2+, SNI = --domain,\n"
   "                    the certificate is not verified)\n"
   "  --sm              XEP-0198 stream management on every connection:\n"
   "                    <enable resume='true'/> after bind, <r/> answered\n"
-  "  --json            one JSON object on stdout instead of key: value lines\n";
+  "  --json            one JSON object on stdout instead of key: value lines\n"
+  "MUC mode (XEP-0045; client i joins room i %% rooms as nick user(i)):\n"
+  "  --rooms R         rooms PREFIX0 .. PREFIX(R-1) @ the service (1)\n"
+  "  --room-prefix P   room name prefix (lgroom)\n"
+  "  --muc-service D   the MUC domain (conference.DOMAIN)\n"
+  "  --senders M       clients 0..M-1 send groupchat messages (1; 0 = hold)\n"
+  "  --join-delay S    seconds between 'LOGGED n' and the joins (0)\n"
+  "  --join-concurrency J  joins in flight at once (--concurrency)\n"
+  "  --join-timeout S  seconds for a join's own presence (60)\n"
+  "  --close-timeout S seconds to wait for the server's close (3; muc 30)\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::fprintf(stderr, "dja-loadgen: %s\n%s", msg.c_str(), usage_text);
@@ -137,16 +148,26 @@ options parse(int argc, char** argv) {
     else if (a == "inflight") o.inflight = long(num(1, 1e6));
     else if (a == "duration") o.duration = num(0.001, 1e6);
     else if (a == "warmup") o.warmup = num(0, 1e6);
+    else if (a == "drain") o.drain = num(0, 1e6);
     else if (a == "timeout") o.timeout = num(1, 1e6);
     else if (a == "threads") o.threads = long(num(1, 256));
     else if (a == "json") o.json = true;
     else if (a == "tls") o.tls = true;
     else if (a == "sm") o.sm = true;
+    else if (a == "rooms") o.rooms = long(num(1, 1e6));
+    else if (a == "room-prefix") o.room_prefix = v;
+    else if (a == "muc-service") o.muc_service = v;
+    else if (a == "senders") o.senders = long(num(0, 1e7));
+    else if (a == "join-delay") o.join_delay = num(0, 1e6);
+    else if (a == "join-concurrency") o.join_concurrency = long(num(1, 1e7));
+    else if (a == "join-timeout") o.join_timeout = num(1, 1e6);
+    else if (a == "close-timeout") o.close_timeout = num(0.1, 1e6);
     else if (a == "mode") {
       if (v == "login") o.run_mode = mode::login;
       else if (v == "idle") o.run_mode = mode::idle;
       else if (v == "pairs") o.run_mode = mode::pairs;
-      else usage_error("--mode must be login, idle or pairs");
+      else if (v == "muc") o.run_mode = mode::muc;
+      else usage_error("--mode must be login, idle, pairs or muc");
     } else usage_error("unknown option --" + a);
   }
   if (o.users <= 0)
@@ -158,7 +179,21 @@ options parse(int argc, char** argv) {
   if (o.run_mode == mode::pairs && o.users % 2 != 0)
     usage_error("--mode pairs needs an even --users");
   if (o.presence < 0)
-    o.presence = o.run_mode != mode::login;
+    o.presence = o.run_mode != mode::login && o.run_mode != mode::muc;
+  if (o.drain < 0)
+    o.drain = o.run_mode == mode::muc ? 10 : 2;
+  if (o.run_mode == mode::muc) {
+    if (o.muc_service.empty())
+      o.muc_service = "conference." + o.domain;
+    if (o.rooms > o.users)
+      usage_error("--rooms must not exceed --users (a room needs an occupant)");
+    o.senders = std::min(o.senders, o.users);
+    bool close_given = false;
+    for (int i = 1; i < argc; ++i)
+      close_given |= std::string(argv[i]).rfind("--close-timeout", 0) == 0;
+    if (!close_given) // leaving a big room broadcasts to all who remain
+      o.close_timeout = 30;
+  }
   o.threads = std::min(o.threads, std::max(1L, o.users / 2));
   resolve_loopback(o);
   return o;
@@ -214,8 +249,21 @@ run_result coordinate(shared_state& sh, const options& o, int64_t start) {
   r.start = start;
   const int64_t deadline = r.start + int64_t(o.timeout * 1e9) - 300'000'000;
   const auto n = uint64_t(o.users);
-  int64_t until = 0;
+  int64_t until = 0, join_at = -1;
   auto go = [&](phase p) { sh.current.store(p, std::memory_order_release); };
+  const int64_t close_wait = int64_t((o.close_timeout + 2) * 1e9);
+  auto start_traffic = [&](int64_t now) {
+    sh.traffic_start = now;
+    sh.measure_start = now + int64_t(o.warmup * 1e9);
+    sh.measure_end = sh.measure_start + int64_t(o.duration * 1e9);
+    go(phase::traffic);
+  };
+  auto ready = [&](uint64_t k, int64_t now) {
+    std::fprintf(stderr, "READY %llu\n", static_cast<unsigned long long>(k));
+    std::fflush(stderr);
+    until = now + int64_t(o.hold * 1e9);
+    go(phase::hold);
+  };
   for (phase p = phase::login; p != phase::done; p = sh.current.load()) {
     sleep_ms(1);
     int64_t now = now_ns();
@@ -229,7 +277,7 @@ run_result coordinate(shared_state& sh, const options& o, int64_t start) {
       if (p < phase::closing) {
         if (p == phase::traffic)
           r.cpu_measure_end = cpu_seconds();
-        until = now + 3 * sec;
+        until = now + close_wait;
         go(phase::closing);
         continue;
       }
@@ -239,24 +287,42 @@ run_result coordinate(shared_state& sh, const options& o, int64_t start) {
       if (sh.logins_finished.load(std::memory_order_acquire) < n)
         break;
       if (o.run_mode == mode::idle) {
-        std::fprintf(stderr, "READY %llu\n",
-                     static_cast<unsigned long long>(sh.logins_ok.load()));
-        std::fflush(stderr);
-        until = now + int64_t(o.hold * 1e9);
-        go(phase::hold);
+        ready(sh.logins_ok.load(), now);
       } else if (o.run_mode == mode::pairs) {
-        sh.traffic_start = now;
-        sh.measure_start = now + int64_t(o.warmup * 1e9);
-        sh.measure_end = sh.measure_start + int64_t(o.duration * 1e9);
-        go(phase::traffic);
+        start_traffic(now);
+      } else if (o.run_mode == mode::muc) {
+        if (join_at < 0) {
+          std::fprintf(stderr, "LOGGED %llu\n",
+                       static_cast<unsigned long long>(sh.logins_ok.load()));
+          std::fflush(stderr);
+          join_at = now + int64_t(o.join_delay * 1e9);
+        }
+        if (now >= join_at)
+          go(phase::create);
       } else {
         until = now + 5 * sec; // clients close themselves after bind
         go(phase::closing);
       }
       break;
+    case phase::create:
+      if (sh.rooms_finished.load(std::memory_order_acquire) >= uint64_t(o.rooms))
+        go(phase::join);
+      break;
+    case phase::join:
+      if (sh.joins_finished.load(std::memory_order_acquire) < n)
+        break;
+      if (o.senders > 0) {
+        std::fprintf(stderr, "JOINED %llu\n",
+                     static_cast<unsigned long long>(sh.joins_ok.load()));
+        std::fflush(stderr);
+        start_traffic(now);
+      } else {
+        ready(sh.joins_ok.load(), now);
+      }
+      break;
     case phase::hold:
       if (now >= until) {
-        until = now + 5 * sec;
+        until = now + close_wait;
         go(phase::closing);
       }
       break;
@@ -265,13 +331,13 @@ run_result coordinate(shared_state& sh, const options& o, int64_t start) {
         r.cpu_measure_start = cpu_seconds();
       if (now >= sh.measure_end) {
         r.cpu_measure_end = cpu_seconds();
-        until = now + 2 * sec;
+        until = now + int64_t(o.drain * 1e9);
         go(phase::drain);
       }
       break;
     case phase::drain:
-      if (sh.received.load() >= sh.sent.load() || now >= until) {
-        until = now + 5 * sec;
+      if (sh.received.load() >= sh.expected.load() || now >= until) {
+        until = now + close_wait;
         go(phase::closing);
       }
       break;
@@ -335,6 +401,17 @@ int main(int argc, char** argv) {
   alarm(unsigned(std::ceil(o.timeout)));
 
   shared_state sh(o);
+  if (o.run_mode == mode::muc) {
+    auto r = size_t(o.rooms);
+    sh.room_state = std::make_unique<std::atomic<int>[]>(r);
+    sh.room_members = std::make_unique<std::atomic<uint64_t>[]>(r);
+    sh.room_sent = std::make_unique<std::atomic<uint64_t>[]>(r);
+    for (size_t k = 0; k < r; ++k) {
+      sh.room_state[k] = 0;
+      sh.room_members[k] = 0;
+      sh.room_sent[k] = 0;
+    }
+  }
   if (o.tls) {
     sh.tls_ctx = SSL_CTX_new(TLS_client_method());
     if (!sh.tls_ctx) {
@@ -367,10 +444,19 @@ int main(int argc, char** argv) {
     t.join();
 
   worker_stats st;
+  muc_tally tally;
   for (auto& w : workers) {
     auto& s = w->stats;
+    if (o.run_mode == mode::muc)
+      w->tally(tally);
     st.login_latency.merge(s.login_latency);
     st.msg_latency.merge(s.msg_latency);
+    st.join_latency.merge(s.join_latency);
+    st.echoes_measured += s.echoes_measured;
+    st.presences += s.presences;
+    if (s.first_join && (!st.first_join || s.first_join < st.first_join))
+      st.first_join = s.first_join;
+    st.last_join = std::max(st.last_join, s.last_join);
     for (int k = 0; k < err_kinds; ++k)
       st.errors[k] += s.errors[k];
     st.sent += s.sent;
@@ -378,6 +464,9 @@ int main(int argc, char** argv) {
     st.measured += s.measured;
     st.out_of_order += s.out_of_order;
     st.other_stanzas += s.other_stanzas;
+    st.sm_enabled += s.sm_enabled;
+    st.sm_requests += s.sm_requests;
+    st.sm_acks += s.sm_acks;
     if (s.first_connect && (!st.first_connect || s.first_connect < st.first_connect))
       st.first_connect = s.first_connect;
     st.last_bind = std::max(st.last_bind, s.last_bind);
@@ -390,7 +479,7 @@ int main(int argc, char** argv) {
   uint64_t logins = sh.logins_ok.load();
   double login_wall = double(st.last_bind - st.first_connect) / 1e9;
   double wall = double(r.end - r.start) / 1e9, cpu = cpu_seconds();
-  const char* modes[] = {"login", "idle", "pairs"};
+  const char* modes[] = {"login", "idle", "pairs", "muc"};
 
   report rep(o.json);
   rep.str("mode", modes[int(o.run_mode)]);
@@ -426,6 +515,48 @@ int main(int argc, char** argv) {
     rep.count("messages_received", st.received);
     rep.count("messages_lost", lost);
     rep.count("messages_out_of_order", st.out_of_order);
+  }
+  if (o.run_mode == mode::muc) {
+    uint64_t joins = sh.joins_ok.load();
+    double join_wall = double(st.last_join - st.first_join) / 1e9;
+    lost = tally.missing;
+    rep.count("rooms", uint64_t(o.rooms));
+    rep.count("senders", uint64_t(o.senders));
+    rep.count("occupants_joined", joins);
+    rep.count("joins_failed", uint64_t(o.users) - joins);
+    rep.num("join_wall_s", joins ? join_wall : 0);
+    rep.num("joins_per_sec", joins && join_wall > 0 ? double(joins) / join_wall : 0, 1);
+    rep.num("join_latency_ms_p50", ms(st.join_latency.percentile(50)));
+    rep.num("join_latency_ms_p99", ms(st.join_latency.percentile(99)));
+    rep.num("join_latency_ms_max", ms(st.join_latency.max()));
+    if (o.senders > 0) {
+      rep.num("rate_target", o.rate, 1);
+      if (o.rate <= 0)
+        rep.count("inflight", uint64_t(o.inflight));
+      rep.num("duration_s", o.duration);
+      // messages whose sender saw its own copy in the window, and every
+      // copy any occupant received in it (the fan-out)
+      rep.num("messages_per_sec", double(st.echoes_measured) / o.duration, 1);
+      rep.num("deliveries_per_sec", double(st.measured) / o.duration, 1);
+      rep.num("latency_ms_p50", ms(st.msg_latency.percentile(50)));
+      rep.num("latency_ms_p95", ms(st.msg_latency.percentile(95)));
+      rep.num("latency_ms_p99", ms(st.msg_latency.percentile(99)));
+      rep.num("latency_ms_max", ms(st.msg_latency.max()));
+    } else {
+      rep.num("hold_s", o.hold, 1);
+    }
+    rep.count("messages_sent", st.sent);
+    rep.count("deliveries_expected", sh.expected.load());
+    rep.count("deliveries_received", st.received);
+    rep.count("deliveries_missing", tally.missing);
+    rep.count("deliveries_extra", tally.extra);
+    rep.count("occupants_short", tally.short_occupants);
+    rep.count("presences_received", st.presences);
+  }
+  if (o.sm) {
+    rep.count("sm_enabled", st.sm_enabled);
+    rep.count("sm_requests_answered", st.sm_requests);
+    rep.count("sm_acks_received", st.sm_acks);
   }
   rep.count("other_stanzas", st.other_stanzas);
   rep.count("errors", errors);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 namespace lg {
 
-enum class mode { login, idle, pairs };
+enum class mode { login, idle, pairs, muc };
 
 struct options {
   std::string host = "127.0.0.1";
@@ -42,6 +43,7 @@ struct options {
   long inflight = 10;
   double duration = 10;
   double warmup = 1;
+  double drain = -1; // s to wait for outstanding messages (-1: 2, muc 10)
   double timeout = 120;
   bool json = false;
   long threads = 1;
@@ -49,6 +51,16 @@ struct options {
   bool tls = false; // STARTTLS before SASL (no certificate verification)
   bool sm = false;  // XEP-0198 enabled after bind; the server's <r/> answered
   bool carbons = false; // XEP-0280 enable after bind (bench/README.md)
+  // --mode muc (XEP-0045): client i joins room i % rooms as nick user(i);
+  // clients 0 .. senders-1 send groupchat messages (muc.cpp)
+  std::string muc_service;        // default "conference." + domain
+  std::string room_prefix = "lgroom";
+  long rooms = 1;
+  long senders = 1;
+  double join_delay = 0;          // seconds between "LOGGED n" and the joins
+  long join_concurrency = 0;      // joins in flight (0: --concurrency)
+  double join_timeout = 60;       // seconds for a join's self-presence
+  double close_timeout = 3;       // seconds for the server's </stream:stream>
 
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
@@ -58,8 +70,9 @@ struct options {
   std::string user(long i) const; // i-th user name, i from 0
 };
 
-/// Phases, advanced only by the coordinator.
-enum class phase : int { login, hold, traffic, drain, closing, done };
+/// Phases, advanced only by the coordinator. create and join are the MUC
+/// mode's: the rooms' first occupants join (and configure), then the rest.
+enum class phase : int { login, create, join, hold, traffic, drain, closing, done };
 
 enum err_kind {
   err_connect,    // connect/read/write failure
@@ -69,6 +82,7 @@ enum err_kind {
   err_disconnect, // connection lost while logged in
   err_timeout,    // login or close did not finish in time
   err_message,    // message bounced with type='error'
+  err_join,       // MUC join or room configuration answered with an error
   err_kinds
 };
 extern const char* const err_names[err_kinds];
@@ -81,6 +95,14 @@ struct shared_state {
   std::atomic<int64_t> traffic_start{0}, measure_start{0}, measure_end{0};
   std::atomic<uint64_t> logins_finished{0}, logins_ok{0}, open{0};
   std::atomic<uint64_t> sent{0}, received{0};
+  /// Deliveries due for the messages sent: 1 per chat message, the room's
+  /// occupants per groupchat message; the drain waits for received >= it.
+  std::atomic<uint64_t> expected{0};
+  // --mode muc: per room, 0 pending / 1 ready / 2 failed, members joined
+  // and messages sent; rooms and joins finished (ok or not), joins ok
+  std::unique_ptr<std::atomic<int>[]> room_state;
+  std::unique_ptr<std::atomic<uint64_t>[]> room_members, room_sent;
+  std::atomic<uint64_t> rooms_finished{0}, joins_finished{0}, joins_ok{0};
   std::atomic<uint64_t> errors_logged{0};
   SSL_CTX* tls_ctx = nullptr; // --tls: shared by all workers (read-only)
 };
@@ -91,6 +113,9 @@ enum class cstate {
   unstarted, connecting, starttls, tls_handshake, sasl_features, auth,
   bind_features, bind, session, online, closing, closed
 };
+
+/// A client's place in a room (--mode muc).
+enum class mstate : uint8_t { none, joining, configuring, joined, failed };
 
 struct client {
   int fd = -1;
@@ -114,14 +139,31 @@ struct client {
   long inflight = 0;
   // as a receiver
   uint64_t expect_seq = 0;
+  // --mode muc
+  mstate muc = mstate::none;
+  long room = 0;
+  int64_t t_join = 0;
+  uint64_t muc_received = 0; // groupchat messages of ours received
 };
 
 struct worker_stats {
-  histogram login_latency, msg_latency;
+  histogram login_latency, msg_latency, join_latency;
   uint64_t errors[err_kinds] = {};
   uint64_t sent = 0, received = 0, measured = 0, out_of_order = 0;
   uint64_t other_stanzas = 0;
+  // --sm: <enabled/> received, server <r/> answered, <a/> received (one
+  // asked for with <r/> before each close)
+  uint64_t sm_enabled = 0, sm_requests = 0, sm_acks = 0;
   int64_t first_connect = 0, last_bind = 0;
+  // --mode muc
+  uint64_t echoes_measured = 0, presences = 0;
+  int64_t first_join = 0, last_join = 0;
+};
+
+/// --mode muc, after the run: deliveries each joined occupant missed or got
+/// twice against what was sent to its room.
+struct muc_tally {
+  uint64_t occupants = 0, missing = 0, extra = 0, short_occupants = 0;
 };
 
 class worker {
@@ -158,15 +200,34 @@ private:
   void on_phase(phase p);
   void on_message(client& c);
   void send_message(client& from, int64_t stamp);
+  bool can_send(const client& s) const;
+  void send_one(client& from, int64_t stamp); // chat or groupchat
   void pump(client& sender);
   void pace();
   void check_deadlines(int64_t now);
+
+  // muc.cpp: XEP-0045 joins, room creation, groupchat traffic
+public:
+  void tally(muc_tally& t) const;
+private:
+  std::string room_jid(const client& c) const;
+  void on_muc_phase(phase p);
+  void start_join(client& c);
+  bool on_muc_stanza(client& c, std::string_view name);
+  void joined(client& c);
+  void join_failed(client& c, std::string_view why);
+  void on_groupchat(client& c);
+  void send_groupchat(client& from, int64_t stamp);
+  bool muc_sender(const client& c) const;
 
   shared_state& sh_;
   const options& opt_;
   std::vector<client> clients_;
   std::vector<client*> dirty_;
-  std::vector<client*> senders_; // pairs mode, rate > 0
+  std::vector<client*> senders_; // pairs/muc mode, rate > 0
+  std::vector<client*> joins_;   // muc: clients to join in this phase
+  size_t next_join_ = 0;
+  long joins_in_flight_ = 0, join_quota_ = 1;
   int ep_ = -1;
   long login_quota_, logins_in_flight_ = 0;
   size_t next_start_ = 0;

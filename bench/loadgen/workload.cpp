@@ -30,6 +30,10 @@ std::string options::user(long i) const {
 
 worker::worker(shared_state& sh, std::vector<long> indices, long login_quota)
   : sh_(sh), opt_(sh.opt), clients_(indices.size()), login_quota_(login_quota) {
+  if (opt_.join_concurrency > 0) // the same share of it as of the logins
+    join_quota_ = std::max(1L, (opt_.join_concurrency + opt_.threads - 1) / opt_.threads);
+  else
+    join_quota_ = login_quota;
   for (size_t k = 0; k < indices.size(); ++k) {
     clients_[k].index = indices[k];
     // Indices come in pairs (2p, 2p+1), so a client's peer is its neighbour.
@@ -72,6 +76,9 @@ void worker::run() {
     while (phase_ == phase::login && logins_in_flight_ < login_quota_
            && next_start_ < clients_.size())
       start_connect(clients_[next_start_++]);
+    while ((phase_ == phase::create || phase_ == phase::join)
+           && joins_in_flight_ < join_quota_ && next_join_ < joins_.size())
+      start_join(*joins_[next_join_++]);
     flush();
     int64_t timeout = 5'000'000; // ns; phases are polled at this period
     if (next_pace_ > 0)
@@ -93,16 +100,22 @@ void worker::run() {
 
 void worker::on_phase(phase p) {
   switch (p) {
+  case phase::create:
+  case phase::join:
+    on_muc_phase(p);
+    break;
   case phase::traffic:
     if (opt_.rate > 0) {
       for (auto& c : clients_)
-        if (c.peer)
+        if (c.peer || muc_sender(c))
           senders_.push_back(&c);
       if (senders_.empty())
         return;
-      // Each of the opt.users senders sends rate/users messages per second;
-      // this worker's senders take turns on one evenly spaced schedule.
-      pace_interval_ = 1e9 * double(opt_.users) / (opt_.rate * double(senders_.size()));
+      // Each of the opt.users senders (muc: opt.senders) sends rate/users
+      // messages per second; this worker's senders take turns on one
+      // evenly spaced schedule.
+      double all = double(opt_.run_mode == mode::muc ? opt_.senders : opt_.users);
+      pace_interval_ = 1e9 * all / (opt_.rate * double(senders_.size()));
       next_pace_ = sh_.traffic_start;
     } else {
       for (auto& c : clients_)
@@ -150,11 +163,21 @@ void worker::send_message(client& from, int64_t stamp) {
   send(from, "</body></message>");
   ++from.inflight;
   ++stats.sent;
+  sh_.expected.fetch_add(1, std::memory_order_relaxed);
   sh_.sent.fetch_add(1, std::memory_order_relaxed);
 }
 
-static bool can_send(const client& s) {
+bool worker::can_send(const client& s) const {
+  if (opt_.run_mode == mode::muc)
+    return muc_sender(s);
   return s.peer && s.state == cstate::online && s.peer->state == cstate::online;
+}
+
+void worker::send_one(client& s, int64_t stamp) {
+  if (opt_.run_mode == mode::muc)
+    send_groupchat(s, stamp);
+  else
+    send_message(s, stamp);
 }
 
 void worker::pump(client& s) {
@@ -164,7 +187,7 @@ void worker::pump(client& s) {
   if (now >= sh_.measure_end)
     return;
   while (s.inflight < opt_.inflight)
-    send_message(s, now);
+    send_one(s, now);
 }
 
 void worker::pace() {
@@ -185,7 +208,7 @@ void worker::pace() {
     client& s = *senders_[paced_ % senders_.size()];
     ++paced_;
     if (can_send(s))
-      send_message(s, at);
+      send_one(s, at);
   }
 }
 

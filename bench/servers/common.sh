@@ -84,6 +84,15 @@ raise_nofile() {
   ulimit -n "$want" 2>/dev/null || true
 }
 
+# The config file variant a server starts with: "-tls" when USE_TLS=1 (the
+# TLS memory phase), "-VARIANT" when VARIANT is set (a feature of
+# bench/compare.sh --features: sm, mam, muc), "" for the plain config.
+config_suffix() {
+  if [ "${USE_TLS:-0}" = 1 ]; then echo -tls
+  elif [ -n "${VARIANT:-}" ]; then echo "-$VARIANT"
+  fi
+}
+
 # Substitute @KEY@ placeholders in template $1 with the values of the shell
 # variables named in the remaining arguments; output on stdout.
 render() {

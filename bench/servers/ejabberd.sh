@@ -22,7 +22,7 @@ ejabberd_version() {
 _ejctl() {
   local t=$1; shift
   timeout "$t" env ERL_EPMD_ADDRESS=127.0.0.1 ejabberdctl --config-dir "$EJABBERD_DIR" \
-    --config "$EJABBERD_DIR/ejabberd$( [ "${USE_TLS:-0}" = 1 ] && echo -tls).yml" --ctl-config "$EJABBERD_DIR/ejabberdctl.cfg" \
+    --config "$EJABBERD_DIR/ejabberd$(config_suffix).yml" --ctl-config "$EJABBERD_DIR/ejabberdctl.cfg" \
     --logs "$EJABBERD_DIR/logs" --spool "$EJABBERD_DIR/db" --node "$EJABBERD_NODE" "$@"
 }
 
@@ -68,9 +68,34 @@ CONTRIB_MODULES_CONF_DIR=$DIR/modules.d
 CONTRIB_MODULES_PATH=$DIR/modules
 CFG
   mkdir -p "$DIR/modules.d" "$DIR/modules"
+  _ejabberd_variants "$DIR"
   chmod 755 "$DIR"
   chown -R ejabberd:ejabberd "$DIR"
   EJABBERD_REGISTERED=
+}
+
+# ejabberd-{sm,mam,muc}.yml for bench/compare.sh --features: the plain
+# config plus one module, as a deployment would load it.
+#   sm:  mod_stream_mgmt at its defaults
+#   mam: mod_mam with default: always (every message archived for both
+#        users) on the default backend (Mnesia: no sql configured)
+#   muc: mod_muc on conference.DOMAIN, room and presence limits raised
+#        above the benchmark's 1,000 occupants (defaults: max_users 200,
+#        max_users_presence 1,000)
+_ejabberd_variants() {
+  local DIR=$1 f=$1/ejabberd.yml
+  { cat "$f"; echo '  mod_stream_mgmt: {}          # FEATURE sm'; } > "$DIR/ejabberd-sm.yml"
+  { cat "$f"; printf '  mod_mam:                     # FEATURE mam\n    default: always\n'; } > "$DIR/ejabberd-mam.yml"
+  { cat "$f"; cat <<'YML'
+  mod_muc:                     # FEATURE muc
+    host: "conference.@HOST@"
+    access_create: all
+    max_users: 100000
+    max_users_presence: 100000
+    default_room_options:
+      max_users: 100000
+YML
+  } > "$DIR/ejabberd-muc.yml"
 }
 
 ejabberd_settings() {
@@ -80,20 +105,35 @@ ejabberd $(ejabberd_version): $EJABBERD_DIR/ejabberd.yml — listener shaper: no
   auth_method: internal, auth_password_format: plain; loglevel: warning; no starttls; s2s_access: none;
   TLS phase: ejabberd-tls.yml, the same with starttls/starttls_required on the listener and certfiles (self-signed RSA 2048);
   modules: mod_roster mod_disco mod_ping mod_version; node $EJABBERD_NODE, ERL_DIST_PORT=$EJABBERD_DIST_PORT (no epmd),
-  INET_DIST_INTERFACE/ERL_EPMD_ADDRESS=127.0.0.1; erl wrapper raises ulimit -n after ejabberdctl's su
+  INET_DIST_INTERFACE/ERL_EPMD_ADDRESS=127.0.0.1; erl wrapper raises ulimit -n after ejabberdctl's su;
+  features: sm = mod_stream_mgmt (defaults); mam = mod_mam, default: always, Mnesia (the default backend);
+  muc = mod_muc on conference.DOMAIN, access_create: all, max_users/max_users_presence/default_room_options.max_users 100000
 EOF
+}
+
+# _ejabberd_eval SECONDS CODE: run Erlang CODE on a hidden node connected
+# to ours (N is bound to our node's name, the connection checked); CODE
+# ends with halt/1. Prints what it prints.
+_ejabberd_eval() {
+  (cd /tmp && ERL_EPMD_ADDRESS=127.0.0.1 timeout "$1" /usr/bin/erl \
+    -sname "djareg$$@localhost" -hidden -noinput -setcookie "$EJABBERD_COOKIE" \
+    -start_epmd false -erl_epmd_port "$EJABBERD_DIST_PORT" -dist_listen false \
+    -kernel inet_dist_use_interface '{127,0,0,1}' \
+    -eval "N = '$EJABBERD_NODE', pong = net_adm:ping(N), $2" 2>&1)
+}
+
+# ejabberd_archive_rows: rows of mod_mam's Mnesia table (mam variant).
+ejabberd_archive_rows() {
+  local out
+  out=$(_ejabberd_eval 60 'io:format("~p~n", [rpc:call(N, mnesia, table_info,
+                                              [archive_msg, size], 30000)]), halt(0).')
+  [[ $out =~ ^[0-9]+$ ]] && echo "$out" || echo "?"
 }
 
 # Register user1..userN (once per prepared spool) from one hidden node.
 _ejabberd_register() {
   local out
-  out=$(cd /tmp && ERL_EPMD_ADDRESS=127.0.0.1 timeout 300 /usr/bin/erl \
-    -sname "djareg$$@localhost" -hidden -noinput -setcookie "$EJABBERD_COOKIE" \
-    -start_epmd false -erl_epmd_port "$EJABBERD_DIST_PORT" -dist_listen false \
-    -kernel inet_dist_use_interface '{127,0,0,1}' \
-    -eval '
-      N = '"'$EJABBERD_NODE'"',
-      pong = net_adm:ping(N),
+  out=$(_ejabberd_eval 300 '
       H = <<"'"$EJABBERD_DOMAIN"'">>, P = <<"'"$EJABBERD_PASSWORD"'">>,
       R = [rpc:call(N, ejabberd_admin, register,
                     [list_to_binary("user" ++ integer_to_list(I)), H, P], 60000)
@@ -101,7 +141,7 @@ _ejabberd_register() {
       Bad = [X || X <- R, element(1, X) =/= ok],
       io:format("registered ~p, failed ~p ~p~n",
                 [length(R) - length(Bad), length(Bad), lists:sublist(Bad, 3)]),
-      halt(case Bad of [] -> 0; _ -> 1 end).' 2>&1)
+      halt(case Bad of [] -> 0; _ -> 1 end).')
   local rc=$?
   log "ejabberd: $out"
   return $rc

@@ -72,10 +72,53 @@ PY
         -e "s|^VirtualHost \"$DOMAIN\"\$|ssl = { certificate = \"$DIR/certs/$DOMAIN.crt\"; key = \"$DIR/certs/$DOMAIN.key\"; }\n&|" \
         "$DIR/prosody.cfg.lua" > "$DIR/prosody-tls.cfg.lua"
   fi
+  _prosody_variants "$DIR" "$DOMAIN"
   chmod 755 "$DIR"
   chown -R prosody:prosody "$DIR"
   timeout 30 prosodyctl --config "$DIR/prosody.cfg.lua" check config >"$DIR/check.log" 2>&1 \
     || { cat "$DIR/check.log" >&2; die "prosodyctl check config failed"; }
+}
+
+# prosody-{sm,mam,muc}.cfg.lua for bench/compare.sh --features: the plain
+# config plus one feature, with the settings a deployment would use.
+#   sm:  mod_smacks at its defaults (acks requested by the server)
+#   mam: mod_mam, default_archive_policy = true (every chat message archived
+#        for both users), archive_expires_after = "1w", archives in SQLite
+#        (mod_storage_sql, lua-dbi-sqlite3: DATA/prosody.sqlite); the
+#        accounts stay in the internal files
+#   muc: Component "conference.DOMAIN" "muc" at its defaults, with the
+#        live-room cache above the benchmark's room count
+_prosody_variants() {
+  local DIR=$1 DOMAIN=$2 f=$1/prosody.cfg.lua
+  sed -e 's|^modules_enabled = { "roster";|& "smacks";|' "$f" > "$DIR/prosody-sm.cfg.lua"
+  sed -e 's|^modules_enabled = { "roster";|& "mam";|' \
+      -e 's|^storage = "internal"$|storage = { archive = "sql" }               -- FEATURE mam: archives in SQLite, accounts stay internal\
+sql = { driver = "SQLite3"; database = "prosody.sqlite" }\
+archive_expires_after = "1w"\
+default_archive_policy = true               -- FEATURE mam: archive every chat message|' \
+      "$f" > "$DIR/prosody-mam.cfg.lua"
+  { cat "$f"
+    printf '\nComponent "conference.%s" "muc"           -- FEATURE muc\n' "$DOMAIN"
+    printf '  muc_room_cache_size = 100000           -- FEATURE muc: default 100 live rooms\n'
+  } > "$DIR/prosody-muc.cfg.lua"
+}
+
+# prosody_archive_rows: rows in the SQLite archive of the mam variant.
+prosody_archive_rows() {
+  /usr/bin/python3 - "$PROSODY_DIR/data/prosody.sqlite" <<'PY'
+import os, sqlite3, sys
+if not os.path.exists(sys.argv[1]):
+    print(0)  # nothing archived yet
+    sys.exit(0)
+try:
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'prosodyarchive'").fetchone():
+        print(0)  # the table comes with the first archived message
+        sys.exit(0)
+    print(db.execute("SELECT COUNT(*) FROM prosodyarchive WHERE store = 'archive'").fetchone()[0])
+except Exception as e:
+    print("?")
+PY
 }
 
 prosody_settings() {
@@ -85,7 +128,9 @@ Prosody $(prosody_version): $PROSODY_DIR/prosody.cfg.lua — authentication = in
   c2s_require_encryption = false, allow_unencrypted_plain_auth = true; log: warn to file;
   TLS phase: prosody-tls.cfg.lua, the same with mod_tls and ssl = { certificate, key } (self-signed RSA 2048),
   c2s_require_encryption = true, allow_unencrypted_plain_auth = false;
-  modules: roster saslauth disco ping version (+ autoloaded presence message iq c2s posix); s2s, offline disabled; run as user prosody
+  modules: roster saslauth disco ping version (+ autoloaded presence message iq c2s posix); s2s, offline disabled; run as user prosody;
+  features: sm = mod_smacks (defaults); mam = mod_mam, default_archive_policy = true, archive_expires_after = "1w",
+  storage = { archive = "sql" } on SQLite; muc = Component "conference.DOMAIN" "muc" (defaults, muc_room_cache_size = 100000)
 EOF
 }
 
@@ -94,7 +139,7 @@ prosody_start() {
   [ "$(id -u)" = 0 ] || die "run as root (Prosody must be started as user prosody)"
   ( raise_nofile 20000
     exec setpriv --reuid=prosody --regid=prosody --init-groups -- \
-      prosody --config "$DIR/prosody$( [ "${USE_TLS:-0}" = 1 ] && echo -tls).cfg.lua" -F ) >"$DIR/stdout.log" 2>&1 &
+      prosody --config "$DIR/prosody$(config_suffix).cfg.lua" -F ) >"$DIR/stdout.log" 2>&1 &
   PROSODY_PID=$!
   SERVER_PID=$PROSODY_PID
   wait_port "$PROSODY_PORT" 60 "$PROSODY_PID" \
