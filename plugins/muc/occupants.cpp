@@ -19,6 +19,22 @@ void add_status(xml::element& x, const std::vector<int>& codes) {
       .set_attr("code", std::to_string(c));
 }
 
+/// What the room keeps of a client's presence: the children it passes
+/// on (<show/>, <status/>, caps ...; shared with the client's stanza,
+/// not copied), without the stanza's own attributes and the MUC
+/// elements (the memory of an occupant, docs/muc.md).
+xml::element_ptr lean(const xml::element& s) {
+  auto p = std::make_shared<xml::element>("presence", ns::client);
+  if (auto t = s.attr("type"))
+    p->set_attr("type", *t);
+  for (auto& c : s.children)
+    if (c.elem && c.elem->ns != ns_muc && c.elem->ns != ns_user
+        && c.elem->ns != ns_occupant_id)
+      p->children.push_back(c);
+  p->children.shrink_to_fit();
+  return p;
+}
+
 void join(room_state& st, const xml::element_ptr& s, const jid& from,
           const std::string& nick) {
   auto x = s->child("x", ns_muc);
@@ -52,7 +68,7 @@ void join(room_state& st, const xml::element_ptr& s, const jid& from,
   auto& o = st.occupants[nick];
   o.real = from;
   o.r = default_role(st, aff);
-  o.presence = s;
+  o.presence = lean(*s);
   st.by_real[from.str()] = nick;
   st.fresh = false;
   // §7.2.3: the presence of every other occupant first, ...
@@ -84,7 +100,7 @@ void change_nick(room_state& st, const xml::element_ptr& s, const jid& from,
   if (st.occupants.count(nick) > 0) // §7.6.3
     return st.error(*s, from, "conflict", "that nickname is in use");
   auto o = st.occupants[old_nick];
-  o.presence = s;
+  o.presence = lean(*s);
   // §7.6.2: unavailable from the old nick with 303 and the new one ...
   xml::element item{"item", ns_user};
   item.set_attr("nick", nick);
@@ -206,7 +222,7 @@ void on_presence(room_state& st, const xml::element_ptr& s, const jid& from,
       return;
     auto nick = *mine;
     auto& o = st.occupants[nick];
-    o.presence = s; // its <status/> goes to everyone
+    o.presence = lean(*s); // its <status/> goes to everyone
     o.r = role::none;
     for (auto& [n, viewer] : st.occupants) {
       std::vector<int> codes;
@@ -229,7 +245,7 @@ void on_presence(room_state& st, const xml::element_ptr& s, const jid& from,
     return change_nick(st, s, from, *mine, to.resource());
   // §7.7: a new status, broadcast to all.
   auto nick = *mine;
-  st.occupants[nick].presence = s;
+  st.occupants[nick].presence = lean(*s);
   broadcast_presence(st, nick);
 }
 
