@@ -226,6 +226,17 @@ void session_state::close(const std::string& reason) {
       return;
     }
   }
+  // RFC 6121 §4.6.3: whoever got a directed presence (a XEP-0045 room
+  // entered without a broadcast presence) learns that we left.
+  for (auto& j : directed)
+    if (auto to = jid::parse(j)) {
+      auto u = std::make_shared<xml::element>("presence", ns::client);
+      u->set_attr("from", full.str());
+      u->set_attr("to", j);
+      u->set_attr("type", "unavailable");
+      route(std::move(u), *to);
+    }
+  directed.clear();
   if (broadcasts_in_flight > 0) {
     on_settled = finish;
     return;
