@@ -41,6 +41,9 @@ if [ "${1:-}" = "--test" ]; then
   if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/e2e/xmppjs --no-audit --no-fund >/dev/null \
       || echo "setup: npm ci failed; the xmpp.js test will be skipped" >&2
+    # xmpp.js's XEP-0114 component (tests/e2e/test_component_xmppjs.py).
+    npm ci --prefix tests/e2e/xmppjs-component --no-audit --no-fund \
+      >/dev/null || echo "setup: npm ci failed (xmpp.js component)" >&2
   fi
   [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
   if command -v systemctl >/dev/null 2>&1; then

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/node_state.hpp"
+#include "cluster/services.hpp"
 #include "cluster/wire_xml.hpp"
 
 namespace dja::cluster {
@@ -190,6 +191,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](const msg::unbind& u) { self->state.on_unbind(u); },
     [self](const msg::presence_state& p) { self->state.on_presence(p); },
     [self](forward& f) { return self->state.forward_out(f); },
+    [self](holder_atom, const std::string& bare,
+           const std::string& resource) -> std::string {
+      auto e = self->state.dir->find_full(bare, resource);
+      return e ? e->node : std::string{};
+    },
     // From other nodes.
     [self](hello& h) -> caf::result<hello> {
       if (!self->state.on_hello(h))

@@ -15,6 +15,10 @@ namespace dja::cluster {
 
 caf::typed_response_promise<bool> node_state::forward_out(forward& f) {
   auto rp = self->make_response_promise<bool>();
+  // No node named: the one that holds `to` (a service, services.hpp).
+  if (f.node.empty())
+    if (auto e = dir->find_full(f.to.bare_str(), f.to.resource()))
+      f.node = e->node;
   auto i = peers.find(f.node);
   if (i == peers.end() || !f.stanza) {
     ++stats.forward_failed;

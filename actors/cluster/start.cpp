@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/messages.hpp"
+#include "cluster/services.hpp"
 
 namespace dja::cluster {
 
@@ -54,6 +55,7 @@ std::shared_ptr<const link> start(caf::actor_system& sys,
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     return nullptr;
   }
+  sys.registry().put(node_atom::value, node); // for components
   spdlog::info("cluster: node {} listening on {}:{}, {} peer(s)", cfg.node,
                cfg.listen_host, *port, cfg.peers.size());
   return std::make_shared<link>(link{dir, node});

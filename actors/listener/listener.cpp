@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/messages.hpp"
+#include "component/stream_state.hpp"
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
 #include "listener/connection_limits.hpp"
@@ -20,6 +21,7 @@ struct listener_state {
   static inline const char* name = "listener";
   context_ptr ctx;
   listener_options opts;
+  bool component = false; ///< XEP-0114 streams (actors/component)
   struct open_connection {
     caf::actor actor;
     std::string key; ///< counted under this key in `limits`
@@ -46,7 +48,9 @@ void refuse(listener_broker* self, caf::io::connection_handle hdl,
   const char* cond = per_address ? "policy-violation" : "resource-constraint";
   if (!st.opts.direct_tls) {
     std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
-    out += st.opts.s2s ? "jabber:server" : "jabber:client";
+    out += st.opts.s2s    ? "jabber:server"
+           : st.component ? component::ns_accept
+                          : "jabber:client";
     out += "' xmlns:stream='http://etherx.jabber.org/streams' "
            "version='1.0'><stream:error><";
     out += cond;
@@ -69,9 +73,10 @@ void refuse(listener_broker* self, caf::io::connection_handle hdl,
 }
 
 caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
-                             listener_options opts) {
+                             listener_options opts, bool component) {
   self->state.ctx = std::move(ctx);
   self->state.opts = opts;
+  self->state.component = component;
   self->state.limits = self->state.ctx->conn_limits;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -91,8 +96,11 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
       self->state.doormen.push_back(res->first);
       auto& o = self->state.opts;
       spdlog::info("listening for {} on {}:{}",
-                   o.s2s ? "s2s" : o.direct_tls ? "c2s_tls" : "c2s", address,
-                   res->second);
+                   self->state.component ? "component"
+                   : o.s2s               ? "s2s"
+                   : o.direct_tls        ? "c2s_tls"
+                                         : "c2s",
+                   address, res->second);
       return res->second;
     },
     [self](const caf::io::new_connection_msg& m) {
@@ -106,9 +114,11 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
           return;
         }
       }
-      auto conn = st.opts.s2s
-                    ? self->fork(s2s::in_stream, m.handle, st.ctx)
-                    : self->fork(connection_actor, m.handle, st.ctx, st.opts);
+      auto conn
+        = st.component ? self->fork(component::stream, m.handle, st.ctx)
+          : st.opts.s2s ? self->fork(s2s::in_stream, m.handle, st.ctx)
+                        : self->fork(connection_actor, m.handle, st.ctx,
+                                     st.opts);
       self->monitor(conn);
       if (st.stopping)
         self->send(conn, shutdown_atom::value);
@@ -138,7 +148,13 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
 
 caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
                               listener_options opts) {
-  return sys.middleman().spawn_broker(listener_actor, std::move(ctx), opts);
+  return sys.middleman().spawn_broker(listener_actor, std::move(ctx), opts,
+                                      false);
+}
+
+caf::actor spawn_component_listener(caf::actor_system& sys, context_ptr ctx) {
+  return sys.middleman().spawn_broker(listener_actor, std::move(ctx),
+                                      listener_options{}, true);
 }
 
 } // namespace dja

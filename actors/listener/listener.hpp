@@ -25,4 +25,7 @@ using open_atom = caf::atom_constant<caf::atom("open")>;
 caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
                               listener_options opts);
 
+/// Spawns a listener of XEP-0114 component streams (actors/component).
+caf::actor spawn_component_listener(caf::actor_system& sys, context_ptr ctx);
+
 } // namespace dja

@@ -35,7 +35,8 @@ const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
                                                   "warn", "error"};
 
 /// Listener kinds the server knows (more to come: "c2s_tls", "s2s").
-const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls", "s2s"};
+const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls", "s2s",
+                                                    "component"};
 const std::vector<std::string_view> s2s_tls_modes = {"required", "optional"};
 const std::vector<std::string_view> starttls_modes = {"required", "optional",
                                                       "off"};

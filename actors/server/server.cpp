@@ -344,7 +344,9 @@ int run_server(const config::server_cfg& cfg) {
                                            : listener_options::plus_mode::tls12;
     opts.s2s = l.kind == "s2s";
     opts.stream_management = l.stream_management && !opts.s2s;
-    auto lst = spawn_c2s_listener(sys, ctx, opts);
+    auto lst = l.kind == "component" // XEP-0114 (actors/component)
+                 ? spawn_component_listener(sys, ctx)
+                 : spawn_c2s_listener(sys, ctx, opts);
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
                   l.port)

@@ -18,7 +18,7 @@ import weakref
 import xml.parsers.expat
 from collections import deque
 
-from scn_xml import El, Failure, NS_CLIENT, _clark, _esc, split_ns, to_xml
+from scn_xml import El, Failure, NS_CLIENT, NS_COMPONENT, _clark, _esc, split_ns, to_xml
 
 
 # --------------------------------------------------------------------------
@@ -29,8 +29,11 @@ class Conn:
     ('stanza', El) for each complete depth-1 element, ('close',) for the
     server's </stream:stream>, ('eof', reason), ('parse-error', msg)."""
 
-    def __init__(self, name, verbose_out=None, ignore=()):
+    def __init__(self, name, verbose_out=None, ignore=(), component=False):
         self.name = name
+        # a XEP-0114 component stream: its stanzas (jabber:component:accept)
+        # are read as jabber:client, so that the same patterns match them
+        self.component = component
         self.ignore = {(NS_CLIENT, k) for k in ignore}  # stanza kinds dropped on arrival
         self.sock = None
         self.events = deque()
@@ -74,6 +77,8 @@ class Conn:
 
         def start(name, attrs):
             el = El(_clark(name), {_clark(k): v for k, v in attrs.items()}, dict(pending))
+            if self.component and stack and el.tag.startswith("{%s}" % NS_COMPONENT):
+                el.tag = "{%s}%s" % (NS_CLIENT, split_ns(el.tag)[1])
             pending.clear()
             if not stack:
                 self.header = el
@@ -424,6 +429,12 @@ def b64(data):
     if isinstance(data, str):
         data = data.encode("utf-8")
     return base64.b64encode(data).decode("ascii")
+
+
+def component_header(domain):
+    """XEP-0114 §3: no version, the jabber:component:accept namespace."""
+    return ("<?xml version='1.0'?><stream:stream to='%s' xmlns='%s' "
+            "xmlns:stream='http://etherx.jabber.org/streams'>" % (_esc(domain, True), NS_COMPONENT))
 
 
 def stream_header(domain, version="1.0"):

@@ -15,11 +15,11 @@ import ssl
 import textwrap
 import time
 
-from scn_xml import (CHUNK, DEFAULT_NOTHING, El, Failure, NS_BIND, NS_SASL,
+from scn_xml import (CHUNK, DEFAULT_NOTHING, El, Failure, NS_BIND, NS_CLIENT, NS_SASL,
                      NS_SASL_CB, NS_STREAM, NS_STREAM_ERR, NS_TLS, REPO,
                      SERVER_STOP_TIMEOUT, Skip, _esc, match_el, parse_pattern,
                      resolved, split_ns, substitute, to_xml)
-from scn_client import (Conn, b64, channel_binding, describe_event,
+from scn_client import (Conn, b64, channel_binding, component_header, describe_event,
                         scram_saslname, stream_header)
 from scn_script import AUTH_OPT, MECH_RX, parse_duration, unescape_raw
 from scn_server import Server, find_config
@@ -49,11 +49,12 @@ def side_by_side(left, right, lt="expected", rt="received"):
 
 
 class Player:
-    def __init__(self, sc, host, port, server, verbose_out=None, tls_port=None):
+    def __init__(self, sc, host, port, server, verbose_out=None, tls_port=None, component_port=None):
         self.sc = sc
         self.host = host
         self.port = port
         self.tls_port = tls_port
+        self.component_port = component_port
         self.server = server
         self.verbose_out = verbose_out
         self.vars = {"domain": sc.domain}
@@ -94,6 +95,40 @@ class Player:
         c = Conn(name, self.verbose_out, cl.get("ignore", "").split())
         self.conns[name] = c
         c.connect(self.host, self.port if port is None else port, deadline, cl.get("source"))
+        return c
+
+    def do_connect_component(self, name, deadline, handshake=True, refused=False):
+        """XEP-0114 §3: TCP to the @COMPONENT_PORT@ listener; with
+        `handshake`, the stream header to X's domain, the server's header
+        (its id in {{X.stream_id}}), <handshake/> with SHA-1(id + X's
+        password) and the empty <handshake/> back (`refused`: the caller
+        expects a stream error instead)."""
+        if self.component_port is None:
+            if self.server is None:
+                raise Skip("needs the component port of its own server")
+            raise Failure("%s: the config has no component listener (port = @COMPONENT_PORT@)" % name)
+        old = self.conns.get(name)
+        if old:
+            old.close()
+        cl = self.sc.clients[name]
+        c = Conn(name, self.verbose_out, cl.get("ignore", "").split(), component=True)
+        self.conns[name] = c
+        c.connect(self.host, self.component_port, deadline, cl.get("source"))
+        if not handshake:
+            return c
+        c.reset_stream()
+        c.send(component_header(cl["domain"]), deadline)
+        c.wait_header(1, deadline)
+        self.check_header_is_stream(c)
+        sid = c.header.attrs.get("id", "")
+        if not sid:
+            raise Failure("%s: the server's stream header has no id" % name, client=name)
+        self.vars["%s.stream_id" % name] = sid
+        digest = hashlib.sha1((sid + cl.get("password", "")).encode("utf-8")).hexdigest()
+        c.send("<handshake>%s</handshake>" % digest, deadline)
+        if refused:
+            return c
+        self.expect_stanza(c, El("{%s}handshake" % NS_CLIENT), deadline, "no <handshake/> after the handshake")
         return c
 
     def tls_setup(self, name, c, deadline):
@@ -386,6 +421,13 @@ class Player:
         name = st.m.groupdict().get("c")
         if k == "connect_raw":
             self.do_connect_raw(name, self.deadline(st))
+        elif k == "connect_component":
+            refused = bool(st.m.group("conds"))
+            self.do_connect_component(name, self.deadline(st), refused=refused)
+            if refused:
+                self.do_recv_error(st, name)
+        elif k == "connect_component_raw":
+            self.do_connect_component(name, self.deadline(st), handshake=False)
         elif k == "connect":
             dl = self.deadline(st)
             mode = self.sc.clients[name].get("tls", "none")
@@ -663,7 +705,8 @@ def run_scenario(sc, args, out):
             server = Server(args.server, find_config(sc, [os.path.join(REPO, "scenarios", "configs")]),
                             keep=args.keep)
             server.start()
-            player = Player(sc, "127.0.0.1", server.port, server, verbose_out, server.tls_port)
+            player = Player(sc, "127.0.0.1", server.port, server, verbose_out, server.tls_port,
+                            server.component_port)
         for st in sc.statements:
             current = st
             if args.verbose:

@@ -23,6 +23,9 @@ AUTH_OPT = (r"(?:using password \S+|as \S+|with authzid \S+|with corrupted proof
 MECH_RX = r"(?:PLAIN|SCRAM-SHA-(?:1|256|512)(?:-PLUS)?)"
 
 STATEMENTS = [
+    ("connect_component_raw", re.compile(r"^%s connects component raw%s$" % (NAME, WITHIN))),
+    ("connect_component", re.compile(r"^%s connects component(?: expecting stream error (?P<conds>[\w|-]+))?%s$"
+                                     % (NAME, WITHIN))),
     ("connect_raw", re.compile(r"^%s connects raw$" % NAME)),
     ("connect_tls_raw", re.compile(r"^%s connects tls raw%s$" % (NAME, WITHIN))),
     ("connect_tls", re.compile(r"^%s connects tls%s$" % (NAME, WITHIN))),

@@ -109,6 +109,7 @@ class Server:
         self.tmp = None
         self.port = None
         self.tls_port = None    # second listener (@TLS_PORT@), direct TLS
+        self.component_port = None  # XEP-0114 listener (@COMPONENT_PORT@)
         self.certs = None       # test_certificates() when the config uses @CERT@ etc.
         self.log_path = None
         self.logf = None
@@ -135,7 +136,12 @@ class Server:
                 while self.tls_port == self.port:
                     self.tls_port = free_port()
                 cfg = cfg.replace("@TLS_PORT@", str(self.tls_port))
-            ports = [p for p in (self.port, self.tls_port) if p]
+            if "@COMPONENT_PORT@" in cfg:
+                self.component_port = free_port()
+                while self.component_port in (self.port, self.tls_port):
+                    self.component_port = free_port()
+                cfg = cfg.replace("@COMPONENT_PORT@", str(self.component_port))
+            ports = [p for p in (self.port, self.tls_port, self.component_port) if p]
             cfg_path = os.path.join(self.tmp, "server.toml")
             with open(cfg_path, "w", encoding="utf-8") as f:
                 f.write(cfg)
@@ -178,7 +184,7 @@ class Server:
         if rc != 0:
             raise Failure("server restarts: the server exited with status %s (expected 0)" % rc)
         cfg_path = os.path.join(self.tmp, "server.toml")
-        ports = [p for p in (self.port, self.tls_port) if p]
+        ports = [p for p in (self.port, self.tls_port, self.component_port) if p]
         while True:
             self.proc = subprocess.Popen([self.binary, "--config", cfg_path], cwd=self.tmp,
                                          stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)

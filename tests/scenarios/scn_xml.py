@@ -13,6 +13,7 @@ import xml.parsers.expat
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_STREAM_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
 NS_CLIENT = "jabber:client"
+NS_COMPONENT = "jabber:component:accept"  # XEP-0114 streams
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
