@@ -11,7 +11,7 @@ apt-get install -y -qq --no-install-recommends \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
   libsqlite3-dev libpq-dev libidn-dev nlohmann-json3-dev \
   libcrypt-dev libargon2-dev libmariadb-dev libcurl4-openssl-dev \
-  libldap-dev python3 python3-slixmpp >/dev/null
+  libldap-dev libsystemd-dev python3 python3-slixmpp >/dev/null
 if [ "${1:-}" = "--test" ]; then
   # Test-only peers, started privately by the tests themselves: PostgreSQL
   # (tests/e2e/test_pgsql_*.py), MariaDB (tests/e2e/test_sql_*.py) and
@@ -36,6 +36,10 @@ if [ "${1:-}" = "--test" ]; then
   # interop): gloox and libstrophe (compiled by the tests), aioxmpp,
   # nbxmpp; xmpp.js from npm into tests/e2e/xmppjs/ (pinned by its
   # package-lock.json), when node and npm are there.
+  # The Debian package test (tests/e2e/test_package.py): dpkg-shlibdeps
+  # for cpack's Depends, systemd-analyze to verify the unit.
+  apt-get install -y -qq --no-install-recommends dpkg-dev systemd \
+    >/dev/null
   apt-get install -y -qq --no-install-recommends gcc libgloox-dev \
     libstrophe-dev python3-aioxmpp python3-nbxmpp >/dev/null
   if command -v npm >/dev/null 2>&1; then

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include "cluster/start.hpp"
 #include "common/messages.hpp"
@@ -366,8 +367,10 @@ int run_server(const config::server_cfg& cfg) {
       control::serve(*control_sock,
                      {&sys, ctx, listeners, cfg.file, started});
     spdlog::info("djabberd-actors {} started", DJA_VERSION);
+    sd_notify(0, "READY=1"); // systemd Type=notify: the listeners are open
     auto sig = wait_for_signal();
     spdlog::info("signal {}: shutting down", sig);
+    sd_notify(0, "STOPPING=1");
   }
   control_sock.reset(); // no command during the stop; the file goes
   // Graceful shutdown: every open stream gets <system-shutdown/>.
