@@ -61,7 +61,7 @@ run() {
   stop_pid "$pid" 30 >/dev/null 2>&1
   sent=$(grep -o '"messages_sent"[[:space:]]*:[[:space:]]*[0-9]*' "$DIR/out.json" | sed 's/.*: *//')
   echo "$(grep -o '"messages_per_sec"[[:space:]]*:[[:space:]]*[0-9.]*' "$DIR/out.json" | sed 's/.*: *//')" \
-    "$(awk -v t="${ticks:-0}" -v n="${sent:-0}" 'BEGIN{printf "%.2f", n > 0 ? t / 100 / n * 100000 : 0}')" \
+    "$(awk -v t="${ticks:-0}" -v n="${sent:-0}" 'BEGIN{printf "%.2f", (n > 0 ? t / 100 / n * 100000 : 0)}')" \
     "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')"
 }
 
