@@ -10,6 +10,7 @@
 
 #include "cluster/node_state.hpp"
 #include "cluster/wire_xml.hpp"
+#include "hooks/catalogue.hpp"
 
 namespace dja::cluster {
 
@@ -81,7 +82,26 @@ bool node_state::deliver_in(const remote_stanza& s) {
   }
   if (!taken)
     ++stats.receive_missed;
+  else if (stanza->name == "presence")
+    presence_received(*to, stanza);
   return taken;
+}
+
+void node_state::presence_received(const jid& to,
+                                   const xml::element_ptr& stanza) {
+  // The sender is bound on another node: the vhost's plugins here never
+  // saw its session (hooks/catalogue.hpp).
+  auto type = stanza->attr_or("type");
+  auto from = jid::parse(stanza->attr_or("from"));
+  if ((!type.empty() && type != "unavailable") || !from
+      || from->local().empty())
+    return;
+  auto v = vhosts ? vhosts->find(to.domain()) : vhost_table::const_iterator{};
+  if (!vhosts || v == vhosts->end()
+      || !v->second.serves<hooks::presence_received>())
+    return;
+  self->send(v->second.actor,
+             hooks::presence_received{stanza, *from, to, router});
 }
 
 } // namespace dja::cluster

@@ -115,6 +115,9 @@ struct node_state {
   // --- node_delivery.cpp ---
   caf::typed_response_promise<bool> forward_out(forward& f);
   bool deliver_in(const remote_stanza& s);
+  /// A presence from another node reached the local user `to`:
+  /// `presence.received` to its vhost, when served (PEP's caps).
+  void presence_received(const jid& to, const xml::element_ptr& stanza);
 };
 
 } // namespace dja::cluster

@@ -23,6 +23,7 @@
 #include "common/jid.hpp"
 #include "common/roster_item.hpp"
 #include "common/scram_credentials.hpp"
+#include "common/server_context.hpp"
 #include "common/xml.hpp"
 #include "hooks/hook.hpp"
 
@@ -607,6 +608,27 @@ struct cache_invalidate {
   }
 };
 
+// --- presence from outside the vhost ----------------------------------------
+
+/// `presence.received` (notify): an available or unavailable presence
+/// from a JID that is not a session of this vhost on this node — a
+/// contact on another vhost of this server or on a remote server
+/// (router/router.cpp, RFC 6121 §8.5 delivery), or a resource bound on
+/// another node of the cluster (cluster/node_delivery.cpp) — was
+/// delivered to the local user `to` (the JID it was addressed to). Sent
+/// to the vhost of `to`, only when some plugin of it serves the hook.
+/// The sessions of the vhost itself are followed with
+/// `session.bound` and the `presence.alter_*` folds instead. PEP learns
+/// the XEP-0115 caps of such contacts from it (XEP-0163 §4.3.5) and
+/// routes its notifications to them through `router`.
+struct presence_received {
+  static constexpr const char* name = "presence.received";
+  static constexpr hook_kind kind = hook_kind::notify;
+  xml::element_ptr stanza; ///< as delivered
+  jid from;                ///< the contact (usually a full JID)
+  jid to;                  ///< the local user, bare or full
+  router_ref router;       ///< where msg::route goes (any JID's shard)
+};
 
 // --- service domains (XEP-0045 MUC, XEP-0114 components) -------------------
 
@@ -672,7 +694,8 @@ struct domain_stanza {
   X(archive_store)                                                             \
   X(archive_query)                                                             \
   X(cache_invalidate)                                                          \
-  X(domain_stanza)
+  X(domain_stanza)                                                             \
+  X(presence_received)
 
 #define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
 DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)

@@ -220,6 +220,7 @@ void shard_state::route_now(msg::route& r) {
     if (auto e = find(r.to)) {
       self->send(e->session, msg::deliver_local{r.stanza});
       received_copies(r, e->resource);
+      presence_received(r); // presence_in.cpp
       return;
     }
     if (remote_full(r))
@@ -243,16 +244,20 @@ void shard_state::route_now(msg::route& r) {
   } else if (kind == "presence") {
     if (cluster)
       remote_fanout(r.to, cluster::deliver_mode::available, r.stanza);
-    if (auto rs = find_user(r.to))
+    if (auto rs = find_user(r.to)) {
       for (auto& e : *rs)
         if (e.available)
           self->send(e.session, msg::deliver_local{r.stanza});
+      presence_received(r); // presence_in.cpp
+    }
   } else if (kind == "iq") {
     // Sessions hand bare-JID iqs to the vhost; one reaching us is
     // unanswerable here.
     auto type = r.stanza->attr_or("type");
     if (type == "get" || type == "set")
       bounce(*r.stanza, r.from, "service-unavailable");
+    else if (r.to.local().empty())
+      iq_answer_to_domain(r); // presence_in.cpp
   }
 }
 

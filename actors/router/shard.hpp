@@ -10,6 +10,8 @@
 //   subscription_queue.cpp the per-user queue of subscription stanzas and
 //                          the effects of subscription.hpp's transitions
 //   carbons.cpp            XEP-0280 copies to the user's other resources
+//   presence_in.cpp        presence from other domains to the vhost's
+//                          plugins (presence.received)
 // Internal to actors/router/.
 
 #include <deque>
@@ -101,6 +103,12 @@ struct shard_state {
   /// and stamps the recipient's XEP-0359 <stanza-id/> (archive.cpp).
   void archive(msg::route& r);
 
+  // --- from outside the recipient's vhost (presence_in.cpp) ---
+  /// An available or unavailable presence from another domain was
+  /// delivered to `r.to`: `presence.received` to its vhost, if served.
+  void presence_received(const msg::route& r);
+  /// An iq result or error to a served domain: to its vhost's plugins.
+  void iq_answer_to_domain(const msg::route& r);
   // --- other nodes of the cluster (cluster_hops.cpp) ---
 
   /// The user's resources bound on other nodes (none without a cluster).

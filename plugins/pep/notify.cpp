@@ -9,6 +9,8 @@
 // (XEP-0163 §4.3.5, filtered notifications), and to explicit
 // subscribers; the last item of each such node goes to a resource when
 // its presence first tells its caps (§4.3.2, on_sub_and_presence).
+// Contacts outside the vhost are learnt from presence.received
+// (contacts.cpp) and reached through the router.
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -78,21 +80,31 @@ void pep_state::on_available(const hooks::presence_alter_available& p) {
     self->send(self, last_items_atom::value, p.user);
     return;
   }
+  ask_caps(p.user, *c, res.session);
+}
+
+void pep_state::ask_caps(const jid& full, const caps_ref& c,
+                         const caf::actor& session) {
   // §6.3: one query per unknown ver; its answer serves every resource
   // announcing the same ver.
   for (auto& [id, q] : queries)
-    if (q.second.ver == c->ver)
+    if (q.second.ver == c.ver)
       return;
   if (queries.size() >= max_queries)
     queries.clear();
   auto id = make_id("pep-caps-");
-  queries.emplace(id, std::make_pair(p.user, *c));
+  queries.emplace(id, std::make_pair(full, c));
   auto iq = std::make_shared<xml::element>("iq", ns::client);
   iq->set_attr("type", "get").set_attr("id", id);
-  iq->set_attr("from", domain).set_attr("to", p.user.str());
+  iq->set_attr("from", domain).set_attr("to", full.str());
   iq->add_child(xml::element{"query", ns::disco_info})
-    .set_attr("node", c->node + "#" + c->ver);
-  self->send(res.session, msg::deliver_local{std::move(iq)});
+    .set_attr("node", c.node + "#" + c.ver);
+  if (session)
+    self->send(session, msg::deliver_local{std::move(iq)});
+  else if (router) // a contact outside the vhost (contacts.cpp)
+    self->send(router->shard_for(full),
+               msg::route{std::move(iq), jid::parse(domain).value_or(jid{}),
+                          full});
 }
 
 bool pep_state::on_response(const hooks::iq_request& r) {
@@ -125,45 +137,59 @@ bool pep_state::on_response(const hooks::iq_request& r) {
       }
   for (auto& j : known)
     features_known(j);
+  known.clear();
+  for (auto& [bare, resources] : contacts) // contacts.cpp
+    for (auto& [name, res] : resources)
+      if (res.caps && res.caps->ver == c.ver && !res.features) {
+        auto j = jid::parse(bare + "/" + name);
+        if (j && (ok || *j == full)) {
+          res.features = f;
+          known.push_back(*j);
+        }
+      }
+  for (auto& j : known)
+    contact_features_known(j);
   return true;
 }
 
 bool pep_state::wants(const jid& full, const std::string& node) const {
-  auto u = online.find(full.bare().str());
-  if (u == online.end())
-    return false;
-  auto r = u->second.find(full.resource());
-  return r != u->second.end() && r->second.available && r->second.features
-         && r->second.features->count(node + "+notify") > 0;
+  auto notify = node + "+notify";
+  if (auto u = online.find(full.bare().str()); u != online.end())
+    if (auto r = u->second.find(full.resource()); r != u->second.end())
+      return r->second.available && r->second.features
+             && r->second.features->count(notify) > 0;
+  auto c = contact(full); // contacts.cpp
+  return c && c->features && c->features->count(notify) > 0;
+}
+
+void pep_state::send_last_items(const jid& owner, const jid& full) {
+  auto names = node_sizes(owner.local());
+  if (!names)
+    return;
+  for (auto& [name, size] : *names) {
+    if (!wants(full, name))
+      continue;
+    auto n = load(owner.local(), name);
+    if (!n || !*n || (*n)->config.send_last != "on_sub_and_presence")
+      continue;
+    if ((*n)->config.model == access::whitelist && owner != full.bare()
+        && (*n)->members.count(full.bare().str()) == 0)
+      continue;
+    send_last(owner, **n, full);
+  }
 }
 
 void pep_state::features_known(const jid& full) {
   // The last item of every node it wants, of its own account and of
   // the contacts whose presence it receives (they have it as from/both).
-  auto last_of = [this, full](const jid& owner) {
-    auto names = node_sizes(owner.local());
-    if (!names)
-      return;
-    for (auto& [name, size] : *names) {
-      if (!wants(full, name))
-        continue;
-      auto n = load(owner.local(), name);
-      if (!n || !*n || (*n)->config.send_last != "on_sub_and_presence")
-        continue;
-      if ((*n)->config.model == access::whitelist && owner != full.bare()
-          && (*n)->members.count(full.bare().str()) == 0)
-        continue;
-      send_last(owner, **n, full);
-    }
-  };
-  last_of(full.bare());
+  send_last_items(full.bare(), full);
   self->request(vhost, std::chrono::seconds(10), hooks::roster_get{full.bare()})
     .then(
-      [this, last_of](hooks::roster& ros) {
+      [this, full](hooks::roster& ros) {
         for (auto& item : ros.items)
           if (item.subscribed_to() && item.contact.domain() == domain
               && !item.contact.local().empty())
-            last_of(item.contact);
+            send_last_items(item.contact, full);
       },
       [](caf::error&) {});
 }
@@ -176,17 +202,8 @@ void pep_state::broadcast(const jid& owner, const node& n,
     if (sent->insert(full.str()).second)
       send_event(owner, *event, full);
   };
-  auto resources_of = [this](const std::string& bare) {
-    std::vector<jid> out;
-    if (auto u = online.find(bare); u != online.end())
-      for (auto& [name, res] : u->second)
-        if (res.available)
-          if (auto j = jid::parse(bare + "/" + name))
-            out.push_back(*j);
-    return out;
-  };
   auto name = n.name;
-  auto filtered = [this, resources_of, to, name](const std::string& bare) {
+  auto filtered = [this, to, name](const std::string& bare) {
     for (auto& j : resources_of(bare))
       if (wants(j, name))
         to(j);
@@ -194,7 +211,7 @@ void pep_state::broadcast(const jid& owner, const node& n,
   filtered(owner.str());
   for (auto& s : n.subscribers) { // explicit: whatever the caps say
     auto j = jid::parse(s);
-    if (!j || j->domain() != domain)
+    if (!j)
       continue;
     if (j->is_full())
       to(*j);
@@ -209,8 +226,10 @@ void pep_state::broadcast(const jid& owner, const node& n,
   self->request(vhost, std::chrono::seconds(10), hooks::roster_get{owner})
     .then(
       [this, filtered](hooks::roster& ros) {
+        // Contacts here and elsewhere (contacts.cpp: other vhosts,
+        // remote servers, other cluster nodes).
         for (auto& item : ros.items)
-          if (item.subscribed_from() && item.contact.domain() == domain)
+          if (item.subscribed_from() && !item.contact.local().empty())
             filtered(item.contact.str());
       },
       [this](caf::error& err) {
@@ -235,11 +254,11 @@ void pep_state::send_last(const jid& owner, const node& n, const jid& to) {
 
 void pep_state::send_event(const jid& owner, const xml::element& ev,
                            const jid& to) {
-  auto u = online.find(to.bare().str());
-  if (u == online.end())
-    return;
-  auto r = u->second.find(to.resource());
-  if (r == u->second.end() || !r->second.session)
+  caf::actor session;
+  if (auto u = online.find(to.bare().str()); u != online.end())
+    if (auto r = u->second.find(to.resource()); r != u->second.end())
+      session = r->second.session;
+  if (!session && (!router || !contact(to)))
     return;
   // XEP-0163 §4.3: from the account's bare JID; headline, as
   // notifications are not stored offline.
@@ -247,7 +266,11 @@ void pep_state::send_event(const jid& owner, const xml::element& ev,
   m->set_attr("from", owner.bare().str()).set_attr("to", to.str());
   m->set_attr("type", "headline").set_attr("id", make_id("pep-"));
   m->add_child(ev);
-  self->send(r->second.session, msg::deliver_local{std::move(m)});
+  if (session)
+    self->send(session, msg::deliver_local{std::move(m)});
+  else // a contact outside the vhost (contacts.cpp)
+    self->send(router->shard_for(to), msg::route{std::move(m), owner.bare(),
+                                                  to});
 }
 
 } // namespace dja::plugins::pep

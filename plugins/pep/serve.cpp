@@ -85,6 +85,9 @@ caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
       self->state.on_unavailable(p);
       return filter_answer::decline();
     },
+    [self](const hooks::presence_received& p) {
+      self->state.on_presence_received(p); // contacts.cpp
+    },
   };
 }
 
@@ -239,6 +242,9 @@ make_type(const char* name, std::string summary,
                "(default 8388608 = 8 MiB, 0 = no limit)");
   add("caps_cache", "XEP-0115 verification strings whose features are "
                     "kept (default 1000)");
+  add("remote_contacts", "contacts outside the vhost (other vhosts, remote "
+                         "servers, other cluster nodes) whose caps are "
+                         "followed for notifications (default 10000)");
   return {
     name,
     std::move(summary),
@@ -248,7 +254,8 @@ make_type(const char* name, std::string summary,
       m.hooks = {hooks::id<hooks::session_bound>,
                  hooks::id<hooks::session_closed>,
                  hooks::id<hooks::presence_alter_available>,
-                 hooks::id<hooks::presence_alter_unavailable>};
+                 hooks::id<hooks::presence_alter_unavailable>,
+                 hooks::id<hooks::presence_received>};
       for (auto* ns : {ns_pubsub, ns_owner, ns_private})
         for (auto* t : {"get ", "set "})
           m.iqs.push_back(std::string{t} + ns);
@@ -270,6 +277,7 @@ make_type(const char* name, std::string summary,
       b.max_payload = at_least("max_payload_bytes", b.max_payload, 1);
       b.quota = at_least("quota", b.quota, 0);
       b.caps_cache = at_least("caps_cache", b.caps_cache, 0);
+      b.remote_contacts = at_least("remote_contacts", b.remote_contacts, 0);
       auto db = open(ctx);
       return docs::spawn(ctx, *db, serve, std::string{name}, ctx.domain, db,
                          b, ctx.vhost_actor, ctx.vhost.account_features);

@@ -5,7 +5,8 @@
 // (XEP-0060 §6-§7: publish, items, retract, subscribe), owner.cpp
 // (§8: configure, delete, purge, create), notify.cpp (XEP-0163 §4.3:
 // presence and XEP-0115 caps of the vhost's users, notifications, last
-// items) and bookmarks.cpp (XEP-0411: storage:bookmarks in private XML
+// items), contacts.cpp (the same for contacts outside the vhost) and
+// bookmarks.cpp (XEP-0411: storage:bookmarks in private XML
 // storage served from the XEP-0402 node).
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +44,8 @@ struct bounds {
   int64_t max_payload = 131072;   ///< bytes of one item's payload
   int64_t quota = 8 * 1024 * 1024; ///< bytes per account, 0 = none
   int64_t caps_cache = 1000;      ///< verification strings kept
+  /// Contacts outside the vhost followed at most (contacts.cpp).
+  int64_t remote_contacts = 10000;
 };
 
 /// One bound resource of a user of the vhost.
@@ -50,6 +54,16 @@ struct resource {
   bool available = false;
   std::optional<caps_ref> caps;
   feature_set features; ///< null while unknown
+};
+
+/// A resource of a contact outside the vhost — on another vhost of this
+/// server, a remote server or another cluster node — whose presence a
+/// user of the vhost received (presence.received, contacts.cpp).
+struct contact_resource {
+  std::optional<caps_ref> caps;
+  feature_set features; ///< null while unknown
+  /// The users of the vhost (bare JIDs) that received its presence.
+  std::set<std::string> seen_by;
 };
 
 struct pep_state {
@@ -67,6 +81,11 @@ struct pep_state {
   std::vector<std::string> account_features;
   /// bare JID -> resource -> what we know of it.
   std::unordered_map<std::string, std::map<std::string, resource>> online;
+  /// Contacts outside the vhost: bare JID -> resource -> what we know.
+  std::unordered_map<std::string, std::map<std::string, contact_resource>>
+    contacts;
+  /// How notifications reach them (from the first presence.received).
+  std::optional<router_ref> router;
   caps_cache caps{1000};
   /// Our disco#info queries in flight: id -> (full JID, caps).
   std::unordered_map<std::string, std::pair<jid, caps_ref>> queries;
@@ -133,6 +152,23 @@ struct pep_state {
   void send_last(const jid& owner, const node& n, const jid& to);
   void send_event(const jid& owner, const xml::element& ev, const jid& to);
   bool wants(const jid& full, const std::string& node) const;
+  /// §6.3: asks `full` (through `session`, or routed when null) for the
+  /// features of `c`, once per unknown ver.
+  void ask_caps(const jid& full, const caps_ref& c, const caf::actor& session);
+  /// XEP-0163 §4.3.2: the last item of each node of `owner` that `full`
+  /// wants and may see (its roster says it may, checked by the caller).
+  void send_last_items(const jid& owner, const jid& full);
+
+  // --- contacts.cpp (contacts outside the vhost) ---
+  void on_presence_received(const hooks::presence_received& p);
+  /// The record of `full` if it is such a contact.
+  const contact_resource* contact(const jid& full) const;
+  /// The available resources of `bare` that may hear a notification:
+  /// the vhost's sessions and the contacts outside it.
+  std::vector<jid> resources_of(const std::string& bare) const;
+  /// The features of such a contact became known: the last items of the
+  /// users that received its presence and let it see theirs.
+  void contact_features_known(const jid& full);
 
   // --- avatar.cpp (XEP-0398) ---
   /// Items of the avatar node `name` made from the owner's vCard photo
