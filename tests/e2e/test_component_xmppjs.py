@@ -43,7 +43,7 @@ def start_echo(port, secret):
     return subprocess.Popen(["node", os.path.join(DIR, "echo.js"), "xmpp://127.0.0.1:%d" % port,
                              "gw.localhost", secret],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, NODE_NO_WARNINGS="1"), text=True)
+                            env=dict(os.environ, NODE_NO_WARNINGS="1"))
 
 
 def read_line(proc, what):
@@ -52,8 +52,11 @@ def read_line(proc, what):
     deadline = time.monotonic() + STEP
     buf = ""
     while time.monotonic() < deadline:
-        chunk = proc.stdout.read() or ""
-        buf += chunk
+        try:
+            chunk = os.read(proc.stdout.fileno(), 4096).decode("utf-8", "replace")
+        except BlockingIOError:
+            chunk = None
+        buf += chunk or ""
         if "\n" in buf:
             return buf.split("\n", 1)[0]
         if proc.poll() is not None and not chunk:
