@@ -172,8 +172,7 @@ class TestFailure(Exception):
 
 
 async def probe_offline(alice, host, port):
-    """XEP-0160: a message to bob while he is offline reaches him at his
-    next login."""
+    """XEP-0160: a message to offline bob reaches him at his next login."""
     alice.send_message(mto="bob@%s" % DOMAIN, mbody="kept for you", mtype="chat")
     await alice.ask("server", "get", "<ping xmlns='urn:xmpp:ping'/>")  # sent before bob logs in
     bob = Client("bob@%s/probe" % DOMAIN, "pw")
