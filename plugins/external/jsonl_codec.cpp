@@ -123,6 +123,9 @@ P(archive_query) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
+P(domain_stanza) {
+  return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
+}
 #undef P
 
 // --- answers ----------------------------------------------------------------
