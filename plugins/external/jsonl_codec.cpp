@@ -123,11 +123,10 @@ P(archive_query) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
-<<<<<<< HEAD
 P(presence_received) {
-=======
+  return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
+}
 P(domain_stanza) {
->>>>>>> component
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 #undef P

@@ -84,6 +84,14 @@ std::string room_state::occupant_id(const jid& real) const {
 }
 
 void room_state::send(xml::element_ptr s, const jid& from, const jid& to) {
+  if (s->attr("from") == nullptr || s->attr("to") == nullptr) {
+    // The wire needs them (RFC 6120 §8.1.1, §8.1.2); a stanza built
+    // here gets them now, one the room passes on has them already.
+    auto c = std::make_shared<xml::element>(*s);
+    c->set_attr("from", from.str());
+    c->set_attr("to", to.str());
+    s = std::move(c);
+  }
   out.push_back(outgoing{std::move(s), from, to});
 }
 
