@@ -101,6 +101,16 @@ struct shard_state {
   /// and stamps the recipient's XEP-0359 <stanza-id/> (archive.cpp).
   void archive(msg::route& r);
 
+  // --- XEP-0357 push notifications (push.cpp) ---
+
+  /// Offline storage took `stanza` for `to`: a message is told to the
+  /// vhost's push plugin (`push.wake`), which may wake a device.
+  void push_stored(const xml::element_ptr& stanza, const jid& to);
+  /// An iq result or error for a local bare JID (not a session's): the
+  /// answer to a request the server sent on the account's behalf (e.g. a
+  /// XEP-0357 notification), to the plugin that declared its key.
+  void answer_to_server(const msg::route& r);
+
   // --- other nodes of the cluster (cluster_hops.cpp) ---
 
   /// The user's resources bound on other nodes (none without a cluster).

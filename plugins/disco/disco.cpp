@@ -10,6 +10,7 @@
 #include "common/namespaces.hpp"
 #include "hooks/catalogue.hpp"
 #include "hooks/plugin.hpp"
+#include "plugins/common/account_features.hpp"
 
 namespace dja::plugins {
 
@@ -28,13 +29,10 @@ reply_t info(const hooks::iq_request& r, const manifest& all) {
       .set_attr("type", "registered");
     q.add_child(xml::element{"feature", ns::disco_info})
       .set_attr("var", ns::disco_info);
-    // XEP-0313 §7: with an archive plugin, the account is an archive.
-    if (std::find(all.hooks.begin(), all.hooks.end(),
-                  hooks::id<hooks::archive_query>)
-        != all.hooks.end())
-      for (auto f : {"urn:xmpp:mam:2", "urn:xmpp:mam:2#extended"})
-        q.add_child(xml::element{"feature", ns::disco_info})
-          .set_attr("var", f);
+    // XEP-0313 §7 with an archive, XEP-0357 §4 with push.
+    for (auto& f : account_features(all))
+      q.add_child(xml::element{"feature", ns::disco_info})
+        .set_attr("var", f);
     return reply_t::handled(reply);
   }
   q.add_child(xml::element{"identity", ns::disco_info})

@@ -7,6 +7,8 @@
 
 #include "plugins/pep/serve.hpp"
 
+#include "plugins/common/account_features.hpp"
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -46,7 +48,7 @@ const std::vector<std::string>& account_features() {
 
 caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
                     std::shared_ptr<docs::store> db, bounds b,
-                    caf::actor vhost) {
+                    caf::actor vhost, std::vector<std::string> more) {
   auto& st = self->state;
   st.self = self;
   st.tag = std::move(tag);
@@ -55,6 +57,7 @@ caf::behavior serve(pep_actor* self, std::string tag, std::string domain,
   st.limits = b;
   st.caps = caps_cache{static_cast<size_t>(b.caps_cache)};
   st.vhost = std::move(vhost);
+  st.more_features = std::move(more);
   docs::start(*st.db, st.tag, st.domain);
   using filter_answer = hooks::answer<hooks::filter_verdict>;
   return {
@@ -163,6 +166,8 @@ reply_t pep_state::disco_info(const hooks::iq_request& r,
     .set_attr("type", "pep");
   for (auto& f : account_features())
     out.add_child(xml::element{"feature", ns::disco_info}).set_attr("var", f);
+  for (auto& f : more_features)
+    out.add_child(xml::element{"feature", ns::disco_info}).set_attr("var", f);
   return reply_t::handled(reply);
 }
 
@@ -269,7 +274,8 @@ make_type(const char* name, std::string summary,
       b.caps_cache = at_least("caps_cache", b.caps_cache, 0);
       auto db = open(ctx);
       return docs::spawn(ctx, *db, serve, std::string{name}, ctx.domain, db,
-                         b, ctx.vhost_actor);
+                         b, ctx.vhost_actor,
+                         plugins::account_features(ctx.vhost));
     },
   };
 }

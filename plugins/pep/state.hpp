@@ -61,6 +61,9 @@ struct pep_state {
   bounds limits;
   std::shared_ptr<docs::store> db;
   caf::actor vhost;
+  /// Account features of the other plugins of the vhost (XEP-0313,
+  /// XEP-0357: plugins/common/account_features.hpp).
+  std::vector<std::string> more_features;
   /// bare JID -> resource -> what we know of it.
   std::unordered_map<std::string, std::map<std::string, resource>> online;
   caps_cache caps{1000};
