@@ -583,6 +583,24 @@ struct archive_query {
   jid from;
   jid to;
 };
+// --- push notifications (XEP-0357) -----------------------------------------
+
+/// `push.wake` (notify): a message reached a local account whose client
+/// may be asleep: a session detached by XEP-0198 (waiting for <resume/>)
+/// or inactive by XEP-0352 (`to` = its full JID; actors/session/push.cpp),
+/// or offline storage took it (`to` = the bare JID; actors/router/push.cpp).
+/// Sent to the vhost of `to` only when some plugin of it serves the hook.
+/// The plugin decides whether the stanza is worth a notification, finds
+/// the app servers the account registered (XEP-0357 §5), throttles, and
+/// routes its <iq type='set'/> (from the bare JID) through `router`.
+struct push_wake {
+  static constexpr const char* name = "push.wake";
+  static constexpr hook_kind kind = hook_kind::notify;
+  xml::element_ptr stanza; ///< the message as delivered
+  jid to;                  ///< full: a session's; bare: stored offline
+  router_ref router;       ///< where msg::route goes (any JID's shard)
+};
+
 // --- caches of outside sources (`djabberd-actors ctl invalidate`) ---------
 
 /// `cache.invalidate` (notify): the user data a plugin keeps from a
@@ -695,7 +713,8 @@ struct domain_stanza {
   X(archive_query)                                                             \
   X(cache_invalidate)                                                          \
   X(domain_stanza)                                                             \
-  X(presence_received)
+  X(presence_received)                                                         \
+  X(push_wake)
 
 #define DJA_HOOK_ALLOW_UNSAFE(h) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::hooks::h)
 DJA_HOOK_LIST(DJA_HOOK_ALLOW_UNSAFE)

@@ -26,15 +26,4 @@ void shard_state::presence_received(const msg::route& r) {
              hooks::presence_received{r.stanza, r.from, r.to, router});
 }
 
-void shard_state::iq_answer_to_domain(const msg::route& r) {
-  // A result or error addressed to one of our domains answers a request
-  // a plugin sent on the server's behalf (e.g. the XEP-0115 caps query
-  // of plugins/pep to a remote contact): the plugin that declared its
-  // key ("result NS") takes it, as sessions hand it over
-  // (session/session.cpp); nothing is replied.
-  auto v = vhosts->find(r.to.domain());
-  if (v != vhosts->end() && r.stanza->first_element())
-    caf::anon_send(v->second.actor, hooks::iq_request{r.stanza, r.from, r.to});
-}
-
 } // namespace dja

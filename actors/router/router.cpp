@@ -104,9 +104,11 @@ void shard_state::undeliverable(msg::route& r, const char* condition) {
   std::string cond = condition;
   self->request(v->second.actor, caf::infinite, hooks::deliver{r.stanza, r.to})
     .then(
-      [this, stanza, from, cond](hooks::delivery_verdict& v) {
+      [this, stanza, from, cond, to = r.to](hooks::delivery_verdict& v) {
         if (!v.taken)
           bounce(*stanza, from, v.condition.empty() ? cond : v.condition);
+        else
+          push_stored(stanza, to); // XEP-0357 (push.cpp)
       },
       [this, stanza, from, cond](caf::error&) {
         bounce(*stanza, from, cond);
@@ -256,8 +258,8 @@ void shard_state::route_now(msg::route& r) {
     auto type = r.stanza->attr_or("type");
     if (type == "get" || type == "set")
       bounce(*r.stanza, r.from, "service-unavailable");
-    else if (r.to.local().empty())
-      iq_answer_to_domain(r); // presence_in.cpp
+    else // answers to requests plugins sent (pep's caps, push)
+      answer_to_server(r); // push.cpp
   }
 }
 

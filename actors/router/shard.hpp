@@ -107,8 +107,17 @@ struct shard_state {
   /// An available or unavailable presence from another domain was
   /// delivered to `r.to`: `presence.received` to its vhost, if served.
   void presence_received(const msg::route& r);
-  /// An iq result or error to a served domain: to its vhost's plugins.
-  void iq_answer_to_domain(const msg::route& r);
+
+  // --- XEP-0357 push notifications (push.cpp) ---
+
+  /// Offline storage took `stanza` for `to`: a message is told to the
+  /// vhost's push plugin (`push.wake`), which may wake a device.
+  void push_stored(const xml::element_ptr& stanza, const jid& to);
+  /// An iq result or error for a local bare JID (not a session's): the
+  /// answer to a request the server sent on the account's behalf (e.g. a
+  /// XEP-0357 notification), to the plugin that declared its key.
+  void answer_to_server(const msg::route& r);
+
   // --- other nodes of the cluster (cluster_hops.cpp) ---
 
   /// The user's resources bound on other nodes (none without a cluster).

@@ -14,6 +14,7 @@ namespace dja {
 void session_state::to_client(xml::element_ptr e) {
   if (e->name == "iq")
     iq_answered(*e);
+  push_wake(e); // XEP-0357 (push.cpp)
   if (giving_back)
     returned.push_back(std::move(e));
   else if (detached() || (sm && sm->taking_over))

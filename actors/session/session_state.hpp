@@ -207,6 +207,14 @@ struct session_state {
   std::vector<xml::element_ptr> csi_take();
   bool csi_holding() const;
 
+  // --- push.cpp (XEP-0357) ---
+  /// A stanza for the client: a message while detached or inactive is
+  /// told to the push plugin (`push.wake`).
+  void push_wake(const xml::element_ptr& e);
+  /// Just detached: the messages the client had not acknowledged may
+  /// never have reached it (as Prosody's mod_cloud_notify).
+  void push_unacked();
+
   // --- offline.cpp ---
   /// A stanza the router delivered to this session.
   void deliver_local(xml::element_ptr e);

@@ -107,6 +107,7 @@ void session_state::sm_detach(msg::sm_parked& p) {
   spdlog::info("{}: connection lost, session kept {} s for resumption "
                "({} unacknowledged)",
                full.str(), s.timeout.count(), s.sent);
+  push_unacked(); // XEP-0357 (push.cpp)
   if (s.queue.size() > ctx->limits.max_unacked)
     sm_end("too many unacknowledged stanzas");
 }
