@@ -89,9 +89,7 @@ void join(room_state& st, const xml::element_ptr& s, const jid& from,
     codes.push_back(201);
   st.send(occupant_presence(st, o, &o, codes), st.occupant_jid(nick),
           from);
-  if (creating)
-    return; // nothing to tell yet
-  send_history(st, o, x); // §7.2.15
+  send_history(st, o, x); // §7.2.15 (none in a new room)
   send_subject(st, from); // §7.2.16
 }
 

@@ -96,7 +96,7 @@ CAF_TEST_FIXTURE_SCOPE(room_tests, fixture)
 
 CAF_TEST(the first occupant creates a locked room and owns it) {
   auto r = join("alice@localhost/a", "alice");
-  CAF_REQUIRE_EQUAL(r.size(), 1u);
+  CAF_REQUIRE_EQUAL(r.size(), 2u); // the self-presence, the subject
   CAF_CHECK_EQUAL(r[0].to, J("alice@localhost/a"));
   CAF_CHECK_EQUAL(codes(*r[0].stanza),
                   (std::vector<std::string>{"110", "201"}));
