@@ -123,6 +123,7 @@ P(archive_query) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
+P(push_wake) { return fields{}("stanza", r.stanza)("to", r.to).obj; }
 P(presence_received) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
