@@ -123,6 +123,8 @@ P(archive_query) {
   return fields{}("stanza", r.stanza)("from", r.from)("to", r.to).obj;
 }
 P(cache_invalidate) { return fields{}("scope", r.scope).obj; }
+// XEP-0357: the router shards stay in the process.
+P(push_wake) { return fields{}("stanza", r.stanza)("to", r.to).obj; }
 #undef P
 
 // --- answers ----------------------------------------------------------------
