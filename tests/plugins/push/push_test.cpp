@@ -244,7 +244,8 @@ CAF_TEST(which messages wake a device) {
 }
 
 CAF_TEST(enable requests and the notification) {
-  auto e = X(enable_app)->first_element();
+  auto iq = X(enable_app); // keeps the element alive
+  auto e = iq->first_element();
   auto p = push::parse_enable(*e, "phone");
   CAF_REQUIRE(p.reg.has_value());
   CAF_CHECK_EQUAL(p.reg->node, "n1");
