@@ -287,7 +287,7 @@ int run_server(const config::server_cfg& cfg) {
       spdlog::info("vhost {}: passwords are only checkable (no plugin "
                    "serves auth.get_scram): SASL offers PLAIN only{}",
                    v.domain, info.has_tls ? ", over TLS" : "");
-    if (!info.has_tls)
+    if (!info.has_tls && !info.is_service()) // a service has no logins
       spdlog::warn("vhost {} has no certificate: its streams cannot use TLS "
                    "and SASL PLAIN goes over unencrypted connections",
                    v.domain);

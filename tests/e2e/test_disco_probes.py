@@ -115,6 +115,11 @@ PROBES = {
     "urn:xmpp:mam:2": [(None, "set", "<query xmlns='urn:xmpp:mam:2'/>"),
                        (None, "get", "<prefs xmlns='urn:xmpp:mam:2'/>")],
     # XEP-0313 §5.1.2: before-id/after-id/ids in the query form.
+    "urn:xmpp:push:0": [
+        (None, "set", "<enable xmlns='urn:xmpp:push:0' jid='push.example.org' "
+         "node='disco-probe'/>"),
+        (None, "set", "<disable xmlns='urn:xmpp:push:0' jid='push.example.org' "
+         "node='disco-probe'/>")],
     "urn:xmpp:mam:2#extended": [
         (None, "set", "<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
          "type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2"

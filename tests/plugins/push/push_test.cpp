@@ -237,7 +237,8 @@ CAF_TEST(which messages wake a device) {
                "<body>hi</body></message></forwarded></"
              + dir + "></message>");
   };
-  auto m = push::worth_waking(*carbon("received"));
+  auto received = carbon("received"); // m points into it
+  auto m = push::worth_waking(*received);
   CAF_REQUIRE(m != nullptr);
   CAF_CHECK_EQUAL(m->attr_or("from"), "b@x/y");
   CAF_CHECK(push::worth_waking(*carbon("sent")) == nullptr);
