@@ -300,7 +300,9 @@ domain = "localhost"
 
 def dja_server(binary, plugin, tmp):
     """Starts djabberd-actors with the MUC plugin if the build knows it."""
-    with_muc = DJA_CONFIG + '  [[vhost.plugin]]\n  type = "%s"\n' % plugin
+    # The MUC service is a service domain of its own (docs/muc.md).
+    with_muc = DJA_CONFIG + ('\n[[vhost]]\ndomain = "conference.localhost"\n'
+                             '  [[vhost.plugin]]\n  type = "%s"\n' % plugin)
     path = os.path.join(tmp, "muc.toml")
     probe = with_muc.replace("@DATA_DIR@", tmp).replace("@PORT@", "1")
     with open(path, "w") as f:
@@ -317,6 +319,7 @@ def dja_server(binary, plugin, tmp):
     with open(path, "w") as f:
         f.write(text)
     server = sr.Server(binary, path)
+    server.with_muc = text is with_muc
     server.start()
     return server
 
@@ -430,6 +433,10 @@ def main():
             host, _, p = args.external.rpartition(":")
             host, port = host or "127.0.0.1", int(p)
         if not run(has_muc(host, port, args.domain, args.password), 20):
+            if server is not None and server.with_muc:
+                raise TestFailure("%s is loaded but conference.%s has no "
+                                  "conference identity" % (args.muc_plugin,
+                                                           args.domain))
             raise Skip("the server answers disco#info for conference.%s without a "
                        "conference identity: no MUC service (XEP-0045) yet" % args.domain)
         run(scenario(host, port, args.domain, args.password), 60)
