@@ -51,7 +51,10 @@ _djabberd_variants() {
   sed -e 's|^stream_management = false.*$|stream_management = true     # FEATURE sm|' "$f" > "$DIR/server-sm.toml"
   # a new [[vhost.plugin]] after the users table starts the next plugin
   { cat "$f"; printf '  [[vhost.plugin]]             # FEATURE mam\n  type = "mam.sqlite"\n'; } > "$DIR/server-mam.toml"
-  { cat "$f"; printf '  [[vhost.plugin]]             # FEATURE muc\n  type = "%s"\n' "$DJABBERD_MUC_PLUGIN"
+  # MUC is a service domain of its own (docs/muc.md): conference.DOMAIN.
+  local dom
+  dom=$(sed -n 's/^domain = "\(.*\)"$/\1/p' "$f" | head -n 1)
+  { cat "$f"; printf '\n[[vhost]]                      # FEATURE muc\ndomain = "conference.%s"\n  [[vhost.plugin]]\n  type = "%s"\n' "$dom" "$DJABBERD_MUC_PLUGIN"
     [ -z "${DJABBERD_MUC_EXTRA:-}" ] || printf '%s\n' "$DJABBERD_MUC_EXTRA"; } > "$DIR/server-muc.toml"
   local v
   for v in sm mam; do
