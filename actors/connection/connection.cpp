@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "common/operator_messages.hpp"
 #include "common/stream_management.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
@@ -508,6 +509,11 @@ caf::behavior connection_actor(connection_broker* self,
         st.ph = connection_state::phase::closed;
         st.shut("taken over by a resumption");
       }
+    },
+    // `ctl sessions`: the TLS version of this stream ("": none).
+    [self](info_atom) -> std::string {
+      auto t = self->state.tls();
+      return t != nullptr && t->handshake_done() ? t->version() : "";
     },
     [self](idle_atom) { self->state.on_idle_timer(); },
     [self](c2s_ping_atom) { self->state.on_ping_timer(); },

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -170,7 +171,15 @@ int run_ctl_command(int argc, char** argv) {
       std::cout << "usage: djabberd-actors\n" << usage << help_text();
       return 0;
     } else {
-      words.push_back(arg); // --all is a command's argument
+      // --all is a command's argument; a quoted text ("kick JID 'a
+      // reason'", broadcast) becomes words, its spaces single ones.
+      for (size_t b = 0, e; b < arg.size(); b = e + 1) {
+        e = std::min(arg.find(' ', b), arg.size());
+        if (e > b)
+          words.push_back(arg.substr(b, e - b));
+      }
+      if (arg.empty())
+        words.push_back(arg); // refused below, as before
     }
   }
   if (words.empty()) {

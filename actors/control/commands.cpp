@@ -1,6 +1,7 @@
 // The commands of the control channel (commands.hpp).
 
 #include "control/commands.hpp"
+#include "control/admin_commands.hpp"
 
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 namespace dja::control {
 
 namespace {
-
-using args_t = std::vector<std::string>;
 
 struct command {
   const char* name;
@@ -55,7 +54,9 @@ std::string joined(const std::vector<std::string>& xs) {
   return out;
 }
 
-response status(const args_t&, const server_view& sv) {
+response status(const args_t&, const server_view& view) {
+  auto sv = view; // the vhosts and bounds of the newest configuration
+  sv.ctx = view.context();
   auto up = std::chrono::duration_cast<std::chrono::seconds>(
     std::chrono::steady_clock::now() - sv.started);
   std::string out = "djabberd-actors " DJA_VERSION ", pid "
@@ -107,7 +108,9 @@ std::string invalidate_at(const vhost_info& v, const jid& scope) {
          + "; changed rosters of online users are being pushed\n";
 }
 
-response invalidate(const args_t& args, const server_view& sv) {
+response invalidate(const args_t& args, const server_view& view) {
+  auto sv = view;
+  sv.ctx = view.context();
   auto& target = args.front();
   if (target == "--all") {
     std::string out;
@@ -132,12 +135,10 @@ response invalidate(const args_t& args, const server_view& sv) {
   return {true, invalidate_at(*v, *scope)};
 }
 
-response reload(const args_t&, const server_view&) {
-  // Re-reading the configuration in a running server (vhosts, plugins,
-  // certificates, log level) is its own piece of work; until then this
-  // says so rather than pretend.
-  return response::error("reload: not implemented yet; restart the server "
-                         "to apply a changed configuration");
+response reload(const args_t&, const server_view& sv) {
+  if (!sv.reload)
+    return response::error("reload: not possible in this server");
+  return sv.reload();
 }
 
 response help(const args_t&, const server_view&) {
@@ -151,8 +152,24 @@ const command commands[] = {
    "forget it for that user, vhost or every vhost, and push the changed "
    "rosters to the users online",
    1, 1, invalidate},
-  {"reload", "", "re-read the configuration (not implemented yet)", 0, 0,
-   reload},
+  {"stats", "", "connections by kind, sessions, uptime, memory", 0, 0,
+   stats},
+  {"sessions", "[VHOST]",
+   "the sessions (of VHOST): JID, address, since, TLS, stream management",
+   0, 1, sessions},
+  {"kick", "JID [REASON]",
+   "end the session of a full JID, or every session of a bare JID, with "
+   "the stream error policy-violation and REASON",
+   1, max_words - 1, kick},
+  {"roster", "show JID", "the roster of an account", 2, 2, roster},
+  {"broadcast", "VHOST TEXT",
+   "a headline message with TEXT from VHOST to every session there", 2,
+   max_words - 1, broadcast},
+  {"reload", "",
+   "re-read the configuration: certificates, log level, limits, vhosts "
+   "and plugins change without closing a connection; a configuration "
+   "with errors is refused and nothing changes",
+   0, 0, reload},
   {"help", "", "this list", 0, 0, help},
 };
 

@@ -9,13 +9,22 @@
 //                          source (sql, http, ldap: `cache.invalidate` in
 //                          actors/hooks/catalogue.hpp) forget it and push
 //                          changed rosters to the users online
-//   reload                 recognised; re-reading the configuration
-//                          without a restart is not implemented yet
+//   stats                  connections by kind, sessions, uptime, memory
+//   sessions [VHOST]       the bound resources: JID, address, since, TLS,
+//                          stream management
+//   kick JID [REASON...]   ends a session (a bare JID: every resource)
+//                          with the stream error <policy-violation/>
+//   roster show JID        the roster of an account, from its vhost
+//   broadcast VHOST TEXT...
+//                          a headline message from the vhost to every
+//                          session there
+//   reload                 re-read the configuration (server/reload.hpp)
 //   help                   the commands
 //
 // A new command is one row of the table (commands.cpp).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,8 +42,18 @@ struct server_view {
   caf::actor_system* sys = nullptr;
   context_ptr ctx;
   std::vector<caf::actor> listeners;
+  std::vector<std::string> listener_kinds; ///< of `listeners`, in order
   std::string config_file;
   std::chrono::steady_clock::time_point started;
+  /// The context of new connections (a reload replaces it); null: `ctx`.
+  std::function<context_ptr()> current;
+  /// Reloads the configuration (null: not possible).
+  std::function<response()> reload;
+
+  /// current() if set, else ctx.
+  context_ptr context() const {
+    return current ? current() : ctx;
+  }
 };
 
 /// Answers `req`; called on the control socket's thread (it may wait

@@ -26,7 +26,7 @@ namespace dja::control {
 
 /// Bounds of a request line (with its LF) and of its words.
 constexpr size_t max_request = 1024;
-constexpr size_t max_words = 16;
+constexpr size_t max_words = 64; ///< a broadcast's text is words too
 /// Bound of a response (status line and text).
 constexpr size_t max_response = 256 * 1024;
 /// How long the server waits for a request line.

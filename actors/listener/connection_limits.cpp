@@ -36,6 +36,12 @@ connection_limits::connection_limits(std::size_t total,
   // nop
 }
 
+void connection_limits::set_bounds(std::size_t total,
+                                   std::size_t per_address) {
+  max_total_ = total != 0 ? total : from_fd_limit();
+  per_address_ = per_address;
+}
+
 connection_limits::verdict connection_limits::admit(const std::string& key) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (max_total_ != 0 && total_ >= max_total_)

@@ -6,6 +6,7 @@
 // stream error before any actor is spawned for it (listener.cpp).
 // IPv6 addresses count by their /64: one host usually has a whole /64.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <mutex>
@@ -44,6 +45,10 @@ public:
     return max_total_;
   }
 
+  /// A reload changed [limits]: the new bounds apply to the next
+  /// admit(); open connections over them stay open.
+  void set_bounds(std::size_t total, std::size_t per_address);
+
 private:
   struct entry {
     std::size_t open = 0;
@@ -53,8 +58,8 @@ private:
     clock::time_point logged;
   };
 
-  std::size_t max_total_;
-  std::size_t per_address_;
+  std::atomic<std::size_t> max_total_;
+  std::atomic<std::size_t> per_address_;
   mutable std::mutex mtx_;
   std::size_t total_ = 0;
   std::unordered_map<std::string, entry> open_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/messages.hpp"
+#include "common/operator_messages.hpp"
 #include "component/stream_state.hpp"
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
@@ -137,6 +138,9 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
       return st.connections.size();
     },
     [self](count_atom) -> size_t { return self->state.connections.size(); },
+    // A reload (server/reload.hpp): the certificates, limits and vhosts
+    // of the connections accepted from now on; the open ones keep theirs.
+    [self](msg::new_context& m) { self->state.ctx = std::move(m.ctx); },
     [](const caf::io::acceptor_closed_msg&) {},
     // A refused connection (refuse()) may still report on its way out.
     [](const caf::io::connection_closed_msg&) {},

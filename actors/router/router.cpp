@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/messages.hpp"
+#include "common/operator_messages.hpp"
 #include "common/errors.hpp"
 #include "router/bind_error.hpp"
 #include "router/shard.hpp"
@@ -330,6 +331,24 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
     // Graceful stop: a barrier; every route queued before it has reached
     // its vhost when this answers.
     [](drain_atom) -> size_t { return 0; },
+    // `ctl sessions`, `kick`, `broadcast`: every resource bound here.
+    [self](list_atom) -> msg::bound_sessions {
+      msg::bound_sessions out;
+      for (auto& [bare, rs] : self->state.users)
+        for (auto& e : rs)
+          if (auto full = jid::parse(bare + "/" + e.resource))
+            out.push_back({std::move(*full), e.session});
+      return out;
+    },
+    // A reload (server/reload.hpp): vhosts added, removed or with a new
+    // plugin chain; [limits] max_resources, max_pending_subscriptions.
+    [self](msg::new_routing& m) {
+      auto& st = self->state;
+      st.retired.push_back(std::move(st.vhosts));
+      st.vhosts = std::move(m.vhosts);
+      st.blocking = std::move(m.blocking);
+      st.bounds = m.bounds;
+    },
     // `ctl status`: the users and sessions bound here.
     [self](count_atom) -> caf::result<size_t, size_t> {
       size_t n = 0;

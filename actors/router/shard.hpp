@@ -58,6 +58,9 @@ struct shard_state {
 
   caf::stateful_actor<shard_state>* self = nullptr;
   std::shared_ptr<const vhost_table> vhosts;
+  /// The tables a reload replaced: kept, since a continuation may still
+  /// hold a vhost_info of one (a few hundred bytes per reload).
+  std::vector<std::shared_ptr<const vhost_table>> retired;
   std::shared_ptr<const domain_set> blocking; ///< may be null
   router_ref router; ///< all shards, to route onwards
   caf::actor s2s;    ///< remote domains; null: no federation

@@ -45,7 +45,10 @@ exit 1 on failure):
 
 constexpr const char* usage_tail = R"(
 Signals: SIGTERM or SIGINT stop the server gracefully (every open stream
-gets a <system-shutdown/> stream error).
+gets a <system-shutdown/> stream error); SIGHUP reloads the configuration
+like `ctl reload` (certificates, log level, limits, vhosts and plugins,
+without closing a connection; a configuration with errors is refused and
+the running one stays; what happened goes to the log).
 )";
 
 /// Every usage section, for --help and usage errors.
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP); // reload (server/reload.hpp)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   auto rc = dja::run_server(cfg);

@@ -25,6 +25,8 @@
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
 #include "server/memory_trim.hpp"
+#include "server/reload.hpp"
+#include "server/vhosts.hpp"
 
 namespace dja {
 
@@ -104,29 +106,6 @@ make_plugins(const config::vhost_cfg& cfg, const std::string& data_dir,
 
 namespace {
 
-/// The hooks some plugin of `ps` serves.
-std::bitset<64> served_hooks(const std::vector<plugin_instance>& ps) {
-  std::bitset<64> res;
-  for (auto& p : ps)
-    for (auto h : p.manifest.hooks)
-      res.set(h.index);
-  return res;
-}
-
-/// XEP-0280 carbons and XEP-0352 CSI are handled by the core (session,
-/// router) for the vhosts where a plugin declares them (plugins/carbons,
-/// plugins/csi), so that what disco and the stream features advertise is
-/// what the server does.
-void mark_im_features(vhost_info& info,
-                      const std::vector<plugin_instance>& ps) {
-  for (auto& p : ps) {
-    for (auto& f : p.manifest.features)
-      info.carbons = info.carbons || f == ns::carbons;
-    for (auto& f : p.manifest.stream_features)
-      info.csi = info.csi || f == ns::csi;
-  }
-}
-
 /// True when the configuration has an s2s listener (federation on).
 bool s2s_enabled(const config::server_cfg& cfg) {
   for (auto& l : cfg.listeners)
@@ -199,15 +178,46 @@ void drain_pipeline(caf::scoped_actor& self,
                  .count());
 }
 
-/// Blocks until SIGTERM or SIGINT (blocked in every thread by main).
-int wait_for_signal() {
+/// A reload (SIGHUP, `ctl reload`) that systemd sees: RELOADING=1 before
+/// and READY=1 after (sd_notify(3); ExecReload waits for it).
+running_server::outcome reload_notified(running_server& running) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL
+               + static_cast<unsigned long long>(now.tv_nsec / 1000));
+  auto res = running.reload();
+  sd_notify(0, "READY=1");
+  return res;
+}
+
+/// Blocks until SIGTERM or SIGINT (blocked in every thread by main);
+/// a SIGHUP meanwhile reloads the configuration (server/reload.hpp).
+int wait_for_signal(running_server& running) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGHUP)
+      return sig;
+    spdlog::info("SIGHUP: reloading the configuration");
+    auto res = reload_notified(running);
+    for (size_t i = 0, j; i < res.text.size(); i = j + 1) {
+      j = res.text.find('\n', i);
+      if (j == std::string::npos)
+        j = res.text.size();
+      if (j == i)
+        continue;
+      if (res.ok)
+        spdlog::info("{}", res.text.substr(i, j - i));
+      else
+        spdlog::error("{}", res.text.substr(i, j - i));
+    }
+  }
 }
 
 } // namespace
@@ -263,40 +273,18 @@ int run_server(const config::server_cfg& cfg) {
     }
   }
   auto table = std::make_shared<vhost_table>();
-  auto blocking = std::make_shared<domain_set>();
   std::vector<caf::actor> vhost_actors;
   // The plugins' way to the router (spawn_context::router), filled in
   // once the shards run, below.
   auto plugin_router = std::make_shared<router_ref>();
   for (auto& v : cfg.vhosts) {
-    auto plugins = make_plugins(v, cfg.data_dir, plugin_router);
-    vhost_info info;
-    info.domain = v.domain;
-    info.correct_forged_from = v.correct_forged_from;
-    info.served = served_hooks(plugins);
-    info.has_tls = !v.tls_cert.empty();
-    if (info.serves<hooks::blocking_list>())
-      blocking->insert(v.domain);
-    for (auto& p : plugins)
-      for (auto& f : p.manifest.stream_features)
-        if (f == "http://jabber.org/features/iq-register")
-          info.inband_registration = true;
-    mark_im_features(info, plugins); // XEP-0280, XEP-0352
-    if (info.serves<hooks::auth_check_password>()
-        && !info.serves<hooks::auth_get_scram>())
-      spdlog::info("vhost {}: passwords are only checkable (no plugin "
-                   "serves auth.get_scram): SASL offers PLAIN only{}",
-                   v.domain, info.has_tls ? ", over TLS" : "");
-    if (!info.has_tls && !info.is_service()) // a service has no logins
-      spdlog::warn("vhost {} has no certificate: its streams cannot use TLS "
-                   "and SASL PLAIN goes over unencrypted connections",
-                   v.domain);
-    info.actor = spawn_vhost(sys, v.domain, std::move(plugins));
+    auto info = start_vhost(sys, v, cfg.data_dir, plugin_router);
     (*table)[v.domain] = info;
     vhost_actors.push_back(info.actor);
     ctx->vhosts.emplace(v.domain, std::move(info));
     spdlog::info("serving {}", v.domain);
   }
+  auto blocking = blocking_domains(*table);
   auto shards = std::max(2u, std::thread::hardware_concurrency());
   std::shared_ptr<const cluster::link> cluster_link;
   if (cfg.cluster.enabled) {
@@ -362,13 +350,28 @@ int run_server(const config::server_cfg& cfg) {
     if (rc != 0)
       break;
   }
+  running_server running{sys, cfg, ctx, plugin_router, vhost_actors};
+  running.set_listeners(listeners);
   if (rc == 0) {
-    if (control_sock)
-      control::serve(*control_sock,
-                     {&sys, ctx, listeners, cfg.file, started});
+    if (control_sock) {
+      control::server_view view;
+      view.sys = &sys;
+      view.ctx = ctx;
+      view.listeners = listeners;
+      view.config_file = cfg.file;
+      view.started = started;
+      for (auto& l : cfg.listeners)
+        view.listener_kinds.push_back(l.kind);
+      view.current = [&running] { return running.context(); };
+      view.reload = [&running] {
+        auto res = reload_notified(running);
+        return control::response{res.ok, res.text};
+      };
+      control::serve(*control_sock, std::move(view));
+    }
     spdlog::info("djabberd-actors {} started", DJA_VERSION);
     sd_notify(0, "READY=1"); // systemd Type=notify: the listeners are open
-    auto sig = wait_for_signal();
+    auto sig = wait_for_signal(running);
     spdlog::info("signal {}: shutting down", sig);
     sd_notify(0, "STOPPING=1");
   }
@@ -396,6 +399,7 @@ int run_server(const config::server_cfg& cfg) {
   if (ctx->sm)
     for (auto& s : ctx->sm->sessions())
       self->send(s, shutdown_atom::value);
+  vhost_actors = running.vhost_actors(); // also those of reloads
   drain_pipeline(self, ctx->router.shards, vhost_actors,
                  cfg.shutdown_timeout);
   // Each vhost answers once its plugins are down, after they wrote what

@@ -6,6 +6,7 @@
 #include "common/errors.hpp"
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
+#include "common/operator_messages.hpp"
 #include "hooks/catalogue.hpp"
 #include "session/session_state.hpp"
 
@@ -382,6 +383,29 @@ caf::behavior session_actor(caf::stateful_actor<session_state>* self, jid full,
       return st.on_sm_resume(r);
     },
     [self](sm_timeout_atom, uint64_t n) { self->state.on_sm_timeout(n); },
+    [self](info_atom) -> msg::session_info {
+      auto& st = self->state;
+      msg::session_info i;
+      i.remote = st.remote;
+      i.since = static_cast<int64_t>(st.since);
+      i.sm = !st.sm              ? ""
+             : st.sm->detached   ? "detached"
+             : st.sm->id.empty() ? "acks"
+                                 : "resumable";
+      i.conn = st.detached() ? caf::actor{} : st.conn;
+      return i;
+    },
+    [self](kick_atom, std::string& condition, std::string& text) {
+      // `ctl kick` (policy-violation), a vhost removed by a reload
+      // (host-gone): a stream error ends the stream and, unlike a lost
+      // connection, the session with it (XEP-0198 §5).
+      auto& st = self->state;
+      spdlog::info("{}: {} ({})", st.full.str(), condition, text);
+      if (st.detached())
+        st.sm_end(condition + ": " + text);
+      else if (st.conn)
+        self->send(st.conn, msg::close_stream{condition, text});
+    },
     [self](shutdown_atom) {
       // A graceful stop (server.cpp); attached sessions end with their
       // connections.

@@ -43,6 +43,8 @@ struct session_state {
   context_ptr ctx;
   const vhost_info* vhost = nullptr;
   std::string remote;
+  /// When the resource was bound (`ctl sessions`).
+  std::time_t since = std::time(nullptr);
   bool available = false;
   int priority = 0;
   bool closed = false;

@@ -12,7 +12,8 @@ One server serves two vhosts whose users live outside it:
 Then:
   1. `ctl status` and `ctl help` answer (exit 0); the socket is mode 0600;
      bad commands (unknown, missing or extra arguments, a full JID, an
-     unknown vhost, `reload`) exit 1 with a clear message; a raw client
+     unknown vhost) exit 1 with a clear message; `reload` of the unchanged
+     file says "no change" (tests/e2e/test_reload.py tests it); a raw client
      that sends a line past the bound, a control character or nothing at
      all gets `error` (the last after the request timeout);
   2. alice (slixmpp, online) has bob and legacy from friendships; a row
@@ -157,10 +158,13 @@ def commands(ctl, sock):
     ctl.refused(["invalidate", "nobody@elsewhere.test"],
                 "no vhost elsewhere.test here (served: localhost, web.test)")
     ctl.refused(["invalidate", "bad@@jid"], "not a bare JID")
-    ctl.refused(["reload"], "reload: not implemented yet")
     ctl.refused([], "missing COMMAND")
     print("  bad commands: exit 1 with the reason (unknown, arguments, full JID, "
-          "unknown vhost, reload not implemented)")
+          "unknown vhost)")
+    out = ctl.ok("reload")
+    if "no change" not in out:
+        raise TestFailure("ctl reload of the unchanged file: %r" % out)
+    print("  ctl reload of the unchanged file: no change")
 
     got = raw(sock, b"invalidate " + b"a" * 2000 + b"\n")
     if not got.startswith("error\nrequest longer than 1024 bytes"):
