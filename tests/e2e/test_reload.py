@@ -539,7 +539,11 @@ async def admin(world, raws, alice, bob, dave):
     ctl.refused(["sessions", "nowhere.test"], "no vhost nowhere.test here (served: localhost)")
     print("   ctl sessions: %d lines; %s" % (len(lines) - 2, desk[0]))
 
-    alice.update_roster("bob@localhost", name="Bobby", groups=["Friends"])
+    # dave (alice/new) logged in after localhost got its new chain: the
+    # roster store `ctl roster show` asks (roster.memory of that chain)
+    res = dave.update_roster("bob@localhost", name="Bobby", groups=["Friends"])
+    if asyncio.isfuture(res) or asyncio.iscoroutine(res):
+        await asyncio.wait_for(res, STEP)
     deadline = time.monotonic() + STEP
     while True:
         out = ctl.ok("roster", "show", "alice@localhost")
