@@ -545,8 +545,12 @@ void tick(service_actor* self) {
           for (auto& [real, nick] : i->second.occupants) {
             auto from = jid::make(i->first, st.domain.domain(), nick);
             auto to = jid::parse(real);
-            if (from && to)
-              route(st.router.get(), shutdown_presence(), *from, *to);
+            if (!from || !to)
+              continue;
+            auto p = std::make_shared<xml::element>(*shutdown_presence());
+            p->set_attr("from", from->str());
+            p->set_attr("to", to->str());
+            route(st.router.get(), p, *from, *to);
           }
           i = st.remote.erase(i);
         }

@@ -310,9 +310,9 @@ CAF_TEST(a room given up tells each occupant 110 and 332) {
     CAF_CHECK_EQUAL(o.stanza->attr_or("type"), "unavailable");
     CAF_CHECK_EQUAL(codes(*o.stanza),
                     (std::vector<std::string>{"110", "332"}));
-    CAF_CHECK_EQUAL(o.from.resource() == "alice" ? "alice@localhost/a"
-                                                 : "bob@localhost/b",
-                    o.to.str());
+    std::string want = o.from.resource() == "alice" ? "alice@localhost/a"
+                                                    : "bob@localhost/b";
+    CAF_CHECK_EQUAL(o.to.str(), want);
   }
   CAF_CHECK(st.empty());
   CAF_CHECK(st.by_real.empty());
