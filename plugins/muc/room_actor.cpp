@@ -71,6 +71,11 @@ caf::behavior room_main(room_actor* self, std::string name,
       for (auto& o : room.out)
         route(router.get(), o.stanza, o.from, o.to);
       room.out.clear();
+      // A join into a big room queues two presences per occupant: the
+      // vector would keep that capacity (100 KiB in a room of 200,
+      // heaptrack) for the room's life.
+      if (room.out.capacity() > 64)
+        std::vector<outgoing>{}.swap(room.out);
       if (room.destroyed) {
         save(self, service, name); // an empty doc: removed
         self->send(service, idle_atom::value, name, s.handled);
