@@ -196,6 +196,20 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
       auto e = self->state.dir->find_full(bare, resource);
       return e ? e->node : std::string{};
     },
+    [self](placement_atom, const std::string& bare,
+           const std::string& resource) -> std::vector<std::string> {
+      auto& st = self->state;
+      std::vector<std::string> out;
+      std::string holder;
+      if (!bare.empty())
+        if (auto e = st.dir->find_full(bare, resource))
+          holder = e->node;
+      out.push_back(std::move(holder));
+      out.push_back(st.opts.name);
+      for (auto& [name, p] : st.peers)
+        out.push_back(name);
+      return out;
+    },
     // From other nodes.
     [self](hello& h) -> caf::result<hello> {
       if (!self->state.on_hello(h))

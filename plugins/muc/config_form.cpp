@@ -187,6 +187,7 @@ void destroy(room_state& st, const xml::element& d) {
     p->set_attr("to", o.real.str());
     p->add_child(x);
     st.send(p, st.occupant_jid(n), o.real);
+    st.left(o.real);
   }
   st.occupants.clear();
   st.by_real.clear();

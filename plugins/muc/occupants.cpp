@@ -65,6 +65,11 @@ void join(room_state& st, const xml::element_ptr& s, const jid& from,
   if (st.occupants.size() >= st.config.max_users
       && aff != affiliation::owner && aff != affiliation::admin) // §7.2.10
     return st.error(*s, from, "service-unavailable", "the room is full");
+  // The service's bound on the rooms one account is in (as ejabberd's
+  // max_user_conferences): <resource-constraint/>.
+  if (st.joined && !st.joined->enter(from.bare_str()))
+    return st.error(*s, from, "resource-constraint",
+                    "you are in too many rooms of this service");
   auto& o = st.occupants[nick];
   o.real = from;
   o.r = default_role(st, aff);
@@ -188,6 +193,7 @@ void remove_occupant(room_state& st, const std::string& nick,
   auto o = std::move(i->second);
   st.occupants.erase(i);
   st.by_real.erase(o.real.str());
+  st.left(o.real);
   o.r = role::none;
   xml::element item{"item", ns_user};
   if (!actor.empty())
@@ -203,6 +209,28 @@ void remove_occupant(room_state& st, const std::string& nick,
   for (auto& [n, viewer] : st.occupants)
     st.send(occupant_presence(st, o, &viewer, codes, &item),
             st.occupant_jid(nick), viewer.real);
+}
+
+xml::element_ptr shutdown_presence() {
+  auto p = std::make_shared<xml::element>("presence", ns::client);
+  p->set_attr("type", "unavailable");
+  auto& x = p->add_child(xml::element{"x", ns_user});
+  x.add_child(xml::element{"item", ns_user})
+    .set_attr("affiliation", "none")
+    .set_attr("role", "none");
+  for (int c : {110, 332})
+    x.add_child(xml::element{"status", ns_user})
+      .set_attr("code", std::to_string(c));
+  return p;
+}
+
+void shut_down(room_state& st) {
+  for (auto& [nick, o] : st.occupants) {
+    st.send(shutdown_presence(), st.occupant_jid(nick), o.real);
+    st.left(o.real);
+  }
+  st.occupants.clear();
+  st.by_real.clear();
 }
 
 void on_presence(room_state& st, const xml::element_ptr& s, const jid& from,
@@ -231,6 +259,7 @@ void on_presence(room_state& st, const xml::element_ptr& s, const jid& from,
     }
     st.occupants.erase(nick);
     st.by_real.erase(from.str());
+    st.left(from);
     return;
   }
   if (!type.empty())

@@ -124,3 +124,31 @@ void handle(room_state& st, const xml::element_ptr& s, const jid& from,
 }
 
 } // namespace dja::plugins::muc
+
+namespace dja::plugins::muc {
+
+bool occupancy::enter(const std::string& bare) {
+  std::lock_guard<std::mutex> g{mx_};
+  auto& n = n_[bare];
+  if (max_ > 0 && n >= max_)
+    return false;
+  ++n;
+  return true;
+}
+
+void occupancy::leave(const std::string& bare) {
+  std::lock_guard<std::mutex> g{mx_};
+  auto i = n_.find(bare);
+  if (i == n_.end())
+    return;
+  if (--i->second == 0)
+    n_.erase(i);
+}
+
+uint32_t occupancy::of(const std::string& bare) const {
+  std::lock_guard<std::mutex> g{mx_};
+  auto i = n_.find(bare);
+  return i == n_.end() ? 0 : i->second;
+}
+
+} // namespace dja::plugins::muc

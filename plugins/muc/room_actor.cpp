@@ -18,6 +18,7 @@ struct room_holder {
   std::shared_ptr<room_state> st;
   uint64_t handled = 0;
   std::string last_archived; ///< the newest message id at the last save
+  bool save_armed = false;   ///< a timed save of new messages is due
   static inline const char* name = "muc.room";
 };
 
@@ -42,7 +43,9 @@ room_state fresh_room(const room_state& old) {
   room_state st;
   st.room = old.room;
   st.admins = old.admins;
+  st.joined = old.joined;
   st.archive_max = old.archive_max;
+  st.archive_save_ms = old.archive_save_ms;
   st.lock_new = old.lock_new;
   st.config = old.defaults;
   st.defaults = old.defaults;
@@ -68,6 +71,11 @@ caf::behavior room_main(room_actor* self, std::string name,
       for (auto& o : room.out)
         route(router.get(), o.stanza, o.from, o.to);
       room.out.clear();
+      // A join into a big room queues two presences per occupant: the
+      // vector would keep that capacity (100 KiB in a room of 200,
+      // heaptrack) for the room's life.
+      if (room.out.capacity() > 64)
+        std::vector<outgoing>{}.swap(room.out);
       if (room.destroyed) {
         save(self, service, name); // an empty doc: removed
         self->send(service, idle_atom::value, name, s.handled);
@@ -77,10 +85,34 @@ caf::behavior room_main(room_actor* self, std::string name,
                       && newest(room) != s.last_archived;
       if (room.dirty || (room.empty() && archived))
         save(self, service, name);
+      else if (archived && !s.save_armed && room.archive_save_ms > 0) {
+        // New messages reach the store within archive_save_ms even while
+        // the room is busy: a crash (or a cluster node lost) loses less.
+        s.save_armed = true;
+        self->delayed_send(self,
+                           std::chrono::milliseconds(room.archive_save_ms),
+                           save_atom::value);
+      }
       if (room.empty())
         self->send(service, idle_atom::value, name, s.handled);
     },
+    [=](save_atom) {
+      auto& s = self->state;
+      s.save_armed = false;
+      auto& room = *s.st;
+      if (!room.destroyed && room.config.persistent
+          && newest(room) != s.last_archived)
+        save(self, service, name);
+    },
     [=](stop_atom) { self->quit(); },
+    [=](evict_atom) {
+      auto& room = *self->state.st;
+      shut_down(room);
+      for (auto& o : room.out)
+        route(router.get(), o.stanza, o.from, o.to);
+      room.out.clear();
+      self->quit();
+    },
   };
 }
 

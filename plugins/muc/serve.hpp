@@ -37,6 +37,9 @@ make_type(const char* name, std::string summary,
 using idle_atom = caf::atom_constant<caf::atom("muc_idle")>;
 using save_atom = caf::atom_constant<caf::atom("muc_save")>;
 using stop_atom = caf::atom_constant<caf::atom("muc_stop")>;
+/// service -> room: another cluster node holds the room now; tell the
+/// occupants (status 332) and stop without saving.
+using evict_atom = caf::atom_constant<caf::atom("muc_evict")>;
 
 /// What the directory (the service's disco#items) shows of a room.
 struct listing {
@@ -52,6 +55,7 @@ struct listing {
 ///    persistent; empty: the room is destroyed);
 ///  - (idle_atom, name, n): it is empty after handling its n-th stanza
 ///    (the service stops it with stop_atom if it forwarded no more).
+/// On evict_atom it sends its occupants status 332 and quits.
 caf::actor spawn_room(caf::actor_system& sys, std::string name,
                       std::shared_ptr<room_state> st, caf::actor service,
                       std::shared_ptr<const router_ref> router);

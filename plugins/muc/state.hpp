@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -82,6 +83,28 @@ struct outgoing {
   jid to;
 };
 
+/// How many rooms of the service each account is in (plugin option
+/// `max_rooms_joined`): one count per bare JID and room entered (each
+/// resource counts), shared by the room actors (any thread).
+class occupancy {
+public:
+  explicit occupancy(uint32_t max) : max_(max) {
+  }
+  /// `bare` enters a room: false (nothing counted) when it is in `max`
+  /// already; 0 = no bound.
+  bool enter(const std::string& bare);
+  void leave(const std::string& bare);
+  uint32_t of(const std::string& bare) const;
+  uint32_t max() const {
+    return max_;
+  }
+
+private:
+  uint32_t max_;
+  mutable std::mutex mx_;
+  std::unordered_map<std::string, uint32_t> n_;
+};
+
 struct room_state {
   jid room;                ///< the bare room JID
   room_config config;
@@ -94,6 +117,9 @@ struct room_state {
   std::string subject_nick;
   std::deque<archived> history; ///< the last `archive_max` messages
   uint32_t archive_max = 100;   ///< plugin option archive_size
+  /// Plugin option archive_save_ms: new messages of a persistent room
+  /// are stored within this long (0: only when it hibernates).
+  uint32_t archive_save_ms = 2000;
   /// Created for the presence being handled: its sender will own it.
   bool fresh = false;
   /// The configuration of a new room (plugin options).
@@ -112,6 +138,8 @@ struct room_state {
   /// of every room.
   std::shared_ptr<const std::vector<std::string>> admins;
   uint32_t max_history_fetch = 50;
+  /// Rooms per account (null: not counted, e.g. the unit tests).
+  std::shared_ptr<occupancy> joined;
   std::vector<outgoing> out;
 
   // -- helpers (room.cpp) ---------------------------------------------------
@@ -129,6 +157,11 @@ struct room_state {
   bool sees_jids(const occupant& viewer) const;
   bool empty() const {
     return occupants.empty();
+  }
+  /// The occupant `real` left (occupancy count).
+  void left(const jid& real) {
+    if (joined)
+      joined->leave(real.bare_str());
   }
 };
 
@@ -158,6 +191,13 @@ void remove_occupant(room_state& st, const std::string& nick,
 /// Tells every occupant the new presence of `nick` (role/affiliation).
 void broadcast_presence(room_state& st, const std::string& nick,
                         const std::vector<int>& codes = {});
+/// §7.2: the room goes away under its occupants (a cluster node gave it
+/// up): unavailable with status 110 and 332 ("removed because of a
+/// system shutdown") to each, so clients join again; no occupant left.
+void shut_down(room_state& st);
+/// That presence (no `from`/`to`), also sent by a node on behalf of a
+/// room whose node died (service.cpp).
+xml::element_ptr shutdown_presence();
 /// §7.2.3: the default role of someone with affiliation `a`.
 role default_role(const room_state& st, affiliation a);
 

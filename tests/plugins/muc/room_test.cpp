@@ -273,6 +273,51 @@ CAF_TEST(destruction tells everyone and ends the room) {
   CAF_CHECK_EQUAL(d->attr_or("jid"), "other@conference.localhost");
 }
 
+CAF_TEST(the rooms one account is in are bounded) {
+  create_instant(); // alice is in (1)
+  st.joined = std::make_shared<occupancy>(2);
+  st.joined->enter("bob@localhost"); // bob is in another room already
+  auto r = join("bob@localhost/b", "bob");
+  CAF_REQUIRE_EQUAL(r.size(), 4u); // in: his second room
+  CAF_CHECK_EQUAL(st.joined->of("bob@localhost"), 2u);
+  // His other resource would be a third: resource-constraint, not in.
+  r = join("bob@localhost/b2", "bob2");
+  CAF_REQUIRE_EQUAL(r.size(), 1u);
+  CAF_CHECK_EQUAL(condition(*r[0].stanza), "resource-constraint");
+  CAF_CHECK_EQUAL(st.occupants.count("bob2"), 0u);
+  // Leaving gives the room back.
+  send("bob@localhost/b", "room@conference.localhost/bob",
+       "<presence xmlns='jabber:client' type='unavailable'/>");
+  CAF_CHECK_EQUAL(st.joined->of("bob@localhost"), 1u);
+  r = join("bob@localhost/b2", "bob2");
+  CAF_CHECK_EQUAL(codes(*r.back().stanza).size(), 0u); // the subject last
+  CAF_CHECK_EQUAL(st.occupants.count("bob2"), 1u);
+  // A kick too.
+  send("alice@localhost/a", "room@conference.localhost",
+       "<iq xmlns='jabber:client' type='set' id='k'><query xmlns="
+       "'http://jabber.org/protocol/muc#admin'><item nick='bob2' "
+       "role='none'/></query></iq>");
+  CAF_CHECK_EQUAL(st.joined->of("bob@localhost"), 1u);
+}
+
+CAF_TEST(a room given up tells each occupant 110 and 332) {
+  create_instant();
+  join("bob@localhost/b", "bob");
+  st.out.clear();
+  shut_down(st);
+  CAF_REQUIRE_EQUAL(st.out.size(), 2u);
+  for (auto& o : st.out) {
+    CAF_CHECK_EQUAL(o.stanza->attr_or("type"), "unavailable");
+    CAF_CHECK_EQUAL(codes(*o.stanza),
+                    (std::vector<std::string>{"110", "332"}));
+    std::string want = o.from.resource() == "alice" ? "alice@localhost/a"
+                                                    : "bob@localhost/b";
+    CAF_CHECK_EQUAL(o.to.str(), want);
+  }
+  CAF_CHECK(st.empty());
+  CAF_CHECK(st.by_real.empty());
+}
+
 CAF_TEST(an occupant costs less than 1 KiB) {
   // mallinfo2 around 300 entries with a typical client presence (caps,
   // show), the outgoing stanzas dropped as the router would.
