@@ -1,9 +1,10 @@
 // Stanzas between nodes. The sending router shard asks its node actor to
 // forward; the receiving node actor hands the stanza to its own sessions
-// and answers whether anyone took it. No answer in time, a lost link or
-// "nobody here" all come back to the router shard as false, which then
-// stores the message offline or bounces it — a stanza is never dropped
-// silently between nodes.
+// and answers whether anyone took it. No answer in time, the loss of the
+// node (at once, not at the timeout) or "nobody here" all come back to the
+// router shard as false, which then routes a message once more on the
+// directory as it is now, else stores it offline or bounces it — a stanza
+// is never dropped silently between nodes.
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -32,20 +33,48 @@ caf::typed_response_promise<bool> node_state::forward_out(forward& f) {
   s.to = f.to.str();
   s.xml = wire_xml::serialize(*f.stanza);
   auto node = f.node;
+  auto id = ++next_hop;
+  in_flight[node].emplace(id, rp);
   self->request(i->second.actor, opts.forward_timeout, std::move(s))
     .then(
-      [this, rp](bool taken) mutable {
-        if (!taken)
-          ++stats.forward_failed;
-        rp.deliver(taken);
-      },
-      [this, rp, node](caf::error& err) mutable {
-        ++stats.forward_failed;
+      [this, node, id](bool taken) { hop_answered(node, id, taken); },
+      [this, node, id](caf::error& err) {
         spdlog::debug("cluster: hop to {} failed: {}", node,
                       self->system().render(err));
-        rp.deliver(false);
+        hop_answered(node, id, false);
       });
   return rp;
+}
+
+void node_state::hop_answered(const std::string& node, uint64_t id,
+                              bool taken) {
+  auto n = in_flight.find(node);
+  if (n == in_flight.end())
+    return; // failed at node loss already
+  auto h = n->second.find(id);
+  if (h == n->second.end())
+    return;
+  if (!taken)
+    ++stats.forward_failed;
+  h->second.deliver(taken);
+  n->second.erase(h);
+  if (n->second.empty())
+    in_flight.erase(n);
+}
+
+void node_state::fail_in_flight(const std::string& node) {
+  auto n = in_flight.find(node);
+  if (n == in_flight.end())
+    return;
+  auto hops = std::move(n->second);
+  in_flight.erase(n);
+  stats.forward_failed += hops.size();
+  stats.failed_at_loss += hops.size();
+  if (!hops.empty())
+    spdlog::info("cluster: {} stanzas in flight to lost node {} go back to "
+                 "their senders' routers", hops.size(), node);
+  for (auto& [id, rp] : hops)
+    rp.deliver(false);
 }
 
 bool node_state::deliver_in(const remote_stanza& s) {

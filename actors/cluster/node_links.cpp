@@ -204,6 +204,7 @@ void node_state::on_down(const caf::down_msg& m) {
   spdlog::warn("cluster: lost node {} ({}): {} of its sessions removed", name,
                self->system().render(m.reason), gone.size());
   sessions_lost(gone);
+  fail_in_flight(name); // after the directory forgot the node's sessions
   for (size_t k = 0; k < dials.size(); ++k)
     if (dials[k].name == name && dials[k].state == dial::up) {
       dials[k].state = dial::idle;

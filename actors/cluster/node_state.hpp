@@ -54,6 +54,7 @@ struct dial {
 struct counters {
   uint64_t forwarded = 0;
   uint64_t forward_failed = 0;
+  uint64_t failed_at_loss = 0; ///< of those: in flight when the node was lost
   uint64_t received = 0;
   uint64_t receive_missed = 0;
   uint64_t nodes_lost = 0;
@@ -77,6 +78,13 @@ struct node_state {
   std::vector<dial> dials;
   caf::actor status_writer;
   counters stats;
+  /// Hops sent and not yet answered, by node, then by hop number: the
+  /// loss of a node fails its hops at once (the sender re-routes or
+  /// stores offline) instead of at forward_timeout.
+  std::map<std::string, std::unordered_map<uint64_t,
+                                           caf::typed_response_promise<bool>>>
+    in_flight;
+  uint64_t next_hop = 0;
   /// Names of nodes lost and not back: shown by `cluster status`.
   std::map<std::string, std::string> lost_nodes; ///< name -> when
 
@@ -114,6 +122,10 @@ struct node_state {
 
   // --- node_delivery.cpp ---
   caf::typed_response_promise<bool> forward_out(forward& f);
+  /// The answer to hop `id` to `node`, unless node loss answered it.
+  void hop_answered(const std::string& node, uint64_t id, bool taken);
+  /// `node` is lost: every hop in flight to it fails now.
+  void fail_in_flight(const std::string& node);
   bool deliver_in(const remote_stanza& s);
   /// A presence from another node reached the local user `to`:
   /// `presence.received` to its vhost, when served (PEP's caps).

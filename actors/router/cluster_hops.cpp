@@ -78,7 +78,7 @@ shard_state::remote_presences(const jid& user) const {
 bool shard_state::remote_to_bare(msg::route& r,
                                  const std::vector<cluster::entry>& es,
                                  int best, const std::string& type,
-                                 bool local_taken) {
+                                 bool local_taken, bool rerouted) {
   std::vector<const cluster::entry*> chosen;
   for (auto& e : es)
     if (e.available && e.priority >= 0
@@ -92,9 +92,15 @@ bool shard_state::remote_to_bare(msg::route& r,
   for (auto e : chosen)
     hop(e->node, cluster::deliver_mode::full, r.stanza,
         r.to.bare().with_resource(e->resource),
-        [this, pending, taken, copy, type](bool ok) mutable {
+        [this, pending, taken, copy, type, rerouted](bool ok) mutable {
           *taken = *taken || ok;
-          if (--*pending == 0 && !*taken && type != "headline")
+          if (--*pending > 0 || *taken || type == "headline")
+            return;
+          // Every hop failed (the node was lost, or the resource left):
+          // once more on the directory as it is now, then offline.
+          if (!rerouted)
+            message_to_bare(copy, true);
+          else
             undeliverable(copy, "service-unavailable");
         });
   return true;

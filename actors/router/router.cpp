@@ -116,7 +116,7 @@ void shard_state::undeliverable(msg::route& r, const char* condition) {
       });
 }
 
-void shard_state::message_to_bare(msg::route& r, bool local_only) {
+void shard_state::message_to_bare(msg::route& r, bool rerouted) {
   auto type = r.stanza->attr_or("type", "normal");
   if (type == "error")
     return; // nothing to do: never bounce an error
@@ -126,7 +126,7 @@ void shard_state::message_to_bare(msg::route& r, bool local_only) {
   }
   std::vector<caf::actor> targets;
   std::vector<std::string> got; // their resources (XEP-0280 §7)
-  auto remote = local_only ? std::vector<cluster::entry>{} : remote_of(r.to);
+  auto remote = remote_of(r.to);
   int best = -129;
   for (auto& e : remote)
     if (e.available && e.priority >= 0)
@@ -147,8 +147,9 @@ void shard_state::message_to_bare(msg::route& r, bool local_only) {
   for (auto& e : remote)
     if (e.available && e.priority == best && best >= 0)
       got.push_back(e.resource);
-  received_copies(r, std::move(got));
-  if (remote_to_bare(r, remote, best, type, !targets.empty())
+  if (!rerouted)
+    received_copies(r, std::move(got));
+  if (remote_to_bare(r, remote, best, type, !targets.empty(), rerouted)
       || !targets.empty())
     return;
   if (type == "headline")

@@ -94,9 +94,12 @@ struct shard_state {
               std::string_view condition);
   /// No session took it: ask the vhost's `deliver` chain, then bounce.
   void undeliverable(msg::route& r, const char* condition);
-  /// §8.5.2: a message to a bare JID. `local_only`: resources on other
-  /// nodes are not considered (a hop there just failed).
-  void message_to_bare(msg::route& r, bool local_only = false);
+  /// §8.5.2: a message to a bare JID. `rerouted`: a hop to another node
+  /// just failed and this is the one second try, on the directory as it
+  /// is now (a lost node's resources are gone from it, a resource bound
+  /// since is in it); if that fails too, offline storage or a bounce.
+  /// Carbons (XEP-0280 §7) went out on the first try.
+  void message_to_bare(msg::route& r, bool rerouted = false);
   /// Delivers to the available resources of `user` with non-negative
   /// priority (§3.1.3, §8.5.2.1); true when one here took it.
   bool to_available(const jid& user, const xml::element_ptr& stanza);
@@ -136,8 +139,8 @@ struct shard_state {
                      const xml::element_ptr& stanza);
   /// A full JID not bound here: to the node that holds it (false: none
   /// does). If the hop fails, a message goes to the user's other
-  /// resources here or to offline storage, an iq request is answered
-  /// with an error.
+  /// resources (here or, per the directory now, on another node) or to
+  /// offline storage, an iq request is answered with an error.
   bool remote_full(msg::route& r);
   /// The available presence of each resource of `user` on other nodes,
   /// as (full JID, presence).
@@ -145,9 +148,11 @@ struct shard_state {
   remote_presences(const jid& user) const;
   /// The resources on other nodes chosen by message_to_bare(); false
   /// when there are none. If every hop fails and no local resource took
-  /// the message, it goes to offline storage (or bounces).
+  /// the message, it is routed once more (`rerouted` false) or goes to
+  /// offline storage (or bounces).
   bool remote_to_bare(msg::route& r, const std::vector<cluster::entry>& es,
-                      int best, const std::string& type, bool local_taken);
+                      int best, const std::string& type, bool local_taken,
+                      bool rerouted);
 
   // --- XEP-0280 message carbons (carbons.cpp) ---
 

@@ -100,12 +100,14 @@ tls_cert = "{cert}"
 tls_key = "{key}"
 tls_ca = "{ca}"
 link_timeout_ms = {link_timeout_ms}
+forward_timeout_ms = {forward_timeout_ms}
 """
 
 
 class Node:
     def __init__(self, binary, workdir, name, users, ca_crt, cert, shared,
-                 log_level="info", link_timeout_ms=4000, extra_plugins=()):
+                 log_level="info", link_timeout_ms=4000, extra_plugins=(),
+                 forward_timeout_ms=5000):
         self.binary = binary
         self.name = name
         self.dir = os.path.join(workdir, name)
@@ -118,6 +120,7 @@ class Node:
         self.shared = shared
         self.log_level = log_level
         self.link_timeout_ms = link_timeout_ms
+        self.forward_timeout_ms = forward_timeout_ms
         self.peers = []
         # plugin types added after offline.sqlite (e.g. "carbons")
         self.extra_plugins = extra_plugins
@@ -138,6 +141,7 @@ class Node:
                 shared=self.shared, name=self.name, cluster_port=self.cluster_port,
                 peers=", ".join('"%s"' % p for p in self.peers), cert=self.cert,
                 key=self.key, ca=self.ca, link_timeout_ms=self.link_timeout_ms,
+                forward_timeout_ms=self.forward_timeout_ms,
                 extra_plugins="".join('  [[vhost.plugin]]\n  type = "%s"\n' % t
                                       for t in self.extra_plugins)))
 
@@ -408,7 +412,8 @@ async def subscribe_both(a, b, timeout=10):
         await x.wait_for(is_presence(y.jid), timeout, "presence of " + y.jid)
 
 
-def main(name, doc, scenario, node_names, users, extra_plugins=(), limit=120):
+def main(name, doc, scenario, node_names, users, extra_plugins=(), limit=120,
+         **node_options):
     """Runs a cluster test: a private CA, nodes `node_names` (all linked to
     each other, shared SQLite files, `extra_plugins` added to each), then
     `scenario(*nodes)` within the time limit; PASS/FAIL and the nodes' logs
@@ -432,7 +437,7 @@ def main(name, doc, scenario, node_names, users, extra_plugins=(), limit=120):
         os.makedirs(shared)
         for n in node_names:
             nodes.append(Node(binary, work, n, users, ca[0], make_cert(work, ca, n), shared,
-                              extra_plugins=extra_plugins))
+                              extra_plugins=extra_plugins, **node_options))
         for n in nodes:
             n.peers = [m.cluster_addr for m in nodes if m is not n]
         for n in nodes:
