@@ -20,7 +20,7 @@
 #
 # Environment: DJABBERD_BIN (default build/djabberd-actors), LOADGEN
 # (default: build/bench/dja-loadgen), PERF_DIR (set: `perf record -g -e
-# cpu-clock` of the server during each run's traffic, into
+# cpu-clock` of the server from its traffic to its exit, into
 # PERF_DIR/perf.off.N.data and perf.on.N.data). Prints one Markdown
 # table.
 set -uo pipefail
@@ -72,9 +72,10 @@ run() {
     --user-pattern 'user%d' --password "$PASSWORD" --json --mode pairs --first 1 --users "$N" \
     --rate 0 --inflight 10 --duration "$DUR" --warmup 2 --timeout $((DUR + 90)) $lgx >"$DIR/out.json" 2>"$DIR/err"
   ticks=$(cpu_ticks "$pid")
-  if [ -n "$perf" ]; then kill -INT "$perf" 2>/dev/null; wait "$perf" 2>/dev/null; fi
   t0=$(date +%s.%N)
   stop_pid "$pid" 30 >/dev/null 2>&1
+  # The profile covers the stop too (the archive writes its backlog).
+  if [ -n "$perf" ]; then kill -INT "$perf" 2>/dev/null; wait "$perf" 2>/dev/null; fi
   sent=$(grep -o '"messages_sent"[[:space:]]*:[[:space:]]*[0-9]*' "$DIR/out.json" | sed 's/.*: *//')
   echo "$(grep -o '"messages_per_sec"[[:space:]]*:[[:space:]]*[0-9.]*' "$DIR/out.json" | sed 's/.*: *//')" \
     "$(awk -v t="${ticks:-0}" -v n="${sent:-0}" 'BEGIN{printf "%.2f", (n > 0 ? t / 100 / n * 100000 : 0)}')" \
