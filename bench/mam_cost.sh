@@ -80,13 +80,14 @@ run() {
   echo "$(grep -o '"messages_per_sec"[[:space:]]*:[[:space:]]*[0-9.]*' "$DIR/out.json" | sed 's/.*: *//')" \
     "$(awk -v t="${ticks:-0}" -v n="${sent:-0}" 'BEGIN{printf "%.2f", (n > 0 ? t / 100 / n * 100000 : 0)}')" \
     "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')" \
-    "$(archived "$DIR/data/mam.sqlite")/$((2 * ${sent:-0}))"
+    "$(archived "$DIR/data/mam.sqlite" "$((2 * ${sent:-0}))")"
 }
 
-# archived FILE: the rows of an archive database ("-" without one)
+# archived FILE EXPECTED: "rows/EXPECTED" of an archive database ("-"
+# without one)
 archived() {
   [ -f "$1" ] || { echo -; return; }
-  python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM mam_messages").fetchone()[0])' "$1" 2>/dev/null || echo '?'
+  echo "$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM mam_messages").fetchone()[0])' "$1" 2>/dev/null || echo '?')/$2"
 }
 
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
