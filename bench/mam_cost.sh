@@ -44,7 +44,7 @@ LG=${LOADGEN:-$BENCH_ROOT/build/bench/dja-loadgen}
 [ -x "$BIN" ] || die "$BIN is missing"
 [ -x "$LG" ] || die "$LG is missing"
 TMP=$(mktemp -d /tmp/mam_cost.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 DOMAIN=localhost PASSWORD=pw N=200
 
 # run NAME EXTRA [LOADGEN-OPTION]: one server, one traffic run; prints

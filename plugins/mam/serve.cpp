@@ -377,6 +377,7 @@ struct front_state {
   std::shared_ptr<backlog> queue;
   std::string tag;
   std::string domain;
+  int64_t max_backlog = 0;
   uint64_t missed = 0;       ///< not archived, not logged yet
   uint64_t missed_total = 0; ///< not archived since the start
   bool report_scheduled = false;
@@ -385,11 +386,11 @@ struct front_state {
   void report() {
     if (missed == 0)
       return;
-    spdlog::warn("{}: vhost {}: archive backlog full ({} messages waiting "
-                 "to be written): {} messages delivered but not archived "
-                 "({} since the start)",
-                 tag, domain, queue->waiting.load(std::memory_order_relaxed),
-                 missed, missed_total);
+    spdlog::warn("{}: vhost {}: archive backlog at max_backlog ({} "
+                 "messages): {} messages delivered but not archived ({} "
+                 "since the start; {} waiting to be written now)",
+                 tag, domain, max_backlog, missed, missed_total,
+                 queue->waiting.load(std::memory_order_relaxed));
     missed = 0;
   }
 };
@@ -400,6 +401,7 @@ caf::behavior front(caf::stateful_actor<front_state>* self, caf::actor back,
   self->state.queue = std::move(queue);
   self->state.tag = std::move(tag);
   self->state.domain = std::move(domain);
+  self->state.max_backlog = cfg.max_backlog;
   self->monitor(back);
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.report();
