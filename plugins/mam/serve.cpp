@@ -6,10 +6,13 @@
 // queued before it. A blocking backend's actor is detached and sits
 // behind a scheduled front actor (front()) that hands it the
 // notifications in batches. A write that fails is logged with the
-// rows lost (the messages themselves were delivered).
+// rows lost (the messages themselves were delivered). The front keeps
+// the detached archive's backlog under `max_backlog` messages: past it
+// a message is not archived (it was delivered), counted and logged.
 
 #include "plugins/mam/serve.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <unordered_set>
 
@@ -28,6 +31,13 @@ struct store_batch {
   std::vector<hooks::archive_store> items;
 };
 
+/// Messages the front took and the archive actor has not decided yet
+/// (written to its pending rows, or dropped by preferences): the backlog
+/// that `max_backlog` bounds. The front adds, the archive subtracts.
+struct backlog {
+  std::atomic<int64_t> waiting{0};
+};
+
 } // namespace dja::plugins::mam::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dja::plugins::mam::detail::store_batch)
@@ -36,11 +46,16 @@ namespace dja::plugins::mam {
 
 namespace {
 
+using detail::backlog;
 using detail::store_batch;
 
 using flush_atom = caf::atom_constant<caf::atom("mamflush")>;
 using prune_atom = caf::atom_constant<caf::atom("mamprune")>;
 using stop_atom = caf::atom_constant<caf::atom("mamstop")>;
+using report_atom = caf::atom_constant<caf::atom("mammiss")>;
+
+/// How often the front logs messages it could not archive.
+constexpr auto miss_report_interval = std::chrono::seconds(10);
 
 /// How long a question to the vhost (auth.user_exists, roster.load_item)
 /// may take, below its default plugin timeout.
@@ -78,7 +93,11 @@ struct mam_state {
   caf::actor vhost;
   std::shared_ptr<backend> db;
   std::unique_ptr<prefs_cache> pcache;
+  /// The rows of the next write: the first `used` of `pending`. The rows
+  /// are kept between writes and overwritten, so that their strings keep
+  /// their buffers (no allocation per row on the archive's thread).
   std::vector<row> pending;
+  size_t used = 0;
   bool flush_scheduled = false;
   bool stopping = false; ///< an exit came: draining the mailbox
   /// Accounts known to exist (bounded; cleared when full).
@@ -103,15 +122,30 @@ struct mam_state {
   /// the vhost holds the rest until it is decided. The rows then wait
   /// for `batch_ms` or `batch_max` as one by one (keep()).
   void on_batch(const std::shared_ptr<const store_batch>& b, size_t i) {
+    int64_t decided = 0;
     for (; i < b->items.size(); ++i) {
       auto j = std::make_shared<join>();
       on_store(b->items[i], j);
       if (--j->left > 0) {
-        j->k = [this, b, i] { on_batch(b, i + 1); };
-        return;
+        j->k = [this, b, i] {
+          leave(1);
+          on_batch(b, i + 1);
+        };
+        break;
       }
+      ++decided;
     }
+    leave(decided);
   }
+
+  /// `n` messages of the backlog are decided.
+  void leave(int64_t n) {
+    if (queue && n > 0)
+      queue->waiting.fetch_sub(n, std::memory_order_relaxed);
+  }
+
+  /// Shared with the front (detached archives only).
+  std::shared_ptr<backlog> queue;
 
   bool ours(const jid& user) const {
     return user.domain() == domain && !user.local().empty();
@@ -186,16 +220,22 @@ struct mam_state {
 
   void keep(const side& s, const hooks::archive_store& r) {
     remember(s.user.local());
-    row w;
+    if (used == pending.size())
+      pending.emplace_back();
+    auto& w = pending[used++];
+    w.seq = 0;
     w.user = s.user.local();
     w.id = s.id;
     w.stamp_us = r.stamp_us;
-    w.with_bare = s.with.bare_str();
+    w.with_bare.clear();
+    w.with_bare.append(s.with.local());
+    if (!s.with.local().empty())
+      w.with_bare += '@';
+    w.with_bare += s.with.domain();
     w.with_resource = s.with.resource();
     w.outgoing = s.outgoing;
     w.stanza = text_of(r.stanza);
-    pending.push_back(std::move(w));
-    if (static_cast<int64_t>(pending.size()) >= cfg.batch_max) {
+    if (static_cast<int64_t>(used) >= cfg.batch_max) {
       flush();
     } else if (!flush_scheduled) {
       flush_scheduled = true;
@@ -206,7 +246,8 @@ struct mam_state {
   /// The stanza serialized, once for both sides of a message.
   const std::string& text_of(const xml::element_ptr& s) {
     if (s != last_stanza) {
-      last_text = xml::to_string(*s);
+      last_text.clear();
+      xml::serialize(*s, last_text);
       last_stanza = s;
     }
     return last_text;
@@ -216,12 +257,13 @@ struct mam_state {
 
   /// Writes the pending rows in one transaction.
   void flush() {
-    if (pending.empty())
+    if (used == 0)
       return;
-    if (auto err = db->append(pending))
+    if (auto err = db->append(pending.data(), used))
       spdlog::error("{}: vhost {}: {} archived messages lost: {}", tag,
-                    domain, pending.size(), caf::to_string(err));
-    pending.clear();
+                    domain, used, caf::to_string(err));
+    used = 0;
+    last_stanza = nullptr; // not kept alive until the next message
   }
 
   void prune() {
@@ -244,9 +286,10 @@ using mam_actor = caf::stateful_actor<mam_state>;
 
 caf::behavior serve(mam_actor* self, std::string tag, std::string domain,
                     std::shared_ptr<backend> db, settings cfg,
-                    caf::actor vhost) {
+                    caf::actor vhost, std::shared_ptr<backlog> queue) {
   auto& st = self->state;
   st.self = self;
+  st.queue = std::move(queue);
   st.tag = std::move(tag);
   st.domain = std::move(domain);
   st.db = std::move(db);
@@ -321,16 +364,47 @@ caf::behavior serve(mam_actor* self, std::string tag, std::string domain,
 /// first hands over what is pending (the archive then writes it: a
 /// client finds what it was sent). A graceful stop hands over the rest
 /// and ends with the archive actor.
+///
+/// Backlog: the notifications taken and not yet decided by the archive
+/// (detail::backlog). At `max_backlog` a notification is dropped: the
+/// message was delivered (or stored offline) already and keeps its
+/// stanza-id, but no archive row; the drops are counted and logged
+/// every `miss_report_interval` while they go on, and at the end.
 struct front_state {
   static inline const char* name = "mam.front";
   std::vector<hooks::archive_store> pending;
   bool scheduled = false;
+  std::shared_ptr<backlog> queue;
+  std::string tag;
+  std::string domain;
+  int64_t max_backlog = 0;
+  uint64_t missed = 0;       ///< not archived, not logged yet
+  uint64_t missed_total = 0; ///< not archived since the start
+  bool report_scheduled = false;
+
+  /// Logs the drops not logged yet.
+  void report() {
+    if (missed == 0)
+      return;
+    spdlog::warn("{}: vhost {}: archive backlog at max_backlog ({} "
+                 "messages): {} messages delivered but not archived ({} "
+                 "since the start; {} waiting to be written now)",
+                 tag, domain, max_backlog, missed, missed_total,
+                 queue->waiting.load(std::memory_order_relaxed));
+    missed = 0;
+  }
 };
 
 caf::behavior front(caf::stateful_actor<front_state>* self, caf::actor back,
-                    settings cfg) {
+                    settings cfg, std::shared_ptr<backlog> queue,
+                    std::string tag, std::string domain) {
+  self->state.queue = std::move(queue);
+  self->state.tag = std::move(tag);
+  self->state.domain = std::move(domain);
+  self->state.max_backlog = cfg.max_backlog;
   self->monitor(back);
   self->set_down_handler([self](caf::down_msg& dm) {
+    self->state.report();
     self->quit(std::move(dm.reason));
   });
   auto hand_over = [self, back] {
@@ -345,9 +419,21 @@ caf::behavior front(caf::stateful_actor<front_state>* self, caf::actor back,
     self->send_exit(back, std::move(em.reason)); // its down ends us
   });
   return {
-    [self, cfg, hand_over](const hooks::archive_store& r) {
+    [self, cfg, hand_over](hooks::archive_store& r) {
       auto& st = self->state;
-      st.pending.push_back(r);
+      if (st.queue->waiting.load(std::memory_order_relaxed)
+          >= cfg.max_backlog) {
+        ++st.missed;
+        ++st.missed_total;
+        if (!st.report_scheduled) { // the first drop at once, then batched
+          st.report();
+          st.report_scheduled = true;
+          self->delayed_send(self, miss_report_interval, report_atom::value);
+        }
+        return;
+      }
+      st.queue->waiting.fetch_add(1, std::memory_order_relaxed);
+      st.pending.push_back(std::move(r));
       if (static_cast<int64_t>(st.pending.size()) >= cfg.batch_max) {
         hand_over();
       } else if (!st.scheduled) {
@@ -358,6 +444,13 @@ caf::behavior front(caf::stateful_actor<front_state>* self, caf::actor back,
     [self, hand_over](flush_atom) {
       self->state.scheduled = false;
       hand_over();
+    },
+    [self](report_atom) {
+      auto& st = self->state;
+      st.report_scheduled = st.missed > 0;
+      st.report();
+      if (st.report_scheduled)
+        self->delayed_send(self, miss_report_interval, report_atom::value);
     },
     [self, back, hand_over](hooks::archive_query& r) {
       hand_over();
@@ -382,14 +475,16 @@ make_type(const char* name, std::string summary,
     [name, open](const spawn_context& ctx) {
       auto db = open(ctx);
       auto cfg = settings_of(ctx, name);
-      if (db->blocking())
+      if (db->blocking()) {
+        auto queue = std::make_shared<backlog>();
         return ctx.sys.spawn(front,
                              ctx.sys.spawn<caf::detached>(
                                serve, std::string{name}, ctx.domain, db,
-                               cfg, ctx.vhost_actor),
-                             cfg);
+                               cfg, ctx.vhost_actor, queue),
+                             cfg, queue, std::string{name}, ctx.domain);
+      }
       return ctx.sys.spawn(serve, std::string{name}, ctx.domain, db, cfg,
-                           ctx.vhost_actor);
+                           ctx.vhost_actor, std::shared_ptr<backlog>{});
     },
   };
 }

@@ -61,9 +61,9 @@ public:
   /// Whether the calls block (the actor must then be detached).
   virtual bool blocking() const = 0;
 
-  /// Appends `rows` (their seq is assigned here) in one transaction; a
-  /// row whose (user, id) is stored already is skipped.
-  virtual caf::error append(const std::vector<row>& rows) = 0;
+  /// Appends the `n` rows at `rows` (their seq is assigned here) in one
+  /// transaction; a row whose (user, id) is stored already is skipped.
+  virtual caf::error append(const row* rows, size_t n) = 0;
 
   /// The seq of the row `id` of `user`'s archive, if there is one.
   virtual caf::expected<std::optional<int64_t>>

@@ -54,6 +54,36 @@ caf::behavior fake_vhost(caf::event_based_actor*) {
   };
 }
 
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// fake_vhost, but the answer about the account "slow" waits for
+/// `release` (which answers how many it released): the archive waits
+/// for it, and its backlog builds up behind.
+struct holding_state {
+  std::vector<caf::response_promise> held;
+};
+
+caf::behavior holding_vhost(caf::stateful_actor<holding_state>* self) {
+  return {
+    [self](const hooks::auth_user_exists& r) -> caf::result<bool> {
+      if (r.user.local() != "slow")
+        return r.user.local() != "nobody";
+      self->state.held.push_back(self->make_response_promise());
+      return self->state.held.back();
+    },
+    [](const hooks::roster_load_item&) {
+      return std::vector<hooks::roster_item>{};
+    },
+    [self](release_atom) {
+      auto n = static_cast<int>(self->state.held.size());
+      for (auto& rp : self->state.held)
+        rp.deliver(true);
+      self->state.held.clear();
+      return n;
+    },
+  };
+}
+
 struct fixture {
   const char* type = "mam.sqlite";
   caf::actor_system_config cfg;
@@ -310,6 +340,60 @@ CAF_TEST(sqlite batched writes) {
   auto r = ask(a, query()); // a query writes what waits first
   CAF_CHECK_EQUAL(rows_on_disk(), 8);
   CAF_CHECK_EQUAL(ids(r).size(), 4u);
+}
+
+/// A graceful stop writes every notification queued before it (the
+/// front's pending ones, the archive's mailbox, its pending rows).
+CAF_TEST(sqlite stop drains) {
+  options.insert("batch_ms", int64_t{10000});
+  options.insert("batch_max", int64_t{100000});
+  auto a = plugin();
+  for (int i = 0; i < 3000; ++i)
+    chat(a, std::to_string(i));
+  self->monitor(a);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  spawned.clear();
+  CAF_CHECK_EQUAL(rows_on_disk(), 6000);
+}
+
+/// max_backlog: past it a message is not archived (counted and logged;
+/// it was delivered); once the writer caught up, archiving goes on.
+CAF_TEST(sqlite backlog bound) {
+  self->send_exit(vhost, caf::exit_reason::user_shutdown);
+  vhost = sys.spawn(holding_vhost);
+  options.insert("max_backlog", int64_t{3});
+  options.insert("batch_ms", int64_t{1});
+  auto a = plugin();
+  // To an account the archive asks about: the vhost holds the answer,
+  // the archive waits for it and the next messages wait behind.
+  auto s = X("<message from='alice@localhost/phone' to='slow@localhost' "
+             "type='chat'><body>x</body></message>");
+  self->send(a, hooks::archive_store{s, J("alice@localhost/phone"),
+                                     J("slow@localhost"), "", "s1",
+                                     1700000000000000, false});
+  std::vector<std::string> sent;
+  for (int i = 0; i < 5; ++i)
+    sent.push_back(chat(a, "m" + std::to_string(i)));
+  // The backlog is full (s1 and the first two); the last three are not
+  // archived. Release the answer once the archive asked (bounded: 5 s).
+  int released = 0;
+  for (int i = 0; i < 500 && released == 0; ++i) {
+    self->request(vhost, 5s, release_atom::value)
+      .receive([&](int n) { released = n; },
+               [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    if (released == 0)
+      std::this_thread::sleep_for(10ms);
+  }
+  CAF_REQUIRE_EQUAL(released, 1);
+  auto r = ask(a, query(), "alice@localhost/phone");
+  CAF_CHECK_EQUAL(ids(r), (std::vector<std::string>{sent[0], sent[1]}));
+  r = ask(a, query(), "slow@localhost/x");
+  CAF_CHECK_EQUAL(ids(r), (std::vector<std::string>{"s1"}));
+  // The writer caught up: archived again.
+  auto again = chat(a, "again");
+  r = ask(a, query(), "bob@localhost/laptop");
+  CAF_CHECK_EQUAL(ids(r), (std::vector<std::string>{sent[0], sent[1], again}));
 }
 
 /// Retention: max_messages keeps the newest rows.

@@ -52,8 +52,13 @@ std::vector<option_spec> option_specs() {
      "first of them, 1..10000 (default 50)",
      in_range(1, 10000)},
     {"batch_max", option_type::integer, false,
-     "... or as soon as this many wait, 1..100000 (default 500)",
+     "... or as soon as this many wait, 1..100000 (default 5000)",
      in_range(1, 100000)},
+    {"max_backlog", option_type::integer, false,
+     "messages waiting for the archive's writer at most, 1..10000000 "
+     "(default 50000); past it a message is still delivered, but not "
+     "archived: counted and logged (mam.sqlite, mam.pgsql)",
+     in_range(1, 10000000)},
     {"default_page", option_type::integer, false,
      "results per page when a query gives no <max/>, 1..1000 (default 50)",
      in_range(1, 1000)},
@@ -90,7 +95,8 @@ settings settings_of(const spawn_context& ctx, const char*) {
   const auto& o = ctx.options;
   settings s;
   s.batch = std::chrono::milliseconds{o["batch_ms"].value_or(int64_t{50})};
-  s.batch_max = o["batch_max"].value_or(int64_t{500});
+  s.batch_max = o["batch_max"].value_or(int64_t{5000});
+  s.max_backlog = o["max_backlog"].value_or(int64_t{50000});
   s.pages.default_page = o["default_page"].value_or(int64_t{50});
   s.pages.max_page = o["max_page"].value_or(int64_t{250});
   s.pages.default_page = std::min(s.pages.default_page, s.pages.max_page);

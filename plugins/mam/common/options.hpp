@@ -16,7 +16,11 @@ namespace dja::plugins::mam {
 
 struct settings {
   std::chrono::milliseconds batch{50}; ///< `batch_ms`
-  int64_t batch_max = 500;             ///< `batch_max`
+  int64_t batch_max = 5000;            ///< `batch_max`
+  /// `max_backlog`: messages handed to a detached archive and not yet
+  /// written; past it a message is delivered but not archived (counted
+  /// and logged).
+  int64_t max_backlog = 50000;
   paging pages;                        ///< `default_page`, `max_page`
   int64_t max_age_us = 0;              ///< `max_age`; 0 = kept for ever
   int64_t max_messages = 0;            ///< per user; 0 = no quota

@@ -11,14 +11,20 @@
 //                with_bare, with_resource TEXT,          -- the other party
 //                outgoing SMALLINT,                      -- 1: the user sent it
 //                stanza TEXT)                            -- serialized XML
-//     UNIQUE (domain, username, id)
+//     UNIQUE (domain, id, username)          -- version 2; was (domain,
+//                                            -- username, id) in 1
 //     INDEX (domain, username, seq)
 //   mam_prefs(domain, username TEXT, prefs TEXT,
 //             PRIMARY KEY (domain, username))
 //
 // Two indexes only: each one costs every archived row an insert, on the
 // one thread that writes the archive. `with` and the stamps filter within
-// the user's rows; retention (hourly) scans the table.
+// the user's rows; retention (hourly) scans the table. The unique index
+// leads with the id (version 2): ids begin with the routing time
+// (common/stanza_id.hpp), so a batch's entries land together at the
+// index's end instead of one page per user (with (domain, username, id),
+// a batch of 500 rows from 200 users dirtied some 200 index pages, each
+// written to the WAL at the commit: half the archive's cost).
 
 #include <cstdint>
 #include <string>
@@ -44,6 +50,12 @@ struct statement {
 /// ("INTEGER PRIMARY KEY" in SQLite, "BIGSERIAL PRIMARY KEY" in
 /// PostgreSQL).
 std::string schema_v1(const char* seq);
+
+/// Version 2: the unique index by (domain, id, username); the same
+/// constraint (the set of columns is the same), another key order.
+constexpr const char* schema_v2
+  = "DROP INDEX mam_by_id;"
+    " CREATE UNIQUE INDEX mam_by_id ON mam_messages (domain, id, username)";
 
 /// The columns of select() in row order: seq, id, stamp, with_bare,
 /// with_resource, outgoing, stanza.

@@ -38,8 +38,9 @@ public:
     return false;
   }
 
-  caf::error append(const std::vector<row>& rows) override {
-    for (auto& r : rows) {
+  caf::error append(const row* rows, size_t n) override {
+    for (size_t i = 0; i < n; ++i) {
+      auto& r = rows[i];
       auto& a = users_[r.user];
       if (a.ids.count(r.id) > 0)
         continue;

@@ -13,7 +13,8 @@ using pgsql::session;
 /// The migrations (the SQL outlives the vector: a static string).
 const std::vector<pgsql::migration>& steps() {
   static const std::string v1 = mam::sql::schema_v1("BIGSERIAL PRIMARY KEY");
-  static const std::vector<pgsql::migration> s{v1.c_str()};
+  static const std::vector<pgsql::migration> s{v1.c_str(),
+                                               mam::sql::schema_v2};
   return s;
 }
 
@@ -40,9 +41,10 @@ caf::error store::start() {
   return db_.connect();
 }
 
-caf::error store::append(const std::vector<mam::row>& rows) {
+caf::error store::append(const mam::row* rows, size_t n) {
   return db_.run([&](session& s) -> caf::error {
-    for (auto& r : rows) {
+    for (size_t i = 0; i < n; ++i) {
+      auto& r = rows[i];
       auto res = s.exec(sql_insert, {domain_, r.user, r.id,
                                      std::to_string(r.stamp_us), r.with_bare,
                                      r.with_resource, r.outgoing ? "1" : "0",

@@ -23,7 +23,7 @@ public:
   bool blocking() const override {
     return true;
   }
-  caf::error append(const std::vector<mam::row>& rows) override;
+  caf::error append(const mam::row* rows, size_t n) override;
   caf::expected<std::optional<int64_t>>
   seq_of(const std::string& user, const std::string& id) override;
   caf::expected<std::vector<mam::row>>
