@@ -92,7 +92,9 @@ void connection_state::on_stream_lost(const std::string& why, bool overflow) {
                  remote_port, user.str());
     return;
   }
-  shut(overflow ? "write buffer full" : "TLS error");
+  shut(overflow              ? "write buffer full"
+       : pump->websocket() ? "WebSocket closed"
+                           : "TLS error");
 }
 
 void connection_state::on_stream_stanza(const xml::element_ptr& e) {

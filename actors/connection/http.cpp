@@ -6,6 +6,8 @@
 // it (RFC 6455 / RFC 7395) and everything else — SASL, the throttle,
 // binding, XEP-0198, carbons — is this actor's usual code.
 
+#include <cctype>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>

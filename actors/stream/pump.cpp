@@ -462,6 +462,8 @@ void pump::ws_message(std::string_view text) {
     if (end != std::string_view::npos)
       text.remove_prefix(end + 2);
   }
+  if (text.empty())
+    return; // whitespace (a keep-alive of some clients)
   if (text.size() > bounds_.stanza_size) {
     // The parser would say the same; this way nothing of it is parsed.
     up_.on_stream_bad_xml("policy-violation");
