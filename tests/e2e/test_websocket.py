@@ -140,6 +140,14 @@ def upgraded(port):
     return w
 
 
+def opened(port):
+    """An upgraded connection past <open/> and the stream features."""
+    w = upgraded(port)
+    w.send(ws.open_stream())
+    w.expect(lambda m: isinstance(m, str) and "<stream:features" in m, "features")
+    return w
+
+
 def stream_error(w, condition, what):
     m = w.expect(lambda m: isinstance(m, str) and "stream:error" in m, what + ": a stream error")
     check(condition in m and "xmlns:stream=" in m, "%s: %r" % (what, m))
@@ -151,15 +159,11 @@ def stream_error(w, condition, what):
 
 def test_errors(port):
     # over the pre-authentication stanza bound (4096 in this config)
-    w = upgraded(port)
-    w.send(ws.open_stream())
-    w.expect(lambda m: isinstance(m, str) and "<stream:features" in m, "features")
+    w = opened(port)
     w.send("<message xmlns='jabber:client' to='bob@localhost'><body>%s</body></message>" % ("x" * 6000))
     stream_error(w, "policy-violation", "oversize message")
     # two stanzas in one message
-    w = upgraded(port)
-    w.send(ws.open_stream())
-    w.expect(lambda m: isinstance(m, str) and "<stream:features" in m, "features")
+    w = opened(port)
     w.send("<presence xmlns='jabber:client'/><presence xmlns='jabber:client'/>")
     stream_error(w, "bad-format", "two stanzas in a message")
     # a TCP stream header instead of <open/>
@@ -168,15 +172,11 @@ def test_errors(port):
            "to='localhost' version='1.0'>")
     stream_error(w, "bad-format", "<stream:stream> instead of <open/>")
     # not well-formed
-    w = upgraded(port)
-    w.send(ws.open_stream())
-    w.expect(lambda m: isinstance(m, str) and "<stream:features" in m, "features")
+    w = opened(port)
     w.send("<message xmlns='jabber:client'><body></message>")
     stream_error(w, "not-well-formed", "bad XML")
     # a binary frame
-    w = upgraded(port)
-    w.send(ws.open_stream())
-    w.expect(lambda m: isinstance(m, str) and "<stream:features" in m, "features")
+    w = opened(port)
     w.send(b"<presence/>", opcode=2)
     stream_error(w, "bad-format", "binary frame")
     # an unknown host
