@@ -220,6 +220,10 @@ def slix_bob(port, ready, got, stop):
         c.disconnect()
         await asyncio.sleep(0.2)
     loop.run_until_complete(asyncio.wait_for(wait_stop(), 60))
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
 
 

@@ -385,6 +385,10 @@ def main():
         except asyncio.TimeoutError:
             raise Failure("the scenario did not finish in time")
         finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
         if server.proc.poll() is not None:
             raise Failure("the server exited (status %s)" % server.proc.returncode)
