@@ -11,7 +11,8 @@ apt-get install -y -qq --no-install-recommends \
   libcaf-dev libssl-dev libxml2-dev libtomlplusplus-dev libspdlog-dev \
   libsqlite3-dev libpq-dev libidn-dev nlohmann-json3-dev \
   libcrypt-dev libargon2-dev libmariadb-dev libcurl4-openssl-dev \
-  libldap-dev libsystemd-dev python3 python3-slixmpp >/dev/null
+  libldap-dev libsystemd-dev libhttp-parser-dev libwslay-dev \
+  python3 python3-slixmpp >/dev/null
 if [ "${1:-}" = "--test" ]; then
   # Test-only peers, started privately by the tests themselves: PostgreSQL
   # (tests/e2e/test_pgsql_*.py), MariaDB (tests/e2e/test_sql_*.py) and
@@ -42,6 +43,9 @@ if [ "${1:-}" = "--test" ]; then
     >/dev/null
   apt-get install -y -qq --no-install-recommends gcc libgloox-dev \
     libstrophe-dev python3-aioxmpp python3-nbxmpp >/dev/null
+  # The browser test (tests/e2e/test_websocket_browser.py): headless
+  # Chromium runs xmpp.js over WebSocket (RFC 7395).
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
   if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/e2e/xmppjs --no-audit --no-fund >/dev/null \
       || echo "setup: npm ci failed; the xmpp.js test will be skipped" >&2

@@ -70,7 +70,10 @@ void connection_state::on_stream_bad_xml(const char* condition) {
 }
 
 void connection_state::on_stream_lost(const std::string& why, bool overflow) {
-  spdlog::info("{} {}:{} {}", overflow ? "disconnected" : "TLS error from",
+  spdlog::info("{} {}:{} {}",
+               overflow             ? "disconnected"
+               : pump->websocket() || pump->http() ? "lost"
+                                    : "TLS error from",
                remote, remote_port,
                why + (user.empty() ? std::string{} : " " + user.str()));
   ph = phase::closed;
@@ -90,7 +93,9 @@ void connection_state::on_stream_lost(const std::string& why, bool overflow) {
                  remote_port, user.str());
     return;
   }
-  shut(overflow ? "write buffer full" : "TLS error");
+  shut(overflow              ? "write buffer full"
+       : pump->websocket() ? "WebSocket closed"
+                           : "TLS error");
 }
 
 void connection_state::on_stream_stanza(const xml::element_ptr& e) {
@@ -302,7 +307,9 @@ void connection_state::write(const std::string& text) {
 
 void connection_state::write(const xml::element& e) {
   std::string out;
-  xml::serialize(e, out, ns::client);
+  // A WebSocket message is a document of its own (RFC 7395 §3.3.3):
+  // jabber:client declared on each stanza.
+  xml::serialize(e, out, pump->websocket() ? "" : ns::client);
   write(out);
 }
 
@@ -312,7 +319,7 @@ void connection_state::write_kept(const xml::element_ptr& e) {
 
 void connection_state::write_stanza(const xml::element_ptr& e, bool keep) {
   std::string out;
-  xml::serialize(*e, out, ns::client);
+  xml::serialize(*e, out, pump->websocket() ? "" : ns::client);
   // Under XEP-0198 every stanza is held until acknowledged; otherwise
   // only those to hand back if the client stops reading.
   pump->write(out, keep || sm.enabled ? e : nullptr, true);
@@ -347,6 +354,13 @@ void connection_state::fail_with(const std::string& condition,
                                  const std::string& last_words) {
   if (ph == phase::closed)
     return;
+  if (http_only()) {
+    // No XML stream to carry it.
+    ph = phase::closed;
+    pump->close();
+    self->quit();
+    return;
+  }
   send_header(vhost ? vhost->domain : std::string{});
   spdlog::info("stream error {} to {}:{} {}", condition, remote, remote_port,
                user.empty() ? std::string{} : user.str());
@@ -362,6 +376,18 @@ void connection_state::hold_for_session() {
 }
 
 void connection_state::on_idle_timer() {
+  if (http_only() && ph != phase::closed) {
+    // HTTP keep-alive: closed once idle for the negotiation timeout.
+    auto idle = std::chrono::steady_clock::now() - pump->last_input();
+    if (idle < ctx->negotiation_timeout) {
+      self->delayed_send(
+        self,
+        std::chrono::duration_cast<caf::timespan>(ctx->negotiation_timeout
+                                                  - idle),
+        idle_atom::value);
+      return;
+    }
+  }
   // RFC 6120 §4.9.3.4: negotiation too slow (bound streams are pinged).
   if (ph != phase::bound)
     fail("connection-timeout");
@@ -393,6 +419,13 @@ void connection_state::on_ping_timer() {
   }
   ping_out = true;
   ping_sent = now;
+  if (pump->websocket()) {
+    // RFC 7395 §3.4 / RFC 6455 §5.5.2: a WebSocket ping; the browser's
+    // pong is input like any other.
+    pump->ws_ping();
+    arm_ping_timer(lim.c2s_ping_timeout);
+    return;
+  }
   // A stanza: counted by XEP-0198, held (as null: not worth resending).
   pump->write("<iq type='get' id='c2s-ping-" + std::to_string(++pings)
                 + "' from='" + xml::escape(user.domain()) + "' to='"

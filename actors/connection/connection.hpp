@@ -13,6 +13,10 @@
 
 #include "common/server_context.hpp"
 
+namespace dja::web {
+struct settings;
+} // namespace dja::web
+
 namespace dja {
 
 struct connection_state;
@@ -23,5 +27,13 @@ using connection_broker = caf::io::stateful_broker<connection_state>;
 caf::behavior connection_actor(connection_broker* self,
                                caf::io::connection_handle hdl,
                                context_ptr ctx, listener_options opts);
+
+/// The same for a socket of an `http` listener (docs/web.md): HTTP/1.1
+/// requests answered by the route table, and a WebSocket upgrade on the
+/// WebSocket path that makes it an RFC 7395 c2s stream.
+caf::behavior http_connection_actor(connection_broker* self,
+                                    caf::io::connection_handle hdl,
+                                    context_ptr ctx, listener_options opts,
+                                    std::shared_ptr<const web::settings> web);
 
 } // namespace dja

@@ -101,6 +101,10 @@ struct connection_state : stream::events {
   /// A <resume/> waits for the session's answer: the connection lives
   /// until it comes, even if the socket goes.
   bool resuming = false;
+  /// An `http` listener's connection (http.cpp): its settings; null for
+  /// plain c2s.
+  std::shared_ptr<const web::settings> web;
+  bool http_keep_alive = false; ///< of the request being answered
 
   // --- connection.cpp ---
   // stream::events
@@ -145,6 +149,14 @@ struct connection_state : stream::events {
   /// c2s_ping_timeout, XEP-0199 §4.2), after `after`.
   void arm_ping_timer(caf::timespan after);
   void on_ping_timer();
+
+  // --- http.cpp (docs/web.md) ---
+  void on_http_request(web::request& req) override;
+  /// Writes `r`, then the next request or the close.
+  void http_reply(const web::response& r, bool head);
+  void websocket_upgrade(const web::request& req);
+  /// An HTTP connection that never became a WebSocket.
+  bool http_only() const { return web && !pump->websocket(); }
 
   // --- sasl.cpp, sasl_mechanisms.cpp ---
   std::vector<std::string> offered_mechanisms() const;

@@ -13,6 +13,7 @@
 #include "connection/connection_state.hpp"
 #include "listener/connection_limits.hpp"
 #include "s2s/in_state.hpp"
+#include "web/settings.hpp"
 
 namespace dja {
 
@@ -23,6 +24,8 @@ struct listener_state {
   context_ptr ctx;
   listener_options opts;
   bool component = false; ///< XEP-0114 streams (actors/component)
+  /// An `http` listener (docs/web.md): HTTP and WebSocket connections.
+  std::shared_ptr<const web::settings> web;
   struct open_connection {
     caf::actor actor;
     std::string key; ///< counted under this key in `limits`
@@ -47,7 +50,14 @@ void refuse(listener_broker* self, caf::io::connection_handle hdl,
   auto& st = self->state;
   bool per_address = v == connection_limits::verdict::address_full;
   const char* cond = per_address ? "policy-violation" : "resource-constraint";
-  if (!st.opts.direct_tls) {
+  if (st.web && !st.opts.direct_tls) {
+    std::string out = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
+                      "21\r\nConnection: close\r\nRetry-After: 10\r\n\r\n"
+                      "too many connections\n";
+    auto& buf = self->wr_buf(hdl);
+    buf.insert(buf.end(), out.begin(), out.end());
+    self->flush(hdl);
+  } else if (!st.opts.direct_tls) {
     std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
     out += st.opts.s2s    ? "jabber:server"
            : st.component ? component::ns_accept
@@ -74,10 +84,14 @@ void refuse(listener_broker* self, caf::io::connection_handle hdl,
 }
 
 caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
-                             listener_options opts, bool component) {
+                             listener_options opts, bool component,
+                             std::shared_ptr<const web::settings> web) {
   self->state.ctx = std::move(ctx);
   self->state.opts = opts;
   self->state.component = component;
+  self->state.web = std::move(web);
+  if (self->state.web)
+    self->state.opts.direct_tls = self->state.web->tls;
   self->state.limits = self->state.ctx->conn_limits;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -98,6 +112,7 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
       auto& o = self->state.opts;
       spdlog::info("listening for {} on {}:{}",
                    self->state.component ? "component"
+                   : self->state.web     ? (o.direct_tls ? "https" : "http")
                    : o.s2s               ? "s2s"
                    : o.direct_tls        ? "c2s_tls"
                                          : "c2s",
@@ -116,7 +131,9 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
         }
       }
       auto conn
-        = st.component ? self->fork(component::stream, m.handle, st.ctx)
+        = st.web ? self->fork(http_connection_actor, m.handle, st.ctx,
+                              st.opts, st.web)
+        : st.component ? self->fork(component::stream, m.handle, st.ctx)
           : st.opts.s2s ? self->fork(s2s::in_stream, m.handle, st.ctx)
                         : self->fork(connection_actor, m.handle, st.ctx,
                                      st.opts);
@@ -153,12 +170,21 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
 caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
                               listener_options opts) {
   return sys.middleman().spawn_broker(listener_actor, std::move(ctx), opts,
-                                      false);
+                                      false,
+                                      std::shared_ptr<const web::settings>{});
+}
+
+caf::actor spawn_http_listener(caf::actor_system& sys, context_ptr ctx,
+                               listener_options opts,
+                               std::shared_ptr<const web::settings> web) {
+  return sys.middleman().spawn_broker(listener_actor, std::move(ctx), opts,
+                                      false, std::move(web));
 }
 
 caf::actor spawn_component_listener(caf::actor_system& sys, context_ptr ctx) {
   return sys.middleman().spawn_broker(listener_actor, std::move(ctx),
-                                      listener_options{}, true);
+                                      listener_options{}, true,
+                                      std::shared_ptr<const web::settings>{});
 }
 
 } // namespace dja

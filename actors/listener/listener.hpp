@@ -11,11 +11,17 @@
 //   shutdown_atom               -> size_t connections told to close
 //   count_atom                  -> size_t open connections
 
+#include <memory>
+
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
 #include "common/server_context.hpp"
+
+namespace dja::web {
+struct settings;
+} // namespace dja::web
 
 namespace dja {
 
@@ -24,6 +30,12 @@ using open_atom = caf::atom_constant<caf::atom("open")>;
 /// Spawns a c2s listener (not yet bound: send it open_atom).
 caf::actor spawn_c2s_listener(caf::actor_system& sys, context_ptr ctx,
                               listener_options opts);
+
+/// Spawns an `http` listener (docs/web.md): HTTP/1.1 with the route
+/// table of `web`, WebSocket XMPP (RFC 7395) on its WebSocket path.
+caf::actor spawn_http_listener(caf::actor_system& sys, context_ptr ctx,
+                               listener_options opts,
+                               std::shared_ptr<const web::settings> web);
 
 /// Spawns a listener of XEP-0114 component streams (actors/component).
 caf::actor spawn_component_listener(caf::actor_system& sys, context_ptr ctx);

@@ -36,7 +36,7 @@ const std::vector<std::string_view> log_levels = {"trace", "debug", "info",
 
 /// Listener kinds the server knows (more to come: "c2s_tls", "s2s").
 const std::vector<std::string_view> listen_kinds = {"c2s", "c2s_tls", "s2s",
-                                                    "component"};
+                                                    "component", "http"};
 const std::vector<std::string_view> s2s_tls_modes = {"required", "optional"};
 const std::vector<std::string_view> starttls_modes = {"required", "optional",
                                                       "off"};
@@ -371,10 +371,56 @@ void checker::listener(const toml::table& t, const std::string& key,
         l.stream_management = b->get();
       else
         fail(line_of(v), sub, "a boolean" + got(v));
+    } else if (k == "tls") {
+      if (auto b = v.as_boolean())
+        l.tls = b->get();
+      else
+        fail(line_of(v), sub, "a boolean" + got(v));
+    } else if (k == "websocket_path") {
+      if (auto s = str(v, sub, "a path beginning with /")) {
+        if (s->empty() || s->front() != '/'
+            || s->find_first_of("?# \t\r\n") != std::string::npos)
+          fail(line_of(v), sub, "a path beginning with /" + got(v));
+        else
+          l.websocket_path = *s;
+      }
+    } else if (k == "websocket_url") {
+      if (auto s = str(v, sub, "a ws:// or wss:// URL")) {
+        if (s->rfind("ws://", 0) != 0 && s->rfind("wss://", 0) != 0)
+          fail(line_of(v), sub, "a ws:// or wss:// URL" + got(v));
+        else
+          l.websocket_url = *s;
+      }
+    } else if (k == "allowed_origins") {
+      auto arr = v.as_array();
+      if (arr == nullptr) {
+        fail(line_of(v), sub,
+             "an array of origins (\"https://host[:port]\", or \"*\")"
+               + got(v));
+        continue;
+      }
+      for (size_t i = 0; i < arr->size(); ++i) {
+        auto& d = *arr->get(i);
+        auto dkey = sub + "[" + std::to_string(i) + "]";
+        if (auto o = str(d, dkey, "an origin (\"https://host[:port]\", or "
+                                  "\"*\")")) {
+          if (*o == "*" || o->rfind("http://", 0) == 0
+              || o->rfind("https://", 0) == 0)
+            l.allowed_origins.push_back(*o);
+          else
+            fail(line_of(d), dkey,
+                 "an origin (\"https://host[:port]\", or \"*\")" + got(d));
+        }
+      }
+    } else if (k == "max_request_body") {
+      if (auto i = int_in(v, sub, 0, int64_t{1} << 40, " bytes"))
+        l.max_request_body = *i;
     } else {
       fail(line_of(k), sub, "one of the keys kind, address, port, starttls, "
                             "allow_plain_without_tls, sasl_channel_binding, "
-                            "stream_management");
+                            "stream_management, and for kind = \"http\": "
+                            "tls, websocket_path, websocket_url, "
+                            "allowed_origins, max_request_body");
     }
   }
   if (!t.contains("kind"))
@@ -563,7 +609,7 @@ void checker::root(const toml::table& t, server_cfg& cfg) {
     any_cert = any_cert || !v.tls_cert.empty();
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     auto& l = cfg.listeners[i];
-    bool needs_tls = l.kind == "c2s_tls"
+    bool needs_tls = l.kind == "c2s_tls" || (l.kind == "http" && l.tls)
                      || (l.kind == "s2s" ? cfg.s2s_tls == "required"
                                          : l.starttls == "required");
     if (needs_tls && !any_cert)

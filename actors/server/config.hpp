@@ -21,7 +21,7 @@ namespace dja::config {
 
 /// A `[[listen]]` block.
 struct listen_cfg {
-  std::string kind;    ///< "c2s", "c2s_tls" or "s2s" (federation)
+  std::string kind;    ///< "c2s", "c2s_tls", "s2s", "component", "http"
   std::string address; ///< IP address to bind
   uint16_t port = 0;   ///< 0 = an ephemeral port (tests)
   /// c2s: "required" (nothing but STARTTLS before TLS), "optional", "off".
@@ -42,6 +42,14 @@ struct listen_cfg {
   /// applications as a failed authentication before the client falls
   /// back. Prosody 0.12 offers -PLUS on the same terms.
   std::string sasl_channel_binding = "tls1.2";
+  // --- kind = "http" (docs/web.md) ---
+  bool tls = true; ///< https/wss from the first byte; false behind a proxy
+  std::string websocket_path = "/xmpp-websocket";
+  /// Browser origins allowed to open WebSockets ("*": any; empty: any).
+  std::vector<std::string> allowed_origins;
+  /// What XEP-0156 host-meta advertises ("": from the request's Host).
+  std::string websocket_url;
+  int64_t max_request_body = 1024 * 1024;
   std::string where;   ///< "file:line" of the block, for later errors
   int64_t line = 0;    ///< ... its line
 };

@@ -21,6 +21,7 @@
 #include "listener/connection_limits.hpp"
 #include "stream/tls.hpp"
 #include "listener/listener.hpp"
+#include "web/settings.hpp"
 #include "server/registry.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
@@ -333,9 +334,22 @@ int run_server(const config::server_cfg& cfg) {
                                            : listener_options::plus_mode::tls12;
     opts.s2s = l.kind == "s2s";
     opts.stream_management = l.stream_management && !opts.s2s;
-    auto lst = l.kind == "component" // XEP-0114 (actors/component)
-                 ? spawn_component_listener(sys, ctx)
-                 : spawn_c2s_listener(sys, ctx, opts);
+    caf::actor lst;
+    if (l.kind == "http") { // docs/web.md
+      auto web = std::make_shared<web::settings>();
+      web->tls = l.tls;
+      web->websocket_path = l.websocket_path;
+      web->allowed_origins = l.allowed_origins;
+      web->websocket_url = l.websocket_url;
+      web->max_body = static_cast<std::size_t>(l.max_request_body);
+      // Other features add their routes here (web/settings.hpp):
+      //   web->routes.push_back({"GET", "/metrics", metrics_actor});
+      lst = spawn_http_listener(sys, ctx, opts, std::move(web));
+    } else {
+      lst = l.kind == "component" // XEP-0114 (actors/component)
+              ? spawn_component_listener(sys, ctx)
+              : spawn_c2s_listener(sys, ctx, opts);
+    }
     listeners.push_back(lst);
     self->request(lst, std::chrono::seconds(10), open_atom::value, l.address,
                   l.port)

@@ -16,6 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/messages.hpp"
+#include "common/namespaces.hpp"
+#include "web/websocket.hpp"
 
 namespace dja::stream {
 
@@ -135,6 +137,15 @@ void pump::on_data(const char* data, std::size_t len) {
 void pump::on_plain(const char* data, std::size_t len) {
   if (closed_)
     return;
+  if (ws_) {
+    ws_feed(data, len);
+    return;
+  }
+  if (http_) {
+    http_in_.append(data, len);
+    http_drain();
+    return;
+  }
   auto err = parser_->feed(data, len, backlog_);
   process();
   if (err != xml::parse_error::none && !closed_)
@@ -144,6 +155,26 @@ void pump::on_plain(const char* data, std::size_t len) {
 void pump::process() {
   while (!busy_ && !closed_ && next_ < backlog_.size()) {
     auto ev = std::move(backlog_[next_++]);
+    if (ws_ && ev.kind == xml::stream_event::stanza
+        && ev.elem->ns == web::ns_framing) {
+      // RFC 7395 §3.3: <open/> and <close/> are the stream's header and
+      // end; the stream above sees them as such.
+      if (ev.elem->name == "open") {
+        xml::stream_header h;
+        h.name = "stream";
+        h.ns = ns::stream;
+        h.default_ns = ns::client;
+        for (auto& a : ev.elem->attrs)
+          if (a.name != "xmlns")
+            h.attrs.push_back(a);
+        up_.on_stream_open(h);
+        continue;
+      }
+      if (ev.elem->name == "close") {
+        up_.on_stream_close();
+        continue;
+      }
+    }
     switch (ev.kind) {
       case xml::stream_event::open:
         up_.on_stream_open(ev.header);
@@ -172,6 +203,8 @@ void pump::restart() {
   parser_->reset();
   backlog_.clear();
   next_ = 0;
+  if (ws_)
+    ws_prime();
 }
 
 void pump::set_stanza_size(std::size_t n) {
@@ -211,6 +244,18 @@ void pump::write(std::string_view text, xml::element_ptr keep,
                  bool stanza) {
   if (closed_ || !attached_)
     return;
+  std::string framed;
+  if (ws_) {
+    // One message per element (RFC 7395 §3.3.3), the stream's header
+    // and end as <open/> and <close/>, then the close frame.
+    bool closing = false;
+    for (auto& m : web::to_framing(text, closing))
+      ws_->send_text(m);
+    if (closing)
+      ws_->send_close(1000);
+    ws_->take_output(framed);
+    text = framed;
+  }
   bool record = keep != nullptr || (stanza && acked_mode_);
   // What earlier writes left in CAF's buffers: it only grows while the
   // peer does not read (the kernel's own send buffer is full).
@@ -277,6 +322,10 @@ void pump::close(std::string_view last_words) {
     write(last_words);
   if (closed_) // the last words overflowed the buffer
     return;
+  if (ws_ && attached_ && !ws_->close_sent()) {
+    ws_->send_close(1000);
+    ws_flush();
+  }
   closed_ = true;
   if (!attached_)
     return;
@@ -287,6 +336,151 @@ void pump::close(std::string_view last_words) {
   }
   // CAF closes after the pending bytes are written.
   self_->close(hdl_);
+}
+
+void pump::start_http(std::size_t max_header, std::size_t max_body) {
+  http_ = std::make_unique<web::request_parser>(max_header, max_body);
+  http_max_ = max_header + max_body;
+}
+
+void pump::http_write(std::string_view bytes) {
+  if (closed_ || !attached_)
+    return;
+  push(bytes);
+}
+
+void pump::http_next() {
+  http_busy_ = false;
+  if (!http_draining_)
+    http_drain();
+}
+
+void pump::http_drain() {
+  http_draining_ = true;
+  while (!http_busy_ && !closed_ && !ws_ && !http_in_.empty()) {
+    std::size_t used = 0;
+    auto st = http_->feed(http_in_.data(), http_in_.size(), used);
+    http_in_.erase(0, used);
+    if (st == web::request_parser::status::more)
+      break;
+    if (st == web::request_parser::status::error) {
+      auto r = web::response::text(http_->error_status(),
+                                   http_->error_text() + "\n");
+      push(web::serialize(r, false));
+      http_draining_ = false;
+      lost("HTTP: " + http_->error_text(), false);
+      return;
+    }
+    http_busy_ = true;
+    auto req = http_->take();
+    up_.on_http_request(req);
+  }
+  http_draining_ = false;
+  if (ws_ && !closed_ && !http_in_.empty()) {
+    // Frames that came right after the upgrade request.
+    std::string rest;
+    rest.swap(http_in_);
+    ws_feed(rest.data(), rest.size());
+    return;
+  }
+  // A client that sends while its request is being answered: at most one
+  // more request's worth is kept, then it is read later (TCP pushes back).
+  if (!closed_ && http_in_.size() > http_max_)
+    lost("HTTP: pipelined requests over " + std::to_string(http_max_)
+           + " bytes",
+         false);
+}
+
+void pump::start_websocket(std::size_t max_message) {
+  ws_ = std::make_unique<web::ws_codec>(max_message);
+  http_busy_ = true; // no more HTTP on this connection
+  ws_prime();
+}
+
+void pump::ws_prime() {
+  // The stream's header is implicit (RFC 7395 §3.3.2): the parser gets
+  // ours, and every message is one element inside it.
+  static constexpr std::string_view root
+    = "<stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams'>";
+  auto before = backlog_.size();
+  parser_->feed(root.data(), root.size(), backlog_);
+  backlog_.resize(before); // its open event
+}
+
+void pump::ws_flush() {
+  std::string out;
+  ws_->take_output(out);
+  if (!out.empty())
+    push(out);
+}
+
+void pump::ws_ping() {
+  if (!ws_ || closed_ || !attached_)
+    return;
+  ws_->send_ping();
+  ws_flush();
+}
+
+void pump::ws_feed(const char* data, std::size_t len) {
+  std::vector<web::ws_codec::message> msgs;
+  bool ok = ws_->feed(data, len, msgs);
+  ws_flush(); // pongs, the answer to a close
+  for (auto& m : msgs) {
+    if (closed_)
+      return;
+    switch (m.k) {
+      case web::ws_codec::kind::text:
+        ws_message(m.data);
+        break;
+      case web::ws_codec::kind::binary:
+        // RFC 7395 §3.2: text frames only.
+        up_.on_stream_bad_xml("bad-format");
+        return;
+      case web::ws_codec::kind::close:
+        // The peer closed the WebSocket without <close/>: the stream is
+        // gone, as with TCP's FIN (wslay answered the close frame).
+        lost("WebSocket closed by the peer (" + std::to_string(m.close_code)
+               + ")",
+             false);
+        return;
+    }
+  }
+  if (!ok && !closed_)
+    lost("WebSocket protocol error or a message over the size bound",
+         false);
+}
+
+void pump::ws_message(std::string_view text) {
+  // RFC 7395 §3.3.3: each message is a complete XML document of one
+  // element; a leading XML declaration is tolerated.
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\n'
+                           || text.front() == '\r' || text.front() == '\t'))
+    text.remove_prefix(1);
+  if (text.substr(0, 5) == "<?xml") {
+    auto end = text.find("?>");
+    if (end != std::string_view::npos)
+      text.remove_prefix(end + 2);
+  }
+  if (text.empty())
+    return; // whitespace (a keep-alive of some clients)
+  if (text.size() > bounds_.stanza_size) {
+    // The parser would say the same; this way nothing of it is parsed.
+    up_.on_stream_bad_xml("policy-violation");
+    return;
+  }
+  auto before = backlog_.size();
+  auto err = parser_->feed(text.data(), text.size(), backlog_);
+  if (err == xml::parse_error::none
+      && (backlog_.size() != before + 1 || !parser_->can_hibernate())) {
+    // Not exactly one complete element: part of one, or several.
+    backlog_.resize(before);
+    up_.on_stream_bad_xml("bad-format");
+    return;
+  }
+  process();
+  if (err != xml::parse_error::none && !closed_)
+    up_.on_stream_bad_xml(xml::to_condition(err));
 }
 
 void pump::on_socket_closed() {

@@ -24,11 +24,14 @@
 // The stream above it (its protocol: headers, features, SASL, dialback,
 // routing) gets the callbacks of `stream::events`.
 //
-// Another transport plugs in below the parser: a WebSocket stream
-// (RFC 7395) would feed the text of its frames to on_plain() instead of
-// on_data(), frame write() output, and open/close with <open/>/<close/>
-// instead of <stream:stream> (RFC 7395 §3.3); everything above the pump
-// stays as it is.
+// HTTP and WebSocket (the `http` listener, docs/web.md) plug in between
+// TLS and the parser: start_http() sends the bytes to an HTTP request
+// parser (web/http.hpp) and each request to events::on_http_request();
+// after a WebSocket upgrade, start_websocket() makes every text message
+// (RFC 6455 frames, web/websocket.hpp) one stanza for the parser, with
+// RFC 7395's <open/> and <close/> reported as the stream's header and
+// end, and frames write() output the same way (web::to_framing): the c2s
+// stream above stays as it is.
 
 #include <chrono>
 #include <cstddef>
@@ -44,6 +47,11 @@
 
 #include "common/stream_parser.hpp"
 #include "stream/tls.hpp"
+#include "web/http.hpp"
+
+namespace dja::web {
+class ws_codec;
+} // namespace dja::web
 
 namespace dja::stream {
 
@@ -76,6 +84,9 @@ public:
   virtual void on_stream_lost(const std::string& why, bool overflow) = 0;
   /// The TLS handshake just completed.
   virtual void on_tls_established() {}
+  /// An HTTP request (after start_http()): answer it with http_write(),
+  /// then http_next() for the next one, or close().
+  virtual void on_http_request(web::request& req) {}
 
 protected:
   ~events() = default;
@@ -171,6 +182,21 @@ public:
   void close(std::string_view last_words = {});
   bool closed() const { return closed_; }
 
+  /// HTTP from now on (the `http` listener): bytes, after TLS, go to an
+  /// HTTP/1.1 request parser with these limits.
+  void start_http(std::size_t max_header, std::size_t max_body);
+  bool http() const { return http_ != nullptr; }
+  /// Writes raw bytes (an HTTP response), encrypted if TLS runs.
+  void http_write(std::string_view bytes);
+  /// The answer to the last request is out: parse the next one.
+  void http_next();
+  /// After a 101 answer: RFC 6455 frames from now on, each text message
+  /// (at most `max_message` bytes) one element of an RFC 7395 stream.
+  void start_websocket(std::size_t max_message);
+  bool websocket() const { return ws_ != nullptr; }
+  /// A WebSocket ping (keep-alive: the peer's pong counts as input).
+  void ws_ping();
+
   /// When bytes last came from the peer.
   std::chrono::steady_clock::time_point last_input() const {
     return last_input_;
@@ -184,6 +210,16 @@ private:
   void cut();
   /// Hands TLS output (if any) or `text` to CAF, counts it, flushes.
   void push(std::string_view text);
+  /// Parses the HTTP requests buffered (start_http()).
+  void http_drain();
+  /// Bytes of WebSocket frames.
+  void ws_feed(const char* data, std::size_t len);
+  /// One text message: one element of the stream.
+  void ws_message(std::string_view text);
+  /// The parser in WebSocket mode sits inside a stream header of ours.
+  void ws_prime();
+  /// Pushes the frames the codec queued.
+  void ws_flush();
 
   /// A stanza written with `keep`: its last byte is byte `end` of the
   /// connection's output.
@@ -222,6 +258,15 @@ private:
   bool reading_paused_ = false;
   bool tls_reported_ = false;
   bool acked_mode_ = false; ///< keep_until_acked()
+  /// HTTP (start_http()): the parser, bytes not parsed yet, a request
+  /// being answered.
+  std::unique_ptr<web::request_parser> http_;
+  std::string http_in_;
+  bool http_busy_ = false;
+  bool http_draining_ = false;
+  std::size_t http_max_ = 0;
+  /// WebSocket (start_websocket()).
+  std::unique_ptr<web::ws_codec> ws_;
 };
 
 } // namespace dja::stream
