@@ -42,6 +42,10 @@ if [ "${1:-}" = "--test" ]; then
     >/dev/null
   apt-get install -y -qq --no-install-recommends gcc libgloox-dev \
     libstrophe-dev python3-aioxmpp python3-nbxmpp >/dev/null
+  # The Prometheus text parser of tests/e2e/test_metrics_slixmpp.py
+  # (prometheus_client.parser reads what GET /metrics serves).
+  apt-get install -y -qq --no-install-recommends python3-prometheus-client \
+    >/dev/null
   if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/e2e/xmppjs --no-audit --no-fund >/dev/null \
       || echo "setup: npm ci failed; the xmpp.js test will be skipped" >&2

@@ -11,6 +11,9 @@
 //                          changed rosters to the users online
 //   reload                 recognised; re-reading the configuration
 //                          without a restart is not implemented yet
+//   metrics                the Prometheus text exposition of the
+//                          metrics actor (actors/metrics, what GET
+//                          /metrics serves)
 //   help                   the commands
 //
 // A new command is one row of the table (commands.cpp).

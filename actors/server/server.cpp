@@ -21,6 +21,8 @@
 #include "listener/connection_limits.hpp"
 #include "stream/tls.hpp"
 #include "listener/listener.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/cells.hpp"
 #include "server/registry.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
@@ -231,6 +233,7 @@ int run_server(const config::server_cfg& cfg) {
     }
   // Never destroyed: main ends the process with _Exit after the graceful
   // shutdown below (CAF's destructor would wait for detached actors).
+  metrics::set_enabled(cfg.metrics); // before any actor counts
   auto& sys = *new caf::actor_system{sys_cfg};
   sys.await_actors_before_shutdown(false);
 
@@ -318,6 +321,15 @@ int run_server(const config::server_cfg& cfg) {
       spdlog::critical("{}: s2s: {}", cfg.file, err);
       return 1;
     }
+  }
+
+  // What /metrics and `ctl metrics` ask (docs/metrics.md).
+  {
+    metrics::sources src{ctx->router.shards, {}, ctx->s2s,
+                         cluster_link ? cluster_link->node : caf::actor{}};
+    for (auto& [domain, v] : ctx->vhosts)
+      src.vhosts.emplace_back(domain, v.actor);
+    metrics::start(sys, std::move(src));
   }
 
   // Before the listeners: a client that finds the port open finds the
