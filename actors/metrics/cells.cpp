@@ -75,49 +75,24 @@ void for_each_thread(const std::function<void(const thread_cells&)>& f) {
     f(*c);
 }
 
+// The label values, in the order of the enums (cells.hpp).
+constexpr const char* conn_names[conn_kinds] = {
+  "c2s", "c2s_tls", "websocket", "s2s_in", "s2s_out", "component"};
+constexpr const char* stream_names[stream_kinds] = {"c2s", "s2s",
+                                                    "component"};
+constexpr const char* stanza_names[stanza_kinds] = {"message", "presence",
+                                                    "iq"};
+
 const char* name_of(conn_kind k) {
-  switch (k) {
-    case conn_kind::c2s:
-      return "c2s";
-    case conn_kind::c2s_tls:
-      return "c2s_tls";
-    case conn_kind::websocket:
-      return "websocket";
-    case conn_kind::s2s_in:
-      return "s2s_in";
-    case conn_kind::s2s_out:
-      return "s2s_out";
-    case conn_kind::component:
-      return "component";
-    default:
-      return "?";
-  }
+  return conn_names[static_cast<size_t>(k)];
 }
 
 const char* name_of(stream_kind k) {
-  switch (k) {
-    case stream_kind::c2s:
-      return "c2s";
-    case stream_kind::s2s:
-      return "s2s";
-    case stream_kind::component:
-      return "component";
-    default:
-      return "?";
-  }
+  return stream_names[static_cast<size_t>(k)];
 }
 
 const char* name_of(stanza_kind k) {
-  switch (k) {
-    case stanza_kind::message:
-      return "message";
-    case stanza_kind::presence:
-      return "presence";
-    case stanza_kind::iq:
-      return "iq";
-    default:
-      return "?";
-  }
+  return stanza_names[static_cast<size_t>(k)];
 }
 
 // --- vhost tables ---

@@ -44,6 +44,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "scenarios"))
 
 import runner as sr  # noqa: E402  (Server: free port + temp config)
+sys.path.insert(0, HERE)
+import cluster_lib as cl  # noqa: E402  (TestFailure, run)
 
 try:
     import slixmpp
@@ -57,8 +59,7 @@ STEP = 10  # seconds per network step
 N_AB, N_BA = 20, 5
 
 
-class TestFailure(Exception):
-    pass
+TestFailure = cl.TestFailure
 
 
 class Scrape:
@@ -348,28 +349,12 @@ async def metrics_off(binary, config, port):
                 pass
 
 
-def run(coro, limit):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(asyncio.wait_for(coro, limit))
-    except asyncio.TimeoutError:
-        raise TestFailure("the client scenario did not finish within %d s" % limit)
-    finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        asyncio.set_event_loop(None)
-
-
 def with_server(binary, template, play):
     server = sr.Server(binary, template)
     try:
         server.start()
         config = os.path.join(server.tmp, "server.toml")
-        run(play(binary, config, server.port), 40)
+        cl.run(play(binary, config, server.port), 40)
         if server.proc.poll() is not None:
             raise TestFailure("the server exited during the test (%s)" % server.proc.returncode)
         problem = server.stop()

@@ -69,19 +69,7 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   plugin_instance plugin(fake f) {
-    plugin_instance p;
-    p.name = f.name;
-    p.manifest.hooks = f.hooks;
-    p.timeout = f.timeout;
-    p.spawn = [log = log, f](caf::actor_system& sys, auto&&...) {
-      auto n = static_cast<size_t>(log->spawns[f.name]++);
-      auto what = f.acts[std::min(n, f.acts.size() - 1)];
-      auto hdl = sys.spawn(fake_plugin, f.name, what, caf::timespan{f.delay},
-                           log);
-      log->current[f.name] = hdl;
-      return hdl;
-    };
-    return p;
+    return instance(f, log);
   }
 
   /// Runs a hook request through the vhost (nobody waits for the answer).
