@@ -121,8 +121,8 @@ CAF_TEST(a histogram renders cumulative buckets up to +Inf then sum and
   CAF_CHECK_EQUAL(lines(text, "dja_lat_seconds_count"),
                   std::vector<std::string>{
                     "dja_lat_seconds_count{hook=\"roster.get\"} 4"});
-  CAF_CHECK_EQUAL(lines(text, "# TYPE").front(),
-                  "# TYPE dja_lat_seconds histogram");
+  CAF_CHECK_EQUAL(lines(text, "# TYPE"),
+                  std::vector<std::string>{"# TYPE dja_lat_seconds histogram"});
 }
 
 CAF_TEST(counts of several threads add up; a gauge may go up on one thread
