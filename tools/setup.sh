@@ -46,6 +46,10 @@ if [ "${1:-}" = "--test" ]; then
   # The browser test (tests/e2e/test_websocket_browser.py): headless
   # Chromium runs xmpp.js over WebSocket (RFC 7395).
   apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  # The Prometheus text parser of tests/e2e/test_metrics_slixmpp.py
+  # (prometheus_client.parser reads what GET /metrics serves).
+  apt-get install -y -qq --no-install-recommends python3-prometheus-client \
+    >/dev/null
   if command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/e2e/xmppjs --no-audit --no-fund >/dev/null \
       || echo "setup: npm ci failed; the xmpp.js test will be skipped" >&2

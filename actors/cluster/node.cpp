@@ -16,6 +16,7 @@
 #include "cluster/node_state.hpp"
 #include "cluster/services.hpp"
 #include "cluster/wire_xml.hpp"
+#include "metrics/metrics.hpp"
 
 namespace dja::cluster {
 
@@ -221,6 +222,10 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self,
     [self](const remote_stanza& s) { return self->state.deliver_in(s); },
     [self](retry_atom, size_t i) { self->state.dial_peer(i); },
     [self](stats_atom) { return self->state.own_status(); },
+    // A scrape (actors/metrics): mailbox depth, nodes linked.
+    [self](metrics::probe_atom) -> caf::result<size_t, size_t> {
+      return {metrics::mailbox_depth(self), self->state.peers.size()};
+    },
     [self](status_atom) { return self->state.status(); },
     [self](status_atom, bool) {
       // Every second: refresh the status file.

@@ -16,6 +16,7 @@
 #include "common/namespaces.hpp"
 #include "component/stream_state.hpp"
 #include "hooks/catalogue.hpp"
+#include "metrics/cells.hpp"
 #include "s2s/wire.hpp"
 
 namespace dja::component {
@@ -43,6 +44,8 @@ void stream_state::from_component(const xml::element_ptr& e) {
     return;
   }
   ++stanzas_in;
+  metrics::stanza(metrics::stream_kind::component, metrics::direction::in,
+                  e->name);
   xml::element_ptr stanza = s2s::retag(*e, ns_accept, ns::client);
   std::optional<jid> from;
   if (auto f = stanza->attr("from")) {
@@ -122,6 +125,8 @@ void stream_state::to_component(const xml::element_ptr& e) {
   // reading (bounce_unwritten).
   pump->write(out, e);
   ++stanzas_out;
+  metrics::stanza(metrics::stream_kind::component, metrics::direction::out,
+                  e->name);
 }
 
 void stream_state::bounce_unwritten() {

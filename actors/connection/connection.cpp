@@ -13,6 +13,7 @@
 #include "common/stream_management.hpp"
 #include "connection/connection_state.hpp"
 #include "hooks/catalogue.hpp"
+#include "metrics/cells.hpp"
 
 namespace dja {
 
@@ -99,6 +100,7 @@ void connection_state::on_stream_lost(const std::string& why, bool overflow) {
 }
 
 void connection_state::on_stream_stanza(const xml::element_ptr& e) {
+  metrics::stanza(metrics::stream_kind::c2s, metrics::direction::in, e->name);
   on_stanza(e);
 }
 
@@ -323,6 +325,7 @@ void connection_state::write_stanza(const xml::element_ptr& e, bool keep) {
   // Under XEP-0198 every stanza is held until acknowledged; otherwise
   // only those to hand back if the client stops reading.
   pump->write(out, keep || sm.enabled ? e : nullptr, true);
+  metrics::stanza(metrics::stream_kind::c2s, metrics::direction::out, e->name);
   sm_counted();
 }
 

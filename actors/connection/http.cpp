@@ -59,9 +59,11 @@ void connection_state::on_http_request(web::request& req) {
     websocket_upgrade(req);
     return;
   }
-  if (req.path == "/health" && get) {
+  if (req.path == "/health" && get
+      && web->find(req.method, req.path) == nullptr) {
     // For load balancers: this node accepts connections and runs its
-    // actors (the request went through the listener and this one).
+    // actors (the request went through the listener and this one); the
+    // server routes /health to the metrics actor's verdict instead.
     http_reply(web::response::text(200, "ok\n"), head);
     return;
   }

@@ -14,6 +14,7 @@
 #include "common/messages.hpp"
 #include "hooks/catalogue.hpp"
 #include "listener/connection_limits.hpp"
+#include "metrics/metrics.hpp"
 
 namespace dja::control {
 
@@ -141,6 +142,22 @@ response reload(const args_t&, const server_view& sv) {
   return sv.reload();
 }
 
+/// The text GET /metrics serves (docs/metrics.md), from the metrics
+/// actor.
+response metrics_text(const args_t&, const server_view& sv) {
+  auto m = metrics::find(*sv.sys);
+  if (!m)
+    return response::error("metrics: no metrics actor in this server");
+  caf::scoped_actor self{*sv.sys};
+  response out{false, "metrics: no answer within 5 s"};
+  self->request(m, std::chrono::seconds(5), metrics::scrape_atom::value)
+    .receive([&](std::string& text) { out = {true, std::move(text)}; },
+             [&](caf::error& e) {
+               out = response::error("metrics: " + caf::to_string(e));
+             });
+  return out;
+}
+
 response help(const args_t&, const server_view&) {
   return {true, help_text()};
 }
@@ -170,6 +187,10 @@ const command commands[] = {
    "and plugins change without closing a connection; a configuration "
    "with errors is refused and nothing changes",
    0, 0, reload},
+  {"metrics", "",
+   "the Prometheus text exposition that GET /metrics serves "
+   "(docs/metrics.md)",
+   0, 0, metrics_text},
   {"help", "", "this list", 0, 0, help},
 };
 

@@ -19,6 +19,9 @@
 //                          a headline message from the vhost to every
 //                          session there
 //   reload                 re-read the configuration (server/reload.hpp)
+//   metrics                the Prometheus text exposition of the
+//                          metrics actor (actors/metrics, what GET
+//                          /metrics serves)
 //   help                   the commands
 //
 // A new command is one row of the table (commands.cpp).

@@ -27,8 +27,9 @@ namespace dja::control {
 /// Bounds of a request line (with its LF) and of its words.
 constexpr size_t max_request = 1024;
 constexpr size_t max_words = 64; ///< a broadcast's text is words too
-/// Bound of a response (status line and text).
-constexpr size_t max_response = 256 * 1024;
+/// Bound of a response (status line and text): room for `metrics` on a
+/// server of many vhosts (a histogram per plugin and hook, 26 lines each).
+constexpr size_t max_response = 4 * 1024 * 1024;
 /// How long the server waits for a request line.
 constexpr std::chrono::seconds request_timeout{5};
 

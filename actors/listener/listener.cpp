@@ -12,6 +12,7 @@
 #include "connection/connection.hpp"
 #include "connection/connection_state.hpp"
 #include "listener/connection_limits.hpp"
+#include "metrics/cells.hpp"
 #include "s2s/in_state.hpp"
 #include "web/settings.hpp"
 
@@ -35,6 +36,14 @@ struct listener_state {
   /// Connection counts shared by the node's listeners (null: no bounds).
   std::shared_ptr<connection_limits> limits;
   bool stopping = false;
+
+  /// What its connections count as (dja_connections{kind}).
+  metrics::conn_kind kind() const {
+    return component         ? metrics::conn_kind::component
+           : opts.s2s        ? metrics::conn_kind::s2s_in
+           : opts.direct_tls ? metrics::conn_kind::c2s_tls
+                             : metrics::conn_kind::c2s;
+  }
 };
 
 using listener_broker = caf::io::stateful_broker<listener_state>;
@@ -101,6 +110,7 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
     if (st.limits)
       st.limits->release(i->second.key);
     st.connections.erase(i);
+    metrics::connection(st.kind(), -1);
   });
   return {
     [self](open_atom, const std::string& address,
@@ -126,6 +136,7 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
         key = connection_limits::key_of(self->remote_addr(m.handle));
         auto v = st.limits->admit(key);
         if (v != connection_limits::verdict::ok) {
+          metrics::connection_refused(st.kind());
           refuse(self, m.handle, v, key);
           return;
         }
@@ -138,6 +149,7 @@ caf::behavior listener_actor(listener_broker* self, context_ptr ctx,
                         : self->fork(connection_actor, m.handle, st.ctx,
                                      st.opts);
       self->monitor(conn);
+      metrics::connection(st.kind(), +1);
       if (st.stopping)
         self->send(conn, shutdown_atom::value);
       st.connections.emplace(conn.address(),

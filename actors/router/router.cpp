@@ -13,6 +13,8 @@
 #include "common/messages.hpp"
 #include "common/operator_messages.hpp"
 #include "common/errors.hpp"
+#include "metrics/cells.hpp"
+#include "metrics/metrics.hpp"
 #include "router/bind_error.hpp"
 #include "router/shard.hpp"
 
@@ -103,15 +105,25 @@ void shard_state::undeliverable(msg::route& r, const char* condition) {
   auto stanza = r.stanza;
   auto from = r.from;
   std::string cond = condition;
+  // The route's time runs until the deliver chain answered (route()).
+  auto t0 = route_start;
+  route_start = {};
+  auto routed = [t0] {
+    if (t0 != decltype(t0){})
+      metrics::observe_since(metrics::local().route_duration, t0);
+  };
   self->request(v->second.actor, caf::infinite, hooks::deliver{r.stanza, r.to})
     .then(
-      [this, stanza, from, cond, to = r.to](hooks::delivery_verdict& v) {
+      [this, stanza, from, cond, to = r.to,
+       routed](hooks::delivery_verdict& v) {
+        routed();
         if (!v.taken)
           bounce(*stanza, from, v.condition.empty() ? cond : v.condition);
         else
           push_stored(stanza, to); // XEP-0357 (push.cpp)
       },
-      [this, stanza, from, cond](caf::error&) {
+      [this, stanza, from, cond, routed](caf::error&) {
+        routed();
         bounce(*stanza, from, cond);
       });
 }
@@ -186,7 +198,14 @@ void shard_state::route(msg::route& r) {
       i->second.push_back(queued{queued::presence, r});
       return;
     }
+  auto t0 = metrics::now();
+  route_start = t0;
   route_now(r);
+  // undeliverable() takes route_start when the deliver chain has it.
+  bool handed_on = route_start == decltype(t0){};
+  route_start = {};
+  if (!handed_on)
+    metrics::observe_since(metrics::local().route_duration, t0);
 }
 
 void shard_state::route_now(msg::route& r) {
@@ -294,8 +313,17 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
     },
     [self, notify](msg::bind& b) -> caf::result<bool> {
       bool replaced = false;
-      if (!self->state.bind(b, replaced))
+      if (!self->state.bind(b, replaced)) {
+        if (metrics::on())
+          metrics::local().sessions_refused_total.add();
         return msg::bind_refused();
+      }
+      if (metrics::on()) {
+        auto& c = metrics::local();
+        c.sessions_bound_total.add();
+        if (replaced)
+          c.sessions_replaced_total.add();
+      }
       notify(b);
       return replaced;
     },
@@ -356,6 +384,13 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self,
       for (auto& [_, rs] : self->state.users)
         n += rs.size();
       return {self->state.users.size(), n};
+    },
+    // A scrape (actors/metrics): mailbox depth, users, sessions.
+    [self](metrics::probe_atom) -> caf::result<size_t, size_t, size_t> {
+      size_t n = 0;
+      for (auto& [_, rs] : self->state.users)
+        n += rs.size();
+      return {metrics::mailbox_depth(self), self->state.users.size(), n};
     },
   };
 }

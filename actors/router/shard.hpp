@@ -14,6 +14,7 @@
 //                          plugins (presence.received)
 // Internal to actors/router/.
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -68,6 +69,9 @@ struct shard_state {
   dja::limits bounds; ///< max_resources, max_pending_subscriptions
   /// bare JID string -> bound resources.
   std::unordered_map<std::string, std::vector<resource_entry>> users;
+  /// When route() took the stanza being routed (metrics on; cleared
+  /// when undeliverable() takes it over until the deliver chain answers).
+  std::chrono::steady_clock::time_point route_start;
 
   // --- the routing table (router.cpp) ---
 

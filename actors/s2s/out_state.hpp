@@ -19,6 +19,7 @@
 
 #include "common/messages.hpp"
 #include "common/server_context.hpp"
+#include "metrics/cells.hpp"
 #include "s2s/settings.hpp"
 #include "stream/pump.hpp"
 
@@ -49,6 +50,8 @@ struct out_state : stream::events {
   phase ph = phase::connecting;
   caf::io::connection_handle hdl;
   bool connected = false;
+  /// dja_connections{kind="s2s_out"} from connect to finish().
+  metrics::open_connection counted;
   bool connector_pending = false;
   std::string peer; ///< host:port, for the log
   std::optional<stream::pump> pump; ///< once connected

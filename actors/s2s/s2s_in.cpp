@@ -10,6 +10,7 @@
 #include "common/messages.hpp"
 #include "common/namespaces.hpp"
 #include "hooks/catalogue.hpp"
+#include "metrics/cells.hpp"
 #include "s2s/in_state.hpp"
 #include "s2s/wire.hpp"
 
@@ -36,6 +37,7 @@ void in_state::on_stream_lost(const std::string& why, bool) {
 }
 
 void in_state::on_stream_stanza(const xml::element_ptr& e) {
+  metrics::stanza(metrics::stream_kind::s2s, metrics::direction::in, e->name);
   on_stanza(e);
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/errors.hpp"
 #include "common/messages.hpp"
+#include "metrics/metrics.hpp"
 #include "s2s/s2s.hpp"
 #include "s2s/settings.hpp"
 #include "s2s/status.hpp"
@@ -271,6 +272,14 @@ caf::behavior manager(caf::stateful_actor<manager_state>* self,
     },
     [self](status_atom) -> std::vector<std::string> {
       return self->state.status_lines();
+    },
+    // A scrape (actors/metrics): mailbox depth, authenticated streams in
+    // and out.
+    [self](metrics::probe_atom) -> caf::result<size_t, size_t, size_t> {
+      size_t in = 0;
+      for (auto& [_, entry] : self->state.up)
+        in += entry.first.incoming ? 1 : 0;
+      return {metrics::mailbox_depth(self), in, self->state.up.size() - in};
     },
     [self](shutdown_atom) {
       auto& st = self->state;

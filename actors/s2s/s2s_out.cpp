@@ -69,6 +69,7 @@ void out_state::on_connected(connect_result& res) {
   peer = res.peer;
   hdl = self->add_scribe(res.fd);
   connected = true;
+  counted.open(metrics::conn_kind::s2s_out);
   const auto& lim = ctx->limits;
   pump.emplace(self, *this,
                stream::bounds{lim.s2s_stanza_size, lim.write_buffer,
@@ -89,6 +90,8 @@ void out_state::on_route(msg::route& r) {
     return;
   }
   if (ph == phase::ready) {
+    metrics::stanza(metrics::stream_kind::s2s, metrics::direction::out,
+                    r.stanza->name);
     write(to_wire(*retag(*r.stanza, ns::client, ns_server)));
     return;
   }
@@ -101,6 +104,8 @@ void out_state::flush_queue() {
   while (!queue.empty()) {
     auto r = std::move(queue.front());
     queue.pop_front();
+    metrics::stanza(metrics::stream_kind::s2s, metrics::direction::out,
+                    r.stanza->name);
     write(to_wire(*retag(*r.stanza, ns::client, ns_server)));
   }
 }
@@ -203,6 +208,7 @@ void out_state::finish(const std::string& condition, const std::string& why) {
     return;
   auto was = ph;
   ph = phase::closing;
+  counted.close();
   fail_condition = condition;
   if (!condition.empty())
     spdlog::info("s2s out {} -> {}: failed ({}): {}; {} stanza(s) bounced",

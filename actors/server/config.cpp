@@ -181,6 +181,11 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
         cfg.control_socket = *s;
         cfg.control_socket_line = line_of(v);
       }
+    } else if (k == "metrics") {
+      if (auto b = v.as_boolean())
+        cfg.metrics = b->get();
+      else
+        fail(line_of(v), key, "true or false" + got(v));
     } else if (server_s2s(k, v, key, cfg)) {
       // a federation key
     } else {
@@ -188,7 +193,7 @@ void checker::server(const toml::node& n, server_cfg& cfg) {
            "one of the keys log_level, log_file, data_dir, max_stanza_size, "
            "negotiation_timeout, shutdown_timeout, tls_ciphers, tls_ciphersuites, "
            "auth_fail_limit, auth_fail_window, auth_delay_max, plugin_dirs, "
-           "control_socket, "
+           "control_socket, metrics, "
            "s2s_tls, "
            "s2s_ca_file, "
            "s2s_dialback_secret, s2s_require_certificate, s2s_idle_timeout, "

@@ -128,6 +128,9 @@ struct server_cfg {
   /// "": none.
   std::optional<std::string> control_socket;
   int64_t control_socket_line = 0; ///< its line; 0: the default
+  /// `metrics`: the counters of /metrics (docs/metrics.md); false stops
+  /// counting (the probes and process metrics still answer).
+  bool metrics = true;
   std::vector<listen_cfg> listeners;
   std::vector<vhost_cfg> vhosts;
   // --- federation (actors/s2s, docs/s2s.md); on with an s2s listener ---

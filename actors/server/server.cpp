@@ -22,6 +22,9 @@
 #include "stream/tls.hpp"
 #include "listener/listener.hpp"
 #include "web/settings.hpp"
+#include "metrics/http_routes.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/cells.hpp"
 #include "server/registry.hpp"
 #include "router/router.hpp"
 #include "s2s/setup.hpp"
@@ -242,6 +245,7 @@ int run_server(const config::server_cfg& cfg) {
     }
   // Never destroyed: main ends the process with _Exit after the graceful
   // shutdown below (CAF's destructor would wait for detached actors).
+  metrics::set_enabled(cfg.metrics); // before any actor counts
   auto& sys = *new caf::actor_system{sys_cfg};
   sys.await_actors_before_shutdown(false);
 
@@ -309,6 +313,15 @@ int run_server(const config::server_cfg& cfg) {
     }
   }
 
+  // What /metrics and `ctl metrics` ask (docs/metrics.md).
+  {
+    metrics::sources src{ctx->router.shards, {}, ctx->s2s,
+                         cluster_link ? cluster_link->node : caf::actor{}};
+    for (auto& [domain, v] : ctx->vhosts)
+      src.vhosts.emplace_back(domain, v.actor);
+    metrics::start(sys, std::move(src));
+  }
+
   // Before the listeners: a client that finds the port open finds the
   // control socket too.
   bool control_ok = true;
@@ -342,8 +355,11 @@ int run_server(const config::server_cfg& cfg) {
       web->allowed_origins = l.allowed_origins;
       web->websocket_url = l.websocket_url;
       web->max_body = static_cast<std::size_t>(l.max_request_body);
-      // Other features add their routes here (web/settings.hpp):
-      //   web->routes.push_back({"GET", "/metrics", metrics_actor});
+      // Routes of other features (web/settings.hpp): Prometheus and the
+      // health verdict of the hot actors (docs/metrics.md).
+      auto metrics_routes = metrics::spawn_http_routes(sys);
+      web->routes.push_back({"GET", "/metrics", metrics_routes});
+      web->routes.push_back({"GET", "/health", metrics_routes});
       lst = spawn_http_listener(sys, ctx, opts, std::move(web));
     } else {
       lst = l.kind == "component" // XEP-0114 (actors/component)

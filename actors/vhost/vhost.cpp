@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/messages.hpp"
+#include "metrics/hook_series.hpp"
+#include "metrics/metrics.hpp"
 
 namespace dja {
 
@@ -103,6 +105,10 @@ struct vhost_state {
   std::unordered_map<uint64_t, pending> inflight;
   uint64_t next_token = 0;
 
+  /// Per plugin and hook: calls, declines, errors, timeouts, latency
+  /// (docs/metrics.md); this actor is their only writer.
+  std::shared_ptr<metrics::vhost_series> stats;
+
   /// Graceful stop: after `shutdown`, the plugins not down yet; the
   /// answer goes once they all are (a plugin may write what it queued).
   bool shutting_down = false;
@@ -122,8 +128,10 @@ struct vhost_state {
   }
 
   void start(caf::actor_system& sys, std::vector<plugin_instance> specs) {
+    stats = metrics::vhost_series::make(domain);
     for (auto& spec : specs) {
       auto idx = plugins.size();
+      stats->plugin(idx, spec.name);
       for (auto h : spec.manifest.hooks)
         chains[h.index].push_back(idx);
       for (auto& key : spec.manifest.iqs)
@@ -163,6 +171,8 @@ struct vhost_state {
         p.restarts = 0;
       }
       p.handle = nullptr;
+      if (!shutting_down && metrics::on())
+        stats->plugin(idx, p.spec.name).restarts.add();
       if (shutting_down) {
         // nop: stopping, not restarting
       } else if (++p.restarts <= quick_restarts) {
@@ -208,30 +218,67 @@ struct vhost_state {
     self->monitor(p.handle);
   }
 
+  /// The series of `Req` at plugin `idx`; null when counting is off.
+  template <class Req>
+  metrics::hook_series* series(size_t idx) {
+    if (!metrics::on())
+      return nullptr;
+    return &stats->hook(idx, hooks::index<Req>::value, Req::name);
+  }
+
   /// One request to one plugin; `k` runs exactly once.
   template <class Req>
   void call(size_t idx, Req req,
             std::function<void(expected<typename Req::answer_type>)> k) {
     using answer_t = typename Req::answer_type;
     auto& p = plugins[idx];
+    auto* hs = series<Req>(idx);
+    if (hs != nullptr)
+      hs->calls.add();
     if (!p.handle) { // waiting to be restarted: fail closed
+      if (hs != nullptr)
+        hs->errors.add();
       k(caf::make_error(caf::sec::request_receiver_down));
       return;
     }
     auto token = ++next_token;
-    inflight.emplace(token,
-                     pending{idx, Req::name, [k](error e) { k(std::move(e)); }});
+    auto t0 = metrics::now();
+    auto* ps = hs != nullptr ? &stats->plugin(idx, p.spec.name) : nullptr;
+    if (ps != nullptr)
+      ps->in_flight.add();
+    // How the request ended, counted once (the answer, the error, or the
+    // plugin's death that on_down() reports through `fail`).
+    auto count = [hs, ps, t0](bool declined, bool failed, bool timeout) {
+      if (hs == nullptr)
+        return;
+      ps->in_flight.add(-1);
+      metrics::observe_since(hs->duration, t0);
+      if (declined)
+        hs->declines.add();
+      if (timeout)
+        hs->timeouts.add();
+      else if (failed)
+        hs->errors.add();
+    };
+    inflight.emplace(token, pending{idx, Req::name, [k, count](error e) {
+                                      count(false, true, false);
+                                      k(std::move(e));
+                                    }});
     self->request(p.handle, p.spec.timeout, std::move(req))
       .then(
-        [this, token, k](answer_t& a) {
-          if (inflight.erase(token) > 0)
+        [this, token, k, count](answer_t& a) {
+          if (inflight.erase(token) > 0) {
+            count(a.declined, false, false);
             k(std::move(a));
+          }
         },
-        [this, token, k, idx](error& e) {
+        [this, token, k, idx, count](error& e) {
           if (inflight.erase(token) == 0)
             return;
           auto& p = plugins[idx];
-          if (e == caf::sec::request_timeout)
+          bool timeout = e == caf::sec::request_timeout;
+          count(false, true, timeout);
+          if (timeout)
             spdlog::error("vhost {}: plugin {} did not answer {} within {} ms",
                           domain, p.spec.name, Req::name,
                           p.spec.timeout.count());
@@ -310,8 +357,11 @@ struct vhost_state {
   template <class Notice>
   void notify(const Notice& n) {
     for (auto idx : *chain(n))
-      if (plugins[idx].handle)
+      if (plugins[idx].handle) {
+        if (auto* hs = series<Notice>(idx))
+          hs->calls.add();
         self->send(plugins[idx].handle, n);
+      }
   }
 };
 
@@ -349,6 +399,10 @@ caf::behavior vhost_actor(vhost_actor_t* self,
   return hook_handlers(
     self, hooks::all{},
     [self](restart_atom, size_t idx) { self->state.restart(idx); },
+    // A scrape (actors/metrics): the messages waiting behind the probe.
+    [self](metrics::probe_atom) -> size_t {
+      return metrics::mailbox_depth(self);
+    },
     // Graceful stop: the pipeline is empty once nothing is in flight and
     // no new request started between two polls.
     [self](drain_atom) -> caf::result<uint64_t, uint64_t> {

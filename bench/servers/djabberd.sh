@@ -1,7 +1,7 @@
 # Private djabberd-actors (build/djabberd-actors) for bench/compare.sh.
 # Sourced after common.sh. Config (from djabberd.toml.in: auth.static with
 # user1..userN, disco, ping, version; log_level warn), data dir and log live
-# in $DJABBERD_DIR.
+# in $DJABBERD_DIR. DJABBERD_METRICS=false turns the metrics off.
 
 : "${DJABBERD_BIN:=$BENCH_ROOT/build/djabberd-actors}"
 
@@ -22,6 +22,11 @@ djabberd_prepare() {
     | sed -e "/^@USERS@\$/{r $DIR/users.toml" -e 'd}' \
           -e 's|^starttls = "off".*$|&\nstream_management = false   # XEP-0198 only in the sm feature|' \
     > "$DIR/server.toml"
+  # DJABBERD_METRICS=false: counting off (docs/metrics.md), to measure
+  # what the metrics cost (bench/RESULTS.md, "Metrics on and off").
+  if [ "${DJABBERD_METRICS:-true}" = false ]; then
+    sed -i 's|^\[server\]$|&\nmetrics = false             # DJABBERD_METRICS=false|' "$DIR/server.toml"
+  fi
   "$DJABBERD_BIN" --config "$DIR/server.toml" --check-config >"$DIR/check.log" 2>&1 \
     || { cat "$DIR/check.log" >&2; die "djabberd-actors --check-config failed"; }
   _djabberd_variants "$DIR"

@@ -97,6 +97,18 @@ def test_routes(port):
           "host-meta.json: %s %r" % (st, body))
     st, _, _ = ws.http(port, "GET", "/nothing-here")
     check(st == 404, "unknown path: %s" % st)
+    # GET /metrics: the metrics actor's Prometheus text, parsed by the
+    # reference parser (docs/metrics.md)
+    st, h, body = ws.http(port, "GET", "/metrics")
+    check(st == 200 and h.get("content-type", "").startswith("text/plain; version=0.0.4"),
+          "/metrics: %s %s" % (st, h))
+    from prometheus_client.parser import text_string_to_metric_families
+    names = {f.name for f in text_string_to_metric_families(body.decode())}
+    check("dja_sessions" in names or any(n.startswith("dja_") for n in names),
+          "/metrics without dja_ series: %s" % sorted(names)[:10])
+    check("process_resident_memory_bytes" in names, "/metrics without process metrics")
+    st, _, _ = ws.http(port, "GET", "/metricsx")
+    check(st == 404, "/metricsx: %s" % st)
     st, h, body = ws.http(port, "GET", "/xmpp-websocket")
     check(st == 426 and h.get("upgrade") == "websocket", "plain GET of the endpoint: %s %s" % (st, h))
     # keep-alive: two requests on one connection

@@ -227,4 +227,24 @@ struct fake {
   std::chrono::milliseconds delay{0};
 };
 
+/// The plugin instance a vhost spawns for `f`: its n-th spawn behaves as
+/// f.acts[n], each recorded in `log` (spawns, current).
+inline plugin_instance instance(const fake& f, std::shared_ptr<journal> log) {
+  plugin_instance p;
+  p.name = f.name;
+  p.manifest.hooks = f.hooks;
+  p.manifest.iqs = f.iqs;
+  p.timeout = f.timeout;
+  // (variadic: spawn may also get the vhost actor, which fakes ignore)
+  p.spawn = [log, f](caf::actor_system& sys, auto&&...) {
+    auto n = static_cast<size_t>(log->spawns[f.name]++);
+    auto what = f.acts[std::min(n, f.acts.size() - 1)];
+    auto hdl = sys.spawn(fake_plugin, f.name, what, caf::timespan{f.delay},
+                         log);
+    log->current[f.name] = hdl;
+    return hdl;
+  };
+  return p;
+}
+
 } // namespace dja::testing

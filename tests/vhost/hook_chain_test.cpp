@@ -105,21 +105,7 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   plugin_instance plugin(fake f) {
-    plugin_instance p;
-    p.name = f.name;
-    p.manifest.hooks = f.hooks;
-    p.manifest.iqs = f.iqs;
-    p.timeout = f.timeout;
-    // (variadic: spawn may also get the vhost actor, which fakes ignore)
-    p.spawn = [log = log, f](caf::actor_system& sys, auto&&...) {
-      auto n = static_cast<size_t>(log->spawns[f.name]++);
-      auto what = f.acts[std::min(n, f.acts.size() - 1)];
-      auto hdl = sys.spawn(fake_plugin, f.name, what, caf::timespan{f.delay},
-                           log);
-      log->current[f.name] = hdl;
-      return hdl;
-    };
-    return p;
+    return instance(f, log);
   }
 
   caf::actor vhost(std::vector<fake> fakes) {

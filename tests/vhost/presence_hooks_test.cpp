@@ -75,21 +75,8 @@ struct fixture : test_coordinator_fixture<> {
 
   caf::actor vhost(std::vector<fake> fakes) {
     std::vector<plugin_instance> ps;
-    for (auto& f : fakes) {
-      plugin_instance p;
-      p.name = f.name;
-      p.manifest.hooks = f.hooks;
-      p.timeout = f.timeout;
-      p.spawn = [log = log, f](caf::actor_system& sys, auto&&...) {
-        auto n = static_cast<size_t>(log->spawns[f.name]++);
-        auto what = f.acts[std::min(n, f.acts.size() - 1)];
-        auto hdl = sys.spawn(fake_plugin, f.name, what,
-                             caf::timespan{f.delay}, log);
-        log->current[f.name] = hdl;
-        return hdl;
-      };
-      ps.push_back(std::move(p));
-    }
+    for (auto& f : fakes)
+      ps.push_back(instance(f, log));
     auto res = spawn_vhost(sys, "example.org", std::move(ps));
     vhosts.push_back(res);
     sched.run();
