@@ -161,20 +161,10 @@ response stats(const args_t&, const server_view& sv) {
   if (!all)
     out += " (a listener did not answer)";
   out += "\n";
-  size_t users = 0;
-  size_t sessions = 0;
-  all = true;
-  for (auto& s : ctx->router.shards)
-    self->request(s, wait, count_atom::value)
-      .receive(
-        [&](size_t u, size_t n) {
-          users += u;
-          sessions += n;
-        },
-        [&](caf::error&) { all = false; });
-  out += "sessions: " + std::to_string(sessions) + "\nusers online: "
-         + std::to_string(users)
-         + (all ? "" : " (a router shard did not answer)") + "\n";
+  auto c = count_sessions(sv);
+  out += "sessions: " + std::to_string(c.sessions) + "\nusers online: "
+         + std::to_string(c.users)
+         + (c.all ? "" : " (a router shard did not answer)") + "\n";
   out += "vhosts: " + std::to_string(ctx->vhosts.size()) + "\n";
   out += "memory: " + memory_text() + "\n";
   return {true, out};

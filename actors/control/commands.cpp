@@ -79,20 +79,10 @@ response status(const args_t&, const server_view& view) {
     out += " (bound: " + std::to_string(sv.ctx->conn_limits->max_total())
            + ")";
   out += "\n";
-  size_t users = 0;
-  size_t sessions = 0;
-  all = true;
-  for (auto& s : sv.ctx->router.shards)
-    self->request(s, wait, count_atom::value)
-      .receive(
-        [&](size_t u, size_t n) {
-          users += u;
-          sessions += n;
-        },
-        [&](caf::error&) { all = false; });
-  out += "sessions: " + std::to_string(sessions) + " of "
-         + std::to_string(users) + " user(s) on this node"
-         + (all ? "" : " (a router shard did not answer)") + "\n";
+  auto c = count_sessions(sv);
+  out += "sessions: " + std::to_string(c.sessions) + " of "
+         + std::to_string(c.users) + " user(s) on this node"
+         + (c.all ? "" : " (a router shard did not answer)") + "\n";
   return {true, out};
 }
 
@@ -224,6 +214,20 @@ std::string help_text() {
     }
   }
   return out;
+}
+
+session_count count_sessions(const server_view& server) {
+  session_count c;
+  caf::scoped_actor self{*server.sys};
+  for (auto& s : server.context()->router.shards)
+    self->request(s, std::chrono::seconds(2), count_atom::value)
+      .receive(
+        [&](size_t u, size_t n) {
+          c.users += u;
+          c.sessions += n;
+        },
+        [&](caf::error&) { c.all = false; });
+  return c;
 }
 
 response run_command(const request& req, const server_view& server) {

@@ -59,6 +59,15 @@ struct server_view {
   }
 };
 
+/// Users online and sessions bound on this node, asked of every router
+/// shard (each wait bounded); `all` false when a shard did not answer.
+struct session_count {
+  size_t users = 0;
+  size_t sessions = 0;
+  bool all = true;
+};
+session_count count_sessions(const server_view& server);
+
 /// Answers `req`; called on the control socket's thread (it may wait
 /// for actors, each wait bounded).
 response run_command(const request& req, const server_view& server);

@@ -52,14 +52,6 @@ std::string joined(const std::vector<std::string>& xs) {
   return out;
 }
 
-std::vector<tls::identity> identities(const config::server_cfg& cfg) {
-  std::vector<tls::identity> ids;
-  for (auto& v : cfg.vhosts)
-    if (!v.tls_cert.empty())
-      ids.push_back(tls::identity{v.domain, v.tls_cert, v.tls_key});
-  return ids;
-}
-
 } // namespace
 
 running_server::running_server(caf::actor_system& sys,
@@ -115,7 +107,7 @@ running_server::outcome running_server::reload() {
   auto d = config::diff(cfg_, loaded.cfg);
   // Certificates first: one that cannot be loaded refuses everything.
   std::shared_ptr<tls::context_set> tls;
-  auto ids = identities(next);
+  auto ids = tls_identities(next);
   if (!ids.empty()) {
     std::string err;
     tls = tls::context_set::make(ids, next.tls_ciphers, next.tls_ciphersuites,

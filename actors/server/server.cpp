@@ -264,10 +264,7 @@ int run_server(const config::server_cfg& cfg) {
                cfg.limits.max_connections_per_address);
   // glibc keeps the peak of a wave of connections: give it back.
   spawn_memory_trimmer(sys, ctx->conn_limits);
-  std::vector<tls::identity> ids;
-  for (auto& v : cfg.vhosts)
-    if (!v.tls_cert.empty())
-      ids.push_back(tls::identity{v.domain, v.tls_cert, v.tls_key});
+  auto ids = tls_identities(cfg);
   if (!ids.empty()) {
     std::string err;
     ctx->tls = tls::context_set::make(ids, cfg.tls_ciphers,

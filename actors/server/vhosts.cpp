@@ -67,6 +67,14 @@ vhost_info start_vhost(caf::actor_system& sys, const config::vhost_cfg& v,
   return info;
 }
 
+std::vector<tls::identity> tls_identities(const config::server_cfg& cfg) {
+  std::vector<tls::identity> ids;
+  for (auto& v : cfg.vhosts)
+    if (!v.tls_cert.empty())
+      ids.push_back(tls::identity{v.domain, v.tls_cert, v.tls_key});
+  return ids;
+}
+
 std::shared_ptr<domain_set> blocking_domains(const vhost_table& vhosts) {
   auto out = std::make_shared<domain_set>();
   for (auto& [domain, info] : vhosts)

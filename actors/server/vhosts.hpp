@@ -5,12 +5,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "common/server_context.hpp"
 #include "router/router.hpp"
 #include "server/config.hpp"
+#include "stream/tls.hpp"
 
 namespace dja {
 
@@ -20,6 +22,10 @@ namespace dja {
 vhost_info start_vhost(caf::actor_system& sys, const config::vhost_cfg& v,
                        const std::string& data_dir,
                        std::shared_ptr<const router_ref> router);
+
+/// The TLS identities (certificate and key per vhost domain) of `cfg`:
+/// what the server's start and a reload load.
+std::vector<tls::identity> tls_identities(const config::server_cfg& cfg);
 
 /// The domains of `vhosts` that enforce XEP-0191 block lists (a plugin
 /// serves blocking.list): the router asks them before presence.
